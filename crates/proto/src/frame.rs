@@ -1,0 +1,75 @@
+//! Framing for reliable streams: `[len u32 LE][magic][version][json body][crc64 LE]`, with a
+//! streaming decoder that takes bytes as they arrive and refuses oversize or corrupt frames.
+
+use crate::{CRC64, DecodeError, Event, MAGIC, WIRE_VERSION};
+
+/// No event frame may be longer than this (bytes after the length prefix).
+pub const MAX_FRAME_LEN: usize = 64 * 1024;
+const PREFIX_LEN: usize = 4;
+const MIN_FRAME_LEN: usize = 2 + 8;
+
+/// Encodes one event as a frame, appended to `out`.
+pub fn encode_frame(event: &Event, out: &mut Vec<u8>) {
+    let body = serde_json::to_vec(event).unwrap_or_default();
+    let frame_len = 2 + body.len() + 8;
+    out.extend_from_slice(&(frame_len as u32).to_le_bytes());
+    let start = out.len();
+    out.extend_from_slice(&[MAGIC, WIRE_VERSION]);
+    out.extend_from_slice(&body);
+    let crc = CRC64.checksum(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// Accumulates stream bytes and yields whole frames. After an error the stream is unusable
+/// (framing is lost), so the caller closes it.
+#[derive(Default)]
+pub struct FrameDecoder {
+    pending: Vec<u8>,
+}
+
+impl FrameDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame, `None` if more bytes are needed.
+    pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
+        if self.pending.len() < PREFIX_LEN {
+            return None;
+        }
+        let mut len_le = [0u8; 4];
+        len_le.copy_from_slice(&self.pending[..PREFIX_LEN]);
+        let frame_len = u32::from_le_bytes(len_le) as usize;
+        if frame_len > MAX_FRAME_LEN {
+            return Some(Err(DecodeError::Oversize));
+        }
+        if frame_len < MIN_FRAME_LEN {
+            return Some(Err(DecodeError::TooShort(frame_len)));
+        }
+        if self.pending.len() < PREFIX_LEN + frame_len {
+            return None;
+        }
+        let frame: Vec<u8> = self.pending.drain(..PREFIX_LEN + frame_len).skip(PREFIX_LEN).collect();
+        Some(decode_frame_body(&frame))
+    }
+}
+
+fn decode_frame_body(frame: &[u8]) -> Result<Event, DecodeError> {
+    let (signed, crc_bytes) = frame.split_at(frame.len() - 8);
+    let mut crc_le = [0u8; 8];
+    crc_le.copy_from_slice(crc_bytes);
+    if CRC64.checksum(signed) != u64::from_le_bytes(crc_le) {
+        return Err(DecodeError::BadChecksum);
+    }
+    if signed[0] != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    if signed[1] != WIRE_VERSION {
+        return Err(DecodeError::BadVersion(signed[1]));
+    }
+    serde_json::from_slice(&signed[2..]).map_err(|_| DecodeError::BadEvent)
+}

@@ -1,0 +1,1 @@
+//! The patient-side safety supervisor.
