@@ -5,7 +5,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "medlink", version, about = "Remote surgery and remote care over 5G-class networks")]
+#[command(
+    name = "medlink",
+    version,
+    about = "Remote surgery and remote care over 5G-class networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

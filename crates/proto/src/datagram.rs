@@ -157,7 +157,10 @@ impl Datagram {
         if CRC64.checksum(signed) != u64::from_le_bytes(crc_le) {
             return Err(DecodeError::BadChecksum);
         }
-        let mut r = Reader { buf: &signed[HEADER_LEN..], at: 0 };
+        let mut r = Reader {
+            buf: &signed[HEADER_LEN..],
+            at: 0,
+        };
         let datagram = match kind {
             KIND_CONTROL => Datagram::Control(ControlCommand {
                 seq: r.u64(),
@@ -173,7 +176,10 @@ impl Datagram {
                 joints: r.f64s::<6>()?,
                 tip: r.pose()?,
             }),
-            KIND_PING => Datagram::Ping(ClockPing { id: r.u64(), t1_us: r.i64() }),
+            KIND_PING => Datagram::Ping(ClockPing {
+                id: r.u64(),
+                t1_us: r.i64(),
+            }),
             _ => Datagram::Pong(ClockPong {
                 id: r.u64(),
                 t1_us: r.i64(),
@@ -235,7 +241,11 @@ impl Reader<'_> {
     }
     fn f64(&mut self) -> Result<f64, DecodeError> {
         let v = f64::from_le_bytes(self.take8());
-        if v.is_finite() { Ok(v) } else { Err(DecodeError::NonFinite) }
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(DecodeError::NonFinite)
+        }
     }
     fn f64s<const N: usize>(&mut self) -> Result<[f64; N], DecodeError> {
         let mut out = [0.0; N];
@@ -245,6 +255,9 @@ impl Reader<'_> {
         Ok(out)
     }
     fn pose(&mut self) -> Result<WirePose, DecodeError> {
-        Ok(WirePose { position_m: self.f64s::<3>()?, quaternion_xyzw: self.f64s::<4>()? })
+        Ok(WirePose {
+            position_m: self.f64s::<3>()?,
+            quaternion_xyzw: self.f64s::<4>()?,
+        })
     }
 }

@@ -45,7 +45,14 @@ pub enum Event {
     /// Console asks for an emergency stop; only the station can clear it.
     EstopRequest,
     /// The supervisor changed state (station → console); every transition is sent.
-    Transition { from: SupervisorStateCode, to: SupervisorStateCode, reason: String, at_us: i64 },
+    Transition {
+        from: SupervisorStateCode,
+        to: SupervisorStateCode,
+        reason: String,
+        at_us: i64,
+    },
+    /// The station refused a request (e.g. engage while in e-stop), with the reason.
+    Refused { request: String, reason: String },
     /// Console has finished; the station answers with `Report` and closes.
     Bye,
     /// Station's end-of-session statistics, as a JSON document.

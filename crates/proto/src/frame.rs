@@ -53,7 +53,11 @@ impl FrameDecoder {
         if self.pending.len() < PREFIX_LEN + frame_len {
             return None;
         }
-        let frame: Vec<u8> = self.pending.drain(..PREFIX_LEN + frame_len).skip(PREFIX_LEN).collect();
+        let frame: Vec<u8> = self
+            .pending
+            .drain(..PREFIX_LEN + frame_len)
+            .skip(PREFIX_LEN)
+            .collect();
         Some(decode_frame_body(&frame))
     }
 }

@@ -9,23 +9,58 @@ fn finite() -> impl Strategy<Value = f64> {
 }
 
 fn pose() -> impl Strategy<Value = WirePose> {
-    (prop::array::uniform3(finite()), prop::array::uniform4(finite()))
-        .prop_map(|(position_m, quaternion_xyzw)| WirePose { position_m, quaternion_xyzw })
+    (
+        prop::array::uniform3(finite()),
+        prop::array::uniform4(finite()),
+    )
+        .prop_map(|(position_m, quaternion_xyzw)| WirePose {
+            position_m,
+            quaternion_xyzw,
+        })
 }
 
 fn datagram() -> impl Strategy<Value = Datagram> {
     prop_oneof![
-        (any::<u64>(), any::<i64>(), pose(), finite()).prop_map(|(seq, sent_at_us, target, jaw_rad)| {
-            Datagram::Control(ControlCommand { seq, sent_at_us, target, jaw_rad })
-        }),
-        (any::<u64>(), any::<i64>(), any::<u64>(), 0u8..6, prop::array::uniform6(finite()), pose()).prop_map(
-            |(seq, station_time_us, last_applied_seq, supervisor_state, joints, tip)| {
-                Datagram::State(StateReport { seq, station_time_us, last_applied_seq, supervisor_state, joints, tip })
+        (any::<u64>(), any::<i64>(), pose(), finite()).prop_map(
+            |(seq, sent_at_us, target, jaw_rad)| {
+                Datagram::Control(ControlCommand {
+                    seq,
+                    sent_at_us,
+                    target,
+                    jaw_rad,
+                })
             }
         ),
-        (any::<u64>(), any::<i64>()).prop_map(|(id, t1_us)| Datagram::Ping(ClockPing { id, t1_us })),
-        (any::<u64>(), any::<i64>(), any::<i64>(), any::<i64>())
-            .prop_map(|(id, t1_us, t2_us, t3_us)| Datagram::Pong(ClockPong { id, t1_us, t2_us, t3_us })),
+        (
+            any::<u64>(),
+            any::<i64>(),
+            any::<u64>(),
+            0u8..6,
+            prop::array::uniform6(finite()),
+            pose()
+        )
+            .prop_map(
+                |(seq, station_time_us, last_applied_seq, supervisor_state, joints, tip)| {
+                    Datagram::State(StateReport {
+                        seq,
+                        station_time_us,
+                        last_applied_seq,
+                        supervisor_state,
+                        joints,
+                        tip,
+                    })
+                }
+            ),
+        (any::<u64>(), any::<i64>())
+            .prop_map(|(id, t1_us)| Datagram::Ping(ClockPing { id, t1_us })),
+        (any::<u64>(), any::<i64>(), any::<i64>(), any::<i64>()).prop_map(
+            |(id, t1_us, t2_us, t3_us)| Datagram::Pong(ClockPong {
+                id,
+                t1_us,
+                t2_us,
+                t3_us
+            })
+        ),
     ]
 }
 
@@ -84,7 +119,11 @@ proptest! {
 #[test]
 fn non_finite_numbers_are_rejected_with_their_reason() {
     let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    let cmd = ControlCommand { seq: 1, jaw_rad: f64::NAN, ..Default::default() };
+    let cmd = ControlCommand {
+        seq: 1,
+        jaw_rad: f64::NAN,
+        ..Default::default()
+    };
     let n = Datagram::Control(cmd).encode(&mut buf);
     assert_eq!(Datagram::decode(&buf[..n]), Err(DecodeError::NonFinite));
 }
@@ -95,10 +134,16 @@ fn unknown_kind_and_version_are_named() {
     let n = Datagram::Ping(ClockPing { id: 1, t1_us: 2 }).encode(&mut buf);
     let mut wrong_version = buf;
     wrong_version[1] = 9;
-    assert_eq!(Datagram::decode(&wrong_version[..n]), Err(DecodeError::BadVersion(9)));
+    assert_eq!(
+        Datagram::decode(&wrong_version[..n]),
+        Err(DecodeError::BadVersion(9))
+    );
     let mut wrong_kind = buf;
     wrong_kind[2] = 77;
-    assert_eq!(Datagram::decode(&wrong_kind[..n]), Err(DecodeError::UnknownKind(77)));
+    assert_eq!(
+        Datagram::decode(&wrong_kind[..n]),
+        Err(DecodeError::UnknownKind(77))
+    );
 }
 
 #[test]

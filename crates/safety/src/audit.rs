@@ -1,0 +1,106 @@
+//! An independent check of the supervisor's output: it watches what was applied and where the
+//! setpoint went, re-checks every rule from scratch, and counts violations (`unsafe_applied`).
+//! It shares no code with the supervisor's decisions, so a broken rule shows up here.
+
+use crate::{INSERTION_JOINT, Joints, SafetyState, SupervisorConfig};
+use std::time::Duration;
+
+/// Numerical slack for floating-point comparisons of per-tick motion.
+const EPS: f64 = 1e-9;
+
+pub struct Auditor {
+    config: SupervisorConfig,
+    last_seq: Option<u64>,
+    last_setpoint: Option<(Duration, Joints, Joints, SafetyState)>,
+    violations: u64,
+    first_violation: Option<String>,
+}
+
+impl Auditor {
+    pub fn new(config: SupervisorConfig) -> Self {
+        Self {
+            config,
+            last_seq: None,
+            last_setpoint: None,
+            violations: 0,
+            first_violation: None,
+        }
+    }
+
+    /// Commands applied that broke a rule, plus setpoint moves that broke one.
+    pub fn violations(&self) -> u64 {
+        self.violations
+    }
+
+    pub fn first_violation(&self) -> Option<&str> {
+        self.first_violation.as_deref()
+    }
+
+    fn flag(&mut self, what: String) {
+        self.violations += 1;
+        self.first_violation.get_or_insert(what);
+    }
+
+    /// Call for every command the supervisor applied, with the state it was in and its age.
+    pub fn on_applied(
+        &mut self,
+        seq: u64,
+        age: Option<Duration>,
+        state: SafetyState,
+        joints: &Joints,
+        tip: &[f64; 3],
+    ) {
+        if state != SafetyState::Engaged {
+            self.flag(format!("seq {seq} applied in {state:?}"));
+        }
+        if self.last_seq.is_some_and(|last| seq <= last) {
+            self.flag(format!("seq {seq} applied after {:?}", self.last_seq));
+        }
+        self.last_seq = Some(seq);
+        match age {
+            Some(age) if age < self.config.max_command_age => {}
+            _ => self.flag(format!("seq {seq} applied with age {age:?}")),
+        }
+        let c = &self.config;
+        let outside_limits =
+            (0..6).any(|i| joints[i] < c.joint_min[i] || joints[i] > c.joint_max[i]);
+        let radius = tip.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let outside_workspace =
+            joints[INSERTION_JOINT] < c.min_insertion_m || radius > c.workspace_radius_m;
+        if outside_limits {
+            self.flag(format!("seq {seq} outside joint limits"));
+        }
+        if outside_workspace {
+            self.flag(format!("seq {seq} outside the workspace"));
+        }
+    }
+
+    /// Call after every tick with the setpoint handed to the arm and the state after the tick.
+    pub fn on_setpoint(&mut self, now: Duration, setpoint: &Joints, state: SafetyState) {
+        let previous = self.last_setpoint;
+        let mut velocity = [0.0; 6];
+        if let Some((t, last, last_velocity, last_state)) = previous {
+            let both_engaged = last_state == SafetyState::Engaged && state == SafetyState::Engaged;
+            let dt = now.saturating_sub(t).as_secs_f64();
+            for i in 0..6 {
+                let step = setpoint[i] - last[i];
+                if state != SafetyState::Engaged && step != 0.0 {
+                    self.flag(format!("setpoint moved in {state:?}"));
+                }
+                if dt > 0.0 {
+                    velocity[i] = step / dt;
+                    if step.abs() > self.config.max_velocity[i] * dt + EPS {
+                        self.flag(format!("joint {i} too fast at {now:?}"));
+                    }
+                    if both_engaged
+                        && (velocity[i] - last_velocity[i]).abs()
+                            > self.config.max_acceleration[i] * dt + 1e-6
+                    {
+                        self.flag(format!("joint {i} accelerated too hard at {now:?}"));
+                    }
+                }
+            }
+        }
+        self.last_setpoint = Some((now, *setpoint, velocity, state));
+    }
+}

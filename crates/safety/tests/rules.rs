@@ -1,0 +1,365 @@
+//! One test per supervisor rule, in simulated time: removing the rule makes its test fail.
+
+use safety::*;
+use std::time::Duration;
+
+const TICK: Duration = Duration::from_millis(1);
+const HOME: Joints = [0.0, 0.0, 0.12, 0.0, 0.0, 0.0];
+const HOME_TIP: [f64; 3] = [0.0, 0.0, -0.1];
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+/// A supervisor already ENGAGED at t = 10 ms, ticked once.
+fn engaged() -> (Supervisor, Duration) {
+    let mut s = Supervisor::new(SupervisorConfig::default(), HOME, Duration::ZERO);
+    s.handle_request(Request::Enable, ms(1)).unwrap();
+    s.handle_request(Request::Engage { from_seq: 1 }, ms(10))
+        .unwrap();
+    s.tick(ms(10), &HOME);
+    (s, ms(10))
+}
+
+fn command(seq: u64, issued_at: Duration, joints: Joints) -> Command {
+    Command {
+        seq,
+        issued_at: Some(issued_at),
+        joints,
+        tip_position_m: HOME_TIP,
+    }
+}
+
+fn nudged(dz: f64) -> Joints {
+    let mut q = HOME;
+    q[0] += dz;
+    q
+}
+
+#[test]
+fn stale_command_is_never_applied() {
+    let (mut s, t) = engaged();
+    let max_age = s.config().max_command_age;
+    let stale = command(1, t, nudged(0.001));
+    assert_eq!(
+        s.handle_command(&stale, t + max_age),
+        CommandVerdict::Dropped(DropReason::Stale)
+    );
+    let young = command(2, t + ms(1), nudged(0.001));
+    assert_eq!(
+        s.handle_command(&young, t + max_age),
+        CommandVerdict::Applied
+    );
+}
+
+#[test]
+fn duplicate_and_reordered_commands_are_never_applied() {
+    let (mut s, t) = engaged();
+    assert_eq!(
+        s.handle_command(&command(5, t, nudged(0.001)), t),
+        CommandVerdict::Applied
+    );
+    assert_eq!(
+        s.handle_command(&command(5, t, nudged(0.002)), t),
+        CommandVerdict::Dropped(DropReason::Duplicate)
+    );
+    assert_eq!(
+        s.handle_command(&command(4, t, nudged(0.003)), t),
+        CommandVerdict::Dropped(DropReason::Reordered)
+    );
+    assert_eq!(
+        s.handle_command(&command(6, t, nudged(0.004)), t),
+        CommandVerdict::Applied
+    );
+    assert_eq!(s.last_applied_seq(), Some(6));
+}
+
+#[test]
+fn commands_are_applied_only_while_engaged() {
+    let mut s = Supervisor::new(SupervisorConfig::default(), HOME, Duration::ZERO);
+    s.handle_request(Request::Enable, ms(1)).unwrap();
+    let v = s.handle_command(&command(1, ms(2), nudged(0.01)), ms(2));
+    assert_eq!(v, CommandVerdict::Dropped(DropReason::NotEngaged));
+    for i in 0..20 {
+        assert_eq!(s.tick(ms(2 + i), &HOME), HOME);
+    }
+}
+
+#[test]
+fn commands_from_before_the_engagement_are_refused() {
+    let mut s = Supervisor::new(SupervisorConfig::default(), HOME, Duration::ZERO);
+    s.handle_request(Request::Enable, ms(1)).unwrap();
+    s.handle_request(Request::Engage { from_seq: 100 }, ms(2))
+        .unwrap();
+    let v = s.handle_command(&command(99, ms(2), nudged(0.01)), ms(2));
+    assert_eq!(v, CommandVerdict::Dropped(DropReason::BeforeEngage));
+    assert_eq!(
+        s.handle_command(&command(100, ms(2), nudged(0.01)), ms(2)),
+        CommandVerdict::Applied
+    );
+}
+
+#[test]
+fn unsynchronised_and_future_commands_are_refused() {
+    let (mut s, t) = engaged();
+    let mut unsynced = command(1, t, nudged(0.01));
+    unsynced.issued_at = None;
+    assert_eq!(
+        s.handle_command(&unsynced, t),
+        CommandVerdict::Dropped(DropReason::Unsynchronised)
+    );
+    let future = command(2, t + ms(50), nudged(0.01));
+    assert_eq!(
+        s.handle_command(&future, t),
+        CommandVerdict::Dropped(DropReason::Future)
+    );
+}
+
+#[test]
+fn targets_outside_joint_limits_are_refused_not_clamped() {
+    let (mut s, t) = engaged();
+    let mut q = HOME;
+    q[1] = 1.2;
+    assert_eq!(
+        s.handle_command(&command(1, t, q), t),
+        CommandVerdict::Dropped(DropReason::JointLimit)
+    );
+    for i in 1..50 {
+        assert_eq!(
+            s.tick(t + ms(i), &HOME),
+            HOME,
+            "the arm must not creep toward a refused target"
+        );
+    }
+}
+
+#[test]
+fn targets_outside_the_workspace_are_refused() {
+    let (mut s, t) = engaged();
+    let mut shallow = HOME;
+    shallow[2] = 0.03;
+    assert_eq!(
+        s.handle_command(&command(1, t, shallow), t),
+        CommandVerdict::Dropped(DropReason::Workspace)
+    );
+    let mut far = command(2, t, HOME);
+    far.tip_position_m = [0.3, 0.0, 0.0];
+    assert_eq!(
+        s.handle_command(&far, t),
+        CommandVerdict::Dropped(DropReason::Workspace)
+    );
+}
+
+#[test]
+fn setpoint_motion_is_clamped_to_velocity_and_acceleration_limits() {
+    let (mut s, t) = engaged();
+    let config = s.config().clone();
+    let far = nudged(0.5);
+    let mut now = t;
+    let mut seq = 1;
+    let mut previous = HOME;
+    let mut previous_velocity = 0.0;
+    let mut peak_velocity: f64 = 0.0;
+    for _ in 0..2000 {
+        now += TICK;
+        s.handle_command(&command(seq, now, far), now);
+        seq += 1;
+        let sp = s.tick(now, &previous);
+        let velocity = (sp[0] - previous[0]) / TICK.as_secs_f64();
+        assert!(
+            velocity.abs() <= config.max_velocity[0] + 1e-9,
+            "velocity {velocity}"
+        );
+        let accel = (velocity - previous_velocity) / TICK.as_secs_f64();
+        assert!(
+            accel.abs() <= config.max_acceleration[0] + 1e-3,
+            "acceleration {accel}"
+        );
+        assert!(sp[0] <= far[0], "overshoot to {}", sp[0]);
+        peak_velocity = peak_velocity.max(velocity.abs());
+        previous_velocity = velocity;
+        previous = sp;
+    }
+    assert!(
+        (previous[0] - far[0]).abs() < 1e-9,
+        "reached the target: {}",
+        previous[0]
+    );
+    assert!(
+        peak_velocity > 0.9 * config.max_velocity[0],
+        "the clamp, not the test, limited the speed"
+    );
+}
+
+#[test]
+fn hold_is_entered_within_one_tick_after_the_survival_time() {
+    let (mut s, t) = engaged();
+    let survival = s.config().survival_time;
+    assert_eq!(
+        s.handle_command(&command(1, t, nudged(0.001)), t),
+        CommandVerdict::Applied
+    );
+    let mut now = t;
+    while now <= t + survival {
+        s.tick(now, &HOME);
+        assert_eq!(s.state(), SafetyState::Engaged, "HOLD too early at {now:?}");
+        now += TICK;
+    }
+    s.tick(now, &HOME);
+    assert_eq!(
+        s.state(),
+        SafetyState::Hold,
+        "not in HOLD one tick after the survival time"
+    );
+    let transition = s.poll_transition_matching(SafetyState::Hold);
+    assert_eq!(
+        transition.map(|t| t.reason),
+        Some(TransitionReason::SurvivalTimeExpired)
+    );
+}
+
+trait TransitionLog {
+    fn poll_transition_matching(&mut self, to: SafetyState) -> Option<Transition>;
+}
+
+impl TransitionLog for Supervisor {
+    fn poll_transition_matching(&mut self, to: SafetyState) -> Option<Transition> {
+        std::iter::from_fn(|| self.poll_transition()).find(|t| t.to == to)
+    }
+}
+
+#[test]
+fn nothing_moves_in_hold_and_leaving_it_needs_an_explicit_engage() {
+    let (mut s, t) = engaged();
+    let mut now = t;
+    s.handle_command(&command(1, now, nudged(0.3)), now);
+    for _ in 0..20 {
+        now += TICK;
+        s.tick(now, &HOME);
+    }
+    now += ms(60);
+    let frozen = s.tick(now, &HOME);
+    assert_eq!(s.state(), SafetyState::Hold);
+    // Fresh commands keep arriving: none is applied, nothing moves, no automatic re-engage.
+    for seq in 2..500 {
+        now += TICK;
+        let v = s.handle_command(&command(seq, now, nudged(0.3)), now);
+        assert_eq!(v, CommandVerdict::Dropped(DropReason::NotEngaged));
+        assert_eq!(s.tick(now, &frozen), frozen);
+        assert_eq!(s.state(), SafetyState::Hold);
+    }
+    s.handle_request(Request::Engage { from_seq: 600 }, now)
+        .unwrap();
+    assert_eq!(s.state(), SafetyState::Engaged);
+    assert_eq!(
+        s.handle_command(&command(600, now, nudged(0.3)), now),
+        CommandVerdict::Applied
+    );
+}
+
+#[test]
+fn a_long_silence_disengages() {
+    let (mut s, t) = engaged();
+    let disengage_after = s.config().disengage_after;
+    let mut now = t;
+    while now <= t + disengage_after {
+        now += TICK;
+        s.tick(now, &HOME);
+    }
+    now += TICK;
+    s.tick(now, &HOME);
+    assert_eq!(s.state(), SafetyState::Ready);
+}
+
+#[test]
+fn estop_latches_from_every_state_and_clears_only_locally() {
+    for estop in [Request::LocalEstop, Request::RemoteEstop] {
+        let (mut s, t) = engaged();
+        s.handle_request(estop, t).unwrap();
+        assert_eq!(s.state(), SafetyState::Estop);
+        for attempt in [
+            Request::Enable,
+            Request::Engage { from_seq: 1 },
+            Request::Disengage,
+            Request::LocalFaultClear,
+        ] {
+            assert!(
+                s.handle_request(attempt, t).is_err(),
+                "{attempt:?} left ESTOP"
+            );
+            assert_eq!(s.state(), SafetyState::Estop);
+        }
+        assert_eq!(
+            s.handle_command(&command(1, t, nudged(0.1)), t),
+            CommandVerdict::Dropped(DropReason::NotEngaged)
+        );
+        for i in 1..100 {
+            assert_eq!(s.tick(t + ms(i), &HOME), HOME);
+        }
+        assert_eq!(
+            s.state(),
+            SafetyState::Estop,
+            "the watchdogs must not leave ESTOP"
+        );
+        s.handle_request(Request::LocalEstopClear, t + ms(200))
+            .unwrap();
+        assert_eq!(s.state(), SafetyState::Disabled);
+    }
+    let mut s = Supervisor::new(SupervisorConfig::default(), HOME, Duration::ZERO);
+    s.handle_request(Request::LocalEstop, ms(1)).unwrap();
+    assert_eq!(s.state(), SafetyState::Estop, "e-stop from DISABLED");
+}
+
+#[test]
+fn a_tracking_error_or_a_bad_measurement_faults_and_holds() {
+    let (mut s, t) = engaged();
+    let mut far_off = HOME;
+    far_off[2] += 0.06;
+    s.tick(t + TICK, &far_off);
+    assert_eq!(s.state(), SafetyState::Fault);
+    assert!(
+        s.handle_request(Request::Engage { from_seq: 1 }, t)
+            .is_err()
+    );
+    s.handle_request(Request::LocalFaultClear, t + ms(2))
+        .unwrap();
+    assert_eq!(s.state(), SafetyState::Disabled);
+
+    let (mut s, t) = engaged();
+    let mut nan = HOME;
+    nan[4] = f64::NAN;
+    s.tick(t + TICK, &nan);
+    assert_eq!(s.state(), SafetyState::Fault);
+}
+
+#[test]
+fn every_transition_is_reported_with_its_reason() {
+    let (mut s, t) = engaged();
+    s.handle_request(Request::Disengage, t + ms(1)).unwrap();
+    let log: Vec<_> = std::iter::from_fn(|| s.poll_transition())
+        .map(|t| (t.from, t.to, t.reason))
+        .collect();
+    assert_eq!(
+        log,
+        vec![
+            (
+                SafetyState::Disabled,
+                SafetyState::Ready,
+                TransitionReason::EnableRequested
+            ),
+            (
+                SafetyState::Ready,
+                SafetyState::Engaged,
+                TransitionReason::EngageRequested
+            ),
+            (
+                SafetyState::Engaged,
+                SafetyState::Ready,
+                TransitionReason::DisengageRequested
+            ),
+        ]
+    );
+    let times = s.time_in_states(t + ms(11));
+    assert_eq!(times[SafetyState::Engaged.index()], ms(1));
+    assert_eq!(times[SafetyState::Ready.index()], ms(19));
+}
