@@ -1,12 +1,14 @@
 //! medlink wire messages and their codec: datagrams (control, state, clock sync), the reliable
 //! event stream's frames, and the sequence window that keeps only fresh control commands.
 
+pub mod clock;
 pub mod datagram;
 pub mod error;
 pub mod event;
 pub mod frame;
 pub mod window;
 
+pub use clock::{ClockSample, ClockSync};
 pub use datagram::{ClockPing, ClockPong, ControlCommand, Datagram, StateReport, WirePose};
 pub use error::DecodeError;
 pub use event::{Event, SupervisorStateCode};
