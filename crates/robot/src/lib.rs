@@ -4,12 +4,12 @@
 //! No clocks, no IO: time always comes in as an argument in seconds. Units everywhere are SI:
 //! metres for lengths, radians for angles, seconds for time.
 
-//pub mod arm;
-//pub mod filter;
+pub mod arm;
+pub mod filter;
 pub mod geometry;
 pub mod kinematics;
 //pub mod script;
-//pub mod teleop;
+pub mod teleop;
 
 pub use geometry::{Pose, Quaternion};
 pub use kinematics::{IkError, JointLimits, Joints, PSM_JOINT_LIMITS, Psm};
