@@ -8,7 +8,7 @@ pub mod arm;
 pub mod filter;
 pub mod geometry;
 pub mod kinematics;
-//pub mod script;
+pub mod script;
 pub mod teleop;
 
 pub use geometry::{Pose, Quaternion};
