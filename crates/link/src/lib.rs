@@ -8,6 +8,7 @@ pub mod pacer;
 pub mod pki;
 pub mod stats;
 pub mod tls;
+pub mod wire;
 
 pub use endpoint::{LinkError, accept_session, client_endpoint, connect, server_endpoint};
 pub use events::{EventReader, EventWriter};

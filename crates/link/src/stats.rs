@@ -1,9 +1,9 @@
 //! Latency recording with pre-allocated storage (no allocation per sample) and percentiles.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Percentiles in microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     pub p50: f64,
     pub p99: f64,

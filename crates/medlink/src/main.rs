@@ -17,6 +17,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a station and a console on this machine with simulated devices, and summarise.
+    Demo(cmd::demo::DemoArgs),
+    /// The patient-side station: arm, safety supervisor, QUIC listener.
+    Station(cmd::station::StationArgs),
+    /// The surgeon's console: connects to a station and runs an input source.
+    Console(cmd::console::ConsoleArgs),
+    /// Development PKI for mutual TLS.
+    #[command(subcommand)]
+    Pki(cmd::pki::PkiCommand),
     /// Measure our figures against a baseline in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -26,6 +35,10 @@ fn main() -> anyhow::Result<()> {
     init_logging();
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Station(args) => cmd::station::run(args),
+        Command::Console(args) => cmd::console::run(args),
+        Command::Pki(command) => cmd::pki::run(command),
         Command::Bench(bench) => cmd::bench::run(bench),
     }
 }

@@ -17,7 +17,7 @@ pub fn within_workspace(config: &SupervisorConfig, q: &Joints, tip_position_m: &
 }
 
 /// Moves a setpoint toward a target without exceeding per-joint speed and acceleration,
-/// braking early so it does not overshoot. Allocation-free; one call per servo tick.
+/// braking early so it does not overshoot a target it is approaching. Allocation-free; one call per servo tick.
 #[derive(Debug, Clone, Copy)]
 pub struct SlewLimiter {
     velocity: Joints,

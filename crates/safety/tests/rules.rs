@@ -175,7 +175,7 @@ fn setpoint_motion_is_clamped_to_velocity_and_acceleration_limits() {
             accel.abs() <= config.max_acceleration[0] + 1e-3,
             "acceleration {accel}"
         );
-        assert!(sp[0] <= far[0], "overshoot to {}", sp[0]);
+        assert!(sp[0] <= far[0] + 1e-9, "overshoot to {}", sp[0]);
         peak_velocity = peak_velocity.max(velocity.abs());
         previous_velocity = velocity;
         previous = sp;

@@ -1,3 +1,9 @@
 //! One module per `medlink` subcommand; each parses its own arguments and calls into the crates.
 
 pub mod bench;
+pub mod config_file;
+pub mod console;
+pub mod demo;
+pub mod pki;
+pub mod station;
+pub mod summary;

@@ -1,0 +1,88 @@
+//! `medlink console`: the surgeon's console, connecting to a station and running an input source.
+
+use super::{config_file, summary};
+use clap::{Args, ValueEnum};
+use console::ConsoleConfig;
+use console::config::InputConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Script {
+    Suturing,
+    KnotTying,
+}
+
+/// Input and output flags shared by `console` and `demo`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scripted surgical motion to run.
+    #[arg(long, value_enum, default_value = "suturing")]
+    pub script: Script,
+    /// Replay recorded master poses from a CSV instead of a script (format: docs/console-input.md).
+    #[arg(long, conflicts_with = "script")]
+    pub replay: Option<PathBuf>,
+    /// Seed of the scripted motion.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seconds to run (default: the demo's 10 s, or the input's own length for `console`).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Print one JSON object instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RunArgs {
+    pub fn input(&self) -> InputConfig {
+        match (&self.replay, self.script) {
+            (Some(csv), _) => InputConfig::Replay { csv: csv.clone() },
+            (None, Script::Suturing) => InputConfig::Suturing { seed: self.seed },
+            (None, Script::KnotTying) => InputConfig::KnotTying { seed: self.seed },
+        }
+    }
+
+    pub fn print(&self, report: &console::ConsoleReport) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&summary::to_json(report))?);
+        } else {
+            summary::print_text(report);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Args)]
+pub struct ConsoleArgs {
+    /// The station's address, HOST:PORT.
+    #[arg(long)]
+    station: Option<SocketAddr>,
+    /// TOML configuration (see docs/configuration.md); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// PKI directory from `medlink pki init`.
+    #[arg(long)]
+    pki: Option<PathBuf>,
+    /// Name in the station's certificate (default localhost).
+    #[arg(long)]
+    server_name: Option<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
+    let mut config: ConsoleConfig = config_file::load(args.config.as_deref())?;
+    if let Some(station) = args.station {
+        config.station = station;
+    }
+    if let Some(pki) = args.pki {
+        config.pki_dir = pki;
+    }
+    if let Some(name) = args.server_name {
+        config.server_name = name;
+    }
+    config.input = args.run.input();
+    config.duration_s = args.run.duration.or(config.duration_s);
+    let report = console::run(&config)?;
+    args.run.print(&report)
+}

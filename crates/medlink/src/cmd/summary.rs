@@ -1,0 +1,90 @@
+//! The readable summary of a telesurgery session (console + station reports), as text or as the
+//! JSON object that `--json` prints.
+
+use console::ConsoleReport;
+use serde_json::{Value, json};
+
+/// The JSON summary; the keys are a stable interface (README, docs/safety.md).
+pub fn to_json(report: &ConsoleReport) -> Value {
+    let station = report.station.clone().unwrap_or_default();
+    let mut dropped = serde_json::Map::new();
+    for (reason, n) in &station.commands_dropped {
+        dropped.insert(reason.clone(), json!(n));
+    }
+    let lost = report.operator.commands_sent.saturating_sub(station.commands_received);
+    if lost > 0 {
+        dropped.insert("not_received".into(), json!(lost));
+    }
+    json!({
+        "duration_s": report.duration_s,
+        "commands_sent": report.operator.commands_sent,
+        "commands_received": station.commands_received,
+        "commands_applied": station.commands_applied,
+        "commands_dropped": dropped,
+        "unsafe_applied": station.unsafe_applied,
+        "first_unsafe": station.first_unsafe,
+        "tracking_rms_mm": station.tracking_rms_mm,
+        "tracking_max_mm": station.tracking_max_mm,
+        "latency_us": station.latency_us,
+        "age_at_apply_us": station.age_at_apply_us,
+        "rtt_us": report.rtt_us,
+        "state_time_ms": station.state_time_ms,
+        "transitions": station.transitions,
+        "engage_requests": report.operator.engage_requests,
+        "station_left_engaged": report.operator.station_left_engaged,
+        "refused_requests": report.refused,
+        "malformed": station.malformed,
+        "servo_missed_deadlines": station.servo_missed_deadlines,
+        "sender_missed_deadlines": report.sender_missed_deadlines,
+        "station_report_received": report.station.is_some(),
+    })
+}
+
+pub fn print_text(report: &ConsoleReport) {
+    let Some(station) = &report.station else {
+        println!("the station sent no report; console sent {} commands", report.operator.commands_sent);
+        return;
+    };
+    let sent = report.operator.commands_sent;
+    let lost = sent.saturating_sub(station.commands_received);
+    println!("telesurgery session: {:.1} s of scripted input", report.duration_s);
+    println!("  commands   sent {sent}, received {}, applied {}", station.commands_received, station.commands_applied);
+    if lost > 0 {
+        println!("  dropped    not_received: {lost}");
+    }
+    for (reason, n) in &station.commands_dropped {
+        println!("  dropped    {reason}: {n}");
+    }
+    println!("  unsafe applied      {}  (independent audit of every applied command)", station.unsafe_applied);
+    if let Some(first) = &station.first_unsafe {
+        println!("  first unsafe        {first}");
+    }
+    println!("  tool-tip tracking   RMS {:.3} mm, max {:.3} mm", station.tracking_rms_mm, station.tracking_max_mm);
+    let l = &station.latency_us;
+    println!("  one-way latency     p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs", l.p50, l.p99, l.p999, l.max);
+    let a = &station.age_at_apply_us;
+    println!("  age when applied    p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs", a.p50, a.p99, a.p999);
+    let r = &report.rtt_us;
+    println!("  link round trip     p50 {:.0} µs, p99 {:.0} µs", r.p50, r.p99);
+    let times: Vec<String> = station
+        .state_time_ms
+        .iter()
+        .filter(|(_, ms)| **ms > 0.0)
+        .map(|(state, ms)| format!("{state} {:.0} ms", ms))
+        .collect();
+    println!("  supervisor time     {}", times.join(", "));
+    println!("  safety events       {}", station.transitions.len());
+    for t in &station.transitions {
+        println!("    {:>9.1} ms  {} -> {}  ({})", t.at_ms, t.from, t.to, t.reason);
+    }
+    for refused in &report.refused {
+        println!("  refused             {refused}");
+    }
+    if !station.malformed.is_empty() {
+        println!("  malformed input     {:?}", station.malformed);
+    }
+    println!(
+        "  missed deadlines    servo {}, console sender {}",
+        station.servo_missed_deadlines, report.sender_missed_deadlines
+    );
+}
