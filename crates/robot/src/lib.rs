@@ -11,5 +11,9 @@ pub mod kinematics;
 pub mod script;
 pub mod teleop;
 
+pub use arm::SimulatedArm;
+pub use filter::{FilterConfig, TremorFilter};
 pub use geometry::{Pose, Quaternion};
 pub use kinematics::{IkError, JointLimits, Joints, PSM_JOINT_LIMITS, Psm};
+pub use script::{CsvReplay, MasterInput, PSM_START_JOINTS, SurgicalScript};
+pub use teleop::{TeleopConfig, TeleopMapper};

@@ -257,6 +257,40 @@ mod tests {
         assert!((angle_between_rotations(&target.rotation, &psm0.rotation) - 0.3).abs() < 1e-9);
     }
 
+    proptest::proptest! {
+        /// Over any master path with clutch presses and releases anywhere, the PSM target moves
+        /// by exactly 0.2 × the master's motion while following and never jumps at a release.
+        #[test]
+        fn the_psm_target_is_continuous_across_any_clutch_sequence(
+            steps in proptest::collection::vec(
+                (proptest::array::uniform3(-0.005..0.005f64), proptest::bool::weighted(0.1)),
+                1..200,
+            ),
+        ) {
+            let rotation = rot_x(3.0);
+            let mut master = pose([0.01, -0.02, 0.03], rotation);
+            let mut psm = pose([0.0, 0.0, -0.1], rotation);
+            let mut mapper = engaged(&master, &psm);
+            for (delta, toggle_clutch) in steps {
+                if toggle_clutch {
+                    match mapper.state() {
+                        TeleopState::Following => mapper.clutch_press(),
+                        _ => proptest::prop_assert_eq!(mapper.clutch_release(&master, &psm), Ok(())),
+                    }
+                }
+                let previous_master = master.position;
+                master.position = add(master.position, delta);
+                let Some(target) = mapper.map(&master) else {
+                    proptest::prop_assert_eq!(mapper.state(), TeleopState::Clutched);
+                    continue;
+                };
+                let expected = add(psm.position, scale(sub(master.position, previous_master), 0.2));
+                proptest::prop_assert!(crate::geometry::norm(sub(target.position, expected)) < 1e-12);
+                psm = target;
+            }
+        }
+    }
+
     #[test]
     fn non_finite_master_poses_are_not_mapped() {
         let master = pose([0.0; 3], rot_z(0.0));
