@@ -8,9 +8,15 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum InputError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Csv { path: PathBuf, source: robot::script::CsvError },
+    Csv {
+        path: PathBuf,
+        source: robot::script::CsvError,
+    },
     #[error("duration must be positive and finite, got {0}")]
     BadDuration(f64),
 }
@@ -20,7 +26,10 @@ const MAX_REPETITIONS: usize = 2_000;
 
 /// The input, and how long to run it: `duration_s` if given (scripts are made long enough by
 /// adding stitches or throws), else the input's own length.
-pub fn build(config: &InputConfig, duration_s: Option<f64>) -> Result<(Box<dyn MasterInput + Send>, f64), InputError> {
+pub fn build(
+    config: &InputConfig,
+    duration_s: Option<f64>,
+) -> Result<(Box<dyn MasterInput + Send>, f64), InputError> {
     if let Some(d) = duration_s
         && !(d.is_finite() && d > 0.0)
     {
@@ -42,9 +51,17 @@ pub fn build(config: &InputConfig, duration_s: Option<f64>) -> Result<(Box<dyn M
             }
         }),
         InputConfig::Replay { csv } => {
-            let file = std::fs::File::open(csv).map_err(|source| InputError::Io { path: csv.clone(), source })?;
-            let replay = CsvReplay::from_reader(std::io::BufReader::new(file))
-                .map_err(|source| InputError::Csv { path: csv.clone(), source })?;
+            let file = std::fs::File::open(csv).map_err(|source| InputError::Io {
+                path: csv.clone(),
+                source,
+            })?;
+            let replay =
+                CsvReplay::from_reader(std::io::BufReader::new(file)).map_err(|source| {
+                    InputError::Csv {
+                        path: csv.clone(),
+                        source,
+                    }
+                })?;
             Box::new(replay)
         }
     };
@@ -53,5 +70,9 @@ pub fn build(config: &InputConfig, duration_s: Option<f64>) -> Result<(Box<dyn M
 }
 
 fn repetitions(duration_s: f64, per_repetition_s: f64) -> usize {
-    if per_repetition_s > 0.0 { ((duration_s / per_repetition_s).ceil() as usize).clamp(1, MAX_REPETITIONS) } else { 1 }
+    if per_repetition_s > 0.0 {
+        ((duration_s / per_repetition_s).ceil() as usize).clamp(1, MAX_REPETITIONS)
+    } else {
+        1
+    }
 }

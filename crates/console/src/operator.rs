@@ -5,11 +5,11 @@
 
 use link::wire::pose_to_wire;
 use proto::{ControlCommand, Event, SupervisorStateCode};
+use robot::Pose;
 use robot::filter::{FilterConfig, TremorFilter};
 use robot::geometry::{mat_mul, transpose};
 use robot::script::MasterInput;
 use robot::teleop::{TeleopConfig, TeleopMapper, TeleopState};
-use robot::Pose;
 
 /// A station state report arriving this long after the previous one means the link is not fresh.
 const FRESH_STATE_S: f64 = 0.1;
@@ -68,8 +68,14 @@ impl Operator {
         Self {
             input,
             duration_s,
-            teleop: TeleopMapper::new(TeleopConfig { scale, ..TeleopConfig::default() }),
-            filter: TremorFilter::new(FilterConfig::Butterworth { cutoff_hz: tremor_cutoff_hz, order: 4 }),
+            teleop: TeleopMapper::new(TeleopConfig {
+                scale,
+                ..TeleopConfig::default()
+            }),
+            filter: TremorFilter::new(FilterConfig::Butterworth {
+                cutoff_hz: tremor_cutoff_hz,
+                order: 4,
+            }),
             registration: robot::geometry::IDENTITY,
             seq: 0,
             auto_reengage,
@@ -104,9 +110,15 @@ impl Operator {
             return false;
         };
         let jaw_rad = self.input.jaw_at(t_s).unwrap_or(0.0);
-        let master = Pose { position: self.filter.filter(raw.position, t_s), rotation: raw.rotation };
+        let master = Pose {
+            position: self.filter.filter(raw.position, t_s),
+            rotation: raw.rotation,
+        };
         self.follow_station(t_s, &master, station, &mut emit);
-        let registered = Pose { position: master.position, rotation: mat_mul(&self.registration, &master.rotation) };
+        let registered = Pose {
+            position: master.position,
+            rotation: mat_mul(&self.registration, &master.rotation),
+        };
         if let Some(target) = self.teleop.map(&registered) {
             self.seq += 1;
             self.stats.commands_sent += 1;
@@ -151,13 +163,24 @@ impl Operator {
             None => self.stats.engage_requests == 0,
             Some(left) => self.auto_reengage && t_s - left >= self.reengage_after_s,
         };
-        if !following && may_engage && matches!(view.state, SupervisorStateCode::Ready | SupervisorStateCode::Hold) {
+        if !following
+            && may_engage
+            && matches!(
+                view.state,
+                SupervisorStateCode::Ready | SupervisorStateCode::Hold
+            )
+        {
             self.registration = mat_mul(&view.tip.rotation, &transpose(&master.rotation));
-            let registered = Pose { position: master.position, rotation: view.tip.rotation };
+            let registered = Pose {
+                position: master.position,
+                rotation: view.tip.rotation,
+            };
             if self.teleop.engage(&registered, &view.tip).is_ok() {
                 self.stats.engage_requests += 1;
                 self.engage_requested_at = Some(t_s);
-                emit(OperatorOutput::Event(Event::Engage { from_seq: self.seq + 1 }));
+                emit(OperatorOutput::Event(Event::Engage {
+                    from_seq: self.seq + 1,
+                }));
             }
         }
     }

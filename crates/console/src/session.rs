@@ -54,28 +54,55 @@ pub fn run(config: &ConsoleConfig) -> Result<ConsoleReport, ConsoleError> {
         config.reengage_after_ms as f64 / 1e3,
     );
     let identity = Identity::load(&config.pki_paths())?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(session(config, identity, operator))
 }
 
-async fn session(config: &ConsoleConfig, identity: Identity, operator: Operator) -> Result<ConsoleReport, ConsoleError> {
+async fn session(
+    config: &ConsoleConfig,
+    identity: Identity,
+    operator: Operator,
+) -> Result<ConsoleReport, ConsoleError> {
     let epoch = Instant::now();
     let endpoint = link::client_endpoint(identity, config.station)?;
     let connection = link::connect(&endpoint, config.station, &config.server_name).await?;
     tracing::info!(station = %config.station, "connected with mutual TLS");
     let (send, recv) = connection.open_bi().await.map_err(LinkError::from)?;
     let mut writer = EventWriter::new(send);
-    writer.send(&Event::Hello { role: "console".into(), wire_version: proto::WIRE_VERSION }).await?;
+    writer
+        .send(&Event::Hello {
+            role: "console".into(),
+            wire_version: proto::WIRE_VERSION,
+        })
+        .await?;
     writer.send(&Event::Enable).await?;
 
     let latest: Arc<LatestState> = Arc::new(Mutex::new(None));
     let rtt = Arc::new(Mutex::new(LatencyRecorder::with_capacity(100_000)));
-    let datagrams = tokio::spawn(read_datagrams(connection.clone(), epoch, latest.clone(), rtt.clone()));
-    let pinger = tokio::spawn(ping(connection.clone(), epoch, Duration::from_millis(config.clock_ping_ms.max(1))));
+    let datagrams = tokio::spawn(read_datagrams(
+        connection.clone(),
+        epoch,
+        latest.clone(),
+        rtt.clone(),
+    ));
+    let pinger = tokio::spawn(ping(
+        connection.clone(),
+        epoch,
+        Duration::from_millis(config.clock_ping_ms.max(1)),
+    ));
     let (report_tx, report_rx) = oneshot::channel();
-    let mut report = ConsoleReport { duration_s: operator.duration_s(), ..ConsoleReport::default() };
+    let mut report = ConsoleReport {
+        duration_s: operator.duration_s(),
+        ..ConsoleReport::default()
+    };
     let transitions = Arc::new(Mutex::new((Vec::new(), Vec::new())));
-    let reader = tokio::spawn(read_events(EventReader::new(recv), transitions.clone(), report_tx));
+    let reader = tokio::spawn(read_events(
+        EventReader::new(recv),
+        transitions.clone(),
+        report_tx,
+    ));
 
     wait_until_ready(&latest).await?;
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
@@ -83,10 +110,19 @@ async fn session(config: &ConsoleConfig, identity: Identity, operator: Operator)
     let period = Duration::from_secs_f64(1.0 / config.rate_hz);
     let sender_connection = connection.clone();
     let sender_latest = latest.clone();
-    std::thread::Builder::new().name("console-sender".into()).spawn(move || {
-        let result = send_loop(operator, &sender_connection, &sender_latest, &events_tx, epoch, period);
-        let _ = done_tx.send(result);
-    })?;
+    std::thread::Builder::new()
+        .name("console-sender".into())
+        .spawn(move || {
+            let result = send_loop(
+                operator,
+                &sender_connection,
+                &sender_latest,
+                &events_tx,
+                epoch,
+                period,
+            );
+            let _ = done_tx.send(result);
+        })?;
 
     // Forward the operator's events until it finishes.
     let mut done_rx = done_rx;
@@ -125,8 +161,14 @@ async fn session(config: &ConsoleConfig, identity: Identity, operator: Operator)
 async fn wait_until_ready(latest: &LatestState) -> Result<(), ConsoleError> {
     let deadline = Instant::now() + READY_TIMEOUT;
     while Instant::now() < deadline {
-        let state = latest.lock().ok().and_then(|s| s.map(|(r, _)| r.supervisor_state));
-        if matches!(SupervisorStateCode::from_byte(state.unwrap_or(u8::MAX)), Some(SupervisorStateCode::Ready)) {
+        let state = latest
+            .lock()
+            .ok()
+            .and_then(|s| s.map(|(r, _)| r.supervisor_state));
+        if matches!(
+            SupervisorStateCode::from_byte(state.unwrap_or(u8::MAX)),
+            Some(SupervisorStateCode::Ready)
+        ) {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -156,18 +198,23 @@ fn send_loop(
             })
         });
         let now_us = epoch.elapsed().as_micros() as i64;
-        let running = operator.step(start.elapsed().as_secs_f64(), now_us, view, |out| match out {
-            OperatorOutput::Command(cmd) => {
-                let n = Datagram::Control(cmd).encode(&mut buf);
-                // Never queue stale commands behind newer ones: drop if the send buffer is full.
-                if connection.datagram_send_buffer_space() >= n {
-                    let _ = connection.send_datagram(Bytes::copy_from_slice(&buf[..n]));
+        let running = operator.step(
+            start.elapsed().as_secs_f64(),
+            now_us,
+            view,
+            |out| match out {
+                OperatorOutput::Command(cmd) => {
+                    let n = Datagram::Control(cmd).encode(&mut buf);
+                    // Never queue stale commands behind newer ones: drop if the send buffer is full.
+                    if connection.datagram_send_buffer_space() >= n {
+                        let _ = connection.send_datagram(Bytes::copy_from_slice(&buf[..n]));
+                    }
                 }
-            }
-            OperatorOutput::Event(event) => {
-                let _ = events.send(event);
-            }
-        });
+                OperatorOutput::Event(event) => {
+                    let _ = events.send(event);
+                }
+            },
+        );
         if !running {
             return (operator.stats(), pacer.stats());
         }
@@ -191,16 +238,24 @@ async fn read_datagrams(
                 }
             }
             Ok(Datagram::Ping(ping)) => {
-                let pong = ClockPong { id: ping.id, t1_us: ping.t1_us, t2_us: now_us, t3_us: epoch.elapsed().as_micros() as i64 };
+                let pong = ClockPong {
+                    id: ping.id,
+                    t1_us: ping.t1_us,
+                    t2_us: now_us,
+                    t3_us: epoch.elapsed().as_micros() as i64,
+                };
                 let n = Datagram::Pong(pong).encode(&mut buf);
                 let _ = connection.send_datagram(Bytes::copy_from_slice(&buf[..n]));
             }
             Ok(Datagram::Pong(pong)) => {
-                if let (Some(sample), Ok(mut recorder)) = (clock.on_pong(&pong, now_us), rtt.lock()) {
+                if let (Some(sample), Ok(mut recorder)) = (clock.on_pong(&pong, now_us), rtt.lock())
+                {
                     recorder.record_ns(sample.rtt_us.max(0) as u64 * 1000);
                 }
             }
-            Ok(Datagram::Control(_)) => tracing::debug!("ignoring a control datagram from the station"),
+            Ok(Datagram::Control(_)) => {
+                tracing::debug!("ignoring a control datagram from the station")
+            }
             Err(e) => tracing::debug!(reason = e.reason(), "malformed datagram from the station"),
         }
     }
@@ -211,8 +266,15 @@ async fn ping(connection: quinn::Connection, epoch: Instant, every: Duration) {
     let mut buf = [0u8; MAX_DATAGRAM_LEN];
     for id in 1.. {
         timer.tick().await;
-        let n = Datagram::Ping(ClockPing { id, t1_us: epoch.elapsed().as_micros() as i64 }).encode(&mut buf);
-        if connection.send_datagram(Bytes::copy_from_slice(&buf[..n])).is_err() {
+        let n = Datagram::Ping(ClockPing {
+            id,
+            t1_us: epoch.elapsed().as_micros() as i64,
+        })
+        .encode(&mut buf);
+        if connection
+            .send_datagram(Bytes::copy_from_slice(&buf[..n]))
+            .is_err()
+        {
             return;
         }
     }
@@ -220,10 +282,19 @@ async fn ping(connection: quinn::Connection, epoch: Instant, every: Duration) {
 
 type SeenLog = Mutex<(Vec<String>, Vec<String>)>;
 
-async fn read_events(mut reader: EventReader, seen: Arc<SeenLog>, report: oneshot::Sender<station::StationReport>) {
+async fn read_events(
+    mut reader: EventReader,
+    seen: Arc<SeenLog>,
+    report: oneshot::Sender<station::StationReport>,
+) {
     loop {
         match reader.next().await {
-            Ok(Some(Event::Transition { from, to, reason, at_us })) => {
+            Ok(Some(Event::Transition {
+                from,
+                to,
+                reason,
+                at_us,
+            })) => {
                 tracing::info!(?from, ?to, %reason, at_ms = at_us as f64 / 1e3, "station supervisor transition");
                 if let Ok(mut log) = seen.lock() {
                     log.0.push(format!("{from:?}->{to:?} ({reason})"));
@@ -244,7 +315,9 @@ async fn read_events(mut reader: EventReader, seen: Arc<SeenLog>, report: onesho
                 }
                 return;
             }
-            Ok(Some(Event::Hello { role, wire_version })) => tracing::info!(%role, wire_version, "peer hello"),
+            Ok(Some(Event::Hello { role, wire_version })) => {
+                tracing::info!(%role, wire_version, "peer hello")
+            }
             Ok(Some(other)) => tracing::debug!(?other, "ignoring event"),
             Ok(None) => return,
             Err(e) => {

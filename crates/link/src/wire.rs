@@ -5,7 +5,10 @@ use robot::{Pose, Quaternion};
 
 pub fn pose_to_wire(pose: &Pose) -> WirePose {
     let q = Quaternion::from_rotation(&pose.rotation);
-    WirePose { position_m: pose.position, quaternion_xyzw: [q.x, q.y, q.z, q.w] }
+    WirePose {
+        position_m: pose.position,
+        quaternion_xyzw: [q.x, q.y, q.z, q.w],
+    }
 }
 
 /// The quaternion is normalised on the way in; a zero quaternion gives `None`.
@@ -15,7 +18,10 @@ pub fn pose_from_wire(wire: &WirePose) -> Option<Pose> {
     if !(q.norm() > 1e-9) {
         return None;
     }
-    Some(Pose { position: wire.position_m, rotation: q.to_rotation() })
+    Some(Pose {
+        position: wire.position_m,
+        rotation: q.to_rotation(),
+    })
 }
 
 #[cfg(test)]

@@ -96,7 +96,10 @@ impl Auditor {
                         && (velocity[i] - last_velocity[i]).abs()
                             > self.config.max_acceleration[i] * dt + 1e-6
                     {
-                        self.flag(format!("joint {i} accelerated too hard at {now:?}"));
+                        self.flag(format!(
+                            "joint {i} accelerated too hard at {now:?}: {:.6} -> {:.6} rad/s in {dt:.6} s",
+                            last_velocity[i], velocity[i]
+                        ));
                     }
                 }
             }

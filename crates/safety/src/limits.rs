@@ -51,15 +51,10 @@ impl SlewLimiter {
             let wanted = (error / dt_s).clamp(-speed_cap, speed_cap);
             let dv = accel * dt_s;
             let v = wanted.clamp(self.velocity[i] - dv, self.velocity[i] + dv);
-            let step = v * dt_s;
-            // Never step past the target: that would be motion nobody asked for.
-            let step = if error >= 0.0 {
-                step.min(error)
-            } else {
-                step.max(error)
-            };
-            setpoint[i] += step;
-            self.velocity[i] = step / dt_s;
+            // The speed cap brakes ahead of the target; the acceleration limit wins over landing
+            // exactly, so a target that stops abruptly is overshot by at most v²/2a, then regained.
+            setpoint[i] += v * dt_s;
+            self.velocity[i] = v;
         }
     }
 }

@@ -9,7 +9,10 @@ use proto::{ControlCommand, StateReport};
 use robot::arm::SimulatedArm;
 use robot::kinematics::{JAW_MAX_RAD, JAW_MIN_RAD};
 use robot::{Joints, Psm};
-use safety::{Auditor, Command, CommandVerdict, DropReason, Request, SafetyState, Supervisor, SupervisorConfig, Transition};
+use safety::{
+    Auditor, Command, CommandVerdict, DropReason, Request, SafetyState, Supervisor,
+    SupervisorConfig, Transition,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -21,7 +24,11 @@ const LATENCY_CAPACITY: usize = 600_000;
 pub enum Inbound {
     /// A control command; `issued_at` is its issue time on the station clock (None before clock
     /// sync), `received_at` when the network thread decoded it.
-    Command { cmd: ControlCommand, issued_at: Option<Duration>, received_at: Duration },
+    Command {
+        cmd: ControlCommand,
+        issued_at: Option<Duration>,
+        received_at: Duration,
+    },
     Request(Request),
 }
 
@@ -54,7 +61,11 @@ pub struct StationCore {
 }
 
 impl StationCore {
-    pub fn new(config: SupervisorConfig, start: Joints, now: Duration) -> Result<Self, robot::arm::ArmError> {
+    pub fn new(
+        config: SupervisorConfig,
+        start: Joints,
+        now: Duration,
+    ) -> Result<Self, robot::arm::ArmError> {
         Ok(Self {
             psm: Psm::dvrk_classic(),
             arm: SimulatedArm::new(start)?,
@@ -82,7 +93,11 @@ impl StationCore {
     /// Acts on one inbound item. A refused request returns its reason, for the console.
     pub fn handle(&mut self, inbound: Inbound, now: Duration) -> Result<(), &'static str> {
         match inbound {
-            Inbound::Command { cmd, issued_at, received_at } => {
+            Inbound::Command {
+                cmd,
+                issued_at,
+                received_at,
+            } => {
                 self.handle_command(&cmd, issued_at, received_at, now);
                 Ok(())
             }
@@ -97,10 +112,17 @@ impl StationCore {
         }
     }
 
-    fn handle_command(&mut self, cmd: &ControlCommand, issued_at: Option<Duration>, received_at: Duration, now: Duration) {
+    fn handle_command(
+        &mut self,
+        cmd: &ControlCommand,
+        issued_at: Option<Duration>,
+        received_at: Duration,
+        now: Duration,
+    ) {
         self.commands_received += 1;
         if let Some(issued) = issued_at {
-            self.arrival_latency.record_ns(received_at.saturating_sub(issued).as_nanos() as u64);
+            self.arrival_latency
+                .record_ns(received_at.saturating_sub(issued).as_nanos() as u64);
         }
         let Some(target) = pose_from_wire(&cmd.target) else {
             self.ik_unreachable += 1;
@@ -110,24 +132,34 @@ impl StationCore {
             self.ik_unreachable += 1;
             return;
         };
-        let command = Command { seq: cmd.seq, issued_at, joints, tip_position_m: target.position };
+        let command = Command {
+            seq: cmd.seq,
+            issued_at,
+            joints,
+            tip_position_m: target.position,
+        };
         let state_before = self.supervisor.state();
         if self.supervisor.handle_command(&command, now) == CommandVerdict::Applied {
             let age = issued_at.map(|at| now.saturating_sub(at));
-            self.auditor.on_applied(cmd.seq, age, state_before, &joints, &target.position);
+            self.auditor
+                .on_applied(cmd.seq, age, state_before, &joints, &target.position);
             if let Some(age) = age {
                 self.age_at_apply.record_ns(age.as_nanos() as u64);
             }
             self.ik_seed = joints;
             self.target_tip = Some(target.position);
             // The jaw is not part of the supervised joints; it is kept inside its limits.
-            let _ = self.arm.set_jaw_setpoint(cmd.jaw_rad.clamp(JAW_MIN_RAD, JAW_MAX_RAD));
+            let _ = self
+                .arm
+                .set_jaw_setpoint(cmd.jaw_rad.clamp(JAW_MIN_RAD, JAW_MAX_RAD));
         }
     }
 
     /// One servo tick: watchdogs, setpoint, arm dynamics, tracking error; returns the state report.
     pub fn tick(&mut self, now: Duration) -> StateReport {
-        let dt_s = self.last_tick.map_or(0.0, |t| now.saturating_sub(t).as_secs_f64());
+        let dt_s = self
+            .last_tick
+            .map_or(0.0, |t| now.saturating_sub(t).as_secs_f64());
         self.last_tick = Some(now);
         let setpoint = self.supervisor.tick(now, &self.arm.measured());
         let state = self.supervisor.state();

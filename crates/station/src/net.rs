@@ -19,7 +19,10 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 pub enum Outbound {
     Transition(Transition),
-    Refused { request: Request, reason: &'static str },
+    Refused {
+        request: Request,
+        reason: &'static str,
+    },
 }
 
 /// State shared by the servo and network threads.
@@ -49,7 +52,11 @@ impl Shared {
 }
 
 /// Serves consoles one after another until the endpoint closes.
-pub async fn serve(endpoint: quinn::Endpoint, shared: Arc<Shared>, mut outbound: mpsc::UnboundedReceiver<Outbound>) {
+pub async fn serve(
+    endpoint: quinn::Endpoint,
+    shared: Arc<Shared>,
+    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+) {
     while let Some(connection) = link::accept_session(&endpoint).await {
         let remote = connection.remote_address();
         if let Ok(mut slot) = shared.connection.lock() {
@@ -80,9 +87,18 @@ async fn run_session(
     let (send, recv) = connection.accept_bi().await?;
     let mut writer = EventWriter::new(send);
     let mut reader = EventReader::new(recv);
-    writer.send(&Event::Hello { role: "station".into(), wire_version: proto::WIRE_VERSION }).await?;
-    let mut session =
-        SessionState { clock: ClockSync::new(), malformed: BTreeMap::new(), ping_id: 0, buf: [0; MAX_DATAGRAM_LEN] };
+    writer
+        .send(&Event::Hello {
+            role: "station".into(),
+            wire_version: proto::WIRE_VERSION,
+        })
+        .await?;
+    let mut session = SessionState {
+        clock: ClockSync::new(),
+        malformed: BTreeMap::new(),
+        ping_id: 0,
+        buf: [0; MAX_DATAGRAM_LEN],
+    };
     let mut ping_timer = tokio::time::interval(shared.clock_ping);
     loop {
         tokio::select! {
@@ -122,7 +138,9 @@ fn request_from_console(event: &Event) -> Option<Request> {
     match event {
         Event::Enable => Some(Request::Enable),
         Event::Disable => Some(Request::Disable),
-        Event::Engage { from_seq } => Some(Request::Engage { from_seq: *from_seq }),
+        Event::Engage { from_seq } => Some(Request::Engage {
+            from_seq: *from_seq,
+        }),
         Event::Disengage => Some(Request::Disengage),
         Event::EstopRequest => Some(Request::RemoteEstop),
         _ => None,
@@ -141,13 +159,19 @@ fn event_for_console(out: Outbound) -> Event {
             reason: t.reason.name().into(),
             at_us: t.at.as_micros() as i64,
         },
-        Outbound::Refused { request, reason } => {
-            Event::Refused { request: format!("{request:?}"), reason: reason.into() }
-        }
+        Outbound::Refused { request, reason } => Event::Refused {
+            request: format!("{request:?}"),
+            reason: reason.into(),
+        },
     }
 }
 
-fn on_datagram(connection: &quinn::Connection, shared: &Shared, session: &mut SessionState, bytes: &[u8]) {
+fn on_datagram(
+    connection: &quinn::Connection,
+    shared: &Shared,
+    session: &mut SessionState,
+    bytes: &[u8],
+) {
     let received_at = shared.now();
     match Datagram::decode(bytes) {
         Ok(Datagram::Control(cmd)) => {
@@ -156,15 +180,28 @@ fn on_datagram(connection: &quinn::Connection, shared: &Shared, session: &mut Se
                 .to_local_us(cmd.sent_at_us)
                 .and_then(|us| u64::try_from(us).ok())
                 .map(Duration::from_micros);
-            shared.push_inbound(Inbound::Command { cmd, issued_at, received_at });
+            shared.push_inbound(Inbound::Command {
+                cmd,
+                issued_at,
+                received_at,
+            });
         }
         Ok(Datagram::Ping(ping)) => {
             let t2_us = received_at.as_micros() as i64;
-            let pong = ClockPong { id: ping.id, t1_us: ping.t1_us, t2_us, t3_us: shared.now_us() };
+            let pong = ClockPong {
+                id: ping.id,
+                t1_us: ping.t1_us,
+                t2_us,
+                t3_us: shared.now_us(),
+            };
             send_datagram(connection, &Datagram::Pong(pong), &mut session.buf);
         }
         Ok(Datagram::Pong(pong)) => {
-            if session.clock.on_pong(&pong, received_at.as_micros() as i64).is_none() {
+            if session
+                .clock
+                .on_pong(&pong, received_at.as_micros() as i64)
+                .is_none()
+            {
                 count(&mut session.malformed, "inconsistent_clock_echo");
             }
         }
@@ -178,7 +215,11 @@ fn count(map: &mut BTreeMap<String, u64>, reason: &str) {
 }
 
 /// Sends a datagram; a full or closed connection drops it (datagrams are unreliable anyway).
-pub fn send_datagram(connection: &quinn::Connection, datagram: &Datagram, buf: &mut [u8; MAX_DATAGRAM_LEN]) {
+pub fn send_datagram(
+    connection: &quinn::Connection,
+    datagram: &Datagram,
+    buf: &mut [u8; MAX_DATAGRAM_LEN],
+) {
     let n = datagram.encode(buf);
     let _ = connection.send_datagram(Bytes::copy_from_slice(&buf[..n]));
 }

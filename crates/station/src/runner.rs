@@ -66,26 +66,31 @@ impl StationHandle {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let listen = config.listen;
         let net_shared = shared.clone();
-        let net = std::thread::Builder::new().name("station-net".into()).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(StationError::Thread(e)));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                match link::server_endpoint(listen, identity) {
-                    Ok(endpoint) => {
-                        let _ = ready_tx.send(Ok(endpoint.clone()));
-                        net::serve(endpoint, net_shared, outbound_rx).await;
-                    }
+        let net = std::thread::Builder::new()
+            .name("station-net".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e.into()));
+                        let _ = ready_tx.send(Err(StationError::Thread(e)));
+                        return;
                     }
-                }
-            });
-        })?;
+                };
+                runtime.block_on(async move {
+                    match link::server_endpoint(listen, identity) {
+                        Ok(endpoint) => {
+                            let _ = ready_tx.send(Ok(endpoint.clone()));
+                            net::serve(endpoint, net_shared, outbound_rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.into()));
+                        }
+                    }
+                });
+            })?;
         let endpoint = ready_rx.recv().map_err(|_| StationError::NetworkThread)??;
         let local_addr = endpoint.local_addr()?;
         tracing::info!(%local_addr, "station listening");
@@ -95,7 +100,14 @@ impl StationHandle {
         let servo = std::thread::Builder::new()
             .name("station-servo".into())
             .spawn(move || servo_loop(core, &servo_shared, &outbound_tx, &servo_stop, period))?;
-        Ok(Self { local_addr, shared, stop, endpoint, servo, net })
+        Ok(Self {
+            local_addr,
+            shared,
+            stop,
+            endpoint,
+            servo,
+            net,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -144,7 +156,12 @@ fn servo_loop(
         }
         let state = core.tick(now);
         for t in core.drain_transitions() {
-            tracing::info!(from = t.from.name(), to = t.to.name(), reason = t.reason.name(), "supervisor transition");
+            tracing::info!(
+                from = t.from.name(),
+                to = t.to.name(),
+                reason = t.reason.name(),
+                "supervisor transition"
+            );
             let _ = outbound.send(Outbound::Transition(t));
         }
         if let Ok(slot) = shared.connection.lock()

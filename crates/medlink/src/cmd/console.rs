@@ -44,7 +44,10 @@ impl RunArgs {
 
     pub fn print(&self, report: &console::ConsoleReport) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&summary::to_json(report))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary::to_json(report))?
+            );
         } else {
             summary::print_text(report);
         }

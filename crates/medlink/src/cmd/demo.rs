@@ -36,6 +36,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let final_station = station.shutdown();
     let report = result?;
     args.run.print(&report)?;
-    anyhow::ensure!(final_station.unsafe_applied == 0, "the audit found unsafe applications");
+    anyhow::ensure!(
+        final_station.unsafe_applied == 0,
+        "the audit found unsafe applications"
+    );
     Ok(())
 }

@@ -31,8 +31,13 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
             for path in files.written {
                 println!("wrote {}", path.display());
             }
-            println!("station certificate names: {}", args.station_names.join(", "));
-            println!("copy ca.crt + station.* to the station machine and ca.crt + console.* to the console machine");
+            println!(
+                "station certificate names: {}",
+                args.station_names.join(", ")
+            );
+            println!(
+                "copy ca.crt + station.* to the station machine and ca.crt + console.* to the console machine"
+            );
             Ok(())
         }
     }

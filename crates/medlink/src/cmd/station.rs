@@ -41,7 +41,10 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
         config.pki_dir = pki;
     }
     let station = StationHandle::start(&config)?;
-    println!("station listening on {} (type estop, clear, clear-fault or quit)", station.local_addr());
+    println!(
+        "station listening on {} (type estop, clear, clear-fault or quit)",
+        station.local_addr()
+    );
     let (tx, rx) = mpsc::channel();
     let signal_tx = tx.clone();
     ctrlc::set_handler(move || {

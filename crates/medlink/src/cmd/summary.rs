@@ -11,7 +11,10 @@ pub fn to_json(report: &ConsoleReport) -> Value {
     for (reason, n) in &station.commands_dropped {
         dropped.insert(reason.clone(), json!(n));
     }
-    let lost = report.operator.commands_sent.saturating_sub(station.commands_received);
+    let lost = report
+        .operator
+        .commands_sent
+        .saturating_sub(station.commands_received);
     if lost > 0 {
         dropped.insert("not_received".into(), json!(lost));
     }
@@ -42,30 +45,54 @@ pub fn to_json(report: &ConsoleReport) -> Value {
 
 pub fn print_text(report: &ConsoleReport) {
     let Some(station) = &report.station else {
-        println!("the station sent no report; console sent {} commands", report.operator.commands_sent);
+        println!(
+            "the station sent no report; console sent {} commands",
+            report.operator.commands_sent
+        );
         return;
     };
     let sent = report.operator.commands_sent;
     let lost = sent.saturating_sub(station.commands_received);
-    println!("telesurgery session: {:.1} s of scripted input", report.duration_s);
-    println!("  commands   sent {sent}, received {}, applied {}", station.commands_received, station.commands_applied);
+    println!(
+        "telesurgery session: {:.1} s of scripted input",
+        report.duration_s
+    );
+    println!(
+        "  commands   sent {sent}, received {}, applied {}",
+        station.commands_received, station.commands_applied
+    );
     if lost > 0 {
         println!("  dropped    not_received: {lost}");
     }
     for (reason, n) in &station.commands_dropped {
         println!("  dropped    {reason}: {n}");
     }
-    println!("  unsafe applied      {}  (independent audit of every applied command)", station.unsafe_applied);
+    println!(
+        "  unsafe applied      {}  (independent audit of every applied command)",
+        station.unsafe_applied
+    );
     if let Some(first) = &station.first_unsafe {
         println!("  first unsafe        {first}");
     }
-    println!("  tool-tip tracking   RMS {:.3} mm, max {:.3} mm", station.tracking_rms_mm, station.tracking_max_mm);
+    println!(
+        "  tool-tip tracking   RMS {:.3} mm, max {:.3} mm",
+        station.tracking_rms_mm, station.tracking_max_mm
+    );
     let l = &station.latency_us;
-    println!("  one-way latency     p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs", l.p50, l.p99, l.p999, l.max);
+    println!(
+        "  one-way latency     p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs",
+        l.p50, l.p99, l.p999, l.max
+    );
     let a = &station.age_at_apply_us;
-    println!("  age when applied    p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs", a.p50, a.p99, a.p999);
+    println!(
+        "  age when applied    p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs",
+        a.p50, a.p99, a.p999
+    );
     let r = &report.rtt_us;
-    println!("  link round trip     p50 {:.0} µs, p99 {:.0} µs", r.p50, r.p99);
+    println!(
+        "  link round trip     p50 {:.0} µs, p99 {:.0} µs",
+        r.p50, r.p99
+    );
     let times: Vec<String> = station
         .state_time_ms
         .iter()
@@ -75,7 +102,10 @@ pub fn print_text(report: &ConsoleReport) {
     println!("  supervisor time     {}", times.join(", "));
     println!("  safety events       {}", station.transitions.len());
     for t in &station.transitions {
-        println!("    {:>9.1} ms  {} -> {}  ({})", t.at_ms, t.from, t.to, t.reason);
+        println!(
+            "    {:>9.1} ms  {} -> {}  ({})",
+            t.at_ms, t.from, t.to, t.reason
+        );
     }
     for refused in &report.refused {
         println!("  refused             {refused}");
