@@ -80,6 +80,8 @@ struct Timing {
     searchback_max: u64,
     default_rr: f64,
     filter_delay: u64,
+    /// Half-width of the raw-signal window in which the R peak is placed.
+    r_search: u64,
 }
 
 /// The streaming detector. Feed samples with [`push`](Self::push), take beats with
@@ -91,8 +93,8 @@ pub struct QrsDetector {
     bandpass: Cascade,
     history: [f32; 4],
     integrator: MovingSum,
-    /// Recent band-passed values and derivatives, for the R-peak position and the QRS slope.
-    ring: Vec<(f32, f32)>,
+    /// Recent (band-passed, derivative, raw) values, for the QRS slope and the R-peak position.
+    ring: Vec<(f32, f32, f32)>,
     ring_mask: usize,
     next_index: u64,
     last_input: f32,
@@ -141,15 +143,17 @@ impl QrsDetector {
             searchback_max: samples(config.searchback_max_s),
             default_rr: rate,
             filter_delay,
+            r_search: samples(0.06),
         };
-        let ring_len = ((timing.confirm + timing.integration) as usize + 16).next_power_of_two();
+        let reach = timing.confirm + timing.integration + timing.filter_delay + 2 * timing.r_search;
+        let ring_len = (reach as usize + 16).next_power_of_two();
         QrsDetector {
             integrator: MovingSum::new(timing.integration as usize),
             timing,
             config,
             bandpass,
             history: [0.0; 4],
-            ring: vec![(0.0, 0.0); ring_len],
+            ring: vec![(0.0, 0.0, 0.0); ring_len],
             ring_mask: ring_len - 1,
             next_index: 0,
             last_input: 0.0,
@@ -208,7 +212,7 @@ impl QrsDetector {
         let [h1, h2, h3, h4] = self.history;
         let derivative = (2.0 * filtered + h1 - h3 - 2.0 * h4) * 0.125;
         self.history = [filtered, h1, h2, h3];
-        self.ring[index as usize & self.ring_mask] = (filtered, derivative);
+        self.ring[index as usize & self.ring_mask] = (filtered, derivative, value);
         let integrated = self.integrator.step(derivative * derivative);
 
         if self.learning_peaks.is_some() {
@@ -246,24 +250,34 @@ impl QrsDetector {
         }
     }
 
-    /// Finds the QRS slope and R-peak position behind an integrated-signal peak.
+    /// Finds the QRS slope and R-peak position behind an integrated-signal peak: the QRS is
+    /// the strongest band-passed lobe under the integration window; the R peak is the largest
+    /// deflection of the raw signal (either polarity) around it, after the filter delay.
     fn measure_peak(&self, index: u64, height: f32) -> Peak {
         let span = self.timing.integration + 2;
-        let start = index.saturating_sub(span);
         let mut slope = 0.0f32;
-        let mut best = (index, 0.0f32);
-        for i in start..=index {
-            let (filtered, derivative) = self.ring[i as usize & self.ring_mask];
+        let mut strongest = (index, 0.0f32);
+        for i in index.saturating_sub(span)..=index {
+            let (filtered, derivative, _) = self.ring[i as usize & self.ring_mask];
             slope = slope.max(derivative.abs());
-            if filtered.abs() > best.1 {
-                best = (i, filtered.abs());
+            if filtered.abs() > strongest.1 {
+                strongest = (i, filtered.abs());
             }
         }
+        let centre = strongest.0.saturating_sub(self.timing.filter_delay);
+        let first = centre.saturating_sub(self.timing.r_search);
+        let last = (centre + self.timing.r_search).min(index);
+        let raw = |i: u64| self.ring[i as usize & self.ring_mask].2;
+        let count = (last - first + 1) as f32;
+        let level = (first..=last).map(raw).sum::<f32>() / count;
+        let fiducial = (first..=last)
+            .max_by(|&a, &b| (raw(a) - level).abs().total_cmp(&(raw(b) - level).abs()))
+            .unwrap_or(centre);
         Peak {
             index,
             height,
             slope,
-            fiducial: best.0.saturating_sub(self.timing.filter_delay),
+            fiducial,
         }
     }
 
