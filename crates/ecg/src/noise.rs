@@ -190,6 +190,21 @@ pub fn add_at_snr(signal: &[f32], noise: &[f32], signal_power: f64, snr_db: f64)
         .collect()
 }
 
+/// A noisy copy of `signal`: `kind` noise from `seed` at `snr_db`, with the signal power measured
+/// at `beats`. `None` if no beat gives a measurable QRS amplitude.
+pub fn noisy_copy(
+    signal: &[f32],
+    beats: &[u64],
+    sample_rate_hz: f64,
+    kind: NoiseKind,
+    snr_db: f64,
+    seed: u64,
+) -> Option<Vec<f32>> {
+    let power = signal_power(signal, beats, sample_rate_hz)?;
+    let noise = generate(kind, signal.len(), sample_rate_hz, seed);
+    Some(add_at_snr(signal, &noise, power, snr_db))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

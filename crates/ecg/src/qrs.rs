@@ -1,6 +1,7 @@
 //! Streaming Pan-Tompkins QRS detector: one sample in at a time, beats out with a bounded delay.
 //!
-//! Pipeline (designed for any sampling rate): Butterworth band-pass 5-15 Hz, five-point
+//! Pipeline (designed for any sampling rate): Butterworth band-pass (high-pass 5 Hz, low-pass
+//! 15 Hz and 24 Hz, each second order), five-point
 //! derivative, squaring, 150 ms moving-window integration, peak picking on the integrated signal,
 //! adaptive signal/noise peak levels with two thresholds, a 200 ms refractory period, T-wave
 //! rejection by slope up to 360 ms, and search-back for missed beats after 166 % of the mean RR.
@@ -22,6 +23,8 @@ use crate::filter::{Biquad, Cascade, MovingSum};
 pub struct DetectorConfig {
     pub high_pass_hz: f64,
     pub low_pass_hz: f64,
+    /// A second low-pass section: steeper roll-off against muscle noise.
+    pub second_low_pass_hz: f64,
     pub integration_s: f64,
     pub refractory_s: f64,
     pub t_wave_window_s: f64,
@@ -38,6 +41,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             high_pass_hz: 5.0,
             low_pass_hz: 15.0,
+            second_low_pass_hz: 24.0,
             integration_s: 0.15,
             refractory_s: 0.2,
             t_wave_window_s: 0.36,
@@ -131,6 +135,7 @@ impl QrsDetector {
         let bandpass = Cascade::new(vec![
             Biquad::high_pass(config.high_pass_hz, rate),
             Biquad::low_pass(config.low_pass_hz, rate),
+            Biquad::low_pass(config.second_low_pass_hz, rate),
         ]);
         let centre = (config.high_pass_hz * config.low_pass_hz).sqrt();
         let filter_delay = bandpass.group_delay(centre, rate).max(0.0).round() as u64;

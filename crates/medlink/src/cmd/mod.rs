@@ -1,3 +1,7 @@
 //! One module per `medlink` subcommand; each parses its own arguments and calls into the crates.
 
 pub mod bench;
+pub mod ecg;
+pub mod ecg_bench;
+pub mod ecg_plot;
+pub mod ecg_record;
