@@ -7,6 +7,7 @@
 pub mod chunk;
 pub mod eval;
 pub mod filter;
+pub mod fuzzing;
 pub mod monitor;
 pub mod noise;
 pub mod qrs;

@@ -8,9 +8,11 @@
 //! - saturation: at least 5 % of the samples sit at the ADC limit;
 //! - flat line: peak-to-peak below 20 µV (a disconnected or stuck amplifier; a real asystole
 //!   still carries tens of µV of noise and baseline movement);
-//! - heavy noise: the robust high-frequency noise level (MAD of the first difference) is more
-//!   than 15 % of the window's QRS-band peak-to-peak, or the window's peak-to-peak exceeds
-//!   3 times the typical amplitude of recent good windows (motion artefact, electrode pops).
+//! - heavy noise: measured against the typical QRS-band (5-25 Hz) peak-to-peak of recent good
+//!   windows (the window's own until one is known): the robust high-frequency noise level (MAD
+//!   of the first difference) is above 30 % of it, or the QRS band is busy between the beats
+//!   (75th percentile of |band| above 7 % of it: muscle or motion noise in the QRS band), or
+//!   the raw peak-to-peak exceeds 3 times the typical amplitude (motion, electrode pops).
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,7 @@ pub struct QualityConfig {
     pub saturation_fraction: f64,
     pub flat_peak_to_peak_mv: f32,
     pub noise_ratio: f32,
+    pub band_noise_ratio: f32,
     pub amplitude_jump_factor: f32,
 }
 
@@ -37,7 +40,8 @@ impl Default for QualityConfig {
             saturation_mv: Some(5.0),
             saturation_fraction: 0.05,
             flat_peak_to_peak_mv: 0.02,
-            noise_ratio: 0.15,
+            noise_ratio: 0.3,
+            band_noise_ratio: 0.07,
             amplitude_jump_factor: 3.0,
         }
     }
@@ -145,7 +149,11 @@ impl QualityGate {
         // Noise is weighed against the QRS amplitude learnt from good windows, so a window
         // without any QRS (an asystole) is not mistaken for a noisy one.
         let reference = self.typical_band_peak_to_peak.unwrap_or(band_peak_to_peak);
-        if noise > self.config.noise_ratio * reference {
+        let mut band_magnitudes: Vec<f32> = self.band.iter().map(|v| v.abs()).collect();
+        let band_level = percentile(&mut band_magnitudes, 0.75);
+        if noise > self.config.noise_ratio * reference
+            || band_level > self.config.band_noise_ratio * reference
+        {
             return Quality::Bad(QualityIssue::HeavyNoise);
         }
         let jumped = self
@@ -185,9 +193,13 @@ fn spread(values: &[f32]) -> f32 {
 }
 
 fn median(values: &mut [f32]) -> f32 {
+    percentile(values, 0.5)
+}
+
+fn percentile(values: &mut [f32], fraction: f64) -> f32 {
     if values.is_empty() {
         return 0.0;
     }
-    let middle = values.len() / 2;
-    *values.select_nth_unstable_by(middle, f32::total_cmp).1
+    let rank = ((values.len() - 1) as f64 * fraction) as usize;
+    *values.select_nth_unstable_by(rank, f32::total_cmp).1
 }

@@ -40,3 +40,30 @@ fn detector_meets_acceptance_on_record_100() {
     assert!(result.sensitivity >= 0.997, "Se {}", result.sensitivity);
     assert!(result.ppv >= 0.997, "PPV {}", result.ppv);
 }
+
+#[test]
+fn monitor_on_record_100_reports_heart_rate_and_raises_no_alarm() {
+    let record = Record::decode(&load("100.hea"), &load("100.dat")).unwrap();
+    let lead = record.physical(0).unwrap();
+    let mut monitor = ecg::EcgMonitor::new(ecg::MonitorConfig::default());
+    let mut rates = Vec::new();
+    let mut alerts = Vec::new();
+    for (sequence, samples) in lead.chunks(360).enumerate() {
+        let chunk = ecg::EcgChunk {
+            sequence: sequence as u64,
+            first_sample_time_ms: 1_000 * sequence as i64,
+            sample_rate_hz: 360.0,
+            samples_mv: samples.to_vec(),
+        };
+        monitor.handle_chunk(&chunk);
+        while let Some(event) = monitor.poll_event() {
+            match event {
+                ecg::EcgEvent::HeartRate { bpm, .. } => rates.push(bpm),
+                other => alerts.push(other),
+            }
+        }
+    }
+    assert_eq!(alerts, vec![]);
+    assert!(rates.len() > 300, "{} observations", rates.len());
+    assert!(rates.iter().all(|r| (60.0..95.0).contains(r)), "{rates:?}");
+}

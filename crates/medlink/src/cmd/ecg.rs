@@ -334,6 +334,23 @@ struct RobustnessRow {
     snr_db: Option<f64>,
     #[serde(flatten)]
     comparison: Comparison,
+    /// Share of 2 s windows the signal-quality gate calls unusable ("check electrodes").
+    bad_quality_windows: f64,
+}
+
+/// Share of quality-gate windows judged bad over a whole signal.
+fn bad_window_share(signal: &[f32], rate: f64, saturation_mv: f32) -> f64 {
+    let config = ecg::QualityConfig {
+        saturation_mv: Some(saturation_mv),
+        ..ecg::QualityConfig::default()
+    };
+    let mut gate = ecg::QualityGate::new(rate, config);
+    let verdicts: Vec<ecg::Quality> = signal.iter().filter_map(|&v| gate.push(v)).collect();
+    let bad = verdicts
+        .iter()
+        .filter(|q| **q != ecg::Quality::Good)
+        .count();
+    bad as f64 / verdicts.len().max(1) as f64
 }
 
 fn robustness(args: RobustnessArgs) -> anyhow::Result<()> {
@@ -341,28 +358,23 @@ fn robustness(args: RobustnessArgs) -> anyhow::Result<()> {
     let rate = loaded.sample_rate();
     let lead = loaded.lead(args.input.signal)?;
     let reference = loaded.reference_beats(&args.input.record)?;
-    let score = |signal: &[f32]| {
-        ecg::compare(
-            &reference,
-            &samples_of(&ecg::detect_all(rate, signal)),
-            window_samples(rate),
-        )
+    let saturation = loaded.record.header.signals[args.input.signal].saturation_level();
+    let row = |noise: &'static str, snr_db: Option<f64>, signal: &[f32]| {
+        let detected = samples_of(&ecg::detect_all(rate, signal));
+        RobustnessRow {
+            noise,
+            snr_db,
+            comparison: ecg::compare(&reference, &detected, window_samples(rate)),
+            bad_quality_windows: bad_window_share(signal, rate, saturation),
+        }
     };
     let progress = indicatif::ProgressBar::new((NoiseKind::ALL.len() * args.snr.len() + 1) as u64);
-    let mut rows = vec![RobustnessRow {
-        noise: "none",
-        snr_db: None,
-        comparison: score(&lead),
-    }];
+    let mut rows = vec![row("none", None, &lead)];
     progress.inc(1);
     for kind in NoiseKind::ALL {
         for &snr in &args.snr {
             let noisy = noisy_lead(&lead, &reference, rate, kind, snr, args.seed)?;
-            rows.push(RobustnessRow {
-                noise: kind.name(),
-                snr_db: Some(snr),
-                comparison: score(&noisy),
-            });
+            rows.push(row(kind.name(), Some(snr), &noisy));
             progress.inc(1);
         }
     }
@@ -371,21 +383,24 @@ fn robustness(args: RobustnessArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!("| noise | SNR (dB) | Se (%) | +P (%) | TP | FN | FP |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| noise | SNR (dB) | Se (%) | +P (%) | TP | FN | FP | check electrodes (% of time) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for row in &rows {
         let c = &row.comparison;
         let snr = row
             .snr_db
             .map_or_else(|| "clean".to_string(), |s| format!("{s}"));
         println!(
-            "| {} | {snr} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {snr} | {:.2} | {:.2} | {} | {} | {} | {:.1} |",
             row.noise,
             100.0 * c.sensitivity,
             100.0 * c.ppv,
             c.tp,
             c.false_negatives,
-            c.false_positives
+            c.false_positives,
+            100.0 * row.bad_quality_windows
         );
     }
     Ok(())
