@@ -29,6 +29,9 @@ enum Command {
     /// Measure our figures against a baseline in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// ECG: QRS detection, evaluation, noise stress, robustness table.
+    #[command(subcommand)]
+    Ecg(cmd::ecg::EcgCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         Command::Console(args) => cmd::console::run(args),
         Command::Pki(command) => cmd::pki::run(command),
         Command::Bench(bench) => cmd::bench::run(bench),
+        Command::Ecg(command) => cmd::ecg::run(command),
     }
 }
 

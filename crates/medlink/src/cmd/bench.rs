@@ -3,8 +3,13 @@
 use clap::Subcommand;
 
 #[derive(Subcommand)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// ECG QRS detector: samples/s per core vs real time and vs a Python Pan-Tompkins loop.
+    Ecg(super::ecg_bench::EcgBenchArgs),
+}
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        BenchCommand::Ecg(args) => super::ecg_bench::run(args),
+    }
 }

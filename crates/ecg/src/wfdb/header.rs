@@ -1,0 +1,414 @@
+//! WFDB header (`.hea`) parsing and writing: the record line and one line per signal.
+
+use super::WfdbError;
+
+/// Sampling frequency WFDB assumes when a header gives none.
+const DEFAULT_FREQUENCY_HZ: f64 = 250.0;
+/// Gain WFDB assumes when a header gives none (or zero), in ADC units per physical unit.
+const DEFAULT_GAIN: f64 = 200.0;
+
+/// The storage formats this crate reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalFormat {
+    /// Two 12-bit two's-complement samples packed into three bytes.
+    Packed212,
+    /// One 16-bit little-endian two's-complement sample per value.
+    Int16,
+}
+
+impl SignalFormat {
+    /// The number WFDB headers use for this format.
+    pub fn code(self) -> u32 {
+        match self {
+            SignalFormat::Packed212 => 212,
+            SignalFormat::Int16 => 16,
+        }
+    }
+
+    /// Bits per sample, the ADC resolution assumed when a header gives none.
+    pub fn bits(self) -> u32 {
+        match self {
+            SignalFormat::Packed212 => 12,
+            SignalFormat::Int16 => 16,
+        }
+    }
+
+    /// The reserved value that marks a missing sample in this format.
+    pub fn invalid_sample(self) -> i32 {
+        -(1 << (self.bits() - 1))
+    }
+
+    /// The smallest and largest storable valid sample.
+    pub fn sample_range(self) -> (i32, i32) {
+        let half = 1 << (self.bits() - 1);
+        (-half + 1, half - 1)
+    }
+
+    fn from_code(code: &str, line: usize) -> Result<Self, WfdbError> {
+        match code {
+            "212" => Ok(SignalFormat::Packed212),
+            "16" => Ok(SignalFormat::Int16),
+            other => Err(WfdbError::UnsupportedFormat {
+                line,
+                format: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// One signal line of a header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalSpec {
+    pub file_name: String,
+    pub format: SignalFormat,
+    /// ADC units per physical unit.
+    pub gain: f64,
+    /// ADC value that corresponds to zero physical units.
+    pub baseline: i32,
+    pub units: String,
+    pub adc_resolution: u32,
+    pub adc_zero: i32,
+    pub initial_value: i32,
+    pub checksum: i16,
+    pub block_size: u32,
+    pub description: String,
+}
+
+impl SignalSpec {
+    /// Converts a stored sample to physical units; a missing sample becomes NaN.
+    pub fn to_physical(&self, adu: i32) -> f32 {
+        if adu == self.format.invalid_sample() {
+            f32::NAN
+        } else {
+            ((f64::from(adu) - f64::from(self.baseline)) / self.gain) as f32
+        }
+    }
+
+    /// Converts a physical value back to the nearest storable sample (clipped; NaN → missing).
+    pub fn to_adu(&self, physical: f32) -> i32 {
+        if physical.is_nan() {
+            return self.format.invalid_sample();
+        }
+        let (low, high) = self.format.sample_range();
+        let adu = (f64::from(physical) * self.gain + f64::from(self.baseline)).round();
+        adu.clamp(f64::from(low), f64::from(high)) as i32
+    }
+
+    /// The largest magnitude, in physical units, the ADC can represent around the baseline.
+    pub fn saturation_level(&self) -> f32 {
+        let half = f64::from(1u32 << (self.adc_resolution.clamp(2, 16) - 1));
+        let top = f64::from(self.adc_zero) + half - 1.0 - f64::from(self.baseline);
+        let bottom = f64::from(self.baseline) - (f64::from(self.adc_zero) - half);
+        (top.min(bottom) / self.gain) as f32
+    }
+}
+
+/// A parsed single-segment WFDB header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub record_name: String,
+    pub sampling_frequency: f64,
+    /// Samples per signal, when the header states it.
+    pub samples_per_signal: Option<u64>,
+    pub signals: Vec<SignalSpec>,
+    /// `#` comment lines, without the leading `#`.
+    pub comments: Vec<String>,
+}
+
+impl Header {
+    /// Parses header text. Comment lines and blank lines are skipped wherever they are.
+    pub fn parse(text: &str) -> Result<Self, WfdbError> {
+        let mut comments = Vec::new();
+        let mut lines = Vec::new();
+        for (index, raw) in text.lines().enumerate() {
+            let trimmed = raw.trim();
+            if let Some(comment) = trimmed.strip_prefix('#') {
+                comments.push(comment.trim().to_string());
+            } else if !trimmed.is_empty() {
+                lines.push((index + 1, trimmed));
+            }
+        }
+        let Some(&(record_line, record)) = lines.first() else {
+            return Err(WfdbError::MissingRecordLine);
+        };
+        let mut header = parse_record_line(record, record_line)?;
+        header.comments = comments;
+        let expected = header.signals.capacity();
+        let signal_lines = &lines[1..];
+        if signal_lines.len() < expected {
+            return Err(WfdbError::MissingSignalLines {
+                expected,
+                found: signal_lines.len(),
+            });
+        }
+        for &(line, text) in signal_lines.iter().take(expected) {
+            header.signals.push(parse_signal_line(text, line)?);
+        }
+        if let Some(first) = header.signals.first() {
+            let shared_file = header
+                .signals
+                .iter()
+                .all(|s| s.file_name == first.file_name && s.format == first.format);
+            if !shared_file {
+                return Err(WfdbError::MixedSignalFiles);
+            }
+        }
+        Ok(header)
+    }
+
+    /// Parses header bytes, which must be UTF-8 (WFDB headers are ASCII).
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Self, WfdbError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| WfdbError::NotText)?;
+        Self::parse(text)
+    }
+
+    /// Writes the header back as WFDB text.
+    pub fn to_text(&self) -> String {
+        let mut text = format!(
+            "{} {} {}",
+            self.record_name,
+            self.signals.len(),
+            self.sampling_frequency
+        );
+        if let Some(samples) = self.samples_per_signal {
+            text.push_str(&format!(" {samples}"));
+        }
+        text.push('\n');
+        for s in &self.signals {
+            text.push_str(&format!(
+                "{} {} {}({})/{} {} {} {} {} {} {}\n",
+                s.file_name,
+                s.format.code(),
+                s.gain,
+                s.baseline,
+                s.units,
+                s.adc_resolution,
+                s.adc_zero,
+                s.initial_value,
+                s.checksum,
+                s.block_size,
+                s.description
+            ));
+        }
+        for comment in &self.comments {
+            text.push_str(&format!("# {comment}\n"));
+        }
+        text
+    }
+}
+
+fn parse_record_line(text: &str, line: usize) -> Result<Header, WfdbError> {
+    let mut fields = text.split_whitespace();
+    let name = fields.next().ok_or(WfdbError::MissingRecordLine)?;
+    if name.contains('/') {
+        return Err(WfdbError::MultiSegment);
+    }
+    let signal_count: usize = parse_field(fields.next(), "number of signals", line)?;
+    if signal_count == 0 || signal_count > 64 {
+        return Err(bad_field(
+            line,
+            "number of signals",
+            &signal_count.to_string(),
+        ));
+    }
+    let sampling_frequency = match fields.next() {
+        None => DEFAULT_FREQUENCY_HZ,
+        Some(field) => {
+            let frequency = field.split(['/', '(']).next().unwrap_or(field);
+            let value: f64 = parse_field(Some(frequency), "sampling frequency", line)?;
+            if !(value.is_finite() && value > 0.0 && value <= 1.0e6) {
+                return Err(bad_field(line, "sampling frequency", field));
+            }
+            value
+        }
+    };
+    let samples_per_signal = match fields.next() {
+        None => None,
+        Some(field) => Some(parse_field(Some(field), "samples per signal", line)?),
+    };
+    Ok(Header {
+        record_name: name.to_string(),
+        sampling_frequency,
+        samples_per_signal,
+        signals: Vec::with_capacity(signal_count),
+        comments: Vec::new(),
+    })
+}
+
+fn parse_signal_line(text: &str, line: usize) -> Result<SignalSpec, WfdbError> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let file_name = fields
+        .first()
+        .ok_or_else(|| bad_field(line, "file name", ""))?
+        .to_string();
+    let format_field = fields.get(1).ok_or_else(|| bad_field(line, "format", ""))?;
+    let format = SignalFormat::from_code(format_field, line)?;
+    let (gain, baseline, units) = match fields.get(2) {
+        Some(field) => parse_gain(field, line)?,
+        None => (DEFAULT_GAIN, None, "mV".to_string()),
+    };
+    let adc_resolution = match fields.get(3) {
+        Some(&field) => match parse_field::<u32>(Some(field), "ADC resolution", line)? {
+            0 => format.bits(),
+            bits if bits <= 32 => bits,
+            _ => return Err(bad_field(line, "ADC resolution", field)),
+        },
+        None => format.bits(),
+    };
+    let adc_zero = optional_field(fields.get(4), "ADC zero", line)?.unwrap_or(0);
+    let initial_value = optional_field(fields.get(5), "initial value", line)?.unwrap_or(0);
+    let checksum = optional_field(fields.get(6), "checksum", line)?.unwrap_or(0);
+    let block_size = optional_field(fields.get(7), "block size", line)?.unwrap_or(0);
+    let description = fields
+        .get(8..)
+        .map(|rest| rest.join(" "))
+        .unwrap_or_default();
+    Ok(SignalSpec {
+        file_name,
+        format,
+        gain,
+        baseline: baseline.unwrap_or(adc_zero),
+        units,
+        adc_resolution,
+        adc_zero,
+        initial_value,
+        checksum,
+        block_size,
+        description,
+    })
+}
+
+/// Parses `gain[(baseline)][/units]`.
+fn parse_gain(field: &str, line: usize) -> Result<(f64, Option<i32>, String), WfdbError> {
+    let (value, units) = match field.split_once('/') {
+        Some((value, units)) => (value, units.to_string()),
+        None => (field, "mV".to_string()),
+    };
+    let (gain_text, baseline) = match value.split_once('(') {
+        Some((gain, rest)) => {
+            let inner = rest
+                .strip_suffix(')')
+                .ok_or_else(|| bad_field(line, "baseline", field))?;
+            (gain, Some(parse_field(Some(inner), "baseline", line)?))
+        }
+        None => (value, None),
+    };
+    let gain: f64 = parse_field(Some(gain_text), "gain", line)?;
+    if !gain.is_finite() || gain < 0.0 {
+        return Err(bad_field(line, "gain", field));
+    }
+    let gain = if gain == 0.0 { DEFAULT_GAIN } else { gain };
+    Ok((gain, baseline, units))
+}
+
+fn optional_field<T: std::str::FromStr>(
+    field: Option<&&str>,
+    name: &'static str,
+    line: usize,
+) -> Result<Option<T>, WfdbError> {
+    field
+        .map(|text| parse_field(Some(text), name, line))
+        .transpose()
+}
+
+fn parse_field<T: std::str::FromStr>(
+    field: Option<&str>,
+    name: &'static str,
+    line: usize,
+) -> Result<T, WfdbError> {
+    let text = field.ok_or_else(|| bad_field(line, name, ""))?;
+    text.parse().map_err(|_| bad_field(line, name, text))
+}
+
+fn bad_field(line: usize, field: &'static str, value: &str) -> WfdbError {
+    WfdbError::BadField {
+        line,
+        field,
+        value: value.chars().take(40).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD_100: &str = "# unnecessary comment\n100 2 360 650000\n100.dat 212 200 11 1024 995 -22131 0 MLII\n\n100.dat 212 200 11 1024 1011 20052 0 V5\n# 69 M 1085 1629 x1\n";
+
+    #[test]
+    fn parses_record_100_with_comments_and_blank_lines() {
+        let header = Header::parse(RECORD_100).unwrap();
+        assert_eq!(header.record_name, "100");
+        assert_eq!(header.sampling_frequency, 360.0);
+        assert_eq!(header.samples_per_signal, Some(650_000));
+        assert_eq!(header.signals.len(), 2);
+        let lead = &header.signals[0];
+        assert_eq!(lead.format, SignalFormat::Packed212);
+        assert_eq!(lead.gain, 200.0);
+        assert_eq!(lead.baseline, 1024);
+        assert_eq!(lead.initial_value, 995);
+        assert_eq!(lead.checksum, -22131);
+        assert_eq!(lead.description, "MLII");
+        assert_eq!(header.signals[1].description, "V5");
+        assert_eq!(header.comments.len(), 2);
+    }
+
+    #[test]
+    fn written_header_parses_back_identically() {
+        let header = Header::parse(RECORD_100).unwrap();
+        assert_eq!(Header::parse(&header.to_text()).unwrap(), header);
+    }
+
+    #[test]
+    fn explicit_baseline_and_units_are_read() {
+        let header = Header::parse("r 1 500\nr.dat 16 1000(-3)/uV 16 0 0 0 0 lead I\n").unwrap();
+        let s = &header.signals[0];
+        assert_eq!((s.gain, s.baseline, s.units.as_str()), (1000.0, -3, "uV"));
+        assert_eq!(s.description, "lead I");
+        assert_eq!(header.samples_per_signal, None);
+    }
+
+    #[test]
+    fn malformed_headers_give_clear_errors() {
+        assert!(matches!(
+            Header::parse("# only\n"),
+            Err(WfdbError::MissingRecordLine)
+        ));
+        assert!(matches!(
+            Header::parse("r 2 360\nr.dat 212\n"),
+            Err(WfdbError::MissingSignalLines {
+                expected: 2,
+                found: 1
+            })
+        ));
+        assert!(matches!(
+            Header::parse("r 1 360\nr.dat 80\n"),
+            Err(WfdbError::UnsupportedFormat { .. })
+        ));
+        assert!(matches!(
+            Header::parse("r x 360\n"),
+            Err(WfdbError::BadField {
+                field: "number of signals",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Header::parse("r/3 1 360\n"),
+            Err(WfdbError::MultiSegment)
+        ));
+        assert!(matches!(
+            Header::parse("r 2 360\na.dat 16\nb.dat 16\n"),
+            Err(WfdbError::MixedSignalFiles)
+        ));
+    }
+
+    #[test]
+    fn physical_conversion_round_trips_and_marks_missing_samples() {
+        let s = &Header::parse(RECORD_100).unwrap().signals[0];
+        assert_eq!(s.to_physical(1224), 1.0);
+        assert_eq!(s.to_adu(1.0), 1224);
+        assert!(s.to_physical(-2048).is_nan());
+        assert_eq!(s.to_adu(f32::NAN), -2048);
+        assert_eq!(s.to_adu(100.0), 2047);
+        assert!((s.saturation_level() - 5.115).abs() < 1e-3);
+    }
+}
