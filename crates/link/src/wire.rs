@@ -15,7 +15,8 @@ pub fn pose_to_wire(pose: &Pose) -> WirePose {
 pub fn pose_from_wire(wire: &WirePose) -> Option<Pose> {
     let [x, y, z, w] = wire.quaternion_xyzw;
     let q = Quaternion { w, x, y, z };
-    if !(q.norm() > 1e-9) {
+    let norm = q.norm();
+    if !norm.is_finite() || norm <= 1e-9 {
         return None;
     }
     Some(Pose {

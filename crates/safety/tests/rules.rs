@@ -156,14 +156,12 @@ fn setpoint_motion_is_clamped_to_velocity_and_acceleration_limits() {
     let config = s.config().clone();
     let far = nudged(0.5);
     let mut now = t;
-    let mut seq = 1;
     let mut previous = HOME;
     let mut previous_velocity = 0.0;
     let mut peak_velocity: f64 = 0.0;
-    for _ in 0..2000 {
+    for seq in 1..=2000 {
         now += TICK;
         s.handle_command(&command(seq, now, far), now);
-        seq += 1;
         let sp = s.tick(now, &previous);
         let velocity = (sp[0] - previous[0]) / TICK.as_secs_f64();
         assert!(

@@ -4,12 +4,15 @@ use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// One-way control latency: our QUIC path vs raw UDP on loopback, paced at 1 kHz and unpaced.
+    Link(super::bench_link::BenchLinkArgs),
     /// ECG QRS detector: samples/s per core vs real time and vs a Python Pan-Tompkins loop.
     Ecg(super::ecg_bench::EcgBenchArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Link(args) => super::bench_link::run(args),
         BenchCommand::Ecg(args) => super::ecg_bench::run(args),
     }
 }
