@@ -145,15 +145,18 @@ fn servo_loop(
         report.servo_missed_deadlines = pacer.stats().missed;
         report
     };
-    while !stop.load(Ordering::Relaxed) {
-        pacer.wait();
-        let now = shared.now();
+    let drain = |core: &mut StationCore, now| {
         while let Some(item) = shared.inbound.pop() {
             if let (Err(reason), Inbound::Request(request)) = (core.handle(item, now), item) {
                 tracing::warn!(?request, reason, "request refused");
                 let _ = outbound.send(Outbound::Refused { request, reason });
             }
         }
+    };
+    while !stop.load(Ordering::Relaxed) {
+        pacer.wait();
+        let now = shared.now();
+        drain(&mut core, now);
         let state = core.tick(now);
         for t in core.drain_transitions() {
             tracing::info!(
@@ -173,5 +176,9 @@ fn servo_loop(
             let _ = reply.send(report(&core, &pacer, now));
         }
     }
-    report(&core, &pacer, shared.now())
+    // Requests queued just before the stop (a last e-stop) still reach the supervisor and its log.
+    let now = shared.now();
+    drain(&mut core, now);
+    core.tick(now);
+    report(&core, &pacer, now)
 }

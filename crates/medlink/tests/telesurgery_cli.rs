@@ -1,0 +1,134 @@
+//! The telesurgery commands as a user runs them: `demo --json`, and station + console as two
+//! processes joined by a PKI made with `pki init`.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn medlink() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_medlink"));
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+fn assert_safe_session(summary: &Value) {
+    assert_eq!(summary["unsafe_applied"], 0, "{summary:#}");
+    assert!(
+        summary["commands_applied"].as_u64().unwrap() > 1000,
+        "{summary:#}"
+    );
+    assert!(
+        summary["tracking_rms_mm"].as_f64().unwrap() < 1.0,
+        "{summary:#}"
+    );
+    for key in ["p50", "p99", "p999"] {
+        assert!(
+            summary["latency_us"][key].as_f64().unwrap() > 0.0,
+            "{summary:#}"
+        );
+    }
+    assert!(summary["commands_dropped"].is_object());
+    assert!(
+        summary["state_time_ms"]["ENGAGED"].as_f64().unwrap() > 1000.0,
+        "{summary:#}"
+    );
+}
+
+#[test]
+fn demo_json_reports_a_safe_accurate_session() {
+    let out = medlink()
+        .args(["demo", "--duration", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_safe_session(&summary);
+    assert!(
+        summary["commands_sent"].as_u64().unwrap() >= summary["commands_applied"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn station_and_console_run_as_separate_processes() {
+    let pki = tempfile::tempdir().unwrap();
+    let pki_dir = pki.path().to_str().unwrap();
+    let init = medlink()
+        .args(["pki", "init", "--dir", pki_dir])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let again = medlink()
+        .args(["pki", "init", "--dir", pki_dir])
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "pki init must not overwrite silently"
+    );
+
+    let mut station = medlink()
+        .args([
+            "station",
+            "--listen",
+            "127.0.0.1:0",
+            "--pki",
+            pki_dir,
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(station.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .split_whitespace()
+        .find(|w| w.contains(':'))
+        .expect("listening address")
+        .to_string();
+
+    let console = medlink()
+        .args([
+            "console",
+            "--station",
+            &addr,
+            "--pki",
+            pki_dir,
+            "--duration",
+            "2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        console.status.success(),
+        "{}",
+        String::from_utf8_lossy(&console.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&console.stdout).unwrap();
+    assert_safe_session(&summary);
+
+    // The station's own operator: an e-stop it latches, then quit.
+    let mut stdin = station.stdin.take().unwrap();
+    writeln!(stdin, "estop").unwrap();
+    writeln!(stdin, "quit").unwrap();
+    let rest: String = lines.map_while(Result::ok).collect::<Vec<_>>().join("\n");
+    assert!(station.wait().unwrap().success());
+    let final_report: Value = serde_json::from_str(&rest).unwrap();
+    assert_eq!(final_report["unsafe_applied"], 0);
+    let transitions = final_report["transitions"].as_array().unwrap();
+    assert!(
+        transitions
+            .iter()
+            .any(|t| t["to"] == "ESTOP" && t["reason"] == "local e-stop"),
+        "{rest}"
+    );
+}
