@@ -12,3 +12,26 @@ pub fn load<T: DeserializeOwned + Default>(path: Option<&Path>) -> anyhow::Resul
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_configs_parse_and_match_the_defaults() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let station: station::StationConfig = load(Some(&root.join("station.toml"))).unwrap();
+        assert_eq!(station.supervisor, safety::SupervisorConfig::default());
+        let console: console::ConsoleConfig = load(Some(&root.join("console.toml"))).unwrap();
+        assert_eq!(console.scale, console::ConsoleConfig::default().scale);
+    }
+
+    #[test]
+    fn an_unknown_key_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:1\"\nsurvival = 3\n").unwrap();
+        let err = load::<station::StationConfig>(Some(&path)).unwrap_err();
+        assert!(format!("{err:#}").contains("survival"), "{err:#}");
+    }
+}

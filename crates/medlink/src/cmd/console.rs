@@ -60,7 +60,7 @@ pub struct ConsoleArgs {
     /// The station's address, HOST:PORT.
     #[arg(long)]
     station: Option<SocketAddr>,
-    /// TOML configuration (see docs/configuration.md); flags override it.
+    /// TOML configuration (see docs/telesurgery.md and examples/); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// PKI directory from `medlink pki init`.

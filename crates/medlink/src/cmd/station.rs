@@ -13,7 +13,7 @@ use std::sync::mpsc;
 
 #[derive(Args)]
 pub struct StationArgs {
-    /// TOML configuration (see docs/configuration.md); flags override it.
+    /// TOML configuration (see docs/telesurgery.md and examples/); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// UDP address to listen on, e.g. 0.0.0.0:4433.
