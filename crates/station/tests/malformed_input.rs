@@ -28,21 +28,24 @@ async fn connect(
     (endpoint, connection)
 }
 
+/// Opens the event stream and says hello, as a console does.
+async fn open_events(connection: &quinn::Connection) -> (EventWriter, EventReader) {
+    let (send, recv) = connection.open_bi().await.unwrap();
+    let mut writer = EventWriter::new(send);
+    let hello = Event::Hello {
+        role: "console".into(),
+        wire_version: 1,
+    };
+    writer.send(&hello).await.unwrap();
+    (writer, EventReader::new(recv))
+}
+
 #[tokio::test]
 async fn malformed_datagrams_are_counted_by_reason() {
     let dir = tempfile::tempdir().unwrap();
     let station = start(dir.path());
     let (_endpoint, connection) = connect(dir.path(), &station).await;
-    let (send, recv) = connection.open_bi().await.unwrap();
-    let mut writer = EventWriter::new(send);
-    let mut reader = EventReader::new(recv);
-    writer
-        .send(&Event::Hello {
-            role: "console".into(),
-            wire_version: 1,
-        })
-        .await
-        .unwrap();
+    let (mut writer, mut reader) = open_events(&connection).await;
     let garbage: [&[u8]; 4] = [
         b"",
         b"hello station",
@@ -113,16 +116,7 @@ async fn a_malformed_event_frame_ends_the_session_and_the_station_serves_the_nex
         .expect("session closed");
     assert!(closed.to_string().contains("malformed"), "{closed}");
     let (_endpoint2, second) = connect(dir.path(), &station).await;
-    let (send, recv) = second.open_bi().await.unwrap();
-    let mut writer = EventWriter::new(send);
-    let mut reader = EventReader::new(recv);
-    writer
-        .send(&Event::Hello {
-            role: "console".into(),
-            wire_version: 1,
-        })
-        .await
-        .unwrap();
+    let (mut writer, mut reader) = open_events(&second).await;
     let hello = tokio::time::timeout(Duration::from_secs(10), reader.next())
         .await
         .unwrap()
