@@ -68,15 +68,12 @@ impl Cem43Rule {
 /// 2^x for x in about [-126, 60], relative error below 2e-7; branch-free so the solver loop vectorises.
 #[inline(always)]
 pub fn fast_exp2(x: f32) -> f32 {
+    // Adding 1.5·2^23 rounds x to the nearest integer, which lands in the low mantissa bits.
+    const ROUNDER: f32 = 12_582_912.0;
     let x = x.clamp(-126.0, 60.0);
-    let shifted = x + 0.5;
-    let truncated = shifted as i32;
-    let whole = if (truncated as f32) > shifted {
-        truncated - 1
-    } else {
-        truncated
-    };
-    let f = x - whole as f32;
+    let shifted = x + ROUNDER;
+    let whole = (shifted.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
+    let f = x - (shifted - ROUNDER);
     // Taylor series of 2^f = e^(f·ln2) on [-0.5, 0.5], relative error below 2e-7.
     let p = 1.0
         + f * (std::f32::consts::LN_2

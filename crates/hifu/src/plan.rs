@@ -48,13 +48,13 @@ pub struct PlannerSettings {
 impl Default for PlannerSettings {
     fn default() -> PlannerSettings {
         PlannerSettings {
-            slice_spacing_mm: 6.0,
-            spot_spacing_mm: 5.0,
+            slice_spacing_mm: 8.0,
+            spot_spacing_mm: 6.5,
             on_time_s: 20.0,
             cool_time_s: 0.0,
-            target_peak_c: 75.0,
-            lateral_inset_mm: 1.0,
-            axial_inset_mm: 2.0,
+            target_peak_c: 80.0,
+            lateral_inset_mm: 1.5,
+            axial_inset_mm: 2.5,
             oar_margin_mm: 12.0,
             final_cooling_s: 120.0,
         }

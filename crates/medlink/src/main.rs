@@ -5,7 +5,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "medlink", version, about = "Remote surgery and remote care over 5G-class networks")]
+#[command(
+    name = "medlink",
+    version,
+    about = "Remote surgery and remote care over 5G-class networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,6 +20,9 @@ enum Command {
     /// Measure our figures against a baseline in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// HIFU ablation: acoustic field, sonication planning and treatment simulation.
+    #[command(subcommand)]
+    Hifu(cmd::hifu::HifuCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -23,6 +30,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Bench(bench) => cmd::bench::run(bench),
+        Command::Hifu(hifu) => cmd::hifu::run(hifu),
     }
 }
 

@@ -59,3 +59,17 @@ fn calibration_is_linear_in_power_and_grows_with_time() {
     let long = calibrate_rise_per_watt(&pattern, &plan.transducer, &plan.thermal, 20.0).unwrap();
     assert!(short > 0.0 && long > short);
 }
+
+proptest::proptest! {
+    #[test]
+    fn random_and_mutated_plan_json_is_an_error_not_a_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+                                                           position in 0usize..400, byte in proptest::prelude::any::<u8>()) {
+        let _ = Plan::from_json(&bytes);
+        let mut json = br#"{"medium":{"fibroid":{}},"transducer":{},"spots":[{"slice":0,"focus_mm":[1,2,3],"power_w":10,"on_s":1,"cool_s":0}]}"#.to_vec();
+        let at = position % json.len();
+        json[at] = byte;
+        if let Ok(plan) = Plan::from_json(&json) {
+            proptest::prop_assert!(plan.spots.iter().all(|s| s.power_w.is_finite() && s.on_s > 0.0));
+        }
+    }
+}

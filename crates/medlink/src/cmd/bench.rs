@@ -3,8 +3,13 @@
 use clap::Subcommand;
 
 #[derive(Subcommand)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// Bioheat cell updates/s against memory bandwidth (STREAM triad) and a NumPy implementation.
+    Hifu(crate::cmd::bench_hifu::BenchHifuArgs),
+}
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        BenchCommand::Hifu(args) => crate::cmd::bench_hifu::run(args),
+    }
 }
