@@ -48,8 +48,8 @@ pub struct PlannerSettings {
 impl Default for PlannerSettings {
     fn default() -> PlannerSettings {
         PlannerSettings {
-            slice_spacing_mm: 8.0,
-            spot_spacing_mm: 6.5,
+            slice_spacing_mm: 7.0,
+            spot_spacing_mm: 5.5,
             on_time_s: 20.0,
             cool_time_s: 0.0,
             target_peak_c: 80.0,
