@@ -32,6 +32,9 @@ enum Command {
     /// ECG: QRS detection, evaluation, noise stress, robustness table.
     #[command(subcommand)]
     Ecg(cmd::ecg::EcgCommand),
+    /// HIFU ablation: acoustic field, sonication planning and treatment simulation.
+    #[command(subcommand)]
+    Hifu(cmd::hifu::HifuCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pki(command) => cmd::pki::run(command),
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Ecg(command) => cmd::ecg::run(command),
+        Command::Hifu(hifu) => cmd::hifu::run(hifu),
     }
 }
 

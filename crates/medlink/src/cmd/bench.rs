@@ -8,11 +8,14 @@ pub enum BenchCommand {
     Link(super::bench_link::BenchLinkArgs),
     /// ECG QRS detector: samples/s per core vs real time and vs a Python Pan-Tompkins loop.
     Ecg(super::ecg_bench::EcgBenchArgs),
+    /// Bioheat cell updates/s against memory bandwidth (STREAM triad) and a NumPy implementation.
+    Hifu(crate::cmd::bench_hifu::BenchHifuArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Link(args) => super::bench_link::run(args),
         BenchCommand::Ecg(args) => super::ecg_bench::run(args),
+        BenchCommand::Hifu(args) => crate::cmd::bench_hifu::run(args),
     }
 }

@@ -12,3 +12,8 @@ pub mod ecg_record;
 pub mod pki;
 pub mod station;
 pub mod summary;
+pub mod bench_hifu;
+pub mod hifu;
+pub mod hifu_field;
+pub mod hifu_images;
+pub mod hifu_simulate;

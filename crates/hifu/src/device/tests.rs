@@ -1,0 +1,137 @@
+//! The simulated device: commands, pacing by `now`, frames and completion reports.
+
+use super::*;
+use crate::simulate::treatment_for;
+use crate::testing::small_plan;
+
+fn device(speed: f64) -> HifuDevice {
+    let (medium, pattern, plan) = small_plan();
+    let spots = plan
+        .spots
+        .iter()
+        .map(|s| crate::plan::Plan::focus_voxel(&medium.grid, s).unwrap())
+        .collect();
+    HifuDevice::new(
+        treatment_for(&plan, medium, pattern).unwrap(),
+        spots,
+        speed,
+        2.0,
+    )
+    .unwrap()
+}
+
+fn drain(device: &mut HifuDevice) -> Vec<DeviceOutput> {
+    std::iter::from_fn(|| device.poll_output()).collect()
+}
+
+#[test]
+fn sonicating_a_spot_heats_it_and_reports_completion() {
+    let mut device = device(10.0);
+    let start = Duration::from_secs(100);
+    device
+        .handle_command(
+            DeviceCommand::Sonicate {
+                spot: 0,
+                power_w: 100.0,
+                duration_s: 10.0,
+            },
+            start,
+        )
+        .unwrap();
+    // One real second at 10x is 10 simulated seconds.
+    device.handle_timeout(start + Duration::from_millis(500));
+    let midway = device.treatment().time_s();
+    assert!(
+        (midway - 5.0).abs() <= device.treatment().dt_s(),
+        "{midway}"
+    );
+    device.handle_timeout(start + Duration::from_secs(2));
+    let outputs = drain(&mut device);
+    let frames: Vec<&ThermometryFrame> = outputs
+        .iter()
+        .filter_map(|o| {
+            if let DeviceOutput::Frame(f) = o {
+                Some(f)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(frames.len() >= 9, "{} frames", frames.len());
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.focal_temperature_c > 45.0 && f.sonicating_spot == Some(0))
+    );
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, DeviceOutput::SonicationDone { spot: 0, .. }))
+    );
+    let last = frames.last().unwrap();
+    assert_eq!(last.temperature_c.len(), last.dims[0] * last.dims[1]);
+    assert!(last.dose_cem43.iter().any(|&d| d > 0.0));
+}
+
+#[test]
+fn bad_commands_are_errors_and_time_never_runs_backwards() {
+    let mut device = device(1.0);
+    let now = Duration::from_secs(5);
+    let bad_spot = DeviceCommand::Sonicate {
+        spot: 10_000,
+        power_w: 10.0,
+        duration_s: 1.0,
+    };
+    assert!(matches!(
+        device.handle_command(bad_spot, now),
+        Err(HifuError::NoSuchSpot { .. })
+    ));
+    let bad_power = DeviceCommand::Sonicate {
+        spot: 0,
+        power_w: 1e9,
+        duration_s: 1.0,
+    };
+    assert!(matches!(
+        device.handle_command(bad_power, now),
+        Err(HifuError::Power(..))
+    ));
+    let bad_time = DeviceCommand::Sonicate {
+        spot: 0,
+        power_w: 10.0,
+        duration_s: -1.0,
+    };
+    assert!(matches!(
+        device.handle_command(bad_time, now),
+        Err(HifuError::Duration(_))
+    ));
+    device.handle_timeout(now + Duration::from_secs(3));
+    let t = device.treatment().time_s();
+    device.handle_timeout(now);
+    assert_eq!(device.treatment().time_s(), t);
+    assert!(device.poll_timeout().unwrap() > now + Duration::from_secs(2));
+}
+
+#[test]
+fn stop_switches_the_beam_off_at_once() {
+    let mut device = device(1.0);
+    let now = Duration::ZERO;
+    device
+        .handle_command(
+            DeviceCommand::Sonicate {
+                spot: 1,
+                power_w: 50.0,
+                duration_s: 30.0,
+            },
+            now,
+        )
+        .unwrap();
+    device
+        .handle_command(DeviceCommand::Stop, now + Duration::from_secs(3))
+        .unwrap();
+    assert!(!device.treatment().is_sonicating());
+    assert!(
+        drain(&mut device)
+            .iter()
+            .any(|o| matches!(o, DeviceOutput::SonicationDone { spot: 1, .. }))
+    );
+}

@@ -1,0 +1,176 @@
+//! Thermal dose: CEM43 (Sapareto–Dewey, with the variant below 37 °C made explicit) and Arrhenius damage.
+
+use serde::{Deserialize, Serialize};
+
+/// The usual necrosis threshold in CEM43 minutes.
+pub const NECROSIS_CEM43: f32 = 240.0;
+
+/// How CEM43 treats temperatures below 43 °C (reference/hifu.md §3: implementations differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cem43Variant {
+    /// R = 0.25 below 43 °C down to any temperature, as written by Sapareto & Dewey.
+    #[default]
+    SaparetoDewey,
+    /// k-Wave: R = 0.25 from 37 to 43 °C and nothing accumulates below 37 °C.
+    KWave,
+    /// FDA HITU simulator: R = 0.5 everywhere.
+    Hitu,
+}
+
+/// The CEM43 rule folded into the constants the fused solver loop needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cem43Rule {
+    /// Exponent of 2 per kelvin below 43 °C (2 for R = 0.25, 1 for R = 0.5).
+    below_slope: f32,
+    /// Temperatures below this accumulate nothing.
+    floor_c: f32,
+}
+
+impl From<Cem43Variant> for Cem43Rule {
+    fn from(variant: Cem43Variant) -> Cem43Rule {
+        match variant {
+            Cem43Variant::SaparetoDewey => Cem43Rule {
+                below_slope: 2.0,
+                floor_c: f32::NEG_INFINITY,
+            },
+            Cem43Variant::KWave => Cem43Rule {
+                below_slope: 2.0,
+                floor_c: 37.0,
+            },
+            Cem43Variant::Hitu => Cem43Rule {
+                below_slope: 1.0,
+                floor_c: f32::NEG_INFINITY,
+            },
+        }
+    }
+}
+
+impl Cem43Rule {
+    /// Equivalent minutes at 43 °C per second spent at `temperature_c`: R^(43 − T)/60.
+    #[inline(always)]
+    pub fn minutes_per_second(&self, temperature_c: f32) -> f32 {
+        let above = temperature_c - 43.0;
+        let exponent = if above >= 0.0 {
+            above
+        } else {
+            above * self.below_slope
+        };
+        let rate = fast_exp2(exponent) * (1.0 / 60.0);
+        if temperature_c < self.floor_c {
+            0.0
+        } else {
+            rate
+        }
+    }
+}
+
+/// 2^x for x in about [-126, 60], relative error below 2e-7; branch-free so the solver loop vectorises.
+#[inline(always)]
+pub fn fast_exp2(x: f32) -> f32 {
+    // Adding 1.5·2^23 rounds x to the nearest integer, which lands in the low mantissa bits.
+    const ROUNDER: f32 = 12_582_912.0;
+    let x = x.clamp(-126.0, 60.0);
+    let shifted = x + ROUNDER;
+    let whole = (shifted.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
+    let f = x - (shifted - ROUNDER);
+    // Taylor series of 2^f = e^(f·ln2) on [-0.5, 0.5], relative error below 2e-7.
+    let p = 1.0
+        + f * (std::f32::consts::LN_2
+            + f * (0.240_226_5
+                + f * (0.055_504_11 + f * (0.009_618_13 + f * (0.001_333_36 + f * 0.000_154_04)))));
+    f32::from_bits(((whole + 127) as u32) << 23) * p
+}
+
+/// Arrhenius damage integral rate A·e^(−Ea/(R·T)) per second (T in °C).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Arrhenius {
+    pub frequency_factor_per_s: f64,
+    pub activation_energy_j_per_mol: f64,
+}
+
+/// Henriques–Moritz skin parameters: A = 3.1e98 1/s, Ea = 6.28e5 J/mol.
+pub const HENRIQUES_MORITZ: Arrhenius = Arrhenius {
+    frequency_factor_per_s: 3.1e98,
+    activation_energy_j_per_mol: 6.28e5,
+};
+
+impl Arrhenius {
+    pub fn rate_per_s(&self, temperature_c: f64) -> f64 {
+        const GAS_CONSTANT: f64 = 8.314_462_618;
+        self.frequency_factor_per_s
+            * (-self.activation_energy_j_per_mol / (GAS_CONSTANT * (temperature_c + 273.15))).exp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// reference/hifu.md §3: constant temperature and the time it takes to reach 240 CEM43.
+    const TIME_TO_240: [(f32, f64); 8] = [
+        (43.0, 4.0 * 3600.0),
+        (45.0, 3600.0),
+        (50.0, 112.5),
+        (55.0, 3.52),
+        (56.0, 1.76),
+        (57.0, 0.88),
+        (60.0, 0.11),
+        (65.0, 3.4e-3),
+    ];
+
+    #[test]
+    fn cem43_of_constant_temperatures_matches_the_reference_table() {
+        let rule = Cem43Rule::from(Cem43Variant::SaparetoDewey);
+        for (temperature, seconds) in TIME_TO_240 {
+            let dose = f64::from(rule.minutes_per_second(temperature)) * seconds;
+            // The table prints 2–3 significant digits.
+            assert!(
+                (dose - 240.0).abs() / 240.0 < 0.025,
+                "{temperature} °C for {seconds} s gave {dose}"
+            );
+        }
+    }
+
+    #[test]
+    fn variants_differ_only_below_43() {
+        let [sd, kwave, hitu] = [
+            Cem43Variant::SaparetoDewey,
+            Cem43Variant::KWave,
+            Cem43Variant::Hitu,
+        ]
+        .map(Cem43Rule::from);
+        let rel = |a: f32, b: f32| ((a - b) / b).abs();
+        assert!(rel(sd.minutes_per_second(50.0), hitu.minutes_per_second(50.0)) < 1e-6);
+        assert!(rel(sd.minutes_per_second(40.0), 0.25f32.powi(3) / 60.0) < 1e-5);
+        assert!(rel(hitu.minutes_per_second(40.0), 0.5f32.powi(3) / 60.0) < 1e-5);
+        assert_eq!(kwave.minutes_per_second(36.9), 0.0);
+        assert!(sd.minutes_per_second(36.9) > 0.0);
+    }
+
+    #[test]
+    fn arrhenius_times_to_unit_damage_match_the_reference() {
+        for (temperature, seconds) in [
+            (50.0, 1056.0),
+            (55.0, 30.0),
+            (57.0, 7.4),
+            (60.0, 0.95),
+            (65.0, 0.033),
+        ] {
+            let omega = HENRIQUES_MORITZ.rate_per_s(temperature) * seconds;
+            assert!(
+                (omega - 1.0).abs() < 0.05,
+                "{temperature} °C: omega {omega}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fast_exp2_is_accurate(x in -100.0f32..50.0) {
+            let exact = 2f64.powf(f64::from(x));
+            prop_assert!((f64::from(fast_exp2(x)) - exact).abs() / exact < 1e-6);
+        }
+    }
+}

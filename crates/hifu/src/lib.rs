@@ -1,0 +1,23 @@
+//! HIFU ablation core: focused-bowl acoustic field (O'Neil, Rayleigh–Sommerfeld), voxel tissue models,
+//! Pennes bioheat with CEM43 dose, a sonication planner and a simulated device. Pure: no clocks, no IO.
+
+pub mod bioheat;
+pub mod device;
+pub mod dose;
+mod error;
+pub mod field;
+pub mod grid;
+pub mod heating;
+pub mod medium;
+pub mod plan;
+pub mod rayleigh;
+pub mod scenario;
+pub mod simulate;
+#[cfg(test)]
+mod testing;
+pub mod tissue;
+pub mod transducer;
+pub mod treatment;
+pub mod volume_file;
+
+pub use error::HifuError;

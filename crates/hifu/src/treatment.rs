@@ -1,0 +1,314 @@
+//! A treatment in progress: the thermal state of the patient model, the sonication under way, and the
+//! figures a clinician watches (focal temperature, organ-at-risk peaks, energy, ablated fraction).
+
+use crate::HifuError;
+use crate::bioheat::{BioheatModel, BioheatState, ThermalSettings};
+use crate::dose::NECROSIS_CEM43;
+use crate::grid::Voxel;
+use crate::heating::{HeatPattern, spot_sources};
+use crate::medium::Medium;
+use crate::tissue::Tissue;
+use crate::transducer::Bowl;
+use serde::{Deserialize, Serialize};
+
+/// The clinical convention EEF = eta·P·t/V uses eta = 0.7 (reference/hifu.md §5).
+pub const EEF_ETA: f64 = 0.7;
+
+/// Limits an organ at risk must stay under.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OarLimits {
+    pub max_temp_c: f32,
+    pub max_cem43: f32,
+}
+
+impl Default for OarLimits {
+    fn default() -> OarLimits {
+        OarLimits {
+            max_temp_c: 45.0,
+            max_cem43: 30.0,
+        }
+    }
+}
+
+/// A sonication under way.
+#[derive(Debug, Clone)]
+struct Sonication {
+    power_w: f64,
+    remaining_s: f64,
+    sources: Vec<(u32, f32)>,
+}
+
+/// Peak temperature over time on one axial (constant z) and one sagittal (constant y) slice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlicePeaks {
+    pub axial_z: usize,
+    pub sagittal_y: usize,
+    /// nx × ny, x fastest.
+    pub axial: Vec<f32>,
+    /// nx × nz, x fastest.
+    pub sagittal: Vec<f32>,
+}
+
+/// The figures of a treatment so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreatmentSummary {
+    pub ablated_fraction: f64,
+    pub lesion_volume_mm3: f64,
+    pub ablated_volume_mm3: f64,
+    pub oar_max_temp_c: f32,
+    pub oar_max_cem43: f32,
+    pub oar_within_limits: bool,
+    pub energy_j: f64,
+    pub eef_j_per_mm3: f64,
+    pub treatment_time_s: f64,
+    pub peak_temperature_c: f32,
+}
+
+/// The patient model under treatment; advanced one solver step at a time.
+pub struct Treatment {
+    medium: Medium,
+    bowl: Bowl,
+    pattern: HeatPattern,
+    model: BioheatModel,
+    state: BioheatState,
+    lesion: Vec<u32>,
+    oar: Vec<u32>,
+    limits: OarLimits,
+    active: Option<Sonication>,
+    last_focus: Option<Voxel>,
+    energy_j: f64,
+    oar_max_temp_c: f32,
+    peak_temperature_c: f32,
+    slices: SlicePeaks,
+}
+
+impl Treatment {
+    /// A treatment of `medium` (lesion = fibroid voxels, organ at risk = bowel voxels).
+    pub fn new(
+        medium: Medium,
+        bowl: Bowl,
+        pattern: HeatPattern,
+        thermal: &ThermalSettings,
+        limits: OarLimits,
+    ) -> Result<Treatment, HifuError> {
+        let (model, state) = BioheatModel::new(&medium, thermal)?;
+        let as_u32 = |v: Vec<usize>| v.into_iter().map(|i| i as u32).collect::<Vec<_>>();
+        let lesion = as_u32(medium.indices_of(Tissue::Fibroid));
+        let oar = as_u32(medium.indices_of(Tissue::Bowel));
+        let [nx, ny, nz] = medium.grid.dims;
+        let centre_z = lesion_centre_z(&medium, &lesion).unwrap_or(nz / 2);
+        let slices = SlicePeaks {
+            axial_z: centre_z,
+            sagittal_y: ny / 2,
+            axial: vec![f32::NEG_INFINITY; nx * ny],
+            sagittal: vec![f32::NEG_INFINITY; nx * nz],
+        };
+        let mut treatment = Treatment {
+            medium,
+            bowl,
+            pattern,
+            model,
+            state,
+            lesion,
+            oar,
+            limits,
+            active: None,
+            last_focus: None,
+            energy_j: 0.0,
+            oar_max_temp_c: f32::NEG_INFINITY,
+            peak_temperature_c: f32::NEG_INFINITY,
+            slices,
+        };
+        treatment.track();
+        Ok(treatment)
+    }
+
+    /// Starts sonicating `focus` at `power_w` for `duration_s`, replacing any sonication under way.
+    pub fn sonicate(
+        &mut self,
+        focus: Voxel,
+        power_w: f64,
+        duration_s: f64,
+    ) -> Result<(), HifuError> {
+        if !(duration_s.is_finite() && duration_s > 0.0) {
+            return Err(HifuError::Duration(duration_s));
+        }
+        if !(power_w.is_finite() && (0.0..=self.bowl.power_w).contains(&power_w)) {
+            return Err(HifuError::Power(power_w, self.bowl.power_w));
+        }
+        if focus
+            .iter()
+            .zip(self.medium.grid.dims)
+            .any(|(&v, n)| v >= n)
+        {
+            return Err(HifuError::Plan(format!(
+                "focus {focus:?} is outside the grid"
+            )));
+        }
+        let sources = spot_sources(
+            &self.medium,
+            &self.pattern,
+            &self.bowl,
+            focus,
+            power_w,
+            &|i| self.model.is_free(i),
+        );
+        self.active = Some(Sonication {
+            power_w,
+            remaining_s: duration_s,
+            sources,
+        });
+        self.last_focus = Some(focus);
+        Ok(())
+    }
+
+    /// Switches the beam off at once.
+    pub fn stop(&mut self) {
+        self.active = None;
+    }
+
+    pub fn is_sonicating(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// Advances one solver step (`dt_s`): the beam's heat, then diffusion, perfusion and dose.
+    pub fn step(&mut self) {
+        let dt = f64::from(self.model.dt_s);
+        if let Some(sonication) = &mut self.active {
+            let on = sonication.remaining_s.min(dt);
+            self.state.heat(&sonication.sources, on as f32);
+            self.energy_j += sonication.power_w * on;
+            sonication.remaining_s -= on;
+            if sonication.remaining_s <= 1e-9 {
+                self.active = None;
+            }
+        }
+        self.model.step(&mut self.state);
+        self.track();
+    }
+
+    /// Updates the running maxima after a step.
+    fn track(&mut self) {
+        let t = &self.state.temperature;
+        let oar_max = self
+            .oar
+            .iter()
+            .map(|&i| t[i as usize])
+            .fold(f32::NEG_INFINITY, f32::max);
+        self.oar_max_temp_c = self.oar_max_temp_c.max(oar_max);
+        if let Some(sonication) = &self.active {
+            let hottest = sonication
+                .sources
+                .iter()
+                .map(|&(i, _)| t[i as usize])
+                .fold(f32::NEG_INFINITY, f32::max);
+            self.peak_temperature_c = self.peak_temperature_c.max(hottest);
+        }
+        let grid = self.medium.grid;
+        let [nx, ny, nz] = grid.dims;
+        let axial = &t[grid.index([0, 0, self.slices.axial_z])..][..nx * ny];
+        self.slices
+            .axial
+            .iter_mut()
+            .zip(axial)
+            .for_each(|(peak, &v)| *peak = peak.max(v));
+        for z in 0..nz {
+            let row = &t[grid.index([0, self.slices.sagittal_y, z])..][..nx];
+            let peaks = &mut self.slices.sagittal[z * nx..(z + 1) * nx];
+            peaks
+                .iter_mut()
+                .zip(row)
+                .for_each(|(peak, &v)| *peak = peak.max(v));
+        }
+    }
+
+    pub fn time_s(&self) -> f64 {
+        self.state.time_s
+    }
+
+    pub fn dt_s(&self) -> f64 {
+        f64::from(self.model.dt_s)
+    }
+
+    pub fn medium(&self) -> &Medium {
+        &self.medium
+    }
+
+    pub fn state(&self) -> &BioheatState {
+        &self.state
+    }
+
+    pub fn slice_peaks(&self) -> &SlicePeaks {
+        &self.slices
+    }
+
+    /// Temperature at the latest focus (body temperature before the first sonication).
+    pub fn focal_temperature_c(&self) -> f32 {
+        let index = self.last_focus.map_or(0, |f| self.medium.grid.index(f));
+        self.state.temperature[index]
+    }
+
+    /// Highest organ-at-risk temperature seen so far.
+    pub fn oar_max_temp_c(&self) -> f32 {
+        self.oar_max_temp_c
+    }
+
+    /// Cells the solver updates per step (for throughput figures).
+    pub fn cells_per_step(&self) -> usize {
+        self.model.updated_cells()
+    }
+
+    pub fn summary(&self) -> TreatmentSummary {
+        let dose = &self.state.dose;
+        let voxel = self.medium.grid.voxel_volume_mm3();
+        let ablated_lesion = self
+            .lesion
+            .iter()
+            .filter(|&&i| dose[i as usize] >= NECROSIS_CEM43)
+            .count();
+        let ablated_volume_mm3 =
+            dose.iter().filter(|&&d| d >= NECROSIS_CEM43).count() as f64 * voxel;
+        let oar_max_cem43 = self
+            .oar
+            .iter()
+            .map(|&i| dose[i as usize])
+            .fold(0.0, f32::max);
+        let oar_max_temp_c = if self.oar.is_empty() {
+            f32::NAN
+        } else {
+            self.oar_max_temp_c
+        };
+        TreatmentSummary {
+            ablated_fraction: if self.lesion.is_empty() {
+                0.0
+            } else {
+                ablated_lesion as f64 / self.lesion.len() as f64
+            },
+            lesion_volume_mm3: self.lesion.len() as f64 * voxel,
+            ablated_volume_mm3,
+            oar_max_temp_c,
+            oar_max_cem43,
+            oar_within_limits: self.oar.is_empty()
+                || (oar_max_temp_c <= self.limits.max_temp_c
+                    && oar_max_cem43 <= self.limits.max_cem43),
+            energy_j: self.energy_j,
+            eef_j_per_mm3: if ablated_volume_mm3 > 0.0 {
+                EEF_ETA * self.energy_j / ablated_volume_mm3
+            } else {
+                f64::INFINITY
+            },
+            treatment_time_s: self.state.time_s,
+            peak_temperature_c: self.peak_temperature_c,
+        }
+    }
+}
+
+/// Depth (voxel z) of the lesion's centre of mass.
+fn lesion_centre_z(medium: &Medium, lesion: &[u32]) -> Option<usize> {
+    let sum: usize = lesion
+        .iter()
+        .map(|&i| medium.grid.voxel(i as usize)[2])
+        .sum();
+    sum.checked_div(lesion.len())
+}
