@@ -1,6 +1,7 @@
 //! One module per `medlink` subcommand; each parses its own arguments and calls into the crates.
 
 pub mod bench;
+pub mod bench_hifu;
 pub mod bench_link;
 pub mod config_file;
 pub mod console;
@@ -9,11 +10,10 @@ pub mod ecg;
 pub mod ecg_bench;
 pub mod ecg_plot;
 pub mod ecg_record;
-pub mod pki;
-pub mod station;
-pub mod summary;
-pub mod bench_hifu;
 pub mod hifu;
 pub mod hifu_field;
 pub mod hifu_images;
 pub mod hifu_simulate;
+pub mod pki;
+pub mod station;
+pub mod summary;
