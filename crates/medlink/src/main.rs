@@ -5,7 +5,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "medlink", version, about = "Remote surgery and remote care over 5G-class networks")]
+#[command(
+    name = "medlink",
+    version,
+    about = "Remote surgery and remote care over 5G-class networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,6 +20,11 @@ enum Command {
     /// Measure our figures against a baseline in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Run the care hub: MQTT vitals ingestion, NEWS2 alerts, FHIR R4 API.
+    Hub(cmd::hub::HubArgs),
+    /// Simulate devices: wearables in a care home, or an ambulance on its way.
+    #[command(subcommand)]
+    Sim(cmd::sim::SimCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -23,6 +32,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Bench(bench) => cmd::bench::run(bench),
+        Command::Hub(args) => cmd::hub::run(args),
+        Command::Sim(sim) => cmd::sim::run(sim),
     }
 }
 

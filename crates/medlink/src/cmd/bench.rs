@@ -3,8 +3,13 @@
 use clap::Subcommand;
 
 #[derive(Subcommand)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// Care hub: observations/s end to end and alert latency, against mosquitto alone.
+    Hub(super::bench_hub::BenchHubArgs),
+}
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        BenchCommand::Hub(args) => super::bench_hub::run(args),
+    }
 }

@@ -5,7 +5,7 @@ mod observation;
 mod resources;
 mod time;
 
-pub use observation::{ObservationInput, observation_from_json, observations_for};
+pub use observation::{ObservationInput, observation, observation_from_json, observations_for};
 pub use resources::{
     Page, capability_statement, device_resource, operation_outcome, patient_resource, searchset,
     transaction_response,

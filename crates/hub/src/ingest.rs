@@ -1,0 +1,239 @@
+//! MQTT ingestion: subscribe, decode, commit in batches, and only then acknowledge.
+//!
+//! The MQTT task decodes each publish and hands it to the ingest thread, which owns the store:
+//! it drains whatever is queued (up to `max_batch`), writes it in one transaction, commits, and
+//! after the commit (1) PUBACKs every publish to the broker (manual acks, persistent session, so
+//! an uncommitted message is redelivered after a crash) and (2) publishes the committed sequence
+//! numbers on each device's `ack` topic: the end-to-end confirmation a device can rely on.
+
+use crate::care::HubEvent;
+use crate::metrics::Metrics;
+use crate::topics::{self, Topic};
+use crate::{Shared, now_ms};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Insert, Store, StoreError};
+use tokio::sync::mpsc;
+use vitals::Measurement;
+use vitals::payload::{self, DeviceState, Heartbeat, Position, Rejection, Status};
+
+/// A decoded publish, still holding the packet so it can be acknowledged after the commit.
+pub struct Inbound {
+    publish: Publish,
+    message: Message,
+}
+
+enum Message {
+    Vitals(String, Result<Measurement, Rejection>),
+    Status(String, Result<Status, Rejection>),
+    Heartbeat(String, Result<Heartbeat, Rejection>),
+    Position(String, Result<Position, Rejection>),
+    UnknownTopic,
+}
+
+fn classify(publish: Publish) -> Inbound {
+    let body = &publish.payload[..];
+    let message = match topics::parse(&publish.topic) {
+        Some(Topic::Vitals(d)) => Message::Vitals(d.into(), payload::decode_vitals(d, body)),
+        Some(Topic::Status(d)) => Message::Status(d.into(), payload::decode_status(body)),
+        Some(Topic::Heartbeat(d)) => Message::Heartbeat(d.into(), payload::decode_heartbeat(body)),
+        Some(Topic::Position(u)) => Message::Position(u.into(), payload::decode_position(body)),
+        None => Message::UnknownTopic,
+    };
+    Inbound { publish, message }
+}
+
+/// MQTT options of the hub's subscriber: persistent session, acks sent by hand after commit.
+pub fn client_options(client_id: &str, host: &str, port: u16) -> MqttOptions {
+    let mut options = MqttOptions::new(client_id, host, port);
+    options
+        .set_keep_alive(Duration::from_secs(15))
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_max_packet_size(64 * 1024, 64 * 1024)
+        .set_request_channel_capacity(1 << 16);
+    options
+}
+
+/// Polls the MQTT connection forever: subscribes on every connect, forwards every publish.
+pub async fn mqtt_loop(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Inbound>) {
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                tracing::info!(
+                    session_present = ack.session_present,
+                    "connected to the MQTT broker"
+                );
+                for filter in topics::SUBSCRIPTIONS {
+                    if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
+                        tracing::error!("cannot subscribe to {filter}: {e}");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                if tx.send(classify(publish)).await.is_err() {
+                    return; // the ingest thread stopped
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("MQTT connection: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// What one committed batch owes the outside world.
+#[derive(Default)]
+struct Outcome {
+    publishes: Vec<Publish>,
+    acks: BTreeMap<String, Vec<u64>>,
+    errors: Vec<(String, HubEvent)>,
+    stored: Vec<Measurement>,
+    statuses: Vec<(String, Status)>,
+    heartbeats: Vec<(String, Heartbeat)>,
+    positions: Vec<(String, Position)>,
+}
+
+impl Outcome {
+    fn reject(&mut self, metrics: &Metrics, device: Option<&str>, topic: &str, r: Rejection) {
+        metrics.reject(r.reason());
+        tracing::warn!(topic, reason = r.reason(), "rejected payload: {r}");
+        let event = HubEvent::IngestError {
+            topic: topic.to_string(),
+            reason: r.reason(),
+            detail: r.to_string(),
+        };
+        let device = device.unwrap_or_default().to_string();
+        self.errors.push((device, event));
+    }
+}
+
+/// The ingest thread: batches, commits, feeds the alert engine, acknowledges.
+pub struct Ingest {
+    pub store: Store,
+    pub shared: Arc<Shared>,
+    pub client: AsyncClient,
+    pub runtime: tokio::runtime::Handle,
+    pub max_batch: usize,
+}
+
+impl Ingest {
+    /// Runs until the MQTT side goes away; a store error stops ingestion (nothing more is acked).
+    pub fn run(mut self, mut rx: mpsc::Receiver<Inbound>) -> Result<(), StoreError> {
+        let mut known = HashSet::new();
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let outcome = self.commit(&mut batch, &mut known)?;
+            self.after_commit(outcome);
+        }
+        Ok(())
+    }
+
+    fn commit(
+        &mut self,
+        batch: &mut Vec<Inbound>,
+        known: &mut HashSet<(String, String)>,
+    ) -> Result<Outcome, StoreError> {
+        let metrics = &self.shared.metrics;
+        let mut out = Outcome::default();
+        let tx = self.store.begin_batch()?;
+        let mut duplicates = 0;
+        for inbound in batch.drain(..) {
+            let topic = inbound.publish.topic.clone();
+            match inbound.message {
+                Message::Vitals(_, Ok(m)) => {
+                    if known.insert((m.device.clone(), m.patient.clone())) {
+                        tx.ensure_patient(&m.patient)?;
+                        tx.ensure_device(&m.device, Some(&m.patient))?;
+                    }
+                    match tx.insert(&m)? {
+                        Insert::Stored(_) => {
+                            out.acks.entry(m.device.clone()).or_default().push(m.seq);
+                            out.stored.push(m);
+                        }
+                        Insert::Duplicate => {
+                            duplicates += 1;
+                            out.acks.entry(m.device.clone()).or_default().push(m.seq);
+                        }
+                    }
+                }
+                Message::Vitals(d, Err(r)) => out.reject(metrics, Some(&d), &topic, r),
+                Message::Status(d, Ok(s)) => out.statuses.push((d, s)),
+                Message::Heartbeat(d, Ok(h)) => out.heartbeats.push((d, h)),
+                Message::Position(u, Ok(p)) => out.positions.push((u, p)),
+                Message::Status(d, Err(r)) | Message::Heartbeat(d, Err(r)) => {
+                    out.reject(metrics, Some(&d), &topic, r)
+                }
+                Message::Position(_, Err(r)) => out.reject(metrics, None, &topic, r),
+                Message::UnknownTopic => {
+                    let r = Rejection::Schema(format!("topic {topic} is outside the scheme"));
+                    out.reject(metrics, None, &topic, r)
+                }
+            }
+            out.publishes.push(inbound.publish);
+        }
+        tx.commit()?;
+        Metrics::add(&metrics.commits, 1);
+        Metrics::add(&metrics.duplicates, duplicates);
+        Metrics::add(&metrics.measurements_stored, out.stored.len() as u64);
+        Ok(out)
+    }
+
+    fn after_commit(&self, out: Outcome) {
+        let now = now_ms();
+        let mut events: Vec<HubEvent> = out.errors.iter().map(|(_, e)| e.clone()).collect();
+        if let Ok(mut care) = self.shared.care.lock() {
+            for m in &out.stored {
+                care.measurement(m, now, &mut events);
+            }
+            for (device, s) in &out.statuses {
+                let online = s.state == DeviceState::Online;
+                care.status(device, online, s.patient.as_deref(), now, &mut events);
+            }
+            for (device, h) in &out.heartbeats {
+                care.heartbeat(device, h.patient.as_deref(), now, &mut events);
+            }
+            for (unit, p) in out.positions {
+                care.position(&unit, p);
+            }
+            care.drain_alerts(&mut events);
+        }
+        self.shared.publish_events(events);
+        let acked: u64 = out.acks.values().map(|s| s.len() as u64).sum();
+        let client = &self.client;
+        self.runtime.block_on(async {
+            for publish in &out.publishes {
+                if let Err(e) = client.ack(publish).await {
+                    tracing::warn!("PUBACK not sent: {e}");
+                }
+            }
+            for (device, seqs) in &out.acks {
+                let body = serde_json::json!({ "seqs": seqs }).to_string();
+                if let Err(e) = client
+                    .publish(topics::ack(device), QoS::AtMostOnce, false, body)
+                    .await
+                {
+                    tracing::warn!("ack to {device} not sent: {e}");
+                }
+            }
+            for (device, event) in out.errors.iter().filter(|(d, _)| !d.is_empty()) {
+                let body = serde_json::to_string(event).unwrap_or_default();
+                let _ = client
+                    .publish(topics::error(device), QoS::AtMostOnce, false, body)
+                    .await;
+            }
+        });
+        Metrics::add(&self.shared.metrics.acks_sent, acked);
+    }
+}
