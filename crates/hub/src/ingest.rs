@@ -58,7 +58,12 @@ pub fn client_options(client_id: &str, host: &str, port: u16) -> MqttOptions {
 }
 
 /// Polls the MQTT connection forever: subscribes on every connect, forwards every publish.
-pub async fn mqtt_loop(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Inbound>) {
+pub async fn mqtt_loop(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    tx: mpsc::Sender<Inbound>,
+    shared: Arc<Shared>,
+) {
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -72,6 +77,12 @@ pub async fn mqtt_loop(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::
                     }
                 }
             }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                shared
+                    .metrics
+                    .mqtt_subscribed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 if tx.send(classify(publish)).await.is_err() {
                     return; // the ingest thread stopped
@@ -79,6 +90,10 @@ pub async fn mqtt_loop(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::
             }
             Ok(_) => {}
             Err(e) => {
+                shared
+                    .metrics
+                    .mqtt_subscribed
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!("MQTT connection: {e}; retrying");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }

@@ -89,6 +89,23 @@ impl RunningHub {
         self.shared.events.subscribe()
     }
 
+    /// Waits (up to `timeout`) until the hub has subscribed to its topics; false if it did not.
+    pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self
+            .shared
+            .metrics
+            .mqtt_subscribed
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     /// Waits until ingestion stops (a store failure) and reports why.
     pub async fn wait(self) -> Result<(), HubError> {
         let joined = tokio::task::spawn_blocking(move || self.ingest.join())
@@ -155,7 +172,12 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let options = ingest::client_options(&config.client_id, &mqtt_host, mqtt_port);
     let (client, eventloop) = rumqttc::AsyncClient::new(options, 1 << 16);
     let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
-    tokio::spawn(ingest::mqtt_loop(eventloop, client.clone(), tx));
+    tokio::spawn(ingest::mqtt_loop(
+        eventloop,
+        client.clone(),
+        tx,
+        shared.clone(),
+    ));
     let ingest = ingest::Ingest {
         store: writer,
         shared: shared.clone(),

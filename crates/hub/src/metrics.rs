@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Counters updated by ingestion and the alert engine.
 #[derive(Debug, Default)]
@@ -13,6 +13,8 @@ pub struct Metrics {
     pub commits: AtomicU64,
     pub acks_sent: AtomicU64,
     pub alert_notifications: AtomicU64,
+    /// The hub's MQTT subscriptions are in place (set on SUBACK, cleared on a lost connection).
+    pub mqtt_subscribed: AtomicBool,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -83,7 +85,13 @@ impl Metrics {
                 self.rejected(reason)
             );
         }
+        let subscribed = usize::from(self.mqtt_subscribed.load(Ordering::Relaxed));
         let gauges = [
+            (
+                "medlink_hub_mqtt_subscribed",
+                "Whether the MQTT subscriptions are in place (1) or not (0).",
+                subscribed,
+            ),
             (
                 "medlink_hub_active_alerts",
                 "Alerts currently active.",

@@ -95,6 +95,19 @@ fn search_url(base: &str, resource: &str, params: &[(String, String)]) -> String
     format!("{base}/{resource}?{query}")
 }
 
+/// A searchset Bundle response for `resource` with paging links built from `params`.
+fn searchset_response(
+    shared: &Shared,
+    resource: &str,
+    params: &[(String, String)],
+    resources: Vec<Value>,
+    page: &Page,
+) -> Response {
+    let url = search_url(&shared.fhir_base, resource, params);
+    let bundle = fhir::searchset(&shared.fhir_base, &url, resources, page);
+    fhir_json(StatusCode::OK, bundle)
+}
+
 async fn metadata(State(shared): AppState) -> Response {
     let date = fhir::format_instant(now_ms());
     fhir_json(
@@ -129,18 +142,14 @@ async fn search_patients(
         None => store.patients(offset, count).map_err(internal)?,
     };
     let resources = rows.iter().map(patient_json).collect();
-    let url = search_url(&shared.fhir_base, "Patient", &params);
-    let bundle = fhir::searchset(
-        &shared.fhir_base,
-        &url,
-        resources,
-        &Page {
-            offset,
-            count,
-            total,
-        },
-    );
-    Ok(fhir_json(StatusCode::OK, bundle))
+    let page = Page {
+        offset,
+        count,
+        total,
+    };
+    Ok(searchset_response(
+        &shared, "Patient", &params, resources, &page,
+    ))
 }
 
 async fn read_patient(
@@ -200,18 +209,14 @@ async fn search_devices(
         .devices(patient.as_deref(), offset, count)
         .map_err(internal)?;
     let resources = rows.iter().map(|r| device_json(&shared, r)).collect();
-    let url = search_url(&shared.fhir_base, "Device", &params);
-    let bundle = fhir::searchset(
-        &shared.fhir_base,
-        &url,
-        resources,
-        &Page {
-            offset,
-            count,
-            total,
-        },
-    );
-    Ok(fhir_json(StatusCode::OK, bundle))
+    let page = Page {
+        offset,
+        count,
+        total,
+    };
+    Ok(searchset_response(
+        &shared, "Device", &params, resources, &page,
+    ))
 }
 
 async fn read_device(
@@ -293,18 +298,18 @@ async fn search_observations(
             (total, resources)
         }
     };
-    let url = search_url(&shared.fhir_base, "Observation", &params);
-    let bundle = fhir::searchset(
-        &shared.fhir_base,
-        &url,
+    let page = Page {
+        offset,
+        count,
+        total,
+    };
+    Ok(searchset_response(
+        &shared,
+        "Observation",
+        &params,
         resources,
-        &Page {
-            offset,
-            count,
-            total,
-        },
-    );
-    Ok(fhir_json(StatusCode::OK, bundle))
+        &page,
+    ))
 }
 
 async fn read_observation(

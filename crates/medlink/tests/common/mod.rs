@@ -43,22 +43,31 @@ impl Drop for Proc {
 }
 
 /// Starts `medlink hub` with `extra` args and waits for its HTTP port.
-pub fn start_hub(db: &Path, http: u16, extra: &[String]) -> Proc {
+pub fn start_hub(db: &Path, http_port: u16, extra: &[String]) -> Proc {
     let log = std::fs::File::create(db.with_extension("log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_medlink"))
         .arg("hub")
         .arg("--db")
         .arg(db)
         .arg("--http")
-        .arg(format!("127.0.0.1:{http}"))
+        .arg(format!("127.0.0.1:{http_port}"))
         .args(extra)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("MEDLINK_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .unwrap();
     let proc = Proc(child);
-    wait_for_port(http);
+    wait_for_port(http_port);
+    let subscribed = eventually(20, || {
+        http(http_port, "GET", "/metrics", None)
+            .1
+            .contains("medlink_hub_mqtt_subscribed 1")
+    });
+    assert!(subscribed, "the hub never subscribed to its MQTT topics");
     proc
 }
 
