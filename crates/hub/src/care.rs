@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
-use vitals::alerts::{AlertEngine, AlertEvent};
+use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
 use vitals::geo::{self, LatLon};
 use vitals::payload::Position;
 use vitals::tracker::{PatientSummary, PatientTracker};
@@ -148,8 +148,22 @@ impl Care {
     }
 
     /// Moves alert events from the engine to `out`.
+    /// A device-offline alert (last will or silence) also marks the device offline.
     pub fn drain_alerts(&mut self, out: &mut Vec<HubEvent>) {
         while let Some(event) = self.engine.poll_output() {
+            let offline =
+                event.kind == EventKind::Raised && event.alert.rule == Rule::DeviceOffline;
+            if offline
+                && let Some(info) = self.devices.get_mut(&event.alert.subject)
+                && info.online
+            {
+                info.online = false;
+                let device = event.alert.subject.clone();
+                out.push(HubEvent::Device {
+                    device,
+                    online: false,
+                });
+            }
             out.push(HubEvent::Alert(Box::new(event)));
         }
     }
