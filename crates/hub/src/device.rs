@@ -61,7 +61,8 @@ impl Device {
             ))
             .set_inflight(1000)
             .set_request_channel_capacity(10_000);
-        let (client, eventloop) = AsyncClient::new(options, 10_000);
+        let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+        crate::ingest::no_delay(&mut eventloop);
         let device = Device {
             id: id.to_string(),
             client,

@@ -57,6 +57,13 @@ pub fn client_options(client_id: &str, host: &str, port: u16) -> MqttOptions {
     options
 }
 
+/// Small MQTT packets (PUBACKs, acks) must not wait for Nagle's algorithm.
+pub fn no_delay(eventloop: &mut EventLoop) {
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
+}
+
 /// Polls the MQTT connection forever: subscribes on every connect, forwards every publish.
 pub async fn mqtt_loop(
     mut eventloop: EventLoop,
@@ -64,6 +71,7 @@ pub async fn mqtt_loop(
     tx: mpsc::Sender<Inbound>,
     shared: Arc<Shared>,
 ) {
+    no_delay(&mut eventloop);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -149,8 +157,17 @@ impl Ingest {
                     Err(_) => break,
                 }
             }
+            let size = batch.len();
+            let started = std::time::Instant::now();
             let outcome = self.commit(&mut batch, &mut known)?;
+            let committed = started.elapsed();
             self.after_commit(outcome);
+            tracing::debug!(
+                size,
+                commit_ms = committed.as_secs_f64() * 1e3,
+                total_ms = started.elapsed().as_secs_f64() * 1e3,
+                "batch committed and acknowledged"
+            );
         }
         Ok(())
     }
