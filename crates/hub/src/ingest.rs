@@ -26,7 +26,7 @@ pub struct Inbound {
 }
 
 enum Message {
-    Vitals(String, Result<Measurement, Rejection>),
+    Vitals(String, Result<Vec<Measurement>, Rejection>),
     Status(String, Result<Status, Rejection>),
     Heartbeat(String, Result<Heartbeat, Rejection>),
     Position(String, Result<Position, Rejection>),
@@ -36,7 +36,7 @@ enum Message {
 fn classify(publish: Publish) -> Inbound {
     let body = &publish.payload[..];
     let message = match topics::parse(&publish.topic) {
-        Some(Topic::Vitals(d)) => Message::Vitals(d.into(), payload::decode_vitals(d, body)),
+        Some(Topic::Vitals(d)) => Message::Vitals(d.into(), payload::decode_vitals_batch(d, body)),
         Some(Topic::Status(d)) => Message::Status(d.into(), payload::decode_status(body)),
         Some(Topic::Heartbeat(d)) => Message::Heartbeat(d.into(), payload::decode_heartbeat(body)),
         Some(Topic::Position(u)) => Message::Position(u.into(), payload::decode_position(body)),
@@ -184,19 +184,18 @@ impl Ingest {
         for inbound in batch.drain(..) {
             let topic = inbound.publish.topic.clone();
             match inbound.message {
-                Message::Vitals(_, Ok(m)) => {
-                    if known.insert((m.device.clone(), m.patient.clone())) {
-                        tx.ensure_patient(&m.patient)?;
-                        tx.ensure_device(&m.device, Some(&m.patient))?;
-                    }
-                    match tx.insert(&m)? {
-                        Insert::Stored(_) => {
-                            out.acks.entry(m.device.clone()).or_default().push(m.seq);
-                            out.stored.push(m);
+                Message::Vitals(_, Ok(measurements)) => {
+                    for m in measurements {
+                        if known.insert((m.device.clone(), m.patient.clone())) {
+                            tx.ensure_patient(&m.patient)?;
+                            tx.ensure_device(&m.device, Some(&m.patient))?;
                         }
-                        Insert::Duplicate => {
+                        let stored = matches!(tx.insert(&m)?, Insert::Stored(_));
+                        out.acks.entry(m.device.clone()).or_default().push(m.seq);
+                        if stored {
+                            out.stored.push(m);
+                        } else {
                             duplicates += 1;
-                            out.acks.entry(m.device.clone()).or_default().push(m.seq);
                         }
                     }
                 }

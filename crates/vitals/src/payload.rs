@@ -8,14 +8,22 @@ use serde::Deserialize;
 
 /// Largest payload accepted, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 4096;
+/// Largest batch payload (a JSON array of measurements) accepted, in bytes.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// Most measurements one batch payload may carry.
+pub const MAX_BATCH_READINGS: usize = 256;
 /// Longest patient or device id accepted.
 pub const MAX_ID_LEN: usize = 64;
 
 /// Why a payload was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Rejection {
-    #[error("payload of {0} bytes is larger than {MAX_PAYLOAD_BYTES}")]
+    #[error(
+        "payload of {0} bytes is larger than the limit ({MAX_PAYLOAD_BYTES} for one measurement, {MAX_BATCH_BYTES} for a batch)"
+    )]
     TooLarge(usize),
+    #[error("batch of {0} measurements: 1-{MAX_BATCH_READINGS} accepted")]
+    BatchSize(usize),
     #[error("payload is not JSON: {0}")]
     NotJson(String),
     #[error("payload does not match the schema: {0}")]
@@ -42,6 +50,7 @@ impl Rejection {
     pub fn reason(&self) -> &'static str {
         match self {
             Rejection::TooLarge(_) => "too_large",
+            Rejection::BatchSize(_) => "batch_size",
             Rejection::NotJson(_) => "not_json",
             Rejection::Schema(_) => "schema",
             Rejection::BadId { .. } => "bad_id",
@@ -53,8 +62,9 @@ impl Rejection {
     }
 
     /// Every reason label, so counters can be listed even at zero.
-    pub const REASONS: [&'static str; 8] = [
+    pub const REASONS: [&'static str; 9] = [
         "too_large",
+        "batch_size",
         "not_json",
         "schema",
         "bad_id",
@@ -112,7 +122,11 @@ fn in_range(
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Rejection> {
-    if bytes.len() > MAX_PAYLOAD_BYTES {
+    parse_json_up_to(bytes, MAX_PAYLOAD_BYTES)
+}
+
+fn parse_json_up_to<'a, T: Deserialize<'a>>(bytes: &'a [u8], limit: usize) -> Result<T, Rejection> {
+    if bytes.len() > limit {
         return Err(Rejection::TooLarge(bytes.len()));
     }
     serde_json::from_slice(bytes).map_err(|e| {
@@ -127,7 +141,29 @@ fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Rejection> {
 /// Decodes a vitals payload published by `device` on its vitals topic.
 pub fn decode_vitals(device: &str, bytes: &[u8]) -> Result<Measurement, Rejection> {
     validate_id("device", device)?;
-    let wire: WireVitals = parse_json(bytes)?;
+    measurement_from_wire(device, parse_json(bytes)?)
+}
+
+/// Decodes a vitals payload that is either one measurement (a JSON object) or a batch of them
+/// (a JSON array of 1-[`MAX_BATCH_READINGS`] objects, e.g. a wearable's buffered readings).
+/// A batch is all or nothing: one invalid measurement rejects the whole payload.
+pub fn decode_vitals_batch(device: &str, bytes: &[u8]) -> Result<Vec<Measurement>, Rejection> {
+    let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if !is_array {
+        return decode_vitals(device, bytes).map(|m| vec![m]);
+    }
+    validate_id("device", device)?;
+    let wires: Vec<WireVitals> = parse_json_up_to(bytes, MAX_BATCH_BYTES)?;
+    if wires.is_empty() || wires.len() > MAX_BATCH_READINGS {
+        return Err(Rejection::BatchSize(wires.len()));
+    }
+    wires
+        .into_iter()
+        .map(|wire| measurement_from_wire(device, wire))
+        .collect()
+}
+
+fn measurement_from_wire(device: &str, wire: WireVitals) -> Result<Measurement, Rejection> {
     validate_id("patient", &wire.patient)?;
     let temperature = match (wire.temp, wire.temp_unit.as_deref()) {
         (Some(t), Some("[degF]")) => Some((t - 32.0) * 5.0 / 9.0),
@@ -267,6 +303,40 @@ mod tests {
         }
         let big = vec![b' '; MAX_PAYLOAD_BYTES + 1];
         assert_eq!(decode_vitals("d", &big).unwrap_err().reason(), "too_large");
+    }
+
+    #[test]
+    fn a_batch_decodes_all_or_nothing() {
+        let one = r#"{"patient":"p-1","seq":1,"time_ms":0,"hr":72}"#;
+        let two = r#"{"patient":"p-1","seq":2,"time_ms":5,"spo2":97}"#;
+        let batch = format!(" [{one},{two}]");
+        let ms = decode_vitals_batch("dev-1", batch.as_bytes()).unwrap();
+        assert_eq!(ms.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            decode_vitals_batch("dev-1", one.as_bytes()).unwrap().len(),
+            1
+        );
+        let bad = format!("[{one},{}]", r#"{"patient":"p-1","seq":3,"time_ms":0}"#);
+        let err = decode_vitals_batch("dev-1", bad.as_bytes()).unwrap_err();
+        assert_eq!(err.reason(), "no_vitals");
+        assert_eq!(
+            decode_vitals_batch("d", b"[]").unwrap_err().reason(),
+            "batch_size"
+        );
+        let many = format!("[{}]", vec![one; MAX_BATCH_READINGS + 1].join(","));
+        assert_eq!(
+            decode_vitals_batch("d", many.as_bytes())
+                .unwrap_err()
+                .reason(),
+            "batch_size"
+        );
+        let huge = format!("[{}]", " ".repeat(MAX_BATCH_BYTES));
+        assert_eq!(
+            decode_vitals_batch("d", huge.as_bytes())
+                .unwrap_err()
+                .reason(),
+            "too_large"
+        );
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! (the stable-Rust companion of fuzz/fuzz_targets/ingest_payload.rs).
 
 use proptest::prelude::*;
-use vitals::payload::{decode_heartbeat, decode_position, decode_status, decode_vitals};
+use vitals::payload::{
+    decode_heartbeat, decode_position, decode_status, decode_vitals, decode_vitals_batch,
+};
 
 const VALID: &str = r#"{"patient":"p-1","seq":7,"time_ms":1795000000000,"hr":72,"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":120,"dbp":80,"acvpu":"A"}"#;
 
 fn decode_all(bytes: &[u8]) {
     let _ = decode_vitals("dev-1", bytes);
+    let _ = decode_vitals_batch("dev-1", bytes);
     let _ = decode_status(bytes);
     let _ = decode_heartbeat(bytes);
     let _ = decode_position(bytes);

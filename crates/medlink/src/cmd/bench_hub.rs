@@ -24,6 +24,10 @@ pub struct BenchHubArgs {
     /// Most unconfirmed measurements per device (closed-loop load, bounded queues).
     #[arg(long, default_value_t = 200)]
     window: u64,
+    /// Measurements per MQTT message (a JSON array, docs/ingest.md): a wearable sending its
+    /// buffered readings at once. 1 = one measurement per message.
+    #[arg(long, default_value_t = 1)]
+    batch: u64,
     /// Commit without fsync (survives a hub crash, not a power cut), as `medlink hub --no-fsync`.
     #[arg(long)]
     no_fsync: bool,
@@ -46,14 +50,25 @@ fn normal_payload(patient: &str, seq: u64) -> String {
     )
 }
 
+/// Measurements `first..=last` as one payload: a single object, or an array when several.
+fn normal_batch(patient: &str, first: u64, last: u64) -> String {
+    if first == last {
+        return normal_payload(patient, last);
+    }
+    let readings: Vec<String> = (first..=last).map(|s| normal_payload(patient, s)).collect();
+    format!("[{}]", readings.join(","))
+}
+
 /// How one device publishes during a phase.
 #[derive(Clone, Copy)]
 struct Pace {
     deadline: Instant,
     /// Most measurements not yet confirmed.
     window: u64,
-    /// Time between measurements; `None` = as fast as the window allows (closed loop).
+    /// Time between messages; `None` = as fast as the window allows (closed loop).
     every: Option<Duration>,
+    /// Measurements per message.
+    batch: u64,
 }
 
 /// Publishes from sequence `seq + 1` on until the deadline; returns the last sequence sent.
@@ -73,8 +88,9 @@ async fn load(
             tokio::time::sleep(Duration::from_micros(500)).await;
             continue;
         }
-        seq += 1;
-        let body = normal_payload(&patient, seq);
+        let first = seq + 1;
+        seq += pace.batch;
+        let body = normal_batch(&patient, first, seq);
         if device.publish_vitals(seq, body).await.is_err() {
             break;
         }
@@ -156,6 +172,7 @@ async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result
         deadline,
         window: args.window,
         every: None,
+        batch: args.batch,
     };
     let last = phase(&devices, &vec![0; devices.len()], pace, committed).await?;
     let sent: u64 = last.iter().sum();
@@ -164,7 +181,9 @@ async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result
 
     // Phase 2: alert latency with half that load in the background, paced (queues stay short).
     let load_obs_per_s = obs_per_s / 2.0;
-    let every = Duration::from_secs_f64(args.devices as f64 / load_obs_per_s.max(1.0));
+    let every = Duration::from_secs_f64(
+        (args.devices as u64 * args.batch) as f64 / load_obs_per_s.max(1.0),
+    );
     let pace = Pace {
         deadline: Instant::now() + Duration::from_secs_f64(args.seconds),
         every: Some(every),
@@ -337,24 +356,27 @@ async fn bench_mosquitto(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
+    let batch = args.batch;
     let confirmed = move |d: &Device| {
         received
             .lock()
             .ok()
             .and_then(|r| r.get(&d.id).copied())
             .unwrap_or(0)
+            * batch
     };
     let pace = Pace {
         deadline,
         window: args.window,
         every: None,
+        batch: args.batch,
     };
     let sent: u64 = phase(&devices, &vec![0; devices.len()], pace, confirmed)
         .await?
         .iter()
         .sum();
-    let end = drain(sent, || total.load(Ordering::Relaxed)).await;
-    let rate = total.load(Ordering::Relaxed) as f64 / (end - start).as_secs_f64();
+    let end = drain(sent, || total.load(Ordering::Relaxed) * batch).await;
+    let rate = (total.load(Ordering::Relaxed) * batch) as f64 / (end - start).as_secs_f64();
     Ok(Some(rate))
 }
 
@@ -362,6 +384,11 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.devices >= 1 && args.seconds > 0.0 && args.window >= 1,
         "devices, seconds and window must be positive"
+    );
+    anyhow::ensure!(
+        (1..=vitals::payload::MAX_BATCH_READINGS as u64).contains(&args.batch),
+        "batch must be 1-{}",
+        vitals::payload::MAX_BATCH_READINGS
     );
     let dir = std::env::temp_dir().join(format!("medlink-bench-hub-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -377,6 +404,7 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
     if args.json {
         let json = serde_json::json!({
             "devices": args.devices, "seconds": args.seconds, "window": args.window, "fsync": !args.no_fsync,
+            "batch": args.batch,
             "obs_per_s": ours.obs_per_s,
             "alert_latency_ms": {"p50": ours.p50, "p99": ours.p99, "alerts": ours.alerts,
                                  "background_obs_per_s": ours.load_obs_per_s},
@@ -385,9 +413,10 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
         println!("{json}");
     } else {
         println!(
-            "hub (rumqttd -> decode -> NEWS2 -> SQLite WAL commit{} -> ack), {} devices:",
+            "hub (rumqttd -> decode -> NEWS2 -> SQLite WAL commit{} -> ack), {} devices, {} per message:",
             if args.no_fsync { "" } else { " with fsync" },
-            args.devices
+            args.devices,
+            args.batch
         );
         println!("  {:.0} obs/s committed and acknowledged", ours.obs_per_s);
         println!(
