@@ -1,8 +1,9 @@
 //! MQTT ingestion: subscribe, decode, commit in batches, and only then acknowledge.
 //!
 //! The MQTT task decodes each publish and hands it to the ingest thread, which owns the store:
-//! it drains whatever is queued (up to `max_batch`), writes it in one transaction, commits, and
-//! after the commit (1) PUBACKs every publish to the broker (manual acks, persistent session, so
+//! it drains whatever is queued (up to `max_batch`), writes it in one transaction (scoring each
+//! new measurement and pushing its alerts at once, before the commit), commits, and hands the
+//! batch to the ack task, which after the commit (1) PUBACKs every publish to the broker (manual acks, persistent session, so
 //! an uncommitted message is redelivered after a crash) and (2) publishes the committed sequence
 //! numbers on each device's `ack` topic: the end-to-end confirmation a device can rely on.
 
@@ -115,7 +116,7 @@ struct Outcome {
     publishes: Vec<Publish>,
     acks: BTreeMap<String, Vec<u64>>,
     errors: Vec<(String, HubEvent)>,
-    stored: Vec<Measurement>,
+    stored: u64,
     statuses: Vec<(String, Status)>,
     heartbeats: Vec<(String, Heartbeat)>,
     positions: Vec<(String, Position)>,
@@ -139,8 +140,8 @@ impl Outcome {
 pub struct Ingest {
     pub store: Store,
     pub shared: Arc<Shared>,
-    pub client: AsyncClient,
-    pub runtime: tokio::runtime::Handle,
+    /// Committed batches go to [`ack_loop`].
+    pub acks: mpsc::UnboundedSender<Acks>,
     pub max_batch: usize,
 }
 
@@ -193,7 +194,8 @@ impl Ingest {
                         let stored = matches!(tx.insert(&m)?, Insert::Stored(_));
                         out.acks.entry(m.device.clone()).or_default().push(m.seq);
                         if stored {
-                            out.stored.push(m);
+                            raise_alerts(&self.shared, &m);
+                            out.stored += 1;
                         } else {
                             duplicates += 1;
                         }
@@ -217,7 +219,7 @@ impl Ingest {
         tx.commit()?;
         Metrics::add(&metrics.commits, 1);
         Metrics::add(&metrics.duplicates, duplicates);
-        Metrics::add(&metrics.measurements_stored, out.stored.len() as u64);
+        Metrics::add(&metrics.measurements_stored, out.stored);
         Ok(out)
     }
 
@@ -225,9 +227,6 @@ impl Ingest {
         let now = now_ms();
         let mut events: Vec<HubEvent> = out.errors.iter().map(|(_, e)| e.clone()).collect();
         if let Ok(mut care) = self.shared.care.lock() {
-            for m in &out.stored {
-                care.measurement(m, now, &mut events);
-            }
             for (device, s) in &out.statuses {
                 let online = s.state == DeviceState::Online;
                 care.status(device, online, s.patient.as_deref(), now, &mut events);
@@ -241,30 +240,68 @@ impl Ingest {
             care.drain_alerts(&mut events);
         }
         self.shared.publish_events(events);
-        let acked: u64 = out.acks.values().map(|s| s.len() as u64).sum();
-        let client = &self.client;
-        self.runtime.block_on(async {
-            for publish in &out.publishes {
-                if let Err(e) = client.ack(publish).await {
-                    tracing::warn!("PUBACK not sent: {e}");
-                }
+        let owed = Acks {
+            publishes: out.publishes,
+            acks: out.acks,
+            errors: out.errors,
+        };
+        if self.acks.send(owed).is_err() {
+            tracing::warn!("the ack task stopped; nothing more is acknowledged");
+        }
+    }
+}
+
+/// Scores a measurement and pushes the alerts it raises at once, while its batch is still
+/// being written: an alert does not wait for the commit (nor is it lost if the commit fails:
+/// then nothing is acknowledged and the device sends the measurement again).
+fn raise_alerts(shared: &Shared, m: &Measurement) {
+    let mut events = Vec::new();
+    if let Ok(mut care) = shared.care.lock() {
+        care.measurement(m, now_ms(), &mut events);
+        care.drain_alerts(&mut events);
+    }
+    if !events.is_empty() {
+        shared.publish_events(events);
+    }
+}
+
+/// What a committed batch owes the devices and the broker.
+pub struct Acks {
+    publishes: Vec<Publish>,
+    acks: BTreeMap<String, Vec<u64>>,
+    errors: Vec<(String, HubEvent)>,
+}
+
+/// Sends PUBACKs and `ack`/`error` messages for committed batches, in commit order, so the
+/// ingest thread can start the next batch while the previous one is being acknowledged.
+pub async fn ack_loop(
+    client: AsyncClient,
+    shared: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<Acks>,
+) {
+    while let Some(owed) = rx.recv().await {
+        for publish in &owed.publishes {
+            if let Err(e) = client.ack(publish).await {
+                tracing::warn!("PUBACK not sent: {e}");
             }
-            for (device, seqs) in &out.acks {
-                let body = serde_json::json!({ "seqs": seqs }).to_string();
-                if let Err(e) = client
-                    .publish(topics::ack(device), QoS::AtMostOnce, false, body)
-                    .await
-                {
-                    tracing::warn!("ack to {device} not sent: {e}");
-                }
+        }
+        let mut acked = 0;
+        for (device, seqs) in &owed.acks {
+            acked += seqs.len() as u64;
+            let body = serde_json::json!({ "seqs": seqs }).to_string();
+            if let Err(e) = client
+                .publish(topics::ack(device), QoS::AtMostOnce, false, body)
+                .await
+            {
+                tracing::warn!("ack to {device} not sent: {e}");
             }
-            for (device, event) in out.errors.iter().filter(|(d, _)| !d.is_empty()) {
-                let body = serde_json::to_string(event).unwrap_or_default();
-                let _ = client
-                    .publish(topics::error(device), QoS::AtMostOnce, false, body)
-                    .await;
-            }
-        });
-        Metrics::add(&self.shared.metrics.acks_sent, acked);
+        }
+        for (device, event) in owed.errors.iter().filter(|(d, _)| !d.is_empty()) {
+            let body = serde_json::to_string(event).unwrap_or_default();
+            let _ = client
+                .publish(topics::error(device), QoS::AtMostOnce, false, body)
+                .await;
+        }
+        Metrics::add(&shared.metrics.acks_sent, acked);
     }
 }

@@ -178,11 +178,12 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         tx,
         shared.clone(),
     ));
+    let (acks, owed) = mpsc::unbounded_channel();
+    tokio::spawn(ingest::ack_loop(client, shared.clone(), owed));
     let ingest = ingest::Ingest {
         store: writer,
         shared: shared.clone(),
-        client,
-        runtime: tokio::runtime::Handle::current(),
+        acks,
         max_batch: config.max_batch.max(1),
     };
     let ingest = std::thread::Builder::new()
