@@ -1,14 +1,16 @@
 //! MQTT ingestion: subscribe, decode, commit in batches, and only then acknowledge.
 //!
 //! The MQTT task decodes each publish and hands it to the ingest thread, which owns the store:
-//! it drains whatever is queued (up to `max_batch`), writes it in one transaction (scoring each
-//! new measurement and pushing its alerts at once, before the commit), commits, and hands the
+//! the MQTT task also scores each new measurement at once and pushes its alerts (they never wait
+//! for a commit). The ingest thread drains whatever is queued (up to `max_batch`), writes it in
+//! one transaction, commits, and hands the
 //! batch to the ack task, which after the commit (1) PUBACKs every publish to the broker (manual acks, persistent session, so
 //! an uncommitted message is redelivered after a crash) and (2) publishes the committed sequence
 //! numbers on each device's `ack` topic: the end-to-end confirmation a device can rely on.
 
 use crate::care::HubEvent;
 use crate::metrics::Metrics;
+use crate::recent::RecentSeqs;
 use crate::topics::{self, Topic};
 use crate::{Shared, now_ms};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
@@ -73,6 +75,7 @@ pub async fn mqtt_loop(
     shared: Arc<Shared>,
 ) {
     no_delay(&mut eventloop);
+    let mut recent = RecentSeqs::default();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -93,7 +96,14 @@ pub async fn mqtt_loop(
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                if tx.send(classify(publish)).await.is_err() {
+                let inbound = classify(publish);
+                if let Message::Vitals(_, Ok(measurements)) = &inbound.message {
+                    let new = measurements
+                        .iter()
+                        .filter(|m| recent.first_time(&m.device, m.seq));
+                    raise_alerts(&shared, new);
+                }
+                if tx.send(inbound).await.is_err() {
                     return; // the ingest thread stopped
                 }
             }
@@ -194,7 +204,6 @@ impl Ingest {
                         let stored = matches!(tx.insert(&m)?, Insert::Stored(_));
                         out.acks.entry(m.device.clone()).or_default().push(m.seq);
                         if stored {
-                            raise_alerts(&self.shared, &m);
                             out.stored += 1;
                         } else {
                             duplicates += 1;
@@ -251,13 +260,16 @@ impl Ingest {
     }
 }
 
-/// Scores a measurement and pushes the alerts it raises at once, while its batch is still
-/// being written: an alert does not wait for the commit (nor is it lost if the commit fails:
-/// then nothing is acknowledged and the device sends the measurement again).
-fn raise_alerts(shared: &Shared, m: &Measurement) {
+/// Scores measurements as they arrive and pushes the alerts they raise at once: an alert does
+/// not queue behind the batch commits (nor is it lost if a commit fails: then nothing is
+/// acknowledged and the device sends the measurement again, which is stored but not re-scored).
+fn raise_alerts<'a>(shared: &Shared, measurements: impl Iterator<Item = &'a Measurement>) {
     let mut events = Vec::new();
     if let Ok(mut care) = shared.care.lock() {
-        care.measurement(m, now_ms(), &mut events);
+        let now = now_ms();
+        for m in measurements {
+            care.measurement(m, now, &mut events);
+        }
         care.drain_alerts(&mut events);
     }
     if !events.is_empty() {

@@ -9,6 +9,7 @@ pub mod device;
 mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod recent;
 pub mod topics;
 
 use care::{Care, HubEvent};
