@@ -35,6 +35,11 @@ enum Command {
     /// HIFU ablation: acoustic field, sonication planning and treatment simulation.
     #[command(subcommand)]
     Hifu(cmd::hifu::HifuCommand),
+    /// Run the care hub: MQTT vitals ingestion, NEWS2 alerts, FHIR R4 API.
+    Hub(cmd::hub::HubArgs),
+    /// Simulate devices: wearables in a care home, or an ambulance on its way.
+    #[command(subcommand)]
+    Sim(cmd::sim::SimCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,6 +53,8 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Ecg(command) => cmd::ecg::run(command),
         Command::Hifu(hifu) => cmd::hifu::run(hifu),
+        Command::Hub(args) => cmd::hub::run(args),
+        Command::Sim(sim) => cmd::sim::run(sim),
     }
 }
 

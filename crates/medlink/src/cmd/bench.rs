@@ -10,6 +10,8 @@ pub enum BenchCommand {
     Ecg(super::ecg_bench::EcgBenchArgs),
     /// Bioheat cell updates/s against memory bandwidth (STREAM triad) and a NumPy implementation.
     Hifu(crate::cmd::bench_hifu::BenchHifuArgs),
+    /// Care hub: observations/s end to end and alert latency, against mosquitto alone.
+    Hub(super::bench_hub::BenchHubArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -17,5 +19,6 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Link(args) => super::bench_link::run(args),
         BenchCommand::Ecg(args) => super::ecg_bench::run(args),
         BenchCommand::Hifu(args) => crate::cmd::bench_hifu::run(args),
+        BenchCommand::Hub(args) => super::bench_hub::run(args),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_hifu;
+pub mod bench_hub;
 pub mod bench_link;
 pub mod config_file;
 pub mod console;
@@ -14,6 +15,11 @@ pub mod hifu;
 pub mod hifu_field;
 pub mod hifu_images;
 pub mod hifu_simulate;
+pub mod hub;
 pub mod pki;
+pub mod scenario;
+pub mod sim;
+pub mod sim_ambulance;
+pub mod sim_wearables;
 pub mod station;
 pub mod summary;

@@ -1,0 +1,202 @@
+//! The hub's live picture of the ward: patient tracker, alert engine, devices and ambulances,
+//! plus the event stream pushed to connected clients.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
+use vitals::geo::{self, LatLon};
+use vitals::payload::Position;
+use vitals::tracker::{PatientSummary, PatientTracker};
+use vitals::{Measurement, News2};
+
+/// What the hub pushes to clients (server-sent events on `/api/events`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HubEvent {
+    Alert(Box<AlertEvent>),
+    IngestError {
+        topic: String,
+        reason: &'static str,
+        detail: String,
+    },
+    Device {
+        device: String,
+        online: bool,
+    },
+}
+
+/// A device as the hub last heard of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceInfo {
+    pub patient: Option<String>,
+    pub online: bool,
+    pub last_seen_ms: i64,
+}
+
+/// An ambulance on its way, with the NEWS2 of its patient.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incoming {
+    pub unit: String,
+    pub patient: String,
+    pub position: LatLon,
+    pub speed_mps: f64,
+    pub eta_s: f64,
+    pub updated_ms: i64,
+    pub news2: Option<News2>,
+}
+
+/// Tracker + alert engine + device and ambulance tables, behind one lock in the hub.
+pub struct Care {
+    pub tracker: PatientTracker,
+    pub engine: AlertEngine,
+    pub devices: BTreeMap<String, DeviceInfo>,
+    ambulances: BTreeMap<String, (Position, f64)>,
+    hospital: LatLon,
+}
+
+impl Care {
+    pub fn new(engine: AlertEngine, hospital: LatLon) -> Self {
+        Care {
+            tracker: PatientTracker::default(),
+            engine,
+            devices: BTreeMap::new(),
+            ambulances: BTreeMap::new(),
+            hospital,
+        }
+    }
+
+    fn seen(&mut self, device: &str, patient: Option<&str>, online: bool, now: i64) -> bool {
+        let info = self
+            .devices
+            .entry(device.to_string())
+            .or_insert(DeviceInfo {
+                patient: None,
+                online: !online,
+                last_seen_ms: now,
+            });
+        let changed = info.online != online;
+        info.online = online;
+        info.last_seen_ms = now;
+        if let Some(patient) = patient {
+            info.patient = Some(patient.to_string());
+        }
+        changed
+    }
+
+    /// A committed measurement: scores it and runs the alert rules.
+    pub fn measurement(&mut self, m: &Measurement, now: i64, out: &mut Vec<HubEvent>) {
+        if self.seen(&m.device, Some(&m.patient), true, now) {
+            out.push(HubEvent::Device {
+                device: m.device.clone(),
+                online: true,
+            });
+        }
+        let assessment = self.tracker.observe(m);
+        self.engine.handle_assessment(&assessment, now);
+    }
+
+    /// A status message (or last will).
+    pub fn status(
+        &mut self,
+        device: &str,
+        online: bool,
+        patient: Option<&str>,
+        now: i64,
+        out: &mut Vec<HubEvent>,
+    ) {
+        if self.seen(device, patient, online, now) {
+            out.push(HubEvent::Device {
+                device: device.to_string(),
+                online,
+            });
+        }
+        self.engine.handle_status(device, online, patient, now);
+    }
+
+    /// A heartbeat.
+    pub fn heartbeat(
+        &mut self,
+        device: &str,
+        patient: Option<&str>,
+        now: i64,
+        out: &mut Vec<HubEvent>,
+    ) {
+        if self.seen(device, patient, true, now) {
+            out.push(HubEvent::Device {
+                device: device.to_string(),
+                online: true,
+            });
+        }
+        self.engine.handle_heartbeat(device, patient, now);
+    }
+
+    /// An ambulance position: the ETA is computed against the hospital.
+    pub fn position(&mut self, unit: &str, position: Position) {
+        let here = LatLon {
+            lat: position.lat,
+            lon: position.lon,
+        };
+        let eta = geo::eta_s(here, self.hospital, position.speed_mps);
+        self.ambulances.insert(unit.to_string(), (position, eta));
+    }
+
+    /// Runs the alert timers and marks silent devices offline.
+    pub fn tick(&mut self, now: i64) {
+        if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+            self.engine.handle_timeout(now);
+        }
+    }
+
+    /// Moves alert events from the engine to `out`.
+    /// A device-offline alert (last will or silence) also marks the device offline.
+    pub fn drain_alerts(&mut self, out: &mut Vec<HubEvent>) {
+        while let Some(event) = self.engine.poll_output() {
+            let offline =
+                event.kind == EventKind::Raised && event.alert.rule == Rule::DeviceOffline;
+            if offline
+                && let Some(info) = self.devices.get_mut(&event.alert.subject)
+                && info.online
+            {
+                info.online = false;
+                let device = event.alert.subject.clone();
+                out.push(HubEvent::Device {
+                    device,
+                    online: false,
+                });
+            }
+            out.push(HubEvent::Alert(Box::new(event)));
+        }
+    }
+
+    /// Ambulances on their way, soonest arrival first.
+    pub fn incoming(&self) -> Vec<Incoming> {
+        let mut list: Vec<Incoming> = self
+            .ambulances
+            .iter()
+            .map(|(unit, (p, eta))| Incoming {
+                unit: unit.clone(),
+                patient: p.patient.clone(),
+                position: LatLon {
+                    lat: p.lat,
+                    lon: p.lon,
+                },
+                speed_mps: p.speed_mps,
+                eta_s: *eta,
+                updated_ms: p.time_ms,
+                news2: self.tracker.summary(&p.patient).and_then(|s| s.news2),
+            })
+            .collect();
+        list.sort_by(|a, b| a.eta_s.total_cmp(&b.eta_s));
+        list
+    }
+
+    /// Every patient with latest vitals and NEWS2.
+    pub fn patients(&self) -> Vec<PatientSummary> {
+        self.tracker.summaries()
+    }
+
+    /// Devices currently online.
+    pub fn devices_online(&self) -> usize {
+        self.devices.values().filter(|d| d.online).count()
+    }
+}

@@ -1,0 +1,116 @@
+//! Hub configuration (TOML, every field with a default, so `medlink hub` runs with none).
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use vitals::alerts::AlertConfig;
+use vitals::geo::LatLon;
+
+/// Where measurements come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MqttSource {
+    /// Run the embedded rumqttd broker on this address and subscribe to it.
+    Embedded(SocketAddr),
+    /// Subscribe to an external broker, e.g. mosquitto.
+    External { host: String, port: u16 },
+}
+
+/// Parses `mqtt://host:port` (port defaults to 1883).
+pub fn parse_mqtt_url(url: &str) -> Result<MqttSource, String> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .ok_or_else(|| format!("{url:?}: expected mqtt://host:port"))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse()
+                .map_err(|_| format!("{url:?}: bad port {port:?}"))?,
+        ),
+        None => (rest, 1883),
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?}: missing host"));
+    }
+    Ok(MqttSource::External {
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// Everything the hub needs; the file form is `[hub]`-less TOML with these fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubConfig {
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// fsync every commit (`true`) or only survive process crashes (`false`).
+    pub fsync: bool,
+    /// HTTP address (FHIR, alerts, events, metrics).
+    pub http: SocketAddr,
+    /// Embedded broker address (ignored with `mqtt_url`).
+    pub mqtt_listen: SocketAddr,
+    /// External broker, e.g. `mqtt://127.0.0.1:1883`; embedded broker when absent.
+    pub mqtt_url: Option<String>,
+    /// MQTT client id of the hub (its persistent session on the broker).
+    pub client_id: String,
+    /// Most measurements committed in one transaction.
+    pub max_batch: usize,
+    /// Where ambulances are heading.
+    pub hospital: LatLon,
+    pub alerts: AlertConfig,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            database: PathBuf::from("medlink-hub.db"),
+            fsync: true,
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            mqtt_url: None,
+            client_id: "medlink-hub".to_string(),
+            max_batch: 4096,
+            hospital: LatLon {
+                lat: 51.5246,
+                lon: -0.1340,
+            },
+            alerts: AlertConfig::default(),
+        }
+    }
+}
+
+impl HubConfig {
+    /// The MQTT source this configuration asks for.
+    pub fn mqtt_source(&self) -> Result<MqttSource, String> {
+        match &self.mqtt_url {
+            Some(url) => parse_mqtt_url(url),
+            None => Ok(MqttSource::Embedded(self.mqtt_listen)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_broker_urls() {
+        assert_eq!(
+            parse_mqtt_url("mqtt://127.0.0.1:1999"),
+            Ok(MqttSource::External {
+                host: "127.0.0.1".into(),
+                port: 1999
+            })
+        );
+        assert_eq!(
+            parse_mqtt_url("mqtt://broker"),
+            Ok(MqttSource::External {
+                host: "broker".into(),
+                port: 1883
+            })
+        );
+        assert!(parse_mqtt_url("http://x:1").is_err());
+        assert!(parse_mqtt_url("mqtt://x:port").is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! `/api`: alerts (list, acknowledge, snooze), patients and SpO2 scale, devices, incoming
+//! ambulances, the server-sent event stream, `/metrics` and `/health`.
+
+use super::{HttpError, lock};
+use crate::{Shared, now_ms};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use vitals::SpO2Scale;
+use vitals::alerts::Alert;
+
+type AppState = State<Arc<Shared>>;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/api/alerts", get(list_alerts))
+        .route("/api/alerts/:id/ack", post(acknowledge))
+        .route("/api/alerts/:id/snooze", post(snooze))
+        .route("/api/patients", get(patients))
+        .route("/api/patients/:id/spo2-scale", put(set_scale))
+        .route("/api/devices", get(devices))
+        .route("/api/incoming", get(incoming))
+        .route("/api/events", get(events))
+}
+
+async fn metrics(State(shared): AppState) -> Result<String, HttpError> {
+    let (active, online) = {
+        let care = lock(&shared.care, false)?;
+        (care.engine.active().len(), care.devices_online())
+    };
+    Ok(shared.metrics.render(active, online))
+}
+
+#[derive(Deserialize)]
+struct AlertFilter {
+    state: Option<String>,
+}
+
+async fn list_alerts(
+    State(shared): AppState,
+    Query(filter): Query<AlertFilter>,
+) -> Result<Json<Vec<Alert>>, HttpError> {
+    let care = lock(&shared.care, false)?;
+    let alerts: Vec<Alert> = match filter.state.as_deref().unwrap_or("active") {
+        "active" => care.engine.active().into_iter().cloned().collect(),
+        "resolved" => care.engine.resolved().cloned().collect(),
+        "all" => care
+            .engine
+            .active()
+            .into_iter()
+            .chain(care.engine.resolved())
+            .cloned()
+            .collect(),
+        other => {
+            let message = format!("state must be active, resolved or all, not {other:?}");
+            return Err(HttpError::api(StatusCode::BAD_REQUEST, message));
+        }
+    };
+    Ok(Json(alerts))
+}
+
+#[derive(Deserialize)]
+struct Actor {
+    by: String,
+    /// Snooze length in minutes (snooze only).
+    minutes: Option<i64>,
+}
+
+fn alert_error(e: vitals::alerts::AlertError) -> HttpError {
+    let status = match e {
+        vitals::alerts::AlertError::NotFound(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    HttpError::api(status, e)
+}
+
+/// Runs an alert command, pushes its events, and answers with the alert.
+fn alert_command(
+    shared: &Shared,
+    id: u64,
+    command: impl FnOnce(&mut vitals::alerts::AlertEngine) -> Result<(), vitals::alerts::AlertError>,
+) -> Result<Json<Alert>, HttpError> {
+    let mut events = Vec::new();
+    let alert = {
+        let mut care = lock(&shared.care, false)?;
+        command(&mut care.engine).map_err(alert_error)?;
+        care.drain_alerts(&mut events);
+        care.engine.get(id).cloned()
+    };
+    shared.publish_events(events);
+    alert
+        .map(Json)
+        .ok_or_else(|| HttpError::api(StatusCode::NOT_FOUND, format!("no alert {id}")))
+}
+
+async fn acknowledge(
+    State(shared): AppState,
+    Path(id): Path<u64>,
+    Json(actor): Json<Actor>,
+) -> Result<Json<Alert>, HttpError> {
+    alert_command(&shared, id, |engine| {
+        engine.acknowledge(id, &actor.by, now_ms())
+    })
+}
+
+async fn snooze(
+    State(shared): AppState,
+    Path(id): Path<u64>,
+    Json(actor): Json<Actor>,
+) -> Result<Json<Alert>, HttpError> {
+    let minutes = actor
+        .minutes
+        .ok_or_else(|| HttpError::api(StatusCode::BAD_REQUEST, "minutes is required"))?;
+    let for_ms = minutes.saturating_mul(60_000);
+    alert_command(&shared, id, |engine| {
+        engine.snooze(id, &actor.by, for_ms, now_ms())
+    })
+}
+
+async fn patients(State(shared): AppState) -> Result<Json<Value>, HttpError> {
+    let care = lock(&shared.care, false)?;
+    Ok(Json(json!(care.patients())))
+}
+
+#[derive(Deserialize)]
+struct ScaleChange {
+    scale: i64,
+    by: String,
+}
+
+async fn set_scale(
+    State(shared): AppState,
+    Path(id): Path<String>,
+    Json(change): Json<ScaleChange>,
+) -> Result<Json<Value>, HttpError> {
+    let bad = |m: String| HttpError::api(StatusCode::BAD_REQUEST, m);
+    vitals::payload::validate_id("patient", &id).map_err(|e| bad(e.to_string()))?;
+    let scale = SpO2Scale::from_number(change.scale)
+        .ok_or_else(|| bad(format!("scale must be 1 or 2, not {}", change.scale)))?;
+    if change.by.trim().is_empty() || change.by.len() > 64 {
+        return Err(bad(
+            "by must name who changes the scale (1-64 characters)".into()
+        ));
+    }
+    lock(&shared.store, false)?
+        .set_spo2_scale(&id, scale.number(), &change.by, now_ms())
+        .map_err(|e| HttpError::api(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    lock(&shared.care, false)?.tracker.set_scale(&id, scale);
+    tracing::info!(patient = %id, scale = scale.number(), by = %change.by, "SpO2 scale changed");
+    Ok(Json(
+        json!({ "patient": id, "scale": scale.number(), "by": change.by }),
+    ))
+}
+
+async fn devices(State(shared): AppState) -> Result<Json<Value>, HttpError> {
+    let care = lock(&shared.care, false)?;
+    Ok(Json(json!(care.devices)))
+}
+
+async fn incoming(State(shared): AppState) -> Result<Json<Value>, HttpError> {
+    let care = lock(&shared.care, false)?;
+    Ok(Json(json!(care.incoming())))
+}
+
+async fn events(State(shared): AppState) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = shared.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let event = match rx.recv().await {
+            Ok(event) => Event::default()
+                .event("hub")
+                .json_data(&event)
+                .unwrap_or_else(|_| Event::default().comment("unserialisable event")),
+            Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

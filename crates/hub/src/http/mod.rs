@@ -1,0 +1,74 @@
+//! The hub's HTTP surface: `/api/...` (alerts, patients, incoming ambulances, events),
+//! `/fhir/...` (FHIR R4) and `/metrics`.
+
+mod api;
+mod fhir;
+
+use crate::Shared;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// Builds the router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    api::routes().merge(fhir::routes()).with_state(shared)
+}
+
+/// An error answer: JSON `{"error": ...}` on `/api`, an OperationOutcome on `/fhir`.
+#[derive(Debug)]
+pub struct HttpError {
+    status: StatusCode,
+    message: String,
+    fhir: bool,
+}
+
+impl HttpError {
+    pub fn api(status: StatusCode, message: impl ToString) -> Self {
+        HttpError {
+            status,
+            message: message.to_string(),
+            fhir: false,
+        }
+    }
+
+    pub fn fhir(status: StatusCode, message: impl ToString) -> Self {
+        HttpError {
+            status,
+            message: message.to_string(),
+            fhir: true,
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        if self.fhir {
+            let code = match self.status {
+                StatusCode::NOT_FOUND => "not-found",
+                StatusCode::INTERNAL_SERVER_ERROR => "exception",
+                _ => "invalid",
+            };
+            let body = vitals::fhir::operation_outcome("error", code, &self.message);
+            fhir::fhir_json(self.status, body)
+        } else {
+            let body = serde_json::json!({ "error": self.message });
+            (self.status, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// Locks a mutex or answers 500 (a poisoned lock means a bug, not bad input).
+pub fn lock<T>(
+    mutex: &std::sync::Mutex<T>,
+    fhir: bool,
+) -> Result<std::sync::MutexGuard<'_, T>, HttpError> {
+    mutex.lock().map_err(|_| {
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        if fhir {
+            HttpError::fhir(status, "internal lock poisoned")
+        } else {
+            HttpError::api(status, "internal lock poisoned")
+        }
+    })
+}

@@ -1,0 +1,226 @@
+//! The care hub edge: MQTT ingestion (embedded rumqttd or an external broker), the SQLite store,
+//! NEWS2 and alerts from the `vitals` core, and HTTP (alerts, server-sent events, FHIR R4,
+//! Prometheus metrics) with axum.
+
+pub mod broker;
+pub mod care;
+pub mod config;
+pub mod device;
+mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod recent;
+pub mod topics;
+
+use care::{Care, HubEvent};
+use config::{HubConfig, MqttSource};
+use metrics::Metrics;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::{Durability, Store, StoreError};
+use tokio::sync::{broadcast, mpsc};
+use vitals::SpO2Scale;
+use vitals::alerts::AlertEngine;
+
+/// Errors that stop the hub.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Broker(#[from] broker::BrokerError),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("HTTP server on {addr}: {source}")]
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("ingestion stopped: {0}")]
+    Ingest(String),
+}
+
+/// Milliseconds since the Unix epoch on the hub's clock (edges read clocks; cores never do).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// State shared by ingestion, the alert timer and the HTTP handlers.
+pub struct Shared {
+    pub care: Mutex<Care>,
+    pub metrics: Metrics,
+    pub events: broadcast::Sender<HubEvent>,
+    /// Second connection for HTTP reads and FHIR writes (WAL lets it read while ingest writes).
+    pub store: Mutex<Store>,
+    pub fhir_base: String,
+}
+
+impl Shared {
+    /// Sends events to every connected client and counts the ones that page someone.
+    pub fn publish_events(&self, events: Vec<HubEvent>) {
+        for event in events {
+            if let HubEvent::Alert(alert) = &event {
+                if alert.notify.is_some() {
+                    Metrics::add(&self.metrics.alert_notifications, 1);
+                }
+                tracing::info!(kind = ?alert.kind, id = alert.alert.id, subject = %alert.alert.subject,
+                    notify = ?alert.notify, "{}", alert.alert.message);
+            }
+            let _ = self.events.send(event);
+        }
+    }
+}
+
+/// A started hub.
+pub struct RunningHub {
+    pub http_addr: SocketAddr,
+    pub mqtt_host: String,
+    pub mqtt_port: u16,
+    pub shared: Arc<Shared>,
+    ingest: std::thread::JoinHandle<Result<(), StoreError>>,
+}
+
+impl RunningHub {
+    /// Subscribes to the hub's event stream (what `/api/events` pushes).
+    pub fn events(&self) -> broadcast::Receiver<HubEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Waits (up to `timeout`) until the hub has subscribed to its topics; false if it did not.
+    pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self
+            .shared
+            .metrics
+            .mqtt_subscribed
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
+    /// Waits until ingestion stops (a store failure) and reports why.
+    pub async fn wait(self) -> Result<(), HubError> {
+        let joined = tokio::task::spawn_blocking(move || self.ingest.join())
+            .await
+            .map_err(|e| HubError::Ingest(e.to_string()))?;
+        match joined {
+            Ok(Ok(())) => Err(HubError::Ingest("the MQTT connection task ended".into())),
+            Ok(Err(e)) => Err(HubError::Store(e)),
+            Err(_) => Err(HubError::Ingest("the ingest thread panicked".into())),
+        }
+    }
+}
+
+fn load_scales(store: &Store, care: &mut Care) -> Result<(), StoreError> {
+    let (_, patients) = store.patients(0, usize::MAX >> 1)?;
+    for p in patients.iter().filter(|p| p.spo2_scale == 2) {
+        care.tracker.set_scale(&p.id, SpO2Scale::Scale2);
+    }
+    Ok(())
+}
+
+/// Starts the hub inside the current tokio runtime: store, broker, MQTT subscriber, ingest
+/// thread, alert timer and HTTP server.
+pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
+    let durability = if config.fsync {
+        Durability::Full
+    } else {
+        Durability::Normal
+    };
+    let writer = Store::open(&config.database, durability)?;
+    let reader = Store::open(&config.database, durability)?;
+    let mut care = Care::new(AlertEngine::new(config.alerts.clone()), config.hospital);
+    load_scales(&reader, &mut care)?;
+
+    let (mqtt_host, mqtt_port) = match config.mqtt_source().map_err(HubError::Config)? {
+        MqttSource::Embedded(listen) => {
+            broker::start(listen)?;
+            tracing::info!("embedded MQTT broker (rumqttd) on {listen}");
+            (listen.ip().to_string(), listen.port())
+        }
+        MqttSource::External { host, port } => (host, port),
+    };
+
+    let listener = tokio::net::TcpListener::bind(config.http)
+        .await
+        .map_err(|source| HubError::Http {
+            addr: config.http,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| HubError::Http {
+        addr: config.http,
+        source,
+    })?;
+
+    let (events, _) = broadcast::channel(4096);
+    let shared = Arc::new(Shared {
+        care: Mutex::new(care),
+        metrics: Metrics::default(),
+        events,
+        store: Mutex::new(reader),
+        fhir_base: format!("http://{http_addr}/fhir"),
+    });
+
+    let options = ingest::client_options(&config.client_id, &mqtt_host, mqtt_port);
+    let (client, eventloop) = rumqttc::AsyncClient::new(options, 1 << 16);
+    let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
+    tokio::spawn(ingest::mqtt_loop(
+        eventloop,
+        client.clone(),
+        tx,
+        shared.clone(),
+    ));
+    let (acks, owed) = mpsc::unbounded_channel();
+    tokio::spawn(ingest::ack_loop(client, shared.clone(), owed));
+    let ingest = ingest::Ingest {
+        store: writer,
+        shared: shared.clone(),
+        acks,
+        max_batch: config.max_batch.max(1),
+    };
+    let ingest = std::thread::Builder::new()
+        .name("ingest".into())
+        .spawn(move || ingest.run(rx))
+        .map_err(|e| HubError::Ingest(e.to_string()))?;
+
+    tokio::spawn(alert_timer(shared.clone()));
+    let app = http::router(shared.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("HTTP server stopped: {e}");
+        }
+    });
+    tracing::info!(
+        "hub HTTP on http://{http_addr} (FHIR at /fhir), MQTT at {mqtt_host}:{mqtt_port}"
+    );
+    Ok(RunningHub {
+        http_addr,
+        mqtt_host,
+        mqtt_port,
+        shared,
+        ingest,
+    })
+}
+
+/// Runs escalations, snooze ends and offline detection on the hub clock.
+async fn alert_timer(shared: Arc<Shared>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        interval.tick().await;
+        let mut events = Vec::new();
+        if let Ok(mut care) = shared.care.lock() {
+            care.tick(now_ms());
+            care.drain_alerts(&mut events);
+        }
+        shared.publish_events(events);
+    }
+}

@@ -1,0 +1,114 @@
+//! Hub counters and gauges, rendered in the Prometheus text format on `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Counters updated by ingestion and the alert engine.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub measurements_stored: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub commits: AtomicU64,
+    pub acks_sent: AtomicU64,
+    pub alert_notifications: AtomicU64,
+    /// The hub's MQTT subscriptions are in place (set on SUBACK, cleared on a lost connection).
+    pub mqtt_subscribed: AtomicBool,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    /// Counts one rejected payload under its reason label.
+    pub fn reject(&self, reason: &'static str) {
+        if let Ok(mut rejected) = self.rejected.lock() {
+            *rejected.entry(reason).or_default() += 1;
+        }
+    }
+
+    /// Rejections counted under `reason`.
+    pub fn rejected(&self, reason: &str) -> u64 {
+        self.rejected
+            .lock()
+            .ok()
+            .and_then(|r| r.get(reason).copied())
+            .unwrap_or(0)
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition, with the gauges passed in.
+    pub fn render(&self, active_alerts: usize, devices_online: usize) -> String {
+        let mut out = String::new();
+        let counters = [
+            (
+                "medlink_hub_measurements_stored_total",
+                "Measurements committed to the store.",
+                &self.measurements_stored,
+            ),
+            (
+                "medlink_hub_duplicates_total",
+                "Redelivered measurements dropped by (device, seq).",
+                &self.duplicates,
+            ),
+            (
+                "medlink_hub_commits_total",
+                "Store transactions committed.",
+                &self.commits,
+            ),
+            (
+                "medlink_hub_acks_sent_total",
+                "Measurements acknowledged after commit.",
+                &self.acks_sent,
+            ),
+            (
+                "medlink_hub_alert_notifications_total",
+                "Alert events that paged someone.",
+                &self.alert_notifications,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
+        }
+        let name = "medlink_hub_rejected_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Payloads rejected, by reason.\n# TYPE {name} counter"
+        );
+        for reason in vitals::payload::Rejection::REASONS {
+            let _ = writeln!(
+                out,
+                "{name}{{reason=\"{reason}\"}} {}",
+                self.rejected(reason)
+            );
+        }
+        let subscribed = usize::from(self.mqtt_subscribed.load(Ordering::Relaxed));
+        let gauges = [
+            (
+                "medlink_hub_mqtt_subscribed",
+                "Whether the MQTT subscriptions are in place (1) or not (0).",
+                subscribed,
+            ),
+            (
+                "medlink_hub_active_alerts",
+                "Alerts currently active.",
+                active_alerts,
+            ),
+            (
+                "medlink_hub_devices_online",
+                "Devices heard from and not offline.",
+                devices_online,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out
+    }
+}

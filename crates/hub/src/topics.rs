@@ -1,0 +1,88 @@
+//! The MQTT topic scheme (docs/ingest.md).
+//!
+//! Devices publish under `medlink/v1/devices/{device}/...`, ambulances under
+//! `medlink/v1/ambulances/{unit}/position`; the hub answers on `.../ack` and `.../error`.
+
+/// Root of every medlink topic.
+pub const ROOT: &str = "medlink/v1";
+
+/// Filters the hub subscribes to, all QoS 1.
+pub const SUBSCRIPTIONS: [&str; 4] = [
+    "medlink/v1/devices/+/vitals",
+    "medlink/v1/devices/+/status",
+    "medlink/v1/devices/+/heartbeat",
+    "medlink/v1/ambulances/+/position",
+];
+
+/// What an incoming topic is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic<'a> {
+    Vitals(&'a str),
+    Status(&'a str),
+    Heartbeat(&'a str),
+    Position(&'a str),
+}
+
+/// Parses an incoming topic; `None` for anything outside the scheme.
+pub fn parse(topic: &str) -> Option<Topic<'_>> {
+    let rest = topic.strip_prefix(ROOT)?.strip_prefix('/')?;
+    let mut parts = rest.split('/');
+    let (group, id, leaf) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || id.is_empty() {
+        return None;
+    }
+    match (group, leaf) {
+        ("devices", "vitals") => Some(Topic::Vitals(id)),
+        ("devices", "status") => Some(Topic::Status(id)),
+        ("devices", "heartbeat") => Some(Topic::Heartbeat(id)),
+        ("ambulances", "position") => Some(Topic::Position(id)),
+        _ => None,
+    }
+}
+
+/// Where a device publishes its measurements.
+pub fn vitals(device: &str) -> String {
+    format!("{ROOT}/devices/{device}/vitals")
+}
+
+/// Where a device announces `online` / `offline` (its last will goes here too).
+pub fn status(device: &str) -> String {
+    format!("{ROOT}/devices/{device}/status")
+}
+
+/// Where a device sends heartbeats.
+pub fn heartbeat(device: &str) -> String {
+    format!("{ROOT}/devices/{device}/heartbeat")
+}
+
+/// Where the hub confirms committed measurements to a device.
+pub fn ack(device: &str) -> String {
+    format!("{ROOT}/devices/{device}/ack")
+}
+
+/// Where the hub tells a device that a payload was rejected.
+pub fn error(device: &str) -> String {
+    format!("{ROOT}/devices/{device}/error")
+}
+
+/// Where an ambulance publishes its position.
+pub fn position(unit: &str) -> String {
+    format!("{ROOT}/ambulances/{unit}/position")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_the_scheme() {
+        assert_eq!(parse(&vitals("w-1")), Some(Topic::Vitals("w-1")));
+        assert_eq!(parse(&status("w-1")), Some(Topic::Status("w-1")));
+        assert_eq!(parse(&heartbeat("w-1")), Some(Topic::Heartbeat("w-1")));
+        assert_eq!(parse(&position("amb-7")), Some(Topic::Position("amb-7")));
+        assert_eq!(parse(&ack("w-1")), None);
+        assert_eq!(parse("medlink/v1/devices//vitals"), None);
+        assert_eq!(parse("medlink/v1/devices/a/vitals/x"), None);
+        assert_eq!(parse("other/v1/devices/a/vitals"), None);
+    }
+}

@@ -1,0 +1,435 @@
+//! `medlink bench hub`: end-to-end observations per second (MQTT in, scored, committed,
+//! acknowledged) with N devices, and alert latency under that load, against mosquitto alone
+//! passing the same messages to one subscriber in the same run.
+
+use anyhow::Context;
+use clap::Args;
+use hub::care::HubEvent;
+use hub::device::Device;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use vitals::alerts::EventKind;
+
+#[derive(Args)]
+pub struct BenchHubArgs {
+    /// Simulated devices publishing at once.
+    #[arg(long, default_value_t = 50)]
+    devices: usize,
+    /// Seconds of sustained load per system.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Most unconfirmed measurements per device (closed-loop load, bounded queues).
+    #[arg(long, default_value_t = 200)]
+    window: u64,
+    /// Measurements per MQTT message (a JSON array, docs/ingest.md): a wearable sending its
+    /// buffered readings at once. 1 = one measurement per message.
+    #[arg(long, default_value_t = 1)]
+    batch: u64,
+    /// Commit without fsync (survives a hub crash, not a power cut), as `medlink hub --no-fsync`.
+    #[arg(long)]
+    no_fsync: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A stable resident's payload: scores NEWS2 0, so load traffic raises no alerts.
+fn normal_payload(patient: &str, seq: u64) -> String {
+    format!(
+        r#"{{"patient":"{patient}","seq":{seq},"time_ms":{},"hr":72,"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":125,"dbp":80,"acvpu":"A"}}"#,
+        hub::now_ms()
+    )
+}
+
+/// Measurements `first..=last` as one payload: a single object, or an array when several.
+fn normal_batch(patient: &str, first: u64, last: u64) -> String {
+    if first == last {
+        return normal_payload(patient, last);
+    }
+    let readings: Vec<String> = (first..=last).map(|s| normal_payload(patient, s)).collect();
+    format!("[{}]", readings.join(","))
+}
+
+/// How one device publishes during a phase.
+#[derive(Clone, Copy)]
+struct Pace {
+    deadline: Instant,
+    /// Most measurements not yet confirmed.
+    window: u64,
+    /// Time between messages; `None` = as fast as the window allows (closed loop).
+    every: Option<Duration>,
+    /// Measurements per message.
+    batch: u64,
+}
+
+/// Publishes from sequence `seq + 1` on until the deadline; returns the last sequence sent.
+async fn load(
+    device: Device,
+    patient: String,
+    mut seq: u64,
+    pace: Pace,
+    confirmed: impl Fn(&Device) -> u64,
+) -> u64 {
+    let mut ticker = pace.every.map(tokio::time::interval);
+    while Instant::now() < pace.deadline {
+        if let Some(ticker) = ticker.as_mut() {
+            ticker.tick().await;
+        }
+        if seq.saturating_sub(confirmed(&device)) >= pace.window {
+            tokio::time::sleep(Duration::from_micros(500)).await;
+            continue;
+        }
+        let first = seq + 1;
+        seq += pace.batch;
+        let body = normal_batch(&patient, first, seq);
+        if device.publish_vitals(seq, body).await.is_err() {
+            break;
+        }
+    }
+    seq
+}
+
+/// Runs one phase on every device; returns each device's last sequence number.
+async fn phase(
+    devices: &[Device],
+    first: &[u64],
+    pace: Pace,
+    confirmed: impl Fn(&Device) -> u64 + Clone + Send + 'static,
+) -> anyhow::Result<Vec<u64>> {
+    let tasks: Vec<_> = devices
+        .iter()
+        .zip(first)
+        .map(|(d, &seq)| {
+            let patient = format!("p-{}", d.id);
+            tokio::spawn(load(d.clone(), patient, seq, pace, confirmed.clone()))
+        })
+        .collect();
+    let mut last = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        last.push(task.await?);
+    }
+    Ok(last)
+}
+
+/// Waits until `done() >= target` or 30 s pass; returns when it got there.
+async fn drain(target: u64, done: impl Fn() -> u64) -> Instant {
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while done() < target && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Instant::now()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct HubFigures {
+    obs_per_s: f64,
+    /// Background load while the alert latency was measured.
+    load_obs_per_s: f64,
+    p50: f64,
+    p99: f64,
+    alerts: usize,
+}
+
+async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result<HubFigures> {
+    let mqtt_port = free_port()?;
+    let config = hub::config::HubConfig {
+        database: dir.join("bench-hub.db"),
+        http: "127.0.0.1:0".parse()?,
+        mqtt_listen: format!("127.0.0.1:{mqtt_port}").parse()?,
+        fsync: !args.no_fsync,
+        ..hub::config::HubConfig::default()
+    };
+    let running = hub::start(config).await?;
+    anyhow::ensure!(
+        running.wait_subscribed(Duration::from_secs(20)).await,
+        "the hub did not subscribe to its broker"
+    );
+    let devices = connect(mqtt_port, args.devices).await?;
+    let alerter = Device::connect("127.0.0.1", mqtt_port, "bench-alerter", "bench-alert").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let committed = |d: &Device| d.counts().1 as u64;
+    let total = || devices.iter().map(committed).sum::<u64>();
+
+    // Phase 1: sustained throughput, closed loop.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.seconds);
+    let pace = Pace {
+        deadline,
+        window: args.window,
+        every: None,
+        batch: args.batch,
+    };
+    let last = phase(&devices, &vec![0; devices.len()], pace, committed).await?;
+    let sent: u64 = last.iter().sum();
+    let end = drain(sent, total).await;
+    let obs_per_s = total() as f64 / (end - start).as_secs_f64();
+
+    // Phase 2: alert latency with half that load in the background, paced (queues stay short).
+    let load_obs_per_s = obs_per_s / 2.0;
+    let every = Duration::from_secs_f64(
+        (args.devices as u64 * args.batch) as f64 / load_obs_per_s.max(1.0),
+    );
+    let pace = Pace {
+        deadline: Instant::now() + Duration::from_secs_f64(args.seconds),
+        every: Some(every),
+        ..pace
+    };
+    let background = tokio::spawn({
+        let devices = devices.clone();
+        async move { phase(&devices, &last, pace, committed).await }
+    });
+    let latencies = probe_alerts(&running, &alerter, pace.deadline).await?;
+    background.await??;
+    Ok(HubFigures {
+        obs_per_s,
+        load_obs_per_s,
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+        alerts: latencies.len(),
+    })
+}
+
+async fn connect(port: u16, n: usize) -> anyhow::Result<Vec<Device>> {
+    let mut devices = Vec::with_capacity(n);
+    for i in 0..n {
+        devices.push(
+            Device::connect(
+                "127.0.0.1",
+                port,
+                &format!("bench-{i}"),
+                &format!("p-bench-{i}"),
+            )
+            .await?,
+        );
+    }
+    Ok(devices)
+}
+
+/// Every 50 ms a red-score measurement for a new patient; returns the sorted times (ms) from
+/// publishing it to the `raised` event reaching a subscriber of the hub's event stream.
+async fn probe_alerts(
+    running: &hub::RunningHub,
+    alerter: &Device,
+    deadline: Instant,
+) -> anyhow::Result<Vec<f64>> {
+    let mut events = running.events();
+    let sent_at: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
+    let latencies: Arc<std::sync::Mutex<Vec<f64>>> = Arc::default();
+    let listener = {
+        let (sent_at, latencies) = (sent_at.clone(), latencies.clone());
+        tokio::spawn(async move {
+            while let Ok(event) = events.recv().await {
+                if let HubEvent::Alert(e) = event
+                    && e.kind == EventKind::Raised
+                    && let Some(t) = sent_at
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.remove(&e.alert.subject))
+                    && let Ok(mut l) = latencies.lock()
+                {
+                    l.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        })
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    let mut probe = 0u64;
+    while Instant::now() < deadline {
+        probe += 1;
+        let patient = format!("bench-alert-{probe}");
+        let body = format!(
+            r#"{{"patient":"{patient}","seq":{probe},"time_ms":{},"hr":140,"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":125,"dbp":80,"acvpu":"A"}}"#,
+            hub::now_ms()
+        );
+        if let Ok(mut s) = sent_at.lock() {
+            s.insert(patient, Instant::now());
+        }
+        alerter.publish_vitals(probe, body).await?;
+        bar.set_message(format!("alert probes sent: {probe}"));
+        bar.tick();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bar.finish_and_clear();
+    listener.abort();
+    let mut sorted = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    sorted.sort_by(f64::total_cmp);
+    Ok(sorted)
+}
+
+/// Stops the baseline broker however the benchmark ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_mosquitto() -> Option<std::path::PathBuf> {
+    let candidates = [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ];
+    candidates
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+}
+
+async fn bench_mosquitto(
+    args: &BenchHubArgs,
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<f64>> {
+    let Some(binary) = find_mosquitto() else {
+        return Ok(None);
+    };
+    let port = free_port()?;
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n"
+        ),
+    )?;
+    let _broker = KillOnDrop(
+        std::process::Command::new(binary)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting mosquitto")?,
+    );
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // One subscriber counts what it receives per device.
+    let received: Arc<std::sync::Mutex<HashMap<String, u64>>> = Arc::default();
+    let total = Arc::new(AtomicU64::new(0));
+    let mut options = MqttOptions::new("bench-subscriber", "127.0.0.1", port);
+    options
+        .set_keep_alive(Duration::from_secs(15))
+        .set_max_packet_size(64 * 1024, 64 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    client
+        .subscribe("medlink/v1/devices/+/vitals", QoS::AtLeastOnce)
+        .await?;
+    {
+        let (received, total) = (received.clone(), total.clone());
+        tokio::spawn(async move {
+            while let Ok(event) = eventloop.poll().await {
+                if let Event::Incoming(Packet::Publish(p)) = event {
+                    let device = p.topic.split('/').nth(3).unwrap_or_default().to_string();
+                    if let Ok(mut r) = received.lock() {
+                        *r.entry(device).or_default() += 1;
+                    }
+                    total.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    let devices = connect(port, args.devices).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.seconds);
+    let batch = args.batch;
+    let confirmed = move |d: &Device| {
+        received
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&d.id).copied())
+            .unwrap_or(0)
+            * batch
+    };
+    let pace = Pace {
+        deadline,
+        window: args.window,
+        every: None,
+        batch: args.batch,
+    };
+    let sent: u64 = phase(&devices, &vec![0; devices.len()], pace, confirmed)
+        .await?
+        .iter()
+        .sum();
+    let end = drain(sent, || total.load(Ordering::Relaxed) * batch).await;
+    let rate = (total.load(Ordering::Relaxed) * batch) as f64 / (end - start).as_secs_f64();
+    Ok(Some(rate))
+}
+
+pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.devices >= 1 && args.seconds > 0.0 && args.window >= 1,
+        "devices, seconds and window must be positive"
+    );
+    anyhow::ensure!(
+        (1..=vitals::payload::MAX_BATCH_READINGS as u64).contains(&args.batch),
+        "batch must be 1-{}",
+        vitals::payload::MAX_BATCH_READINGS
+    );
+    let dir = std::env::temp_dir().join(format!("medlink-bench-hub-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = runtime.block_on(async {
+        let ours = bench_hub(&args, &dir).await?;
+        let baseline = bench_mosquitto(&args, &dir).await?;
+        anyhow::Ok((ours, baseline))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ours, baseline) = result?;
+    let ratio = baseline.map(|b| ours.obs_per_s / b);
+    if args.json {
+        let json = serde_json::json!({
+            "devices": args.devices, "seconds": args.seconds, "window": args.window, "fsync": !args.no_fsync,
+            "batch": args.batch,
+            "obs_per_s": ours.obs_per_s,
+            "alert_latency_ms": {"p50": ours.p50, "p99": ours.p99, "alerts": ours.alerts,
+                                 "background_obs_per_s": ours.load_obs_per_s},
+            "mosquitto_obs_per_s": baseline, "ratio": ratio,
+        });
+        println!("{json}");
+    } else {
+        println!(
+            "hub (rumqttd -> decode -> NEWS2 -> SQLite WAL commit{} -> ack), {} devices, {} per message:",
+            if args.no_fsync { "" } else { " with fsync" },
+            args.devices,
+            args.batch
+        );
+        println!("  {:.0} obs/s committed and acknowledged", ours.obs_per_s);
+        println!(
+            "  alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts, with {:.0} obs/s in the background)",
+            ours.p50, ours.p99, ours.alerts, ours.load_obs_per_s
+        );
+        match (baseline, ratio) {
+            (Some(b), Some(r)) => {
+                println!("mosquitto alone -> one subscriber: {b:.0} obs/s");
+                println!("ratio hub / mosquitto: {r:.2}");
+            }
+            _ => println!("mosquitto not installed: no baseline (bash scripts/setup-mosquitto.sh)"),
+        }
+    }
+    Ok(())
+}

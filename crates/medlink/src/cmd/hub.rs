@@ -1,0 +1,73 @@
+//! `medlink hub`: runs the care hub (MQTT ingestion, NEWS2, alerts, FHIR, metrics).
+
+use anyhow::Context;
+use clap::Args;
+use hub::config::HubConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct HubArgs {
+    /// TOML configuration file (every field optional; see docs/hub.md).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// SQLite database file.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// HTTP address for FHIR, alerts, events and metrics.
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// Subscribe to an external broker (mqtt://host:port) instead of embedding rumqttd.
+    #[arg(long)]
+    mqtt: Option<String>,
+    /// Address of the embedded broker.
+    #[arg(long)]
+    mqtt_listen: Option<SocketAddr>,
+    /// Skip the fsync per commit (survives a hub crash, not a power cut).
+    #[arg(long)]
+    no_fsync: bool,
+}
+
+impl HubArgs {
+    fn into_config(self) -> anyhow::Result<HubConfig> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => HubConfig::default(),
+        };
+        if let Some(db) = self.db {
+            config.database = db;
+        }
+        if let Some(http) = self.http {
+            config.http = http;
+        }
+        if let Some(url) = self.mqtt {
+            config.mqtt_url = Some(url);
+        }
+        if let Some(listen) = self.mqtt_listen {
+            config.mqtt_listen = listen;
+        }
+        if self.no_fsync {
+            config.fsync = false;
+        }
+        Ok(config)
+    }
+}
+
+pub fn run(args: HubArgs) -> anyhow::Result<()> {
+    let config = args.into_config()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let hub = hub::start(config).await?;
+        tokio::select! {
+            result = hub.wait() => result.context("the hub stopped"),
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted; stopping");
+                Ok(())
+            }
+        }
+    })
+}

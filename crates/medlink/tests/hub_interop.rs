@@ -1,0 +1,319 @@
+//! Interop with peers written by others: mosquitto (broker) and its command-line clients as the
+//! device side, and Python fhir.resources (R4B models) validating the hub's FHIR output.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::process::Command;
+use std::time::Duration;
+
+fn mosquitto_pub(port: u16, topic: &str, message: &str, retain: bool) {
+    let mut cmd = Command::new("mosquitto_pub");
+    cmd.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-q",
+        "1",
+        "-t",
+        topic,
+        "-m",
+        message,
+    ]);
+    if retain {
+        cmd.arg("-r");
+    }
+    let status = cmd
+        .status()
+        .expect("mosquitto_pub is missing: run bash scripts/setup-mosquitto.sh");
+    assert!(status.success(), "mosquitto_pub failed");
+}
+
+fn metric(port: u16, name: &str) -> f64 {
+    let (_, text) = http(port, "GET", "/metrics", None);
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(-1.0)
+}
+
+#[test]
+fn mosquitto_clients_reach_the_hub_through_mosquitto() {
+    let dir = temp_dir("interop-mosquitto");
+    let (_broker, mqtt_port) = start_mosquitto(&dir);
+    let http_port = free_port();
+    let args = vec![
+        "--mqtt".to_string(),
+        format!("mqtt://127.0.0.1:{mqtt_port}"),
+    ];
+    let _hub = start_hub(&dir.join("hub.db"), http_port, &args);
+
+    // A client pushed to over server-sent events.
+    let mut sse = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
+    sse.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    sse.write_all(b"GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .unwrap();
+    // mosquitto_sub waits for the hub's confirmation on the device's ack topic.
+    let ack_sub = Command::new("mosquitto_sub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &mqtt_port.to_string(),
+            "-q",
+            "1",
+            "-C",
+            "1",
+            "-W",
+            "20",
+        ])
+        .args(["-t", "medlink/v1/devices/mq-1/ack"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The hub subscribes once connected; retry the first publish until it is stored.
+    let red = r#"{"patient":"p-mq","seq":1,"time_ms":1795000000000,"hr":140,"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":125,"dbp":80,"acvpu":"A"}"#;
+    assert!(
+        eventually(15, || {
+            mosquitto_pub(mqtt_port, "medlink/v1/devices/mq-1/vitals", red, false);
+            metric(http_port, "medlink_hub_measurements_stored_total") >= 1.0
+        }),
+        "the measurement never reached the store"
+    );
+    let ack = ack_sub.wait_with_output().unwrap();
+    let ack: Value = serde_json::from_slice(&ack.stdout).expect("an ack on the ack topic");
+    assert_eq!(ack["seqs"], json!([1]));
+
+    // Red score: one alert, pushed to the event stream.
+    let alerts = get_json(http_port, "/api/alerts");
+    let alert = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["patient"] == "p-mq")
+        .expect("a NEWS2 alert")
+        .clone();
+    assert_eq!(alert["rule"], "news2");
+    let mut lines = BufReader::new(sse.try_clone().unwrap()).lines();
+    let pushed = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("data:") && l.contains("\"raised\"") && l.contains("p-mq"));
+    assert!(pushed, "the alert was not pushed over server-sent events");
+
+    // The same (device, seq) again is dropped; bad payloads are counted by reason.
+    mosquitto_pub(mqtt_port, "medlink/v1/devices/mq-1/vitals", red, false);
+    mosquitto_pub(mqtt_port, "medlink/v1/devices/mq-1/vitals", "{oops", false);
+    mosquitto_pub(
+        mqtt_port,
+        "medlink/v1/devices/mq-1/vitals",
+        r#"{"patient":"p-mq","seq":2,"time_ms":0,"hr":-5}"#,
+        false,
+    );
+    assert!(eventually(10, || metric(
+        http_port,
+        "medlink_hub_duplicates_total"
+    ) >= 1.0));
+    assert!(eventually(10, || metric(
+        http_port,
+        "medlink_hub_rejected_total{reason=\"not_json\"}"
+    ) == 1.0));
+    assert!(eventually(10, || metric(
+        http_port,
+        "medlink_hub_rejected_total{reason=\"out_of_range\"}"
+    ) == 1.0));
+    assert_eq!(
+        metric(http_port, "medlink_hub_measurements_stored_total"),
+        1.0
+    );
+
+    // Acknowledge and snooze over HTTP.
+    let id = alert["id"].as_u64().unwrap();
+    let (status, body) = http(
+        http_port,
+        "POST",
+        &format!("/api/alerts/{id}/ack"),
+        Some(r#"{"by":"nurse.jo"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["acknowledged"]["by"],
+        "nurse.jo"
+    );
+    let (status, _) = http(
+        http_port,
+        "POST",
+        &format!("/api/alerts/{id}/snooze"),
+        Some(r#"{"by":"nurse.jo","minutes":15}"#),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = http(
+        http_port,
+        "POST",
+        "/api/alerts/999999/ack",
+        Some(r#"{"by":"x"}"#),
+    );
+    assert_eq!(status, 404);
+
+    // A last will ("offline" on the status topic) raises device offline.
+    mosquitto_pub(
+        mqtt_port,
+        "medlink/v1/devices/mq-1/status",
+        r#"{"state":"offline"}"#,
+        true,
+    );
+    assert!(eventually(10, || {
+        get_json(http_port, "/api/alerts")
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["rule"] == "device_offline" && a["subject"] == "mq-1")
+    }));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn observation(code: &str, value: Value, unit: &str, when: &str) -> Value {
+    json!({"fullUrl": format!("urn:uuid:{code}-{when}"), "request": {"method": "POST", "url": "Observation"},
+           "resource": {"resourceType": "Observation", "status": "final",
+                        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+                        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                        "subject": {"reference": "Patient/p-fhir"}, "effectiveDateTime": when,
+                        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}})
+}
+
+#[test]
+fn fhir_output_validates_with_fhir_resources() {
+    let python = venv_python();
+    let dir = temp_dir("interop-fhir");
+    let (http_port, mqtt_port) = (free_port(), free_port());
+    let _hub = start_hub(
+        &dir.join("hub.db"),
+        http_port,
+        &["--mqtt-listen".into(), format!("127.0.0.1:{mqtt_port}")],
+    );
+
+    let mut bp = observation("85354-9", json!(0), "mm[Hg]", "2026-11-21T10:04:00Z");
+    let resource = &mut bp["resource"];
+    resource.as_object_mut().unwrap().remove("valueQuantity");
+    resource["component"] = json!([
+        {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueQuantity": {"value": 128, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
+        {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueQuantity": {"value": 82, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]);
+    let entries = vec![
+        observation("8867-4", json!(88), "/min", "2026-11-21T10:00:00Z"),
+        observation("9279-1", json!(18), "/min", "2026-11-21T10:01:00Z"),
+        observation("2708-6", json!(95), "%", "2026-11-21T10:02:00Z"),
+        observation("8310-5", json!(100.4), "[degF]", "2026-11-22T10:03:00Z"),
+        bp,
+    ];
+    // One bad entry: nothing of the bundle is stored.
+    let mut bad = entries.clone();
+    bad.push(observation(
+        "8867-4",
+        json!("fast"),
+        "/min",
+        "2026-11-21T10:05:00Z",
+    ));
+    let bundle = |entries: Vec<Value>| {
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}).to_string()
+    };
+    let (status, outcome) = http(http_port, "POST", "/fhir", Some(&bundle(bad)));
+    assert_eq!(status, 400, "{outcome}");
+    assert_eq!(
+        get_json(http_port, "/fhir/Observation?patient=p-fhir")["total"],
+        0,
+        "all or nothing"
+    );
+    let (status, response) = http(http_port, "POST", "/fhir", Some(&bundle(entries)));
+    assert_eq!(status, 200, "{response}");
+    let response: Value = serde_json::from_str(&response).unwrap();
+    assert_eq!(response["entry"].as_array().unwrap().len(), 5);
+
+    let (status, _) = http(
+        http_port,
+        "PUT",
+        "/fhir/Patient/p-fhir",
+        Some(r#"{"resourceType":"Patient","id":"p-fhir","name":[{"text":"Ada Byron"}]}"#),
+    );
+    assert_eq!(status, 200);
+    let all = get_json(
+        http_port,
+        "/fhir/Observation?patient=Patient/p-fhir&_count=2",
+    );
+    assert_eq!(all["total"], 5);
+    assert_eq!(all["entry"].as_array().unwrap().len(), 2);
+    assert!(
+        all["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["relation"] == "next")
+    );
+    let day = get_json(
+        http_port,
+        "/fhir/Observation?patient=p-fhir&date=ge2026-11-21&date=lt2026-11-22",
+    );
+    assert_eq!(day["total"], 4, "the temperature is on the next day");
+    let hr = get_json(
+        http_port,
+        "/fhir/Observation?patient=p-fhir&code=http://loinc.org|8867-4",
+    );
+    assert_eq!(hr["total"], 1);
+    let temp = get_json(http_port, "/fhir/Observation?code=8310-5");
+    let celsius = temp["entry"][0]["resource"]["valueQuantity"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (celsius - 38.0).abs() < 1e-9,
+        "100.4 [degF] is stored as 38 Cel, got {celsius}"
+    );
+    let bp_id = get_json(http_port, "/fhir/Observation?code=85354-9")["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = http(http_port, "GET", "/fhir/Observation/999-hr", None);
+    assert_eq!(status, 404);
+
+    let documents = [
+        ("metadata", get_json(http_port, "/fhir/metadata")),
+        ("transaction-response", response.clone()),
+        ("observations", all),
+        ("observations-day", day),
+        (
+            "bp",
+            get_json(http_port, &format!("/fhir/Observation/{bp_id}")),
+        ),
+        ("temperature", temp),
+        ("patient", get_json(http_port, "/fhir/Patient/p-fhir")),
+        ("patients", get_json(http_port, "/fhir/Patient")),
+        (
+            "devices",
+            get_json(http_port, "/fhir/Device?patient=p-fhir"),
+        ),
+        ("device", get_json(http_port, "/fhir/Device/fhir-api")),
+        ("outcome", serde_json::from_str(&outcome).unwrap()),
+    ];
+    let mut paths = Vec::new();
+    for (name, document) in documents {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, document.to_string()).unwrap();
+        paths.push(path);
+    }
+    let output = Command::new(python)
+        .arg(repo_root().join("tests/interop/validate_fhir.py"))
+        .args(&paths)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "fhir.resources rejected the output: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("validated {} resources", paths.len())),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

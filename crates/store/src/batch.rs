@@ -1,0 +1,100 @@
+//! One write transaction: measurements from MQTT and Observations from FHIR transactions.
+
+use crate::StoreError;
+use rusqlite::{OptionalExtension, Transaction, params};
+use vitals::Measurement;
+
+/// What happened to an inserted measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    /// Newly stored with this row id.
+    Stored(i64),
+    /// `(device, seq)` was already stored: a redelivery.
+    Duplicate,
+}
+
+/// A write transaction; dropped without [`Batch::commit`] it rolls back.
+pub struct Batch<'a> {
+    tx: Transaction<'a>,
+}
+
+impl<'a> Batch<'a> {
+    pub(crate) fn new(tx: Transaction<'a>) -> Self {
+        Batch { tx }
+    }
+
+    /// Stores a measurement unless `(device, seq)` is already there.
+    pub fn insert(&self, m: &Measurement) -> Result<Insert, StoreError> {
+        let v = &m.vitals;
+        let changed = self
+            .tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO measurements
+                 (device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                m.device,
+                m.seq as i64,
+                m.patient,
+                m.time_ms,
+                v.heart_rate,
+                v.resp_rate,
+                v.spo2,
+                v.on_oxygen.map(i64::from),
+                v.temperature,
+                v.systolic,
+                v.diastolic,
+                v.consciousness.map(|c| c.letter()),
+            ])?;
+        Ok(if changed == 1 {
+            Insert::Stored(self.tx.last_insert_rowid())
+        } else {
+            Insert::Duplicate
+        })
+    }
+
+    /// Stores a measurement that has no device sequence (a posted FHIR Observation): it gets
+    /// the next sequence number of its device.
+    pub fn insert_unsequenced(&self, mut m: Measurement) -> Result<i64, StoreError> {
+        let last: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT max(seq) FROM measurements WHERE device = ?1")?
+            .query_row(params![m.device], |r| r.get(0))
+            .optional()?
+            .flatten();
+        m.seq = last.map_or(1, |s| s as u64 + 1);
+        match self.insert(&m)? {
+            Insert::Stored(id) => Ok(id),
+            Insert::Duplicate => Err(StoreError::Corrupt(format!(
+                "sequence {} of {} already taken",
+                m.seq, m.device
+            ))),
+        }
+    }
+
+    /// Registers a patient id if new.
+    pub fn ensure_patient(&self, id: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO patients (id) VALUES (?1)")?
+            .execute(params![id])?;
+        Ok(())
+    }
+
+    /// Registers a device and links it to its patient (the latest link wins).
+    pub fn ensure_device(&self, id: &str, patient: Option<&str>) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO devices (id, patient) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET patient = coalesce(excluded.patient, patient)",
+            )?
+            .execute(params![id, patient])?;
+        Ok(())
+    }
+
+    /// Makes everything in the batch durable (per the store's [`crate::Durability`]).
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Durable storage for the care hub: SQLite in WAL mode.
+//!
+//! Measurements are written in batches, one transaction per batch; the hub acknowledges a
+//! measurement to its device only after [`Batch::commit`] returned. `(device, seq)` is unique,
+//! so a redelivered measurement is recognised as a duplicate and stored once.
+
+mod batch;
+mod patients;
+mod rows;
+mod schema;
+mod search;
+
+pub use batch::{Batch, Insert};
+pub use patients::{DeviceRow, PatientRow};
+pub use search::ObservationQuery;
+
+use rusqlite::Connection;
+use std::path::Path;
+
+/// Errors from the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("invalid stored data: {0}")]
+    Corrupt(String),
+}
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync on every commit: survives power loss (the default).
+    #[default]
+    Full,
+    /// No fsync per commit: survives a crash or SIGKILL of the hub, not a power cut.
+    Normal,
+}
+
+/// The hub's database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (and creates) the database at `path` in WAL mode.
+    pub fn open(path: &Path, durability: Durability) -> Result<Store, StoreError> {
+        Store::init(Connection::open(path)?, durability)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?, Durability::Normal)
+    }
+
+    fn init(conn: Connection, durability: Durability) -> Result<Store, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.pragma_update(None, "busy_timeout", 5000)?;
+        conn.execute_batch(schema::SCHEMA)?;
+        Ok(Store { conn })
+    }
+
+    /// Starts a batch: everything inserted through it commits together or not at all.
+    pub fn begin_batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        Ok(Batch::new(self.conn.transaction()?))
+    }
+
+    /// Number of stored measurements.
+    pub fn measurement_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM measurements", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Whether the measurement `(device, seq)` is stored.
+    pub fn contains(&self, device: &str, seq: u64) -> Result<bool, StoreError> {
+        let found = self
+            .conn
+            .prepare_cached("SELECT 1 FROM measurements WHERE device = ?1 AND seq = ?2")?
+            .exists(rusqlite::params![device, seq as i64])?;
+        Ok(found)
+    }
+}

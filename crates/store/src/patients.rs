@@ -1,0 +1,138 @@
+//! Patients (with their audited NEWS2 SpO2 scale) and devices.
+
+use crate::{Store, StoreError};
+use rusqlite::{OptionalExtension, params};
+
+/// A stored patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub spo2_scale: u8,
+}
+
+/// A stored device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub id: String,
+    pub patient: Option<String>,
+}
+
+fn patient_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PatientRow> {
+    Ok(PatientRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        spo2_scale: r.get::<_, i64>(2)? as u8,
+    })
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        id: r.get(0)?,
+        patient: r.get(1)?,
+    })
+}
+
+impl Store {
+    /// Creates or renames a patient.
+    pub fn put_patient(&self, id: &str, name: Option<&str>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO patients (id, name) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![id, name],
+        )?;
+        Ok(())
+    }
+
+    /// Sets a patient's SpO2 scale and records who changed it and when.
+    pub fn set_spo2_scale(
+        &mut self,
+        id: &str,
+        scale: u8,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO patients (id, spo2_scale) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET spo2_scale = excluded.spo2_scale",
+            params![id, scale],
+        )?;
+        tx.execute(
+            "INSERT INTO spo2_scale_audit (patient, scale, changed_by, at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![id, scale, by, at_ms],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The audit trail of a patient's scale changes: (scale, by, at_ms), oldest first.
+    pub fn spo2_scale_history(&self, id: &str) -> Result<Vec<(u8, String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT scale, changed_by, at_ms FROM spo2_scale_audit WHERE patient = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![id], |r| {
+            Ok((r.get::<_, i64>(0)? as u8, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One patient.
+    pub fn patient(&self, id: &str) -> Result<Option<PatientRow>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT id, name, spo2_scale FROM patients WHERE id = ?1")?
+            .query_row(params![id], patient_from_row)
+            .optional()?;
+        Ok(row)
+    }
+
+    /// A page of patients by id, with the total count.
+    pub fn patients(
+        &self,
+        offset: usize,
+        count: usize,
+    ) -> Result<(usize, Vec<PatientRow>), StoreError> {
+        let total: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM patients", [], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, spo2_scale FROM patients ORDER BY id LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![count as i64, offset as i64], patient_from_row)?;
+        Ok((total as usize, rows.collect::<Result<_, _>>()?))
+    }
+
+    /// One device.
+    pub fn device(&self, id: &str) -> Result<Option<DeviceRow>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT id, patient FROM devices WHERE id = ?1")?
+            .query_row(params![id], device_from_row)
+            .optional()?;
+        Ok(row)
+    }
+
+    /// A page of devices, optionally only those of one patient, with the total count.
+    pub fn devices(
+        &self,
+        patient: Option<&str>,
+        offset: usize,
+        count: usize,
+    ) -> Result<(usize, Vec<DeviceRow>), StoreError> {
+        let total: i64 = self.conn.query_row(
+            "SELECT count(*) FROM devices WHERE ?1 IS NULL OR patient = ?1",
+            params![patient],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, patient FROM devices WHERE ?1 IS NULL OR patient = ?1
+             ORDER BY id LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![patient, count as i64, offset as i64],
+            device_from_row,
+        )?;
+        Ok((total as usize, rows.collect::<Result<_, _>>()?))
+    }
+}

@@ -1,0 +1,31 @@
+//! FHIR R4 mapping: vital-sign Observations (LOINC, UCUM, vital-signs profile), Patient, Device,
+//! search Bundles, the CapabilityStatement and OperationOutcome. JSON in, JSON out; no IO.
+
+mod observation;
+mod resources;
+mod time;
+
+pub use observation::{ObservationInput, observation, observation_from_json, observations_for};
+pub use resources::{
+    Page, capability_statement, device_resource, operation_outcome, patient_resource, searchset,
+    transaction_response,
+};
+pub use time::{DateBound, DateParam, format_instant, parse_date_param, parse_instant};
+
+/// Why a FHIR request could not be honoured; becomes an OperationOutcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FhirError {
+    #[error("invalid resource: {0}")]
+    Invalid(String),
+    #[error("not supported: {0}")]
+    NotSupported(String),
+    #[error("invalid search parameter: {0}")]
+    BadSearch(String),
+}
+
+/// A stored measurement with the row id the store gave it (Observation ids derive from it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub row_id: i64,
+    pub measurement: crate::Measurement,
+}

@@ -1,0 +1,314 @@
+//! Vital-sign Observations: from a stored measurement to FHIR JSON, and back for transactions.
+
+use super::time::{format_instant, parse_instant};
+use super::{FhirError, Recorded};
+use crate::model::{VitalKind, Vitals};
+use serde_json::{Value, json};
+
+const LOINC: &str = "http://loinc.org";
+const UCUM: &str = "http://unitsofmeasure.org";
+const CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+const SYSTOLIC: &str = "8480-6";
+const DIASTOLIC: &str = "8462-4";
+
+fn profile(kind: VitalKind) -> &'static str {
+    match kind {
+        VitalKind::HeartRate => "http://hl7.org/fhir/StructureDefinition/heartrate",
+        VitalKind::RespRate => "http://hl7.org/fhir/StructureDefinition/resprate",
+        VitalKind::SpO2 => "http://hl7.org/fhir/StructureDefinition/oxygensat",
+        VitalKind::Temperature => "http://hl7.org/fhir/StructureDefinition/bodytemp",
+        VitalKind::BloodPressure => "http://hl7.org/fhir/StructureDefinition/bp",
+    }
+}
+
+fn quantity(value: f64, unit: &str) -> Value {
+    json!({"value": value, "unit": unit, "system": UCUM, "code": unit})
+}
+
+fn loinc_concept(code: &str, display: &str) -> Value {
+    json!({"coding": [{"system": LOINC, "code": code, "display": display}], "text": display})
+}
+
+fn code_of(kind: VitalKind) -> Value {
+    let mut concept = loinc_concept(kind.loinc(), kind.display());
+    if kind == VitalKind::SpO2
+        && let Some(codings) = concept["coding"].as_array_mut()
+    {
+        codings.push(json!({"system": LOINC, "code": "59408-5",
+            "display": "Oxygen saturation in Arterial blood by Pulse oximetry"}));
+    }
+    concept
+}
+
+fn bp_component(code: &str, display: &str, value: Option<f64>) -> Value {
+    let mut component = json!({"code": loinc_concept(code, display)});
+    component["valueQuantity"] = match value {
+        Some(v) => quantity(v, "mm[Hg]"),
+        None => {
+            component["dataAbsentReason"] = json!({"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                "code": "not-performed"}]});
+            return component;
+        }
+    };
+    component
+}
+
+/// The Observation id of one vital kind of a stored measurement, e.g. `42-hr`.
+pub fn observation_id(row_id: i64, kind: VitalKind) -> String {
+    format!("{row_id}-{}", kind.slug())
+}
+
+/// One Observation for `kind` of a stored measurement, if that kind was measured.
+pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
+    let m = &recorded.measurement;
+    let v = &m.vitals;
+    if !kind.is_present(v) {
+        return None;
+    }
+    let mut obs = json!({
+        "resourceType": "Observation",
+        "id": observation_id(recorded.row_id, kind),
+        "meta": {"profile": [profile(kind)]},
+        "identifier": [{"system": "urn:medlink:device-seq", "value": format!("{}/{}", m.device, m.seq)}],
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs", "display": "Vital Signs"}],
+                      "text": "Vital Signs"}],
+        "code": code_of(kind),
+        "subject": {"reference": format!("Patient/{}", m.patient)},
+        "effectiveDateTime": format_instant(m.time_ms),
+        "device": {"reference": format!("Device/{}", m.device)},
+    });
+    let value = match kind {
+        VitalKind::HeartRate => v.heart_rate,
+        VitalKind::RespRate => v.resp_rate,
+        VitalKind::SpO2 => v.spo2,
+        VitalKind::Temperature => v.temperature,
+        VitalKind::BloodPressure => {
+            obs["component"] = json!([
+                bp_component(SYSTOLIC, "Systolic blood pressure", v.systolic),
+                bp_component(DIASTOLIC, "Diastolic blood pressure", v.diastolic),
+            ]);
+            None
+        }
+    };
+    if let Some(value) = value {
+        obs["valueQuantity"] = quantity(value, kind.ucum());
+    }
+    Some(obs)
+}
+
+/// Every Observation of a stored measurement, in [`VitalKind::ALL`] order.
+pub fn observations_for(recorded: &Recorded) -> Vec<Value> {
+    VitalKind::ALL
+        .into_iter()
+        .filter_map(|kind| observation(recorded, kind))
+        .collect()
+}
+
+/// An Observation posted by a client, ready to be stored as a one-kind measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservationInput {
+    pub patient: String,
+    pub device: Option<String>,
+    pub time_ms: i64,
+    pub kind: VitalKind,
+    pub vitals: Vitals,
+}
+
+fn invalid(message: impl Into<String>) -> FhirError {
+    FhirError::Invalid(message.into())
+}
+
+fn reference_id<'a>(value: &'a Value, field: &str, resource: &str) -> Result<&'a str, FhirError> {
+    let reference = value[field]["reference"]
+        .as_str()
+        .ok_or_else(|| invalid(format!("{field}.reference is required")))?;
+    let id = reference
+        .strip_prefix(resource)
+        .and_then(|r| r.strip_prefix('/'))
+        .ok_or_else(|| invalid(format!("{field}.reference must be {resource}/<id>")))?;
+    crate::payload::validate_id(resource_field(resource), id)
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(id)
+}
+
+fn resource_field(resource: &str) -> &'static str {
+    if resource == "Device" {
+        "device"
+    } else {
+        "patient"
+    }
+}
+
+fn quantity_value(q: &Value, allowed: &[&str]) -> Result<(f64, String), FhirError> {
+    let value = q["value"]
+        .as_f64()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| invalid("valueQuantity.value must be a number"))?;
+    let code = q["code"].as_str().unwrap_or_default();
+    if q["system"].as_str() != Some(UCUM) || !allowed.contains(&code) {
+        return Err(invalid(format!(
+            "unit must be UCUM {allowed:?}, got {code:?}"
+        )));
+    }
+    Ok((value, code.to_string()))
+}
+
+fn kind_of(obs: &Value) -> Result<VitalKind, FhirError> {
+    let codings = obs["code"]["coding"]
+        .as_array()
+        .ok_or_else(|| invalid("code.coding is required"))?;
+    codings
+        .iter()
+        .filter(|c| c["system"].as_str() == Some(LOINC))
+        .find_map(|c| c["code"].as_str().and_then(VitalKind::from_loinc))
+        .ok_or_else(|| invalid("code must carry a supported vital-signs LOINC code"))
+}
+
+fn component_value(obs: &Value, code: &str) -> Result<Option<f64>, FhirError> {
+    let components = obs["component"]
+        .as_array()
+        .ok_or_else(|| invalid("blood pressure needs component"))?;
+    let found = components.iter().find(|c| {
+        c["code"]["coding"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|x| x["code"].as_str() == Some(code)))
+    });
+    match found.map(|c| &c["valueQuantity"]) {
+        Some(q) if !q.is_null() => quantity_value(q, &["mm[Hg]"]).map(|(v, _)| Some(v)),
+        _ => Ok(None),
+    }
+}
+
+/// Reads a posted vital-signs Observation (status, LOINC code, subject, effectiveDateTime,
+/// valueQuantity or BP components). Temperature in `[degF]` is converted to `Cel`.
+pub fn observation_from_json(obs: &Value) -> Result<ObservationInput, FhirError> {
+    if obs["resourceType"].as_str() != Some("Observation") {
+        return Err(FhirError::NotSupported(
+            "only Observation resources can be posted".into(),
+        ));
+    }
+    let status = obs["status"].as_str().unwrap_or_default();
+    if !["final", "amended", "corrected", "preliminary"].contains(&status) {
+        return Err(invalid(format!("status {status:?} is not a result status")));
+    }
+    let kind = kind_of(obs)?;
+    let patient = reference_id(obs, "subject", "Patient")?.to_string();
+    let device = match obs.get("device") {
+        Some(_) => Some(reference_id(obs, "device", "Device")?.to_string()),
+        None => None,
+    };
+    let effective = obs["effectiveDateTime"]
+        .as_str()
+        .ok_or_else(|| invalid("effectiveDateTime is required"))?;
+    let time_ms = parse_instant(effective)?;
+    let mut vitals = Vitals::default();
+    let q = &obs["valueQuantity"];
+    match kind {
+        VitalKind::BloodPressure => {
+            vitals.systolic = component_value(obs, SYSTOLIC)?;
+            vitals.diastolic = component_value(obs, DIASTOLIC)?;
+            if vitals.systolic.is_none() {
+                return Err(invalid("blood pressure needs a systolic component value"));
+            }
+        }
+        VitalKind::HeartRate => vitals.heart_rate = Some(quantity_value(q, &["/min"])?.0),
+        VitalKind::RespRate => vitals.resp_rate = Some(quantity_value(q, &["/min"])?.0),
+        VitalKind::SpO2 => vitals.spo2 = Some(quantity_value(q, &["%"])?.0),
+        VitalKind::Temperature => {
+            let (value, unit) = quantity_value(q, &["Cel", "[degF]"])?;
+            let celsius = if unit == "[degF]" {
+                (value - 32.0) * 5.0 / 9.0
+            } else {
+                value
+            };
+            vitals.temperature = Some(celsius);
+        }
+    }
+    Ok(ObservationInput {
+        patient,
+        device,
+        time_ms,
+        kind,
+        vitals,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Measurement;
+
+    fn recorded() -> Recorded {
+        let vitals = Vitals {
+            heart_rate: Some(72.0),
+            systolic: Some(120.0),
+            diastolic: Some(80.0),
+            ..Vitals::default()
+        };
+        let measurement = Measurement {
+            device: "d1".into(),
+            patient: "p1".into(),
+            seq: 3,
+            time_ms: 0,
+            vitals,
+        };
+        Recorded {
+            row_id: 9,
+            measurement,
+        }
+    }
+
+    #[test]
+    fn maps_present_kinds_with_loinc_and_ucum() {
+        let all = observations_for(&recorded());
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0]["id"], "9-hr");
+        assert_eq!(all[0]["code"]["coding"][0]["code"], "8867-4");
+        assert_eq!(all[0]["valueQuantity"]["code"], "/min");
+        assert_eq!(
+            all[1]["component"][1]["code"]["coding"][0]["code"],
+            DIASTOLIC
+        );
+        assert!(all[1].get("valueQuantity").is_none());
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        for obs in observations_for(&recorded()) {
+            let input = observation_from_json(&obs).unwrap();
+            assert_eq!(
+                (input.patient.as_str(), input.device.as_deref()),
+                ("p1", Some("d1"))
+            );
+        }
+        let bp = observation(&recorded(), VitalKind::BloodPressure).unwrap();
+        assert_eq!(
+            observation_from_json(&bp).unwrap().vitals.diastolic,
+            Some(80.0)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_observations() {
+        let good = observation(&recorded(), VitalKind::HeartRate).unwrap();
+        let mut cases = Vec::new();
+        for (path, value) in [
+            ("status", json!("bogus")),
+            ("effectiveDateTime", json!("noon")),
+            ("subject", json!({"reference": "Group/1"})),
+            ("valueQuantity", json!({"value": "x"})),
+        ] {
+            let mut bad = good.clone();
+            bad[path] = value;
+            cases.push(bad);
+        }
+        let mut wrong_unit = good.clone();
+        wrong_unit["valueQuantity"]["code"] = json!("kg");
+        cases.push(wrong_unit);
+        for bad in cases {
+            assert!(observation_from_json(&bad).is_err(), "{bad}");
+        }
+    }
+}
