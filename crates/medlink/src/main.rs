@@ -32,6 +32,8 @@ enum Command {
     /// ECG: QRS detection, evaluation, noise stress, robustness table.
     #[command(subcommand)]
     Ecg(cmd::ecg::EcgCommand),
+    /// Emulated networks: the UDP impairment relay, the named profiles, the fault matrix.
+    Netem(cmd::netem::NetemArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pki(command) => cmd::pki::run(command),
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Ecg(command) => cmd::ecg::run(command),
+        Command::Netem(args) => cmd::netem::run(args),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod ecg;
 pub mod ecg_bench;
 pub mod ecg_plot;
 pub mod ecg_record;
+pub mod netem;
 pub mod pki;
 pub mod station;
 pub mod summary;
