@@ -57,6 +57,7 @@ pub struct Lane<T> {
     rng: StdRng,
     in_bad_state: bool,
     jitter_state: f64,
+    last_jitter_at: Option<Duration>,
     link_free_at: Duration,
     last_release: Duration,
     order: u64,
@@ -71,6 +72,7 @@ impl<T: Clone> Lane<T> {
             rng: StdRng::seed_from_u64(seed),
             in_bad_state: false,
             jitter_state: 0.0,
+            last_jitter_at: None,
             link_free_at: Duration::ZERO,
             last_release: Duration::ZERO,
             order: 0,
@@ -187,11 +189,19 @@ impl<T: Clone> Lane<T> {
     }
 
     fn release_time(&mut self, departs_at: Duration) -> Duration {
+        let tau_ms = self.profile.jitter_correlation_ms;
+        let correlation = match self.last_jitter_at {
+            Some(last) if tau_ms > 0.0 => {
+                (-(departs_at.saturating_sub(last)).as_secs_f64() * 1e3 / tau_ms).exp()
+            }
+            _ => 0.0,
+        };
+        self.last_jitter_at = Some(departs_at);
         let delay = sample::delay_ms(
             &mut self.rng,
             self.profile.delay_ms,
             &self.profile.jitter,
-            self.profile.jitter_correlation,
+            correlation,
             &mut self.jitter_state,
         );
         let mut release = departs_at + Duration::from_secs_f64(delay / 1e3);

@@ -71,7 +71,7 @@ pub fn named_profile(name: &str) -> Option<Profile> {
             ..symmetric(LaneProfile {
                 delay_ms: 30.0,
                 jitter: Jitter::Normal { sd_ms: 17.7 },
-                jitter_correlation: 0.99,
+                jitter_correlation_ms: 100.0,
                 loss: Loss::GilbertElliott {
                     p: 0.004,
                     r: 0.25,
@@ -122,6 +122,7 @@ fn embb(name: &str, description: &str) -> Profile {
         ..uplink_downlink(LaneProfile {
             delay_ms: 15.0,
             jitter: Jitter::Normal { sd_ms: 3.0 },
+            jitter_correlation_ms: 5.0,
             loss: Loss::Bernoulli { p: 1e-4 },
             ..LaneProfile::default()
         })

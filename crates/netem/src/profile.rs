@@ -77,9 +77,10 @@ pub struct LaneProfile {
     /// Base one-way delay (ms).
     pub delay_ms: f64,
     pub jitter: Jitter,
-    /// How much of one packet's normal jitter the next keeps, in [0, 1): real queues drift
-    /// rather than jump, so consecutive packets see similar delays.
-    pub jitter_correlation: f64,
+    /// Correlation time (ms) of normal jitter: packets sent this far apart keep 1/e of each
+    /// other's jitter, so a queue drifts rather than jumps and packets close together see similar
+    /// delays however many there are; 0 makes every packet independent.
+    pub jitter_correlation_ms: f64,
     /// Probability that a packet may overtake earlier ones; 0 keeps the order (jitter then
     /// delays the packets behind a late one, as a FIFO link does).
     pub reorder: f64,
@@ -97,7 +98,7 @@ impl Default for LaneProfile {
         Self {
             delay_ms: 0.0,
             jitter: Jitter::None,
-            jitter_correlation: 0.0,
+            jitter_correlation_ms: 0.0,
             reorder: 0.0,
             duplicate: 0.0,
             loss: Loss::None,
@@ -229,12 +230,10 @@ fn validate_lane(name: &str, lane: &LaneProfile) -> Result<(), ProfileError> {
     non_negative(&format!("{name}.delay_ms"), lane.delay_ms)?;
     non_negative(&format!("{name}.rate_mbit_s"), lane.rate_mbit_s)?;
     probability(&format!("{name}.reorder"), lane.reorder)?;
-    if !(0.0..1.0).contains(&lane.jitter_correlation) {
-        return Err(invalid(
-            &format!("{name}.jitter_correlation"),
-            "must be in [0, 1)",
-        ));
-    }
+    non_negative(
+        &format!("{name}.jitter_correlation_ms"),
+        lane.jitter_correlation_ms,
+    )?;
     probability(&format!("{name}.duplicate"), lane.duplicate)?;
     match lane.jitter {
         Jitter::None => {}

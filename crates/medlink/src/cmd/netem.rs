@@ -27,6 +27,12 @@ enum NetemCommand {
     Profiles,
     /// Run the fault matrix (every profile x seeds, simulated time) and print the table.
     Matrix(MatrixArgs),
+    /// Control latency p99 with and without 20 Mbit/s of bulk frames on one connection under
+    /// 5g-embb (the same measurement as `medlink bench link --with-bulk`).
+    Bulk {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -67,6 +73,7 @@ pub fn run(args: NetemArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Some(NetemCommand::Matrix(m)) => matrix(&m),
+        Some(NetemCommand::Bulk { json }) => super::bench_bulk::run_with_bulk(json),
         None => relay(&args.relay),
     }
 }
