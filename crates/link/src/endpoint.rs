@@ -28,6 +28,9 @@ pub enum LinkError {
     Frame(#[from] proto::DecodeError),
 }
 
+/// Unacknowledged stream bytes in flight: 20 Mbit/s of bulk over a 50 ms RTT is 125 kB.
+pub const BULK_SEND_WINDOW: u64 = 160 * 1024;
+
 /// Transport settings shared by both ends.
 pub fn transport_config() -> quinn::TransportConfig {
     let mut config = quinn::TransportConfig::default();
@@ -37,6 +40,10 @@ pub fn transport_config() -> quinn::TransportConfig {
     config.initial_rtt(Duration::from_millis(20));
     config.datagram_receive_buffer_size(Some(1 << 20));
     config.datagram_send_buffer_size(1 << 16);
+    // Caps unacknowledged stream data (bulk, video) so it cannot fill the congestion window:
+    // control datagrams then find room at once instead of waiting behind bulk for acks
+    // (docs/network.md, control ahead of bulk).
+    config.send_window(BULK_SEND_WINDOW);
     config
 }
 

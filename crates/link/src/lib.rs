@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod events;
 pub mod pacer;
 pub mod pki;
+pub mod relay;
 pub mod stats;
 pub mod tls;
 pub mod wire;

@@ -40,6 +40,8 @@ enum Command {
     /// Simulate devices: wearables in a care home, or an ambulance on its way.
     #[command(subcommand)]
     Sim(cmd::sim::SimCommand),
+    /// Emulated networks: the UDP impairment relay, the named profiles, the fault matrix.
+    Netem(cmd::netem::NetemArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Hifu(hifu) => cmd::hifu::run(hifu),
         Command::Hub(args) => cmd::hub::run(args),
         Command::Sim(sim) => cmd::sim::run(sim),
+        Command::Netem(args) => cmd::netem::run(args),
     }
 }
 

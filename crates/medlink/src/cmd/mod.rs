@@ -1,6 +1,7 @@
 //! One module per `medlink` subcommand; each parses its own arguments and calls into the crates.
 
 pub mod bench;
+pub mod bench_bulk;
 pub mod bench_hifu;
 pub mod bench_hub;
 pub mod bench_link;
@@ -16,6 +17,7 @@ pub mod hifu_field;
 pub mod hifu_images;
 pub mod hifu_simulate;
 pub mod hub;
+pub mod netem;
 pub mod pki;
 pub mod scenario;
 pub mod sim;

@@ -2,7 +2,74 @@
 //! JSON object that `--json` prints.
 
 use console::ConsoleReport;
+use link::relay::RelayStats;
 use serde_json::{Value, json};
+
+/// The emulated network a demo ran through (`medlink demo --profile`).
+pub struct NetworkSummary {
+    pub profile: String,
+    pub relay: RelayStats,
+}
+
+/// The network part of the summary: profile, measured RTT and loss, the supervisor's reactions.
+pub fn network_json(report: &ConsoleReport, network: &NetworkSummary) -> Value {
+    let station = report.station.clone().unwrap_or_default();
+    let loss = |lane: &netem::LaneStats| {
+        let lost = lane.lost + lane.lost_interrupted + lane.dropped_queue_full;
+        lost as f64 / lane.sent.max(1) as f64
+    };
+    let holds: Vec<f64> = station
+        .transitions
+        .iter()
+        .filter(|t| t.to == "HOLD")
+        .map(|t| t.at_ms)
+        .collect();
+    let engagements = station
+        .transitions
+        .iter()
+        .filter(|t| t.to == "ENGAGED")
+        .count();
+    json!({
+        "profile": network.profile,
+        "rtt_ms": {"p50": report.rtt_us.p50 / 1e3, "p99": report.rtt_us.p99 / 1e3},
+        "loss": {"forward": loss(&network.relay.forward), "back": loss(&network.relay.back)},
+        "relay": network.relay,
+        "hold_entered_at_ms": holds,
+        "hold_ms": station.state_time_ms.get("HOLD").copied().unwrap_or(0.0),
+        "reengagements": engagements.saturating_sub(1),
+    })
+}
+
+/// The summary with the network part, as text or as JSON with a `network` key.
+pub fn print_with_network(
+    report: &ConsoleReport,
+    network: &NetworkSummary,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let net = network_json(report, network);
+    if as_json {
+        let mut all = to_json(report);
+        all["network"] = net;
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    print_text(report);
+    println!(
+        "  network profile     {}: RTT p50 {:.1} ms, p99 {:.1} ms; loss forward {:.3} %, back {:.3} %",
+        network.profile,
+        net["rtt_ms"]["p50"].as_f64().unwrap_or(0.0),
+        net["rtt_ms"]["p99"].as_f64().unwrap_or(0.0),
+        net["loss"]["forward"].as_f64().unwrap_or(0.0) * 100.0,
+        net["loss"]["back"].as_f64().unwrap_or(0.0) * 100.0,
+    );
+    println!(
+        "  supervisor reaction HOLD entered {} times ({:.0} ms in HOLD), re-engaged {} times",
+        net["hold_entered_at_ms"].as_array().map_or(0, Vec::len),
+        net["hold_ms"].as_f64().unwrap_or(0.0),
+        net["reengagements"].as_u64().unwrap_or(0),
+    );
+    Ok(())
+}
 
 /// The JSON summary; the keys are a stable interface (README, docs/safety.md).
 pub fn to_json(report: &ConsoleReport) -> Value {
