@@ -23,6 +23,10 @@ pub struct BenchLinkArgs {
     /// Pin every thread of the run to CPU 0 (stable figures; see reference/network.md §2).
     #[arg(long)]
     pin: bool,
+    /// Instead: control latency p99 through the `5g-embb` relay without and with 20 Mbit/s of
+    /// bulk frames on the same connection, and their ratio (docs/network.md).
+    #[arg(long)]
+    with_bulk: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -297,6 +301,9 @@ impl ModeResult {
 }
 
 pub fn run(args: BenchLinkArgs) -> anyhow::Result<()> {
+    if args.with_bulk {
+        return super::bench_bulk::run_with_bulk(args.json);
+    }
     anyhow::ensure!(args.messages >= 100, "--messages must be at least 100");
     let pki = tempfile::tempdir()?;
     link::pki::init(pki.path(), &["localhost".into()], false)?;
