@@ -8,7 +8,7 @@ use crate::operator::{Operator, OperatorOutput, StationView};
 use crate::report::ConsoleReport;
 use bytes::Bytes;
 use link::wire::pose_from_wire;
-use link::{EventReader, EventWriter, Identity, LatencyRecorder, LinkError, Pacer, PkiError};
+use link::{AsyncPacer, EventReader, EventWriter, Identity, LatencyRecorder, LinkError, PkiError};
 use proto::datagram::MAX_DATAGRAM_LEN;
 use proto::{ClockPing, ClockPong, ClockSync, Datagram, Event, StateReport, SupervisorStateCode};
 use std::sync::{Arc, Mutex};
@@ -106,30 +106,23 @@ async fn session(
 
     wait_until_ready(&latest).await?;
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
-    let (done_tx, done_rx) = oneshot::channel();
     let period = Duration::from_secs_f64(1.0 / config.rate_hz);
-    let sender_connection = connection.clone();
-    let sender_latest = latest.clone();
-    std::thread::Builder::new()
-        .name("console-sender".into())
-        .spawn(move || {
-            let result = send_loop(
-                operator,
-                &sender_connection,
-                &sender_latest,
-                &events_tx,
-                epoch,
-                period,
-            );
-            let _ = done_tx.send(result);
-        })?;
+    // The sender is a task of this runtime, paced by a timerfd: the thread that computes a
+    // command also encrypts and sends its packet, with no wake-up of another thread between.
+    let mut sender = tokio::spawn(send_loop(
+        operator,
+        connection.clone(),
+        latest.clone(),
+        events_tx,
+        epoch,
+        period,
+    ));
 
     // Forward the operator's events until it finishes.
-    let mut done_rx = done_rx;
     let (stats, pacer) = loop {
         tokio::select! {
             Some(event) = events_rx.recv() => writer.send(&event).await?,
-            done = &mut done_rx => break done.unwrap_or_default(),
+            done = &mut sender => break done.map_err(std::io::Error::other)??,
         }
     };
     while let Ok(event) = events_rx.try_recv() {
@@ -176,20 +169,20 @@ async fn wait_until_ready(latest: &LatestState) -> Result<(), ConsoleError> {
     Err(ConsoleError::NeverReady(READY_TIMEOUT))
 }
 
-/// The dedicated control thread: paced at the control rate, runs the operator and sends commands.
-fn send_loop(
+/// The control task: paced at the control rate, runs the operator and sends commands.
+async fn send_loop(
     mut operator: Operator,
-    connection: &quinn::Connection,
-    latest: &LatestState,
-    events: &mpsc::UnboundedSender<Event>,
+    connection: quinn::Connection,
+    latest: Arc<LatestState>,
+    events: mpsc::UnboundedSender<Event>,
     epoch: Instant,
     period: Duration,
-) -> (crate::operator::OperatorStats, link::PacerStats) {
-    let mut pacer = Pacer::new(period);
+) -> std::io::Result<(crate::operator::OperatorStats, link::PacerStats)> {
+    let mut pacer = AsyncPacer::new(period)?;
     let start = Instant::now();
     let mut buf = [0u8; MAX_DATAGRAM_LEN];
     loop {
-        pacer.wait();
+        pacer.wait().await?;
         let view = latest.lock().ok().and_then(|s| *s).and_then(|(state, at)| {
             Some(StationView {
                 state: SupervisorStateCode::from_byte(state.supervisor_state)?,
@@ -216,7 +209,7 @@ fn send_loop(
             },
         );
         if !running {
-            return (operator.stats(), pacer.stats());
+            return Ok((operator.stats(), pacer.stats()));
         }
     }
 }

@@ -13,6 +13,8 @@ pub mod wire;
 
 pub use endpoint::{LinkError, accept_session, client_endpoint, connect, server_endpoint};
 pub use events::{EventReader, EventWriter};
+#[cfg(target_os = "linux")]
+pub use pacer::AsyncPacer;
 pub use pacer::{Pacer, PacerStats};
 pub use pki::{Identity, PkiError, PkiPaths};
 pub use stats::LatencyRecorder;

@@ -1,6 +1,8 @@
-//! A 1 kHz pacer for dedicated threads: absolute deadlines (no drift), 1 ns timer slack, and
-//! missed deadlines counted and skipped rather than caught up in a burst. Tokio timers are too
-//! coarse for this (reference/network.md §3).
+//! 1 kHz pacers: absolute deadlines (no drift), 1 ns timer slack, real-time priority where
+//! permitted, and missed deadlines counted and skipped rather than caught up in a burst. `Pacer`
+//! sleeps a dedicated thread; `AsyncPacer` waits on a timerfd inside a current-thread tokio
+//! runtime, so the thread that paces also drives QUIC (no cross-thread wake per command). Tokio's
+//! own timers are too coarse for this (1 ms wheel, reference/network.md §3).
 
 use std::time::{Duration, Instant};
 
@@ -12,39 +14,30 @@ pub struct PacerStats {
     pub max_lateness: Duration,
 }
 
-pub struct Pacer {
+/// The deadline bookkeeping both pacers share.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
     period: Duration,
     next: Instant,
     stats: PacerStats,
 }
 
-impl Pacer {
-    /// Starts pacing from now. Call from the thread that will be paced: it sets that thread's
-    /// timer slack to 1 ns and asks for real-time priority where permitted.
-    pub fn new(period: Duration) -> Self {
-        tune_current_thread();
+impl Schedule {
+    fn new(period: Duration, now: Instant) -> Self {
         Self {
             period,
-            next: Instant::now() + period,
+            next: now + period,
             stats: PacerStats::default(),
         }
     }
 
-    pub fn period(&self) -> Duration {
-        self.period
+    /// How long to sleep from `now` until the next deadline (none if it has passed).
+    fn remaining(&self, now: Instant) -> Option<Duration> {
+        (self.next > now).then(|| self.next - now)
     }
 
-    pub fn stats(&self) -> PacerStats {
-        self.stats
-    }
-
-    /// Sleeps until the next deadline and returns it.
-    pub fn wait(&mut self) -> Instant {
-        let now = Instant::now();
-        if self.next > now {
-            std::thread::sleep(self.next - now);
-        }
-        let woke = Instant::now();
+    /// Books a wake-up at `woke`; returns the deadline it served.
+    fn woke(&mut self, woke: Instant) -> Instant {
         let lateness = woke.saturating_duration_since(self.next);
         self.stats.max_lateness = self.stats.max_lateness.max(lateness);
         let deadline = self.next;
@@ -59,8 +52,147 @@ impl Pacer {
     }
 }
 
+pub struct Pacer {
+    schedule: Schedule,
+}
+
+impl Pacer {
+    /// Starts pacing from now. Call from the thread that will be paced: it sets that thread's
+    /// timer slack to 1 ns and asks for real-time priority where permitted.
+    pub fn new(period: Duration) -> Self {
+        tune_current_thread();
+        Self {
+            schedule: Schedule::new(period, Instant::now()),
+        }
+    }
+
+    pub fn period(&self) -> Duration {
+        self.schedule.period
+    }
+
+    pub fn stats(&self) -> PacerStats {
+        self.schedule.stats
+    }
+
+    /// Sleeps until the next deadline and returns it.
+    pub fn wait(&mut self) -> Instant {
+        if let Some(sleep) = self.schedule.remaining(Instant::now()) {
+            std::thread::sleep(sleep);
+        }
+        self.schedule.woke(Instant::now())
+    }
+}
+
+/// A pacer for a task of a current-thread tokio runtime: the runtime's thread keeps serving
+/// other tasks and IO between deadlines, and wakes on a high-resolution timerfd at each one.
 #[cfg(target_os = "linux")]
-fn tune_current_thread() {
+pub struct AsyncPacer {
+    timer: tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+    schedule: Schedule,
+}
+
+#[cfg(target_os = "linux")]
+impl AsyncPacer {
+    /// Starts pacing from now. Call inside the runtime (it panics outside one, like every tokio
+    /// IO type), on its thread, which it tunes like `Pacer::new` does.
+    pub fn new(period: Duration) -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        tune_current_thread();
+        // SAFETY: timerfd_create takes plain flags and returns a new descriptor or -1.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        // SAFETY: the AsyncFd owns the OwnedFd, so the descriptor stays open and the same for
+        // the AsyncFd's whole life.
+        let timer = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE)
+        }
+        .map_err(|e| e.into_parts().1)?;
+        Ok(Self {
+            timer,
+            schedule: Schedule::new(period, Instant::now()),
+        })
+    }
+
+    pub fn stats(&self) -> PacerStats {
+        self.schedule.stats
+    }
+
+    /// Waits until the next deadline and returns it.
+    pub async fn wait(&mut self) -> std::io::Result<Instant> {
+        if let Some(sleep) = self.schedule.remaining(Instant::now()) {
+            self.arm(sleep)?;
+            self.expired().await?;
+        }
+        Ok(self.schedule.woke(Instant::now()))
+    }
+
+    fn arm(&self, after: Duration) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                // A zero it_value would disarm the timer: wait at least 1 ns.
+                tv_nsec: libc::c_long::from(after.subsec_nanos().max(1) as i32),
+            },
+        };
+        // SAFETY: the descriptor is a live timerfd and `spec` a valid itimerspec.
+        let rc = unsafe {
+            libc::timerfd_settime(
+                self.timer.get_ref().as_raw_fd(),
+                0,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    async fn expired(&self) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        loop {
+            let mut guard = self.timer.readable().await?;
+            let mut expirations = [0u8; 8];
+            // SAFETY: reads at most 8 bytes into a local 8-byte buffer.
+            let n = unsafe {
+                libc::read(
+                    self.timer.get_ref().as_raw_fd(),
+                    expirations.as_mut_ptr().cast(),
+                    expirations.len(),
+                )
+            };
+            if n == 8 {
+                return Ok(());
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::WouldBlock {
+                return Err(error);
+            }
+            guard.clear_ready();
+        }
+    }
+}
+
+/// Sets the calling thread's timer slack to 1 ns and asks for SCHED_FIFO priority 50 (granted to
+/// root or with CAP_SYS_NICE; otherwise the thread keeps its normal priority). For the threads on
+/// the control path: pacers, and the station's network thread.
+#[cfg(target_os = "linux")]
+pub fn tune_current_thread() {
     // SAFETY: prctl and sched_setscheduler only read their plain-value arguments.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
@@ -71,4 +203,46 @@ fn tune_current_thread() {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn tune_current_thread() {}
+pub fn tune_current_thread() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_wake_skips_the_missed_deadlines_instead_of_bursting() {
+        let start = Instant::now();
+        let period = Duration::from_millis(1);
+        let mut schedule = Schedule::new(period, start);
+        assert_eq!(schedule.remaining(start), Some(period));
+        // Woken 3.5 periods after the first deadline: that deadline is served, three are skipped.
+        let served = schedule.woke(start + period + period * 7 / 2);
+        assert_eq!(served, start + period);
+        assert_eq!(schedule.stats.missed, 3);
+        assert_eq!(schedule.next, start + period * 5);
+        assert_eq!(schedule.stats.ticks, 1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_async_pacer_never_returns_before_its_deadline() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let period = Duration::from_micros(500);
+            let mut pacer = AsyncPacer::new(period).expect("timerfd");
+            let mut previous = None;
+            for _ in 0..50 {
+                let deadline = pacer.wait().await.expect("wait");
+                assert!(Instant::now() >= deadline);
+                if let Some(previous) = previous {
+                    assert!(deadline >= previous + period);
+                }
+                previous = Some(deadline);
+            }
+            assert_eq!(pacer.stats().ticks, 50);
+        });
+    }
+}

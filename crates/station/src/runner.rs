@@ -69,6 +69,8 @@ impl StationHandle {
         let net = std::thread::Builder::new()
             .name("station-net".into())
             .spawn(move || {
+                // Commands reach the supervisor through this thread: same priority as the servo.
+                link::pacer::tune_current_thread();
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()

@@ -116,7 +116,7 @@ async fn a_malformed_event_frame_ends_the_session_and_the_station_serves_the_nex
         .expect("session closed");
     assert!(closed.to_string().contains("malformed"), "{closed}");
     let (_endpoint2, second) = connect(dir.path(), &station).await;
-    let (mut writer, mut reader) = open_events(&second).await;
+    let (_writer, mut reader) = open_events(&second).await;
     let hello = tokio::time::timeout(Duration::from_secs(10), reader.next())
         .await
         .unwrap()

@@ -1,6 +1,8 @@
 //! `medlink bench link`: one-way control-message latency through our whole path (encode, QUIC
 //! datagram with TLS, decode, inverse kinematics and supervisor in the station core) against raw
 //! UDP on loopback, measured in the same run, paced at 1 kHz and unpaced (one message in flight).
+//! Both paths run their threads as the station and console do: senders and receivers with 1 ns
+//! timer slack and real-time priority where permitted.
 
 use anyhow::Context;
 use clap::Args;
@@ -84,43 +86,95 @@ fn command(seq: u64) -> ControlCommand {
     }
 }
 
-/// Sends `messages` commands through `send`, paced or closed-loop; returns how many were lost.
+/// Encodes command `seq`, stamped with the run's clock, into `buf`; returns its length.
+fn encode(timeline: &Timeline, seq: u64, buf: &mut [u8; MAX_DATAGRAM_LEN]) -> usize {
+    let mut cmd = command(seq);
+    cmd.sent_at_us = timeline.epoch.elapsed().as_micros() as i64;
+    Datagram::Control(cmd).encode(buf)
+}
+
+/// Unpaced mode: whether message `seq - 1` was processed, or 100 ms have passed since `since`.
+fn may_send_next(timeline: &Timeline, seq: u64, since: Instant) -> bool {
+    timeline.processed.load(Ordering::Acquire) >= seq - 1
+        || since.elapsed() >= Duration::from_millis(100)
+}
+
+/// After an unpaced wait: 1 if message `seq - 1` never arrived.
+fn lost_before(timeline: &Timeline, seq: u64) -> u64 {
+    u64::from(timeline.processed.load(Ordering::Acquire) < seq - 1)
+}
+
+/// Stamps the send time of `seq` just before it leaves.
+fn mark_sent(timeline: &Timeline, seq: u64) {
+    timeline.sent_ns[seq as usize].store(timeline.now_ns(), Ordering::Release);
+}
+
+/// Lets the last messages land, then tells the receiver to stop.
+fn finish(timeline: &Timeline) {
+    std::thread::sleep(Duration::from_millis(50));
+    timeline.done.store(true, Ordering::Release);
+}
+
+/// Raw UDP's sender: a thread paced by `Pacer` (or closed-loop); returns how many were lost.
 fn drive(timeline: &Timeline, mode: Mode, messages: usize, mut send: impl FnMut(&[u8])) -> u64 {
     pin_if_asked(timeline.pin);
     let mut buf = [0u8; MAX_DATAGRAM_LEN];
     let mut pacer = link::Pacer::new(Duration::from_millis(1));
     let mut lost = 0;
     for seq in 1..=messages as u64 {
-        let mut cmd = command(seq);
-        let n = Datagram::Control({
-            cmd.sent_at_us = timeline.epoch.elapsed().as_micros() as i64;
-            cmd
-        })
-        .encode(&mut buf);
+        let n = encode(timeline, seq, &mut buf);
         match mode {
             Mode::Paced => {
                 pacer.wait();
             }
             Mode::Unpaced => {
-                let deadline = Instant::now() + Duration::from_millis(100);
-                while timeline.processed.load(Ordering::Acquire) < seq - 1
-                    && Instant::now() < deadline
-                {
+                let since = Instant::now();
+                while !may_send_next(timeline, seq, since) {
                     std::hint::spin_loop();
                     std::thread::yield_now();
                 }
-                if timeline.processed.load(Ordering::Acquire) < seq - 1 {
-                    lost += 1;
-                }
+                lost += lost_before(timeline, seq);
             }
         }
-        timeline.sent_ns[seq as usize].store(timeline.now_ns(), Ordering::Release);
+        mark_sent(timeline, seq);
         send(&buf[..n]);
     }
-    // Let the last messages land before the receiver is told to stop.
-    std::thread::sleep(Duration::from_millis(50));
-    timeline.done.store(true, Ordering::Release);
+    finish(timeline);
     lost
+}
+
+/// Our sender, as the console's: a task of the QUIC client's current-thread runtime paced by
+/// `AsyncPacer`, so the thread that sends a command also encrypts and transmits its packet.
+async fn drive_quic(
+    timeline: &Timeline,
+    mode: Mode,
+    messages: usize,
+    connection: &quinn::Connection,
+) -> anyhow::Result<u64> {
+    pin_if_asked(timeline.pin);
+    let mut buf = [0u8; MAX_DATAGRAM_LEN];
+    let mut pacer = link::AsyncPacer::new(Duration::from_millis(1))?;
+    let mut lost = 0;
+    for seq in 1..=messages as u64 {
+        let n = encode(timeline, seq, &mut buf);
+        match mode {
+            Mode::Paced => {
+                pacer.wait().await?;
+            }
+            Mode::Unpaced => {
+                let since = Instant::now();
+                while !may_send_next(timeline, seq, since) {
+                    tokio::task::yield_now().await;
+                }
+                lost += lost_before(timeline, seq);
+            }
+        }
+        mark_sent(timeline, seq);
+        let _ = connection.send_datagram(bytes::Bytes::copy_from_slice(&buf[..n]));
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    timeline.done.store(true, Ordering::Release);
+    Ok(lost)
 }
 
 fn pin_if_asked(pin: bool) {
@@ -146,6 +200,7 @@ fn measure_udp(mode: Mode, messages: usize, pin: bool) -> anyhow::Result<(Percen
     let rx_timeline = timeline.clone();
     let rx = std::thread::spawn(move || {
         pin_if_asked(rx_timeline.pin);
+        link::pacer::tune_current_thread();
         let mut recorder = LatencyRecorder::with_capacity(messages);
         let mut buf = [0u8; 2048];
         while !rx_timeline.done.load(Ordering::Acquire) {
@@ -184,6 +239,7 @@ fn measure_ours(
     let rx_timeline = timeline.clone();
     let receiver = std::thread::spawn(move || -> anyhow::Result<Percentiles> {
         pin_if_asked(rx_timeline.pin);
+        link::pacer::tune_current_thread();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -230,39 +286,26 @@ fn measure_ours(
     let addr = addr_rx
         .recv()
         .context("the QUIC receiver failed to start")?;
-    // The client's QUIC driver runs on its own runtime thread, like the console's network thread.
-    let (conn_tx, conn_rx) = std::sync::mpsc::channel();
-    let client_pin = pin;
-    let client_done = timeline.clone();
-    let client = std::thread::spawn(move || -> anyhow::Result<()> {
-        pin_if_asked(client_pin);
+    let client_timeline = timeline.clone();
+    let client = std::thread::spawn(move || -> anyhow::Result<u64> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         runtime.block_on(async move {
             let endpoint = link::client_endpoint(console_identity, addr)?;
             let connection = link::connect(&endpoint, addr, "localhost").await?;
-            conn_tx.send(connection.clone())?;
-            while !client_done.done.load(Ordering::Acquire) {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            let lost = drive_quic(&client_timeline, mode, messages, &connection).await?;
             connection.close(0u32.into(), b"done");
             endpoint.wait_idle().await;
-            Ok(())
+            Ok(lost)
         })
     });
-    let connection: quinn::Connection = conn_rx
-        .recv()
-        .context("the QUIC client failed to connect")?;
-    let lost = drive(&timeline, mode, messages, |bytes| {
-        let _ = connection.send_datagram(bytes::Bytes::copy_from_slice(bytes));
-    });
+    let lost = client
+        .join()
+        .map_err(|_| anyhow::anyhow!("QUIC client thread panicked"))??;
     let percentiles = receiver
         .join()
         .map_err(|_| anyhow::anyhow!("QUIC receiver thread panicked"))??;
-    client
-        .join()
-        .map_err(|_| anyhow::anyhow!("QUIC client thread panicked"))??;
     Ok((
         percentiles,
         lost.max(messages as u64 - percentiles.count as u64),
