@@ -68,6 +68,16 @@ impl EcgChunkMessage {
         }
     }
 
+    /// The wire form of samples in mV as a device with this ADC `gain` (units per mV) and
+    /// `baseline` sends them: rounded to whole ADC units, NaN (lead off) as `null`.
+    pub fn from_mv(seq: u64, t0_ms: i64, fs: f64, gain: f64, baseline: i32, mv: &[f32]) -> Self {
+        let adc = |v: &f32| {
+            v.is_finite()
+                .then(|| (f64::from(*v) * gain).round() as i32 + baseline)
+        };
+        Self::from_adc(seq, t0_ms, fs, gain, baseline, mv.iter().map(adc).collect())
+    }
+
     /// Decodes and checks a JSON payload.
     pub fn decode(payload: &[u8]) -> Result<EcgChunk, ChunkError> {
         serde_json::from_slice::<EcgChunkMessage>(payload)?.into_chunk()
@@ -114,6 +124,15 @@ mod tests {
         let payload = br#"{"v":1,"seq":7,"t0_ms":1700000000000,"fs":360,"gain":200,"baseline":1024,"samples":[1024,1224,null]}"#;
         let chunk = EcgChunkMessage::decode(payload).unwrap();
         assert_eq!(chunk.sequence, 7);
+        assert_eq!(&chunk.samples_mv[..2], &[0.0, 1.0]);
+        assert!(chunk.samples_mv[2].is_nan());
+    }
+
+    #[test]
+    fn millivolts_round_trip_through_adc_units() {
+        let message = EcgChunkMessage::from_mv(3, 0, 360.0, 200.0, 1024, &[0.0, 1.0, f32::NAN]);
+        assert_eq!(message.samples, vec![Some(1024), Some(1224), None]);
+        let chunk = message.into_chunk().unwrap();
         assert_eq!(&chunk.samples_mv[..2], &[0.0, 1.0]);
         assert!(chunk.samples_mv[2].is_nan());
     }

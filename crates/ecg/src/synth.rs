@@ -80,6 +80,26 @@ pub fn ecg(sample_rate_hz: f64, duration_s: f64, beats_s: &[f64], p_waves: bool)
     signal
 }
 
+/// [`ecg`] on a low-level realistic background (baseline wander and a little muscle noise,
+/// from `seed`), so that no synthetic trace is a mathematically flat line.
+pub fn ecg_with_background(
+    sample_rate_hz: f64,
+    duration_s: f64,
+    beats_s: &[f64],
+    p_waves: bool,
+    seed: u64,
+) -> Vec<f32> {
+    use crate::noise::{NoiseKind, generate};
+    let clean = ecg(sample_rate_hz, duration_s, beats_s, p_waves);
+    let wander = generate(NoiseKind::Baseline, clean.len(), sample_rate_hz, seed);
+    let hiss = generate(NoiseKind::Muscle, clean.len(), sample_rate_hz, seed + 1);
+    clean
+        .iter()
+        .zip(wander.iter().zip(&hiss))
+        .map(|(c, (w, h))| c + 0.05 * w + 0.01 * h)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

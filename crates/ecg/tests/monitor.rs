@@ -6,22 +6,8 @@ use ecg::{EcgAlert, EcgChunk, EcgEvent, EcgMonitor, MonitorConfig, QualityIssue}
 
 const RATE: f64 = 360.0;
 
-/// Low-level realistic background (baseline wander and a little muscle noise), so that no
-/// synthetic trace is a mathematically flat line.
-fn background(length: usize, seed: u64) -> Vec<f32> {
-    let wander = noise::generate(NoiseKind::Baseline, length, RATE, seed);
-    let hiss = noise::generate(NoiseKind::Muscle, length, RATE, seed + 1);
-    wander
-        .iter()
-        .zip(&hiss)
-        .map(|(w, h)| 0.05 * w + 0.01 * h)
-        .collect()
-}
-
 fn trace(duration_s: f64, beats_s: &[f64], p_waves: bool) -> Vec<f32> {
-    let clean = synth::ecg(RATE, duration_s, beats_s, p_waves);
-    let extra = background(clean.len(), 11);
-    clean.iter().zip(&extra).map(|(c, e)| c + e).collect()
+    synth::ecg_with_background(RATE, duration_s, beats_s, p_waves, 11)
 }
 
 /// Feeds the signal in one-second chunks and returns every event.

@@ -1,6 +1,7 @@
 //! The hub's live picture of the ward: patient tracker, alert engine, devices and ambulances,
 //! plus the event stream pushed to connected clients.
 
+use crate::ecg_streams::Analysis;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
@@ -93,6 +94,21 @@ impl Care {
         }
         let assessment = self.tracker.observe(m);
         self.engine.handle_assessment(&assessment, now);
+    }
+
+    /// An analysed ECG chunk: the stream is alive (a heartbeat of its stream device), its heart
+    /// rates are scored like any measurement, its rhythm and electrode alerts are applied.
+    pub fn ecg(&mut self, analysis: &Analysis, now: i64, out: &mut Vec<HubEvent>) {
+        let stream = analysis.key.stream_device();
+        self.heartbeat(&stream, Some(&analysis.key.patient), now, out);
+        for m in &analysis.heart_rates {
+            self.measurement(m, now, out);
+        }
+        for change in &analysis.alerts {
+            let condition = change.condition.clone();
+            self.engine
+                .handle_condition(change.rule, &change.subject, condition, now);
+        }
     }
 
     /// A status message (or last will).

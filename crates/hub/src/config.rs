@@ -59,6 +59,8 @@ pub struct HubConfig {
     /// Where ambulances are heading.
     pub hospital: LatLon,
     pub alerts: AlertConfig,
+    /// ECG analysis of `medlink/v1/ecg/...` streams (QRS detector, rhythm limits, quality gate).
+    pub ecg: ecg::MonitorConfig,
 }
 
 impl Default for HubConfig {
@@ -76,6 +78,7 @@ impl Default for HubConfig {
                 lon: -0.1340,
             },
             alerts: AlertConfig::default(),
+            ecg: ecg::MonitorConfig::default(),
         }
     }
 }

@@ -88,7 +88,6 @@ impl Device {
     }
 
     async fn drive(self, mut eventloop: EventLoop) {
-        let ack_topic = topics::ack(&self.id);
         loop {
             match eventloop.poll().await {
                 Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
@@ -115,7 +114,8 @@ impl Device {
                     let Ok(mut c) = self.confirmations.lock() else {
                         continue;
                     };
-                    if p.topic == ack_topic {
+                    // Acks come on `.../ack` (vitals) or `medlink/v1/ecg/.../ack` (ECG chunks).
+                    if p.topic.ends_with("/ack") {
                         if let Ok(body) = serde_json::from_slice::<AckBody>(&p.payload) {
                             c.committed.extend(body.seqs);
                         }
@@ -136,10 +136,28 @@ impl Device {
         seq: u64,
         payload: String,
     ) -> Result<(), rumqttc::ClientError> {
+        self.publish_sequenced(topics::vitals(&self.id), seq, payload.into_bytes())
+            .await
+    }
+
+    /// Publishes a payload carrying sequence number `seq` (QoS 1) to any topic, e.g. an ECG
+    /// chunk; its PUBACK is counted against `seq`.
+    pub async fn publish_sequenced(
+        &self,
+        topic: String,
+        seq: u64,
+        payload: Vec<u8>,
+    ) -> Result<(), rumqttc::ClientError> {
         self.track(Some(seq));
         self.client
-            .publish(topics::vitals(&self.id), QoS::AtLeastOnce, false, payload)
+            .publish(topic, QoS::AtLeastOnce, false, payload)
             .await
+    }
+
+    /// Also listens on `topic` (e.g. the ack and error topics of an ECG stream): messages on a
+    /// topic ending in `/ack` count as confirmations, anything else as an error report.
+    pub async fn listen(&self, topic: String) -> Result<(), rumqttc::ClientError> {
+        self.client.subscribe(topic, QoS::AtLeastOnce).await
     }
 
     /// Publishes a raw payload to any topic at QoS 1 (heartbeats, positions, bad payloads).

@@ -9,6 +9,7 @@
 //! numbers on each device's `ack` topic: the end-to-end confirmation a device can rely on.
 
 use crate::care::HubEvent;
+use crate::ecg_streams::{self, Analysis, EcgStreams};
 use crate::metrics::Metrics;
 use crate::recent::RecentSeqs;
 use crate::topics::{self, Topic};
@@ -33,16 +34,21 @@ enum Message {
     Status(String, Result<Status, Rejection>),
     Heartbeat(String, Result<Heartbeat, Rejection>),
     Position(String, Result<Position, Rejection>),
+    /// An ECG chunk, already analysed in the MQTT task (its alerts are raised there).
+    Ecg(Result<Analysis, Rejection>),
     UnknownTopic,
 }
 
-fn classify(publish: Publish) -> Inbound {
+fn classify(publish: Publish, streams: &mut EcgStreams) -> Inbound {
     let body = &publish.payload[..];
     let message = match topics::parse(&publish.topic) {
         Some(Topic::Vitals(d)) => Message::Vitals(d.into(), payload::decode_vitals_batch(d, body)),
         Some(Topic::Status(d)) => Message::Status(d.into(), payload::decode_status(body)),
         Some(Topic::Heartbeat(d)) => Message::Heartbeat(d.into(), payload::decode_heartbeat(body)),
         Some(Topic::Position(u)) => Message::Position(u.into(), payload::decode_position(body)),
+        Some(Topic::Ecg(stream)) => {
+            Message::Ecg(ecg_streams::decode(&stream, body).map(|chunk| streams.analyse(chunk)))
+        }
         None => Message::UnknownTopic,
     };
     Inbound { publish, message }
@@ -73,6 +79,7 @@ pub async fn mqtt_loop(
     client: AsyncClient,
     tx: mpsc::Sender<Inbound>,
     shared: Arc<Shared>,
+    mut streams: EcgStreams,
 ) {
     no_delay(&mut eventloop);
     let mut recent = RecentSeqs::default();
@@ -96,12 +103,16 @@ pub async fn mqtt_loop(
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let inbound = classify(publish);
-                if let Message::Vitals(_, Ok(measurements)) = &inbound.message {
-                    let new = measurements
-                        .iter()
-                        .filter(|m| recent.first_time(&m.device, m.seq));
-                    raise_alerts(&shared, new);
+                let inbound = classify(publish, &mut streams);
+                match &inbound.message {
+                    Message::Vitals(_, Ok(measurements)) => {
+                        let new = measurements
+                            .iter()
+                            .filter(|m| recent.first_time(&m.device, m.seq));
+                        raise_alerts(&shared, new);
+                    }
+                    Message::Ecg(Ok(analysis)) => raise_ecg_alerts(&shared, analysis),
+                    _ => {}
                 }
                 if tx.send(inbound).await.is_err() {
                     return; // the ingest thread stopped
@@ -124,7 +135,9 @@ pub async fn mqtt_loop(
 #[derive(Default)]
 struct Outcome {
     publishes: Vec<Publish>,
+    /// Committed sequence numbers by the topic they are confirmed on.
     acks: BTreeMap<String, Vec<u64>>,
+    /// Rejections with the topic they are reported on (empty: reported only to the hub's clients).
     errors: Vec<(String, HubEvent)>,
     stored: u64,
     statuses: Vec<(String, Status)>,
@@ -133,7 +146,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn reject(&mut self, metrics: &Metrics, device: Option<&str>, topic: &str, r: Rejection) {
+    fn reject(&mut self, metrics: &Metrics, reply_to: Option<String>, topic: &str, r: Rejection) {
         metrics.reject(r.reason());
         tracing::warn!(topic, reason = r.reason(), "rejected payload: {r}");
         let event = HubEvent::IngestError {
@@ -141,8 +154,7 @@ impl Outcome {
             reason: r.reason(),
             detail: r.to_string(),
         };
-        let device = device.unwrap_or_default().to_string();
-        self.errors.push((device, event));
+        self.errors.push((reply_to.unwrap_or_default(), event));
     }
 }
 
@@ -202,7 +214,10 @@ impl Ingest {
                             tx.ensure_device(&m.device, Some(&m.patient))?;
                         }
                         let stored = matches!(tx.insert(&m)?, Insert::Stored(_));
-                        out.acks.entry(m.device.clone()).or_default().push(m.seq);
+                        out.acks
+                            .entry(topics::ack(&m.device))
+                            .or_default()
+                            .push(m.seq);
                         if stored {
                             out.stored += 1;
                         } else {
@@ -210,12 +225,37 @@ impl Ingest {
                         }
                     }
                 }
-                Message::Vitals(d, Err(r)) => out.reject(metrics, Some(&d), &topic, r),
+                Message::Vitals(d, Err(r)) => {
+                    out.reject(metrics, Some(topics::error(&d)), &topic, r)
+                }
                 Message::Status(d, Ok(s)) => out.statuses.push((d, s)),
                 Message::Heartbeat(d, Ok(h)) => out.heartbeats.push((d, h)),
                 Message::Position(u, Ok(p)) => out.positions.push((u, p)),
                 Message::Status(d, Err(r)) | Message::Heartbeat(d, Err(r)) => {
-                    out.reject(metrics, Some(&d), &topic, r)
+                    out.reject(metrics, Some(topics::error(&d)), &topic, r)
+                }
+                Message::Ecg(Ok(analysis)) => {
+                    let stream = analysis.key.stream_device();
+                    duplicates += u64::from(analysis.duplicate);
+                    if known.insert((stream.clone(), analysis.key.patient.clone())) {
+                        tx.ensure_patient(&analysis.key.patient)?;
+                        tx.ensure_device(&stream, Some(&analysis.key.patient))?;
+                    }
+                    for m in &analysis.heart_rates {
+                        if matches!(tx.insert(m)?, Insert::Stored(_)) {
+                            out.stored += 1;
+                        } else {
+                            duplicates += 1;
+                        }
+                    }
+                    let ack_topic = topics::ecg_ack(&analysis.key.topic());
+                    out.acks
+                        .entry(ack_topic)
+                        .or_default()
+                        .push(analysis.chunk_seq);
+                }
+                Message::Ecg(Err(r)) => {
+                    out.reject(metrics, Some(format!("{topic}/error")), &topic, r)
                 }
                 Message::Position(_, Err(r)) => out.reject(metrics, None, &topic, r),
                 Message::UnknownTopic => {
@@ -277,6 +317,29 @@ fn raise_alerts<'a>(shared: &Shared, measurements: impl Iterator<Item = &'a Meas
     }
 }
 
+/// Applies an analysed ECG chunk to the ward at once (liveness, heart rates into NEWS2, rhythm
+/// and electrode alerts) and pushes the alert events; a redelivered chunk changes nothing.
+fn raise_ecg_alerts(shared: &Shared, analysis: &Analysis) {
+    let metrics = &shared.metrics;
+    if analysis.duplicate {
+        return; // counted as a duplicate when its batch commits
+    }
+    Metrics::add(&metrics.ecg_chunks, 1);
+    if analysis.missed_chunks > 0 {
+        Metrics::add(&metrics.ecg_missed_chunks, analysis.missed_chunks);
+        tracing::warn!(stream = %analysis.key.stream_device(), missed = analysis.missed_chunks,
+            "ECG chunks missing: analysis restarted");
+    }
+    let mut events = Vec::new();
+    if let Ok(mut care) = shared.care.lock() {
+        care.ecg(analysis, now_ms(), &mut events);
+        care.drain_alerts(&mut events);
+    }
+    if !events.is_empty() {
+        shared.publish_events(events);
+    }
+}
+
 /// What a committed batch owes the devices and the broker.
 pub struct Acks {
     publishes: Vec<Publish>,
@@ -298,20 +361,20 @@ pub async fn ack_loop(
             }
         }
         let mut acked = 0;
-        for (device, seqs) in &owed.acks {
+        for (ack_topic, seqs) in &owed.acks {
             acked += seqs.len() as u64;
             let body = serde_json::json!({ "seqs": seqs }).to_string();
             if let Err(e) = client
-                .publish(topics::ack(device), QoS::AtMostOnce, false, body)
+                .publish(ack_topic, QoS::AtMostOnce, false, body)
                 .await
             {
-                tracing::warn!("ack to {device} not sent: {e}");
+                tracing::warn!("ack on {ack_topic} not sent: {e}");
             }
         }
-        for (device, event) in owed.errors.iter().filter(|(d, _)| !d.is_empty()) {
+        for (error_topic, event) in owed.errors.iter().filter(|(t, _)| !t.is_empty()) {
             let body = serde_json::to_string(event).unwrap_or_default();
             let _ = client
-                .publish(topics::error(device), QoS::AtMostOnce, false, body)
+                .publish(error_topic, QoS::AtMostOnce, false, body)
                 .await;
         }
         Metrics::add(&shared.metrics.acks_sent, acked);

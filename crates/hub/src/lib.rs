@@ -6,6 +6,7 @@ pub mod broker;
 pub mod care;
 pub mod config;
 pub mod device;
+pub mod ecg_streams;
 mod http;
 pub mod ingest;
 pub mod metrics;
@@ -173,11 +174,13 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let options = ingest::client_options(&config.client_id, &mqtt_host, mqtt_port);
     let (client, eventloop) = rumqttc::AsyncClient::new(options, 1 << 16);
     let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
+    let streams = ecg_streams::EcgStreams::new(config.ecg.clone());
     tokio::spawn(ingest::mqtt_loop(
         eventloop,
         client.clone(),
         tx,
         shared.clone(),
+        streams,
     ));
     let (acks, owed) = mpsc::unbounded_channel();
     tokio::spawn(ingest::ack_loop(client, shared.clone(), owed));

@@ -13,6 +13,10 @@ pub struct Metrics {
     pub commits: AtomicU64,
     pub acks_sent: AtomicU64,
     pub alert_notifications: AtomicU64,
+    /// ECG chunks analysed (redeliveries are counted in `duplicates`).
+    pub ecg_chunks: AtomicU64,
+    /// ECG chunks that never arrived (sequence gaps; the analysis restarted after each).
+    pub ecg_missed_chunks: AtomicU64,
     /// The hub's MQTT subscriptions are in place (set on SUBACK, cleared on a lost connection).
     pub mqtt_subscribed: AtomicBool,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
@@ -50,7 +54,7 @@ impl Metrics {
             ),
             (
                 "medlink_hub_duplicates_total",
-                "Redelivered measurements dropped by (device, seq).",
+                "Redelivered measurements (and ECG chunks) dropped by (device, seq).",
                 &self.duplicates,
             ),
             (
@@ -67,6 +71,16 @@ impl Metrics {
                 "medlink_hub_alert_notifications_total",
                 "Alert events that paged someone.",
                 &self.alert_notifications,
+            ),
+            (
+                "medlink_hub_ecg_chunks_total",
+                "ECG chunks analysed.",
+                &self.ecg_chunks,
+            ),
+            (
+                "medlink_hub_ecg_missed_chunks_total",
+                "ECG chunks missing from their stream (sequence gaps).",
+                &self.ecg_missed_chunks,
             ),
         ];
         for (name, help, counter) in counters {

@@ -1,17 +1,19 @@
 //! The MQTT topic scheme (docs/ingest.md).
 //!
 //! Devices publish under `medlink/v1/devices/{device}/...`, ambulances under
-//! `medlink/v1/ambulances/{unit}/position`; the hub answers on `.../ack` and `.../error`.
+//! `medlink/v1/ambulances/{unit}/position`, ECG leads under `medlink/v1/ecg/{patient}/{device}/{lead}`;
+//! the hub answers on `.../ack` and `.../error`.
 
 /// Root of every medlink topic.
 pub const ROOT: &str = "medlink/v1";
 
 /// Filters the hub subscribes to, all QoS 1.
-pub const SUBSCRIPTIONS: [&str; 4] = [
+pub const SUBSCRIPTIONS: [&str; 5] = [
     "medlink/v1/devices/+/vitals",
     "medlink/v1/devices/+/status",
     "medlink/v1/devices/+/heartbeat",
     "medlink/v1/ambulances/+/position",
+    "medlink/v1/ecg/+/+/+",
 ];
 
 /// What an incoming topic is about.
@@ -21,11 +23,24 @@ pub enum Topic<'a> {
     Status(&'a str),
     Heartbeat(&'a str),
     Position(&'a str),
+    /// One lead of an ECG stream: samples as `ecg::EcgChunkMessage` JSON.
+    Ecg(EcgStream<'a>),
+}
+
+/// The ids an ECG topic carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EcgStream<'a> {
+    pub patient: &'a str,
+    pub device: &'a str,
+    pub lead: &'a str,
 }
 
 /// Parses an incoming topic; `None` for anything outside the scheme.
 pub fn parse(topic: &str) -> Option<Topic<'_>> {
     let rest = topic.strip_prefix(ROOT)?.strip_prefix('/')?;
+    if let Some(ids) = rest.strip_prefix("ecg/") {
+        return parse_ecg(ids);
+    }
     let mut parts = rest.split('/');
     let (group, id, leaf) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || id.is_empty() {
@@ -38,6 +53,20 @@ pub fn parse(topic: &str) -> Option<Topic<'_>> {
         ("ambulances", "position") => Some(Topic::Position(id)),
         _ => None,
     }
+}
+
+fn parse_ecg(ids: &str) -> Option<Topic<'_>> {
+    let mut parts = ids.split('/');
+    let (patient, device, lead) = (parts.next()?, parts.next()?, parts.next()?);
+    let empty = [patient, device, lead].iter().any(|id| id.is_empty());
+    if parts.next().is_some() || empty {
+        return None;
+    }
+    Some(Topic::Ecg(EcgStream {
+        patient,
+        device,
+        lead,
+    }))
 }
 
 /// Where a device publishes its measurements.
@@ -70,6 +99,21 @@ pub fn position(unit: &str) -> String {
     format!("{ROOT}/ambulances/{unit}/position")
 }
 
+/// Where a device publishes one lead of its ECG.
+pub fn ecg(patient: &str, device: &str, lead: &str) -> String {
+    format!("{ROOT}/ecg/{patient}/{device}/{lead}")
+}
+
+/// Where the hub confirms committed ECG chunks (their `seq`) of one lead.
+pub fn ecg_ack(stream: &EcgStream) -> String {
+    format!("{}/ack", ecg(stream.patient, stream.device, stream.lead))
+}
+
+/// Where the hub tells an ECG device that a chunk was rejected.
+pub fn ecg_error(stream: &EcgStream) -> String {
+    format!("{}/error", ecg(stream.patient, stream.device, stream.lead))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +128,22 @@ mod tests {
         assert_eq!(parse("medlink/v1/devices//vitals"), None);
         assert_eq!(parse("medlink/v1/devices/a/vitals/x"), None);
         assert_eq!(parse("other/v1/devices/a/vitals"), None);
+        let stream = EcgStream {
+            patient: "p-1",
+            device: "holter-7",
+            lead: "II",
+        };
+        assert_eq!(
+            parse(&ecg("p-1", "holter-7", "II")),
+            Some(Topic::Ecg(stream))
+        );
+        assert_eq!(
+            parse(&ecg_ack(&stream)),
+            None,
+            "the hub never hears its own acks"
+        );
+        assert_eq!(parse(&ecg_error(&stream)), None);
+        assert_eq!(parse("medlink/v1/ecg/p//II"), None);
+        assert_eq!(parse("medlink/v1/ecg/p/d"), None);
     }
 }

@@ -37,7 +37,7 @@ enum Command {
     Hifu(cmd::hifu::HifuCommand),
     /// Run the care hub: MQTT vitals ingestion, NEWS2 alerts, FHIR R4 API.
     Hub(cmd::hub::HubArgs),
-    /// Simulate devices: wearables in a care home, or an ambulance on its way.
+    /// Simulate devices: wearables in a care home, an ambulance on its way, an ECG stream.
     #[command(subcommand)]
     Sim(cmd::sim::SimCommand),
     /// Emulated networks: the UDP impairment relay, the named profiles, the fault matrix.

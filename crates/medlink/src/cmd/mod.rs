@@ -22,6 +22,7 @@ pub mod pki;
 pub mod scenario;
 pub mod sim;
 pub mod sim_ambulance;
+pub mod sim_ecg;
 pub mod sim_wearables;
 pub mod station;
 pub mod summary;

@@ -49,6 +49,8 @@ pub enum SimCommand {
     Wearables(super::sim_wearables::WearablesArgs),
     /// Ambulances driving to the hospital, streaming vitals and GPS position.
     Ambulance(super::sim_ambulance::AmbulanceArgs),
+    /// An ECG device streaming one lead of a WFDB record (optionally with electrode faults).
+    Ecg(super::sim_ecg::EcgSimArgs),
 }
 
 pub fn run(command: SimCommand) -> anyhow::Result<()> {
@@ -56,6 +58,7 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
     match command {
         SimCommand::Wearables(args) => runtime.block_on(super::sim_wearables::run(args)),
         SimCommand::Ambulance(args) => runtime.block_on(super::sim_ambulance::run(args)),
+        SimCommand::Ecg(args) => runtime.block_on(super::sim_ecg::run(args)),
     }
 }
 

@@ -12,10 +12,12 @@ const MIN_SNOOZE_MS: i64 = 60_000;
 const MAX_SNOOZE_MS: i64 = 24 * 3600 * 1000;
 
 /// A rule's verdict: the alert should be active with this severity and message.
-struct Condition {
-    severity: u8,
-    message: String,
-    patient: Option<String>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// 1 (least urgent) to 3 (most).
+    pub severity: u8,
+    pub message: String,
+    pub patient: Option<String>,
 }
 
 /// The alert engine. Deterministic: same inputs and `now`s, same events.
@@ -81,6 +83,19 @@ impl AlertEngine {
             };
             self.evaluate(Rule::DeviceOffline, device, Some(condition), now);
         }
+    }
+
+    /// A verdict reached outside the engine (the ECG monitor's rhythm and signal-quality
+    /// alarms): `Some` raises or updates the alert for (rule, subject), `None` resolves it.
+    /// The lifecycle (acknowledge, escalate, snooze, resolve) is the same as for every rule.
+    pub fn handle_condition(
+        &mut self,
+        rule: Rule,
+        subject: &str,
+        condition: Option<Condition>,
+        now: i64,
+    ) {
+        self.evaluate(rule, subject, condition, now);
     }
 
     /// Acknowledges an alert: stops escalation and repeat notifications at its current peak.

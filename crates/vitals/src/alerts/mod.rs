@@ -9,7 +9,7 @@ mod engine;
 mod liveness;
 
 pub use config::{AlertConfig, SustainedLowSpo2};
-pub use engine::AlertEngine;
+pub use engine::{AlertEngine, Condition};
 
 use serde::Serialize;
 
@@ -25,6 +25,17 @@ pub enum Rule {
     DeviceOffline,
     /// The device is alive but sends no measurements; subject = device.
     NoData,
+    /// ECG heart rate under the bradycardia limit; subject = the ECG stream (`{device}.ecg.{lead}`).
+    Bradycardia,
+    /// ECG heart rate over the tachycardia limit; subject = the ECG stream.
+    Tachycardia,
+    /// No heartbeat in the ECG for more than the pause limit (asystole); subject = the ECG stream.
+    Pause,
+    /// An irregularly irregular rhythm suggestive of atrial fibrillation; subject = the ECG stream.
+    IrregularRhythm,
+    /// The ECG signal is unusable (lead off, flat line, saturation, heavy noise); subject = the
+    /// ECG stream. Rhythm alerts of that stream are held back while it is active.
+    CheckElectrodes,
 }
 
 /// Who acknowledged an alert and when.

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 const LOINC: &str = "http://loinc.org";
 const UCUM: &str = "http://unitsofmeasure.org";
 const CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+/// Local code system for how a value was measured (no SNOMED code was verified for it).
+const METHOD: &str = "urn:medlink:fhir:measurement-method";
 const SYSTOLIC: &str = "8480-6";
 const DIASTOLIC: &str = "8462-4";
 
@@ -94,6 +96,13 @@ pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
     };
     if let Some(value) = value {
         obs["valueQuantity"] = quantity(value, kind.ucum());
+    }
+    if kind == VitalKind::HeartRate
+        && let Some((_, lead)) = crate::source::ecg_stream_parts(&m.device)
+    {
+        obs["method"] = json!({"coding": [{"system": METHOD, "code": "ecg",
+            "display": "ECG: R-R intervals of detected QRS complexes"}],
+            "text": format!("ECG lead {lead}")});
     }
     Some(obs)
 }
@@ -272,6 +281,17 @@ mod tests {
             DIASTOLIC
         );
         assert!(all[1].get("valueQuantity").is_none());
+        assert!(all[0].get("method").is_none(), "a device's own reading");
+    }
+
+    #[test]
+    fn heart_rate_from_an_ecg_stream_says_so() {
+        let mut from_ecg = recorded();
+        from_ecg.measurement.device = crate::source::ecg_stream_device("holter-7", "II");
+        let hr = observation(&from_ecg, VitalKind::HeartRate).unwrap();
+        assert_eq!(hr["method"]["coding"][0]["code"], "ecg");
+        assert_eq!(hr["method"]["text"], "ECG lead II");
+        assert_eq!(hr["device"]["reference"], "Device/holter-7.ecg.II");
     }
 
     #[test]
