@@ -184,15 +184,13 @@ impl BioheatModel {
             .into_par_iter()
             .enumerate()
             .filter(|(z, _)| *z > 0 && *z < nz - 1)
-            .for_each(|(z, mut out)| {
+            .for_each(|(z, out)| {
                 let planes = Around {
                     below: &t[(z - 1) * plane..z * plane],
                     centre: &t[z * plane..(z + 1) * plane],
                     above: &t[(z + 1) * plane..(z + 2) * plane],
                 };
-                for y in 1..ny - 1 {
-                    self.update_row(&planes, z, y, out.row(y * nx + 1, nx - 2));
-                }
+                self.update_plane(&planes, z, out);
             });
         std::mem::swap(&mut state.temperature, &mut state.scratch);
         state.time_s += f64::from(self.dt_s);

@@ -129,11 +129,11 @@ impl BioheatModel {
     /// The two-step wavefront over one slab of planes.
     fn sweep_slab(&self, t0: &[f32], heat: &[(u32, f32)], seconds: f32, mut slab: Slab) {
         let [nx, ny, nz] = self.grid.dims;
-        let (plane, n) = (nx * ny, nx - 2);
+        let plane = nx * ny;
         let first = slab.planes.start;
         let mut ring = vec![0f32; 3 * plane];
-        let mut spare_dose = vec![0f32; n];
-        let mut spare_damage = vec![0f32; if self.tracks_damage() { n } else { 0 }];
+        let mut spare_dose = vec![0f32; plane];
+        let mut spare_damage = vec![0f32; if self.tracks_damage() { plane } else { 0 }];
         let original = |p: usize| &t0[p * plane..(p + 1) * plane];
         for p in first - 1..=slab.planes.end {
             let slot = &mut ring[(p % 3) * plane..(p % 3 + 1) * plane];
@@ -147,22 +147,18 @@ impl BioheatModel {
                     above: original(p + 1),
                 };
                 let own = slab.planes.contains(&p);
-                for y in 1..ny - 1 {
-                    let start = y * nx + 1;
-                    let temperature = &mut slot[start..start + n];
-                    let (dose, damage) = if own {
-                        let row = slab.out.row((p - first) * plane + start, n);
-                        (row.dose, row.damage)
-                    } else {
-                        (&mut spare_dose[..], &mut spare_damage[..])
-                    };
-                    let row = Fields {
-                        temperature,
-                        dose,
-                        damage,
-                    };
-                    self.update_row(&around, p, y, row);
-                }
+                let (dose, damage) = if own {
+                    let accumulators = slab.out.row((p - first) * plane, plane);
+                    (accumulators.dose, accumulators.damage)
+                } else {
+                    (&mut spare_dose[..], &mut spare_damage[..])
+                };
+                let out = Fields {
+                    temperature: &mut *slot,
+                    dose,
+                    damage,
+                };
+                self.update_plane(&around, p, out);
                 if own {
                     for &i in in_plane(slab.probes, p, plane, |&i| i) {
                         slab.probed[i as usize - first * plane] = slot[i as usize - p * plane];
@@ -181,10 +177,7 @@ impl BioheatModel {
                 centre: slot_of(q),
                 above: slot_of(p),
             };
-            for y in 1..ny - 1 {
-                let row = slab.out.row((q - first) * plane + y * nx + 1, n);
-                self.update_row(&around, q, y, row);
-            }
+            self.update_plane(&around, q, slab.out.row((q - first) * plane, plane));
         }
     }
 }

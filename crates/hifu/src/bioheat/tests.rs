@@ -141,6 +141,11 @@ fn dose_accumulates_at_the_rate_of_the_held_temperature() {
         state.dose[centre]
     );
     assert_eq!(state.dose[0], 0.0);
+    // The x faces inside a plane are passed over by the vector loop but neither heat nor dose.
+    for face in [[0, 2, 2], [4, 2, 2], [0, 3, 2], [4, 1, 3]] {
+        let i = medium.grid.index(face);
+        assert_eq!((state.dose[i], state.temperature[i]), (0.0, 50.0));
+    }
 }
 
 #[test]
