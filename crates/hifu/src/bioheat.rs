@@ -1,8 +1,9 @@
-//! Pennes bioheat solver in f32: an explicit conservative 7-point update fused with CEM43 accumulation,
-//! the stable time step chosen automatically, multi-threaded over depth planes (rayon).
+//! Pennes bioheat solver in f32: an explicit conservative 7-point update fused with CEM43 (and optional
+//! Arrhenius damage) accumulation, the stable time step chosen automatically, multi-threaded over depth
+//! planes (rayon); [`BioheatModel::step_pair`] does two steps per sweep over memory (temporal blocking).
 
 use crate::HifuError;
-use crate::dose::{Cem43Rule, Cem43Variant};
+use crate::dose::{Arrhenius, ArrheniusRule, Cem43Rule, Cem43Variant};
 use crate::grid::Grid;
 use crate::medium::Medium;
 use crate::tissue::Tissue;
@@ -20,6 +21,8 @@ pub struct ThermalSettings {
     /// Fraction of the explicit positivity limit used as the time step (≤ 1; 0.5 never oscillates).
     pub stability_fraction: f64,
     pub cem43: Cem43Variant,
+    /// Accumulate the Arrhenius damage integral Ω too (off by default: it costs bandwidth).
+    pub arrhenius: Option<Arrhenius>,
 }
 
 impl Default for ThermalSettings {
@@ -29,6 +32,7 @@ impl Default for ThermalSettings {
             bolus_c: 20.0,
             stability_fraction: 0.5,
             cem43: Cem43Variant::SaparetoDewey,
+            arrhenius: None,
         }
     }
 }
@@ -39,6 +43,7 @@ pub struct BioheatModel {
     pub dt_s: f32,
     body_c: f32,
     rule: Cem43Rule,
+    damage: Option<ArrheniusRule>,
     conductivity: Vec<f32>,
     /// dt/(2·rho·c·dx²): multiplies the sum of (k_i + k_j)(T_j − T_i) over the six faces.
     diffusion_gain: Vec<f32>,
@@ -46,11 +51,13 @@ pub struct BioheatModel {
     perfusion_gain: Vec<f32>,
 }
 
-/// Temperature (°C) and accumulated dose (CEM43 minutes) of every voxel at `time_s`.
+/// Temperature (°C), accumulated dose (CEM43 minutes) and, when enabled, Arrhenius damage Ω of every
+/// voxel at `time_s`.
 #[derive(Debug, Clone)]
 pub struct BioheatState {
     pub temperature: Vec<f32>,
     pub dose: Vec<f32>,
+    pub damage: Option<Vec<f32>>,
     pub time_s: f64,
     scratch: Vec<f32>,
 }
@@ -93,6 +100,10 @@ impl BioheatModel {
                 "the volume has no interior tissue to heat".into(),
             ));
         }
+        let damage = settings
+            .arrhenius
+            .map(ArrheniusRule::try_from)
+            .transpose()?;
         let fraction = settings.stability_fraction.clamp(1e-3, 1.0);
         let dt = limit * fraction;
         let gain =
@@ -118,12 +129,14 @@ impl BioheatModel {
             dt_s: dt as f32,
             body_c: settings.body_c,
             rule: settings.cem43.into(),
+            damage,
             conductivity,
             diffusion_gain,
             perfusion_gain,
         };
         let state = BioheatState {
             dose: vec![0.0; temperature.len()],
+            damage: damage.map(|_| vec![0.0; temperature.len()]),
             scratch: temperature.clone(),
             temperature,
             time_s: 0.0,
@@ -131,8 +144,15 @@ impl BioheatModel {
         Ok((model, state))
     }
 
-    /// Bytes the update streams per voxel: T, k, two gains read, T′ written, dose read and written.
+    /// Bytes one step streams per voxel update: T, k, two gains read, T′ written, dose read and written.
     pub const BYTES_PER_CELL: usize = 28;
+
+    /// Bytes [`BioheatModel::step_pair`] streams per voxel update: the same 28 bytes serve two steps
+    /// (the intermediate temperatures stay in a cache-resident ring of planes).
+    pub const BYTES_PER_CELL_PAIRED: usize = 14;
+
+    /// Extra bytes per voxel update when Arrhenius damage is accumulated (Ω read and written).
+    pub const DAMAGE_BYTES_PER_CELL: usize = 8;
 
     /// Voxels one step updates (the interior).
     pub fn updated_cells(&self) -> usize {
@@ -144,95 +164,36 @@ impl BioheatModel {
         self.diffusion_gain[index] > 0.0
     }
 
-    /// Advances `state` by one time step `dt_s`: diffusion, perfusion and CEM43 in one pass.
+    /// Whether the model accumulates Arrhenius damage.
+    pub fn tracks_damage(&self) -> bool {
+        self.damage.is_some()
+    }
+
+    /// Advances `state` by one time step `dt_s`: diffusion, perfusion and dose in one pass.
     pub fn step(&self, state: &mut BioheatState) {
-        let [nx, ny, _] = self.grid.dims;
+        let [nx, ny, nz] = self.grid.dims;
         let plane = nx * ny;
         let t = &state.temperature;
-        state
-            .scratch
-            .par_chunks_mut(plane)
-            .zip(state.dose.par_chunks_mut(plane))
+        let fields = Fields {
+            temperature: &mut state.scratch,
+            dose: &mut state.dose,
+            damage: state.damage.as_deref_mut().unwrap_or_default(),
+        };
+        fields
+            .split_into(plane)
+            .into_par_iter()
             .enumerate()
-            .filter(|(z, _)| *z > 0 && *z < self.grid.dims[2] - 1)
-            .for_each(|(z, (out, dose))| {
-                for y in 1..ny - 1 {
-                    let row = y * nx;
-                    self.update_row(
-                        t,
-                        z * plane + row,
-                        &mut out[row + 1..row + nx - 1],
-                        &mut dose[row + 1..row + nx - 1],
-                    );
-                }
+            .filter(|(z, _)| *z > 0 && *z < nz - 1)
+            .for_each(|(z, out)| {
+                let planes = Around {
+                    below: &t[(z - 1) * plane..z * plane],
+                    centre: &t[z * plane..(z + 1) * plane],
+                    above: &t[(z + 1) * plane..(z + 2) * plane],
+                };
+                self.update_plane(&planes, z, out);
             });
         std::mem::swap(&mut state.temperature, &mut state.scratch);
         state.time_s += f64::from(self.dt_s);
-    }
-
-    /// The fused update of one x-row starting at linear index `start` (its x = 0 voxel), compiled for
-    /// AVX2 when the CPU has it (the loop is the same; wider vectors halve its instruction count).
-    fn update_row(&self, t: &[f32], start: usize, out: &mut [f32], dose: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { self.update_row_avx2(t, start, out, dose) };
-            return;
-        }
-        self.update_row_portable(t, start, out, dose);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn update_row_avx2(&self, t: &[f32], start: usize, out: &mut [f32], dose: &mut [f32]) {
-        self.update_row_portable(t, start, out, dose);
-    }
-
-    #[inline(always)]
-    fn update_row_portable(&self, t: &[f32], start: usize, out: &mut [f32], dose: &mut [f32]) {
-        let n = out.len();
-        let dose = &mut dose[..n];
-        let [nx, ny, _] = self.grid.dims;
-        let (row, plane) = (nx as isize, (nx * ny) as isize);
-        let c = start + 1;
-        let at = |offset: isize| -> std::ops::Range<usize> {
-            let from = c.wrapping_add_signed(offset);
-            from..from + n
-        };
-        let k = &self.conductivity;
-        let (kc, kw, ke, ks, kn, kd, ku) = (
-            &k[at(0)],
-            &k[at(-1)],
-            &k[at(1)],
-            &k[at(-row)],
-            &k[at(row)],
-            &k[at(-plane)],
-            &k[at(plane)],
-        );
-        let (tc, tw, te, ts, tn, td, tu) = (
-            &t[at(0)],
-            &t[at(-1)],
-            &t[at(1)],
-            &t[at(-row)],
-            &t[at(row)],
-            &t[at(-plane)],
-            &t[at(plane)],
-        );
-        let gain = &self.diffusion_gain[c..c + n];
-        let perfusion = &self.perfusion_gain[c..c + n];
-        let (body, dt, rule) = (self.body_c, self.dt_s, self.rule);
-        for i in 0..n {
-            let (centre, k) = (tc[i], kc[i]);
-            let flux = (k + kw[i]) * (tw[i] - centre)
-                + (k + ke[i]) * (te[i] - centre)
-                + (k + ks[i]) * (ts[i] - centre)
-                + (k + kn[i]) * (tn[i] - centre)
-                + (k + kd[i]) * (td[i] - centre)
-                + (k + ku[i]) * (tu[i] - centre);
-            let next = centre + gain[i] * flux - perfusion[i] * (centre - body);
-            out[i] = next;
-            dose[i] += dt * rule.minutes_per_second(0.5 * (centre + next));
-        }
     }
 }
 
@@ -262,5 +223,11 @@ fn neighbours(grid: &Grid, index: usize) -> impl Iterator<Item = usize> + '_ {
     .filter_map(move |offset| grid.offset(voxel, offset).map(|v| grid.index(v)))
 }
 
+mod fields;
+mod kernel;
+mod pair;
 #[cfg(test)]
 mod tests;
+
+use fields::{Around, Fields};
+pub use pair::Probes;

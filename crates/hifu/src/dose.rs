@@ -1,5 +1,6 @@
 //! Thermal dose: CEM43 (Sapareto–Dewey, with the variant below 37 °C made explicit) and Arrhenius damage.
 
+use crate::HifuError;
 use serde::{Deserialize, Serialize};
 
 /// The usual necrosis threshold in CEM43 minutes.
@@ -103,6 +104,46 @@ impl Arrhenius {
     }
 }
 
+/// An [`Arrhenius`] law folded into f32 constants for the fused solver loop: the rate is computed as
+/// 2^(log2 A − Ea/(R·ln2·T)) so that A (1e98 and more) never overflows f32.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArrheniusRule {
+    log2_frequency: f32,
+    activation_log2_kelvin: f32,
+}
+
+impl TryFrom<Arrhenius> for ArrheniusRule {
+    type Error = HifuError;
+
+    fn try_from(law: Arrhenius) -> Result<ArrheniusRule, HifuError> {
+        const GAS_CONSTANT: f64 = 8.314_462_618;
+        let (a, ea) = (law.frequency_factor_per_s, law.activation_energy_j_per_mol);
+        if !(a.is_finite() && a > 0.0 && ea.is_finite() && ea > 0.0) {
+            return Err(HifuError::Plan(format!(
+                "Arrhenius parameters A = {a} 1/s and Ea = {ea} J/mol must be positive and finite"
+            )));
+        }
+        Ok(ArrheniusRule {
+            log2_frequency: a.log2() as f32,
+            activation_log2_kelvin: (ea / (GAS_CONSTANT * std::f64::consts::LN_2)) as f32,
+        })
+    }
+}
+
+impl ArrheniusRule {
+    /// A law that stands in where damage is not tracked (the loop compiled without damage never uses it).
+    pub(crate) const INERT: ArrheniusRule = ArrheniusRule {
+        log2_frequency: -1000.0,
+        activation_log2_kelvin: 0.0,
+    };
+
+    /// Damage integral Ω gained per second at `temperature_c`.
+    #[inline(always)]
+    pub fn damage_per_second(&self, temperature_c: f32) -> f32 {
+        fast_exp2(self.log2_frequency - self.activation_log2_kelvin / (temperature_c + 273.15))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +204,35 @@ mod tests {
                 (omega - 1.0).abs() < 0.05,
                 "{temperature} °C: omega {omega}"
             );
+        }
+    }
+
+    #[test]
+    fn the_f32_arrhenius_rule_matches_the_f64_rate() {
+        let rule = ArrheniusRule::try_from(HENRIQUES_MORITZ).unwrap();
+        for temperature in [37.0f32, 43.0, 50.0, 57.0, 65.0, 80.0, 95.0] {
+            let exact = HENRIQUES_MORITZ.rate_per_s(f64::from(temperature));
+            let fast = f64::from(rule.damage_per_second(temperature));
+            assert!(
+                (fast - exact).abs() / exact < 1e-4,
+                "{temperature} °C: {fast} vs {exact}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_arrhenius_parameters_are_errors() {
+        for (a, ea) in [
+            (0.0, 6e5),
+            (3e98, -1.0),
+            (f64::NAN, 6e5),
+            (f64::INFINITY, 6e5),
+        ] {
+            let law = Arrhenius {
+                frequency_factor_per_s: a,
+                activation_energy_j_per_mol: ea,
+            };
+            assert!(ArrheniusRule::try_from(law).is_err());
         }
     }
 

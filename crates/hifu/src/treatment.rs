@@ -2,7 +2,7 @@
 //! figures a clinician watches (focal temperature, organ-at-risk peaks, energy, ablated fraction).
 
 use crate::HifuError;
-use crate::bioheat::{BioheatModel, BioheatState, ThermalSettings};
+use crate::bioheat::{BioheatModel, BioheatState, Probes, ThermalSettings};
 use crate::dose::NECROSIS_CEM43;
 use crate::grid::Voxel;
 use crate::heating::{HeatPattern, spot_sources};
@@ -63,6 +63,10 @@ pub struct TreatmentSummary {
     pub eef_j_per_mm3: f64,
     pub treatment_time_s: f64,
     pub peak_temperature_c: f32,
+    /// Fraction of the lesion with Arrhenius damage Ω ≥ 1 (when the model tracks Ω).
+    pub arrhenius_damaged_fraction: Option<f64>,
+    /// Volume with Ω ≥ 1 (when the model tracks Ω).
+    pub arrhenius_damaged_volume_mm3: Option<f64>,
 }
 
 /// The patient model under treatment; advanced one solver step at a time.
@@ -81,6 +85,8 @@ pub struct Treatment {
     oar_max_temp_c: f32,
     peak_temperature_c: f32,
     slices: SlicePeaks,
+    /// The voxels `track` reads, kept after the first step of each pair.
+    probes: Probes,
 }
 
 impl Treatment {
@@ -119,8 +125,10 @@ impl Treatment {
             oar_max_temp_c: f32::NEG_INFINITY,
             peak_temperature_c: f32::NEG_INFINITY,
             slices,
+            probes: Probes::default(),
         };
-        treatment.track();
+        treatment.probes = treatment.watched_voxels();
+        treatment.track(Field::Current);
         Ok(treatment)
     }
 
@@ -146,7 +154,7 @@ impl Treatment {
                 "focus {focus:?} is outside the grid"
             )));
         }
-        let sources = spot_sources(
+        let mut sources = spot_sources(
             &self.medium,
             &self.pattern,
             &self.bowl,
@@ -154,12 +162,15 @@ impl Treatment {
             power_w,
             &|i| self.model.is_free(i),
         );
+        // Ordered by voxel, as the two-step sweep wants them (stable: repeats keep their order).
+        sources.sort_by_key(|&(index, _)| index);
         self.active = Some(Sonication {
             power_w,
             remaining_s: duration_s,
             sources,
         });
         self.last_focus = Some(focus);
+        self.probes = self.watched_voxels();
         Ok(())
     }
 
@@ -174,6 +185,44 @@ impl Treatment {
 
     /// Advances one solver step (`dt_s`): the beam's heat, then diffusion, perfusion and dose.
     pub fn step(&mut self) {
+        self.beam_on_for_one_step();
+        self.model.step(&mut self.state);
+        self.track(Field::Current);
+    }
+
+    /// Advances two solver steps in one sweep over memory, with exactly the results of two calls
+    /// to `step`; returns the time and focal temperature after the first of them.
+    pub fn step_pair(&mut self) -> (f64, f32) {
+        let dt = f64::from(self.model.dt_s);
+        let first_time_s = self.state.time_s + dt;
+        self.beam_on_for_one_step();
+        // The beam between the two steps: what `beam_on_for_one_step` would do after the first.
+        let (sources, seconds, ends) = match &mut self.active {
+            Some(sonication) => {
+                let on = sonication.remaining_s.min(dt);
+                self.energy_j += sonication.power_w * on;
+                sonication.remaining_s -= on;
+                (
+                    &sonication.sources[..],
+                    on as f32,
+                    sonication.remaining_s <= 1e-9,
+                )
+            }
+            None => (&[][..], 0.0, false),
+        };
+        self.model
+            .step_pair(&mut self.state, sources, seconds, &mut self.probes);
+        self.track(Field::FirstOfPair);
+        let first_focal_c = self.probes.temperature()[self.focus_index()];
+        if ends {
+            self.active = None;
+        }
+        self.track(Field::Current);
+        (first_time_s, first_focal_c)
+    }
+
+    /// Heats by the beam for the coming step, counts its energy, ends the sonication when it is done.
+    fn beam_on_for_one_step(&mut self) {
         let dt = f64::from(self.model.dt_s);
         if let Some(sonication) = &mut self.active {
             let on = sonication.remaining_s.min(dt);
@@ -184,13 +233,35 @@ impl Treatment {
                 self.active = None;
             }
         }
-        self.model.step(&mut self.state);
-        self.track();
     }
 
-    /// Updates the running maxima after a step.
-    fn track(&mut self) {
-        let t = &self.state.temperature;
+    /// Every voxel `track` and the focal trace read: organs at risk, the beam's sources, the two
+    /// slices and the focus.
+    fn watched_voxels(&self) -> Probes {
+        let grid = self.medium.grid;
+        let [nx, ny, nz] = grid.dims;
+        let axial = (0..nx * ny).map(|i| grid.index([i % nx, i / nx, self.slices.axial_z]));
+        let sagittal = (0..nx * nz).map(|i| grid.index([i % nx, self.slices.sagittal_y, i / nx]));
+        let sources = self
+            .active
+            .iter()
+            .flat_map(|s| s.sources.iter().map(|&(i, _)| i));
+        let indices = axial
+            .chain(sagittal)
+            .chain([self.focus_index()])
+            .map(|i| i as u32)
+            .chain(sources)
+            .chain(self.oar.iter().copied())
+            .collect();
+        Probes::new(indices, &grid)
+    }
+
+    /// Updates the running maxima from `field` after a step.
+    fn track(&mut self, field: Field) {
+        let t = match field {
+            Field::Current => &self.state.temperature[..],
+            Field::FirstOfPair => self.probes.temperature(),
+        };
         let oar_max = self
             .oar
             .iter()
@@ -245,8 +316,12 @@ impl Treatment {
 
     /// Temperature at the latest focus (body temperature before the first sonication).
     pub fn focal_temperature_c(&self) -> f32 {
-        let index = self.last_focus.map_or(0, |f| self.medium.grid.index(f));
-        self.state.temperature[index]
+        self.state.temperature[self.focus_index()]
+    }
+
+    /// Linear index of the latest focus (voxel 0 before the first sonication).
+    fn focus_index(&self) -> usize {
+        self.last_focus.map_or(0, |f| self.medium.grid.index(f))
     }
 
     /// Highest organ-at-risk temperature seen so far.
@@ -300,8 +375,26 @@ impl Treatment {
             },
             treatment_time_s: self.state.time_s,
             peak_temperature_c: self.peak_temperature_c,
+            arrhenius_damaged_fraction: self.state.damage.as_ref().map(|omega| {
+                let damaged = self.lesion.iter().filter(|&&i| omega[i as usize] >= 1.0);
+                damaged.count() as f64 / self.lesion.len().max(1) as f64
+            }),
+            arrhenius_damaged_volume_mm3: self
+                .state
+                .damage
+                .as_ref()
+                .map(|omega| omega.iter().filter(|&&w| w >= 1.0).count() as f64 * voxel),
         }
     }
+}
+
+/// Which temperature field a step left to track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    /// The state's temperature now.
+    Current,
+    /// The probed temperatures after the first step of the latest pair.
+    FirstOfPair,
 }
 
 /// Depth (voxel z) of the lesion's centre of mass.
@@ -312,3 +405,6 @@ fn lesion_centre_z(medium: &Medium, lesion: &[u32]) -> Option<usize> {
         .sum();
     sum.checked_div(lesion.len())
 }
+
+#[cfg(test)]
+mod tests;

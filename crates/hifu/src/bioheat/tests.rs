@@ -141,4 +141,50 @@ fn dose_accumulates_at_the_rate_of_the_held_temperature() {
         state.dose[centre]
     );
     assert_eq!(state.dose[0], 0.0);
+    // The x faces inside a plane are passed over by the vector loop but neither heat nor dose.
+    for face in [[0, 2, 2], [4, 2, 2], [0, 3, 2], [4, 1, 3]] {
+        let i = medium.grid.index(face);
+        assert_eq!((state.dose[i], state.temperature[i]), (0.0, 50.0));
+    }
+}
+
+#[test]
+fn arrhenius_damage_at_a_held_temperature_is_the_analytic_integral() {
+    let law = crate::dose::HENRIQUES_MORITZ;
+    for body_c in [50.0f32, 57.0, 65.0] {
+        let settings = ThermalSettings {
+            body_c,
+            arrhenius: Some(law),
+            ..ThermalSettings::default()
+        };
+        let medium = muscle_cube(5, 1e-3);
+        let (model, mut state) = BioheatModel::new(&medium, &settings).unwrap();
+        for _ in 0..40 {
+            model.step(&mut state);
+        }
+        // Ω = A·exp(−Ea/(R·T))·t for a constant temperature T.
+        let exact = law.rate_per_s(f64::from(body_c)) * state.time_s;
+        let damage = state.damage.as_ref().unwrap();
+        let centre = f64::from(damage[medium.grid.index([2, 2, 2])]);
+        assert!(
+            (centre - exact).abs() / exact < 1e-4,
+            "{body_c} °C: {centre} vs {exact}"
+        );
+        assert_eq!(damage[0], 0.0, "a face voxel is not integrated");
+    }
+}
+
+#[test]
+fn damage_is_off_by_default_and_bad_laws_are_refused() {
+    let medium = muscle_cube(5, 1e-3);
+    let (model, state) = BioheatModel::new(&medium, &ThermalSettings::default()).unwrap();
+    assert!(!model.tracks_damage() && state.damage.is_none());
+    let settings = ThermalSettings {
+        arrhenius: Some(crate::dose::Arrhenius {
+            frequency_factor_per_s: -1.0,
+            activation_energy_j_per_mol: 6e5,
+        }),
+        ..ThermalSettings::default()
+    };
+    assert!(BioheatModel::new(&medium, &settings).is_err());
 }

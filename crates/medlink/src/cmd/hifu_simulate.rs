@@ -23,6 +23,9 @@ pub struct SimulateArgs {
     /// Solver threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Accumulate Arrhenius damage too (Henriques–Moritz, unless the plan names its own law).
+    #[arg(long)]
+    arrhenius: bool,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -37,8 +40,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let bytes =
         std::fs::read(&args.plan).with_context(|| format!("reading {}", args.plan.display()))?;
-    let plan =
+    let mut plan =
         Plan::from_json(&bytes).with_context(|| format!("checking {}", args.plan.display()))?;
+    if args.arrhenius && plan.thermal.arrhenius.is_none() {
+        plan.thermal.arrhenius = Some(hifu::dose::HENRIQUES_MORITZ);
+    }
     let medium = load_medium(&plan.medium)?;
     let pattern = heat_pattern(&plan.field, &plan.transducer, &medium)?;
     let mut treatment = treatment_for(&plan, medium, pattern)?;
@@ -68,6 +74,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         "lesion_volume_mm3": s.lesion_volume_mm3,
         "ablated_volume_mm3": s.ablated_volume_mm3,
         "peak_temperature_c": s.peak_temperature_c,
+        "arrhenius_damaged_fraction": s.arrhenius_damaged_fraction,
+        "arrhenius_damaged_volume_mm3": s.arrhenius_damaged_volume_mm3,
         "spots": plan.spots.len(),
         "grid": treatment.medium().grid.dims,
         "spacing_mm": treatment.medium().grid.spacing_m * 1e3,
@@ -101,10 +109,10 @@ fn draw(treatment: &Treatment, record: &RunRecord, out: &Path) -> anyhow::Result
     let sagittal_cells: Vec<usize> = (0..nx * nz)
         .map(|i| grid.index([i % nx, peaks.sagittal_y, i / nx]))
         .collect();
-    let log_dose = |cells: &[usize]| {
+    let log_of = |field: &[f32], cells: &[usize]| {
         cells
             .iter()
-            .map(|&i| dose[i].max(1e-3).log10())
+            .map(|&i| field[i].max(1e-6).log10())
             .collect::<Vec<f32>>()
     };
     let lesion = |cells: &[usize]| {
@@ -116,7 +124,7 @@ fn draw(treatment: &Treatment, record: &RunRecord, out: &Path) -> anyhow::Result
     let scale = (600 / nx.max(ny)).max(1);
     let temperature_range = (37.0, 90.0);
     let dose_range = (-1.0, f64::from(hifu::dose::NECROSIS_CEM43).log10() + 1.0);
-    for (name, width, height, values, cells, range) in [
+    let mut images = vec![
         (
             "axial_temperature.png",
             nx,
@@ -137,7 +145,7 @@ fn draw(treatment: &Treatment, record: &RunRecord, out: &Path) -> anyhow::Result
             "axial_dose.png",
             nx,
             ny,
-            log_dose(&axial_cells),
+            log_of(dose, &axial_cells),
             &axial_cells,
             dose_range,
         ),
@@ -145,11 +153,32 @@ fn draw(treatment: &Treatment, record: &RunRecord, out: &Path) -> anyhow::Result
             "sagittal_dose.png",
             nx,
             nz,
-            log_dose(&sagittal_cells),
+            log_of(dose, &sagittal_cells),
             &sagittal_cells,
             dose_range,
         ),
-    ] {
+    ];
+    if let Some(damage) = &treatment.state().damage {
+        // log10 of the Arrhenius damage integral from 0.001 to 10; Omega = 1 sits at 3/4 of the scale.
+        let damage_range = (-3.0, 1.0);
+        images.push((
+            "axial_damage.png",
+            nx,
+            ny,
+            log_of(damage, &axial_cells),
+            &axial_cells,
+            damage_range,
+        ));
+        images.push((
+            "sagittal_damage.png",
+            nx,
+            nz,
+            log_of(damage, &sagittal_cells),
+            &sagittal_cells,
+            damage_range,
+        ));
+    }
+    for (name, width, height, values, cells, range) in images {
         let mask = lesion(cells);
         SliceImage {
             width,

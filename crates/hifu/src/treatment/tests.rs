@@ -1,0 +1,47 @@
+//! A treatment advanced two steps per sweep ends exactly where one advanced step by step does:
+//! temperatures, dose, damage, energy, running peaks, slices and the focal trace.
+
+use super::*;
+use crate::dose::HENRIQUES_MORITZ;
+use crate::testing::{coarse_field, small_scenario};
+
+fn small_treatment() -> Treatment {
+    let medium = small_scenario().build().unwrap();
+    let bowl = Bowl::default();
+    let pattern = coarse_field().heat_pattern(&bowl, medium.grid.spacing_m, &|_, _| {});
+    let thermal = ThermalSettings {
+        arrhenius: Some(HENRIQUES_MORITZ),
+        ..ThermalSettings::default()
+    };
+    Treatment::new(medium, bowl, pattern, &thermal, OarLimits::default()).unwrap()
+}
+
+#[test]
+fn pairs_of_steps_give_the_results_of_single_steps() {
+    let (mut single, mut paired) = (small_treatment(), small_treatment());
+    let [nx, ny, nz] = single.medium().grid.dims;
+    let focus = [nx / 2, ny / 2, nz / 2];
+    // A sonication that ends in the middle of a pair, then cooling.
+    let on_s = 5.5 * single.dt_s();
+    let (mut single_trace, mut paired_trace) = (Vec::new(), Vec::new());
+    for (power_w, pairs) in [(60.0, 4), (40.0, 3)] {
+        single.sonicate(focus, power_w, on_s).unwrap();
+        paired.sonicate(focus, power_w, on_s).unwrap();
+        for _ in 0..pairs {
+            for _ in 0..2 {
+                single.step();
+                single_trace.push((single.time_s(), single.focal_temperature_c()));
+            }
+            paired_trace.push(paired.step_pair());
+            paired_trace.push((paired.time_s(), paired.focal_temperature_c()));
+        }
+    }
+    assert_eq!(paired_trace, single_trace);
+    assert_eq!(paired.summary(), single.summary());
+    assert_eq!(paired.slice_peaks(), single.slice_peaks());
+    assert_eq!(paired.state().temperature, single.state().temperature);
+    assert_eq!(paired.state().damage, single.state().damage);
+    let summary = paired.summary();
+    assert!(summary.peak_temperature_c > 60.0, "{summary:?}");
+    assert!(summary.arrhenius_damaged_fraction.is_some());
+}
