@@ -31,6 +31,9 @@ pub enum LinkError {
 /// Unacknowledged stream bytes in flight: 20 Mbit/s of bulk over a 50 ms RTT is 125 kB.
 pub const BULK_SEND_WINDOW: u64 = 160 * 1024;
 
+/// Bytes of datagrams quinn may hold unsent (see transport_config).
+pub const DATAGRAM_SEND_BUFFER: usize = 4096;
+
 /// Ack-eliciting packets the peer may receive before it must acknowledge (see transport_config).
 pub const ACK_ELICITING_THRESHOLD: u32 = 9;
 
@@ -42,7 +45,10 @@ pub fn transport_config() -> quinn::TransportConfig {
     config.max_idle_timeout(Some(quinn::VarInt::from_u32(15_000).into()));
     config.initial_rtt(Duration::from_millis(20));
     config.datagram_receive_buffer_size(Some(1 << 20));
-    config.datagram_send_buffer_size(1 << 16);
+    // About 40 control commands (40 ms at 1 kHz): while the path is blocked (outage, congestion
+    // window full) older commands are dropped at the sender instead of arriving in a burst
+    // after the outage, already too old for the supervisor (max_command_age 100 ms).
+    config.datagram_send_buffer_size(DATAGRAM_SEND_BUFFER);
     // Caps unacknowledged stream data (bulk, video) so it cannot fill the congestion window:
     // control datagrams then find room at once instead of waiting behind bulk for acks
     // (docs/network.md, control ahead of bulk).
