@@ -75,6 +75,18 @@ impl Auditor {
         }
     }
 
+    /// Call with every supervisor transition, before the next tick's setpoint. Leaving ENGAGED stops
+    /// the setpoint at once (hold, by design), so velocity and acceleration are audited within one
+    /// engagement: a re-engage, even with no tick in between, starts from rest.
+    pub fn on_transition(&mut self, to: SafetyState) {
+        if to != SafetyState::Engaged
+            && let Some((_, _, velocity, state)) = self.last_setpoint.as_mut()
+        {
+            *velocity = [0.0; 6];
+            *state = to;
+        }
+    }
+
     /// Call after every tick with the setpoint handed to the arm and the state after the tick.
     pub fn on_setpoint(&mut self, now: Duration, setpoint: &Joints, state: SafetyState) {
         let previous = self.last_setpoint;
@@ -87,7 +99,13 @@ impl Auditor {
                 if state != SafetyState::Engaged && step != 0.0 {
                     self.flag(format!("setpoint moved in {state:?}"));
                 }
-                if dt > 0.0 {
+                if dt <= 0.0 {
+                    // No time passed: the setpoint may not move, and its velocity is unchanged.
+                    velocity[i] = last_velocity[i];
+                    if step != 0.0 {
+                        self.flag(format!("joint {i} moved in no time at {now:?}"));
+                    }
+                } else {
                     velocity[i] = step / dt;
                     if step.abs() > self.config.max_velocity[i] * dt + EPS {
                         self.flag(format!("joint {i} too fast at {now:?}"));

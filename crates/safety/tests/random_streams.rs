@@ -83,6 +83,9 @@ proptest! {
                     if supervisor.handle_request(request, now).is_ok() && matches!(request, Request::Engage { .. }) {
                         last_valid_or_engage = now;
                     }
+                    while let Some(transition) = supervisor.poll_transition() {
+                        auditor.on_transition(transition.to);
+                    }
                 }
                 Step::Tick(dt_us) => {
                     let before = supervisor.state();
@@ -138,4 +141,35 @@ fn the_auditor_flags_unsafe_applications() {
     moved[1] = 0.01;
     a.on_setpoint(Duration::from_millis(2), &moved, SafetyState::Hold);
     assert!(a.violations() >= 6, "moved in HOLD and too fast");
+}
+
+#[test]
+fn the_auditor_checks_acceleration_within_an_engagement_only() {
+    let config = SupervisorConfig::default();
+    let step = config.max_velocity[0] * 0.0005;
+    let mut moving = HOME;
+    moving[0] += step;
+    let mut stopped_abruptly = Auditor::new(config.clone());
+    stopped_abruptly.on_setpoint(Duration::from_micros(1000), &HOME, SafetyState::Engaged);
+    stopped_abruptly.on_setpoint(Duration::from_micros(2000), &moving, SafetyState::Engaged);
+    let before = stopped_abruptly.violations();
+    stopped_abruptly.on_setpoint(Duration::from_micros(2001), &moving, SafetyState::Engaged);
+    assert_eq!(
+        stopped_abruptly.violations(),
+        before + 1,
+        "a stop within one engagement"
+    );
+
+    let mut re_engaged = Auditor::new(config);
+    re_engaged.on_setpoint(Duration::from_micros(1000), &HOME, SafetyState::Engaged);
+    re_engaged.on_setpoint(Duration::from_micros(2000), &moving, SafetyState::Engaged);
+    let before = re_engaged.violations();
+    re_engaged.on_transition(SafetyState::Ready);
+    re_engaged.on_transition(SafetyState::Engaged);
+    re_engaged.on_setpoint(Duration::from_micros(2001), &moving, SafetyState::Engaged);
+    assert_eq!(
+        re_engaged.violations(),
+        before,
+        "leaving ENGAGED stops the setpoint by design"
+    );
 }

@@ -161,6 +161,8 @@ impl StationCore {
             .last_tick
             .map_or(0.0, |t| now.saturating_sub(t).as_secs_f64());
         self.last_tick = Some(now);
+        // Transitions from requests since the last tick reach the auditor before this setpoint.
+        self.collect_transitions();
         let setpoint = self.supervisor.tick(now, &self.arm.measured());
         let state = self.supervisor.state();
         self.auditor.on_setpoint(now, &setpoint, state);
@@ -193,6 +195,7 @@ impl StationCore {
 
     fn collect_transitions(&mut self) {
         while let Some(t) = self.supervisor.poll_transition() {
+            self.auditor.on_transition(t.to);
             if self.transitions.len() < self.transitions.capacity() {
                 self.transitions.push(TransitionRecord::from(&t));
             }
