@@ -51,13 +51,19 @@ impl Cem43Rule {
     /// Equivalent minutes at 43 °C per second spent at `temperature_c`: R^(43 − T)/60.
     #[inline(always)]
     pub fn minutes_per_second(&self, temperature_c: f32) -> f32 {
+        self.minutes_per_second_with::<false>(temperature_c)
+    }
+
+    /// [`Cem43Rule::minutes_per_second`], with fused multiply-adds when `FUSED` (see [`mul_add`]).
+    #[inline(always)]
+    pub(crate) fn minutes_per_second_with<const FUSED: bool>(&self, temperature_c: f32) -> f32 {
         let above = temperature_c - 43.0;
         let exponent = if above >= 0.0 {
             above
         } else {
             above * self.below_slope
         };
-        let rate = fast_exp2(exponent) * (1.0 / 60.0);
+        let rate = fast_exp2_with::<FUSED>(exponent) * (1.0 / 60.0);
         if temperature_c < self.floor_c {
             0.0
         } else {
@@ -69,17 +75,41 @@ impl Cem43Rule {
 /// 2^x for x in about [-126, 60], relative error below 2e-7; branch-free so the solver loop vectorises.
 #[inline(always)]
 pub fn fast_exp2(x: f32) -> f32 {
+    fast_exp2_with::<false>(x)
+}
+
+/// a·b + c: fused into one rounding when `FUSED`, which only code compiled for a CPU with FMA should
+/// ask for (elsewhere `f32::mul_add` is a slow library call); separately rounded otherwise.
+#[inline(always)]
+pub(crate) fn mul_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// [`fast_exp2`], with fused multiply-adds when `FUSED`.
+#[inline(always)]
+pub(crate) fn fast_exp2_with<const FUSED: bool>(x: f32) -> f32 {
     // Adding 1.5·2^23 rounds x to the nearest integer, which lands in the low mantissa bits.
     const ROUNDER: f32 = 12_582_912.0;
+    const TAYLOR: [f32; 7] = [
+        1.0,
+        std::f32::consts::LN_2,
+        0.240_226_5,
+        0.055_504_11,
+        0.009_618_13,
+        0.001_333_36,
+        0.000_154_04,
+    ];
     let x = x.clamp(-126.0, 60.0);
     let shifted = x + ROUNDER;
     let whole = (shifted.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
     let f = x - (shifted - ROUNDER);
-    // Taylor series of 2^f = e^(f·ln2) on [-0.5, 0.5], relative error below 2e-7.
-    let p = 1.0
-        + f * (std::f32::consts::LN_2
-            + f * (0.240_226_5
-                + f * (0.055_504_11 + f * (0.009_618_13 + f * (0.001_333_36 + f * 0.000_154_04)))));
+    // Taylor series of 2^f = e^(f·ln2) on [-0.5, 0.5] (Horner), relative error below 2e-7.
+    let p = TAYLOR[..6]
+        .iter()
+        .rev()
+        .fold(TAYLOR[6], |acc, &coefficient| {
+            mul_add::<FUSED>(acc, f, coefficient)
+        });
     f32::from_bits(((whole + 127) as u32) << 23) * p
 }
 
@@ -140,7 +170,15 @@ impl ArrheniusRule {
     /// Damage integral Ω gained per second at `temperature_c`.
     #[inline(always)]
     pub fn damage_per_second(&self, temperature_c: f32) -> f32 {
-        fast_exp2(self.log2_frequency - self.activation_log2_kelvin / (temperature_c + 273.15))
+        self.damage_per_second_with::<false>(temperature_c)
+    }
+
+    /// [`ArrheniusRule::damage_per_second`], with fused multiply-adds when `FUSED`.
+    #[inline(always)]
+    pub(crate) fn damage_per_second_with<const FUSED: bool>(&self, temperature_c: f32) -> f32 {
+        fast_exp2_with::<FUSED>(
+            self.log2_frequency - self.activation_log2_kelvin / (temperature_c + 273.15),
+        )
     }
 }
 

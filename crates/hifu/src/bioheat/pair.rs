@@ -8,6 +8,7 @@ use super::{Around, BioheatModel, BioheatState, Fields};
 use crate::grid::Grid;
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// Voxels whose temperature after the first step of a pair is kept (the rest of that intermediate
 /// field only ever lives in the ring).
@@ -44,6 +45,11 @@ impl Probes {
 /// Depth planes over which a slab is too thin to be worth its two recomputed halo planes.
 const PLANES_PER_SLAB: usize = 24;
 
+/// Voxels per tile of rows: a tile's planes (ring, temperatures, coefficients, dose), about 16 of them,
+/// then take about 1 MB and stay in a core's L2 cache while the wavefront passes; the first step
+/// recomputes one row on either side of each tile.
+const CELLS_PER_TILE: usize = 16_384;
+
 impl BioheatModel {
     /// Advances `state` by two time steps in one sweep, exactly as `step` twice would with
     /// `state.heat(heat, seconds)` between them (heat goes to free voxels). The temperature after the
@@ -57,17 +63,19 @@ impl BioheatModel {
     ) {
         let interior = self.grid.dims[2] - 2;
         let slabs = (interior / PLANES_PER_SLAB).clamp(1, 2 * rayon::current_num_threads());
-        self.step_pair_in_slabs(state, heat, seconds, probes, slabs);
+        let rows = (CELLS_PER_TILE / self.grid.dims[0]).max(1);
+        self.step_pair_in_slabs(state, heat, seconds, probes, [slabs, rows]);
     }
 
-    /// [`BioheatModel::step_pair`] with the interior planes cut into `slabs` slabs.
+    /// [`BioheatModel::step_pair`] with the interior planes cut into `slabs` slabs, each swept in
+    /// tiles of `rows` rows.
     pub(super) fn step_pair_in_slabs(
         &self,
         state: &mut BioheatState,
         heat: &[(u32, f32)],
         seconds: f32,
         probes: &mut Probes,
-        slabs: usize,
+        [slabs, rows]: [usize; 2],
     ) {
         let [nx, ny, nz] = self.grid.dims;
         let plane = nx * ny;
@@ -114,7 +122,7 @@ impl BioheatModel {
             .collect();
         tasks
             .into_par_iter()
-            .for_each(|slab| self.sweep_slab(t0, &heat, seconds, slab));
+            .for_each(|slab| self.sweep_slab(t0, &heat, seconds, slab, rows));
         // The first and last planes are held fixed: after the first step they are what they were.
         for face in [0, nz - 1] {
             for &i in in_plane(indices, face, plane, |&i| i) {
@@ -126,60 +134,114 @@ impl BioheatModel {
         state.time_s += f64::from(self.dt_s);
     }
 
-    /// The two-step wavefront over one slab of planes.
-    fn sweep_slab(&self, t0: &[f32], heat: &[(u32, f32)], seconds: f32, mut slab: Slab) {
+    /// The two-step wavefront over one slab of planes, one tile of rows at a time.
+    fn sweep_slab(&self, t0: &[f32], heat: &[(u32, f32)], seconds: f32, slab: Slab, rows: usize) {
+        let ny = self.grid.dims[1];
+        let mut ring = Ring {
+            planes: vec![0f32; 3 * self.grid.dims[0] * ny],
+            spare_dose: vec![0f32; self.grid.dims[0] * ny],
+            spare_damage: vec![
+                0f32;
+                if self.tracks_damage() {
+                    self.grid.dims[0] * ny
+                } else {
+                    0
+                }
+            ],
+        };
+        let mut slab = slab;
+        let interior = 1..ny - 1;
+        for tile in interior.clone().step_by(rows.max(1)) {
+            let tile = tile..(tile + rows.max(1)).min(interior.end);
+            self.sweep_tile(t0, heat, seconds, &mut slab, &mut ring, tile);
+        }
+    }
+
+    /// The wavefront over the rows `tile` of a slab: the first step also computes the row on either
+    /// side (into the ring only: its dose goes to the spare planes), which the second step reads.
+    fn sweep_tile(
+        &self,
+        t0: &[f32],
+        heat: &[(u32, f32)],
+        seconds: f32,
+        slab: &mut Slab,
+        ring: &mut Ring,
+        tile: Range<usize>,
+    ) {
         let [nx, ny, nz] = self.grid.dims;
         let plane = nx * ny;
         let first = slab.planes.start;
-        let mut ring = vec![0f32; 3 * plane];
-        let mut spare_dose = vec![0f32; plane];
-        let mut spare_damage = vec![0f32; if self.tracks_damage() { plane } else { 0 }];
+        // Ring rows the second step reads, and the interior ones among them the first step computes.
+        let read = tile.start - 1..tile.end + 1;
+        let computed = read.start.max(1)..read.end.min(ny - 1);
+        let halos = [computed.start..tile.start, tile.end..computed.end];
         let original = |p: usize| &t0[p * plane..(p + 1) * plane];
         for p in first - 1..=slab.planes.end {
-            let slot = &mut ring[(p % 3) * plane..(p % 3 + 1) * plane];
+            let slot = &mut ring.planes[(p % 3) * plane..(p % 3 + 1) * plane];
             if p == 0 || p == nz - 1 {
-                slot.copy_from_slice(original(p));
+                let rows = read.start * nx..read.end * nx;
+                slot[rows.clone()].copy_from_slice(&original(p)[rows]);
             } else {
-                copy_borders(slot, original(p), nx, ny);
+                copy_borders(slot, original(p), [nx, ny], read.clone());
                 let around = Around {
                     below: original(p - 1),
                     centre: original(p),
                     above: original(p + 1),
                 };
                 let own = slab.planes.contains(&p);
-                let (dose, damage) = if own {
-                    let accumulators = slab.out.row((p - first) * plane, plane);
-                    (accumulators.dose, accumulators.damage)
-                } else {
-                    (&mut spare_dose[..], &mut spare_damage[..])
-                };
-                let out = Fields {
+                let mut spare = Fields {
                     temperature: &mut *slot,
-                    dose,
-                    damage,
+                    dose: &mut ring.spare_dose,
+                    damage: &mut ring.spare_damage,
                 };
-                self.update_plane(&around, p, out);
+                for halo in halos.clone() {
+                    self.update_rows(&around, p, halo, spare.row(0, plane));
+                }
+                let out = if own {
+                    let accumulators = slab.out.row((p - first) * plane, plane);
+                    Fields {
+                        temperature: &mut *slot,
+                        ..accumulators
+                    }
+                } else {
+                    spare
+                };
+                self.update_rows(&around, p, tile.clone(), out);
                 if own {
-                    for &i in in_plane(slab.probes, p, plane, |&i| i) {
+                    // The tile's rows, and the fixed border rows next to it.
+                    let probed = if tile.start == 1 { 0 } else { tile.start }
+                        ..if tile.end == ny - 1 { ny } else { tile.end };
+                    let rows = p * plane + probed.start * nx..p * plane + probed.end * nx;
+                    for &i in in_range(slab.probes, rows, |&i| i) {
                         slab.probed[i as usize - first * plane] = slot[i as usize - p * plane];
                     }
                 }
             }
-            for &(index, rate) in in_plane(heat, p, plane, |s| s.0) {
+            let rows = p * plane + read.start * nx..p * plane + read.end * nx;
+            for &(index, rate) in in_range(heat, rows, |s| s.0) {
                 slot[index as usize - p * plane] += rate * seconds;
             }
             let Some(q) = p.checked_sub(1).filter(|q| slab.planes.contains(q)) else {
                 continue;
             };
-            let slot_of = |z: usize| &ring[(z % 3) * plane..(z % 3 + 1) * plane];
+            let slot_of = |z: usize| &ring.planes[(z % 3) * plane..(z % 3 + 1) * plane];
             let around = Around {
                 below: slot_of(q - 1),
                 centre: slot_of(q),
                 above: slot_of(p),
             };
-            self.update_plane(&around, q, slab.out.row((q - first) * plane, plane));
+            let out = slab.out.row((q - first) * plane, plane);
+            self.update_rows(&around, q, tile.clone(), out);
         }
     }
+}
+
+/// A slab's working planes: the ring of three first-step planes, and the dose and damage planes that
+/// take what the first step accumulates outside the slab's own voxels (recomputed halos).
+struct Ring {
+    planes: Vec<f32>,
+    spare_dose: Vec<f32>,
+    spare_damage: Vec<f32>,
 }
 
 /// One slab's share of the work: its planes, its part of the output fields and of the probes.
@@ -191,22 +253,30 @@ struct Slab<'a> {
     probed: &'a mut [f32],
 }
 
-/// The fixed border of a plane (rows y = 0 and ny − 1, columns x = 0 and nx − 1), copied from `from`.
-fn copy_borders(to: &mut [f32], from: &[f32], nx: usize, ny: usize) {
-    let last = (ny - 1) * nx;
-    to[..nx].copy_from_slice(&from[..nx]);
-    to[last..].copy_from_slice(&from[last..]);
-    for y in 1..ny - 1 {
-        to[y * nx] = from[y * nx];
-        to[y * nx + nx - 1] = from[y * nx + nx - 1];
+/// The fixed border cells among rows `rows` of a plane (whole rows y = 0 and ny − 1, columns x = 0
+/// and nx − 1 of the others), copied from `from`.
+fn copy_borders(to: &mut [f32], from: &[f32], [nx, ny]: [usize; 2], rows: Range<usize>) {
+    for y in rows {
+        let row = y * nx..(y + 1) * nx;
+        if y == 0 || y == ny - 1 {
+            to[row.clone()].copy_from_slice(&from[row]);
+        } else {
+            to[row.start] = from[row.start];
+            to[row.end - 1] = from[row.end - 1];
+        }
     }
+}
+
+/// The entries of `sorted` (ordered by voxel index) whose voxel lies in `range`.
+fn in_range<T>(sorted: &[T], range: Range<usize>, index: impl Fn(&T) -> u32) -> &[T] {
+    let from = sorted.partition_point(|e| (index(e) as usize) < range.start);
+    let to = sorted.partition_point(|e| (index(e) as usize) < range.end);
+    &sorted[from..to]
 }
 
 /// The entries of `sorted` (ordered by voxel index) that lie in plane `z`.
 fn in_plane<T>(sorted: &[T], z: usize, plane: usize, index: impl Fn(&T) -> u32) -> &[T] {
-    let from = sorted.partition_point(|e| (index(e) as usize) < z * plane);
-    let to = sorted.partition_point(|e| (index(e) as usize) < (z + 1) * plane);
-    &sorted[from..to]
+    in_range(sorted, z * plane..(z + 1) * plane, index)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Two steps per sweep must give exactly what two single steps give: temperature, dose, damage,
-//! time and the probed intermediate temperatures, on random tissue volumes, sources and slab counts.
+//! time and the probed intermediate temperatures, on random tissue volumes, sources, slab counts and
+//! tile heights.
 
 use super::*;
 use crate::dose::HENRIQUES_MORITZ;
@@ -46,6 +47,7 @@ proptest! {
         picks in proptest::collection::vec((0usize..4000, 0.0f32..40.0), 0..40),
         seconds in 0.0f32..2.0,
         slabs in 1usize..6,
+        rows in 1usize..9,
         pairs in 1usize..4,
     ) {
         let (model, start) = random_case([nx, ny, nz], &labels);
@@ -60,7 +62,7 @@ proptest! {
             let intermediate = single.temperature.clone();
             single.heat(&heat, seconds);
             model.step(&mut single);
-            model.step_pair_in_slabs(&mut paired, &heat, seconds, &mut probes, slabs);
+            model.step_pair_in_slabs(&mut paired, &heat, seconds, &mut probes, [slabs, rows]);
             for &i in &probed {
                 prop_assert_eq!(probes.temperature()[i as usize], intermediate[i as usize]);
             }
