@@ -31,6 +31,10 @@ pub struct BenchHubArgs {
     /// Commit without fsync (survives a hub crash, not a power cut), as `medlink hub --no-fsync`.
     #[arg(long)]
     no_fsync: bool,
+    /// Background measurements per second while alert latency is measured (default: half the
+    /// throughput phase 1 reached).
+    #[arg(long)]
+    background: Option<f64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -138,7 +142,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 struct HubFigures {
     obs_per_s: f64,
-    /// Background load while the alert latency was measured.
+    /// Background load while the alert latency was measured (committed and confirmed, measured).
     load_obs_per_s: f64,
     p50: f64,
     p99: f64,
@@ -154,13 +158,30 @@ async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result
         fsync: !args.no_fsync,
         ..hub::config::HubConfig::default()
     };
-    let running = hub::start(config).await?;
+    // The hub runs on its own threads, as it would in its own process: the load generator's 50
+    // devices do not share its task queue.
+    let hub_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-hub")
+        .enable_all()
+        .build()?;
+    let running = hub_runtime.spawn(hub::start(config)).await??;
+    let figures = drive_hub(args, &running, mqtt_port).await;
+    hub_runtime.shutdown_background();
+    figures
+}
+
+/// Phase 1 (throughput) and phase 2 (alert latency under background load) against a running hub.
+async fn drive_hub(
+    args: &BenchHubArgs,
+    running: &hub::RunningHub,
+    mqtt_port: u16,
+) -> anyhow::Result<HubFigures> {
     anyhow::ensure!(
         running.wait_subscribed(Duration::from_secs(20)).await,
         "the hub did not subscribe to its broker"
     );
     let devices = connect(mqtt_port, args.devices).await?;
-    let alerter = Device::connect("127.0.0.1", mqtt_port, "bench-alerter", "bench-alert").await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let committed = |d: &Device| d.counts().1 as u64;
     let total = || devices.iter().map(committed).sum::<u64>();
@@ -179,11 +200,12 @@ async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result
     let end = drain(sent, total).await;
     let obs_per_s = total() as f64 / (end - start).as_secs_f64();
 
-    // Phase 2: alert latency with half that load in the background, paced (queues stay short).
-    let load_obs_per_s = obs_per_s / 2.0;
+    // Phase 2: alert latency with half that load (or the asked rate) in the background, paced.
+    let target_obs_per_s = args.background.unwrap_or(obs_per_s / 2.0);
     let every = Duration::from_secs_f64(
-        (args.devices as u64 * args.batch) as f64 / load_obs_per_s.max(1.0),
+        (args.devices as u64 * args.batch) as f64 / target_obs_per_s.max(1.0),
     );
+    let (background_start, committed_before) = (Instant::now(), total());
     let pace = Pace {
         deadline: Instant::now() + Duration::from_secs_f64(args.seconds),
         every: Some(every),
@@ -193,8 +215,10 @@ async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result
         let devices = devices.clone();
         async move { phase(&devices, &last, pace, committed).await }
     });
-    let latencies = probe_alerts(&running, &alerter, pace.deadline).await?;
+    let latencies = probe_alerts_apart(running, mqtt_port, pace.deadline).await?;
     background.await??;
+    let load_obs_per_s =
+        (total() - committed_before) as f64 / background_start.elapsed().as_secs_f64();
     Ok(HubFigures {
         obs_per_s,
         load_obs_per_s,
@@ -220,14 +244,43 @@ async fn connect(port: u16, n: usize) -> anyhow::Result<Vec<Device>> {
     Ok(devices)
 }
 
+/// [`probe_alerts`] on a thread of its own, as a clinician's device would be: its publishes and the
+/// events it awaits do not queue behind the load generator's tasks.
+async fn probe_alerts_apart(
+    running: &hub::RunningHub,
+    mqtt_port: u16,
+    deadline: Instant,
+) -> anyhow::Result<Vec<f64>> {
+    let events = running.events();
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bench-alerts".into())
+        .spawn(move || {
+            let probed = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| {
+                    runtime.block_on(async {
+                        let alerter =
+                            Device::connect("127.0.0.1", mqtt_port, "bench-alerter", "bench-alert")
+                                .await?;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        probe_alerts(events, &alerter, deadline).await
+                    })
+                });
+            let _ = done.send(probed);
+        })?;
+    result.await?
+}
+
 /// Every 50 ms a red-score measurement for a new patient; returns the sorted times (ms) from
 /// publishing it to the `raised` event reaching a subscriber of the hub's event stream.
 async fn probe_alerts(
-    running: &hub::RunningHub,
+    mut events: tokio::sync::broadcast::Receiver<HubEvent>,
     alerter: &Device,
     deadline: Instant,
 ) -> anyhow::Result<Vec<f64>> {
-    let mut events = running.events();
     let sent_at: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<std::sync::Mutex<Vec<f64>>> = Arc::default();
     let listener = {
@@ -384,6 +437,10 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.devices >= 1 && args.seconds > 0.0 && args.window >= 1,
         "devices, seconds and window must be positive"
+    );
+    anyhow::ensure!(
+        args.background.is_none_or(|rate| rate.is_finite() && rate > 0.0),
+        "background must be a positive rate (measurements per second)"
     );
     anyhow::ensure!(
         (1..=vitals::payload::MAX_BATCH_READINGS as u64).contains(&args.batch),
