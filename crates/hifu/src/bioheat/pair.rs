@@ -135,21 +135,21 @@ impl BioheatModel {
     }
 
     /// The two-step wavefront over one slab of planes, one tile of rows at a time.
-    fn sweep_slab(&self, t0: &[f32], heat: &[(u32, f32)], seconds: f32, slab: Slab, rows: usize) {
+    fn sweep_slab(
+        &self,
+        t0: &[f32],
+        heat: &[(u32, f32)],
+        seconds: f32,
+        mut slab: Slab,
+        rows: usize,
+    ) {
         let ny = self.grid.dims[1];
+        let plane = self.grid.dims[0] * ny;
         let mut ring = Ring {
-            planes: vec![0f32; 3 * self.grid.dims[0] * ny],
-            spare_dose: vec![0f32; self.grid.dims[0] * ny],
-            spare_damage: vec![
-                0f32;
-                if self.tracks_damage() {
-                    self.grid.dims[0] * ny
-                } else {
-                    0
-                }
-            ],
+            planes: vec![0f32; 3 * plane],
+            spare_dose: vec![0f32; plane],
+            spare_damage: vec![0f32; if self.tracks_damage() { plane } else { 0 }],
         };
-        let mut slab = slab;
         let interior = 1..ny - 1;
         for tile in interior.clone().step_by(rows.max(1)) {
             let tile = tile..(tile + rows.max(1)).min(interior.end);

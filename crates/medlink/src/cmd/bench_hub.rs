@@ -439,7 +439,8 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
         "devices, seconds and window must be positive"
     );
     anyhow::ensure!(
-        args.background.is_none_or(|rate| rate.is_finite() && rate > 0.0),
+        args.background
+            .is_none_or(|rate| rate.is_finite() && rate > 0.0),
         "background must be a positive rate (measurements per second)"
     );
     anyhow::ensure!(
