@@ -73,6 +73,8 @@ struct Pace {
     every: Option<Duration>,
     /// Measurements per message.
     batch: u64,
+    /// Where in the period this device publishes (0 to 1).
+    phase: f64,
 }
 
 /// Publishes from sequence `seq + 1` on until the deadline; returns the last sequence sent.
@@ -83,7 +85,12 @@ async fn load(
     pace: Pace,
     confirmed: impl Fn(&Device) -> u64,
 ) -> u64 {
-    let mut ticker = pace.every.map(tokio::time::interval);
+    // Paced devices start at evenly spread offsets within the period, as independent wearables
+    // would, instead of all publishing at the same instant.
+    let mut ticker = pace.every.map(|every| {
+        let offset = every.mul_f64(pace.phase);
+        tokio::time::interval_at(tokio::time::Instant::now() + offset, every)
+    });
     while Instant::now() < pace.deadline {
         if let Some(ticker) = ticker.as_mut() {
             ticker.tick().await;
@@ -112,8 +119,13 @@ async fn phase(
     let tasks: Vec<_> = devices
         .iter()
         .zip(first)
-        .map(|(d, &seq)| {
+        .enumerate()
+        .map(|(i, (d, &seq))| {
             let patient = format!("p-{}", d.id);
+            let pace = Pace {
+                phase: i as f64 / devices.len() as f64,
+                ..pace
+            };
             tokio::spawn(load(d.clone(), patient, seq, pace, confirmed.clone()))
         })
         .collect();
@@ -194,6 +206,7 @@ async fn drive_hub(
         window: args.window,
         every: None,
         batch: args.batch,
+        phase: 0.0,
     };
     let last = phase(&devices, &vec![0; devices.len()], pace, committed).await?;
     let sent: u64 = last.iter().sum();
@@ -423,6 +436,7 @@ async fn bench_mosquitto(
         window: args.window,
         every: None,
         batch: args.batch,
+        phase: 0.0,
     };
     let sent: u64 = phase(&devices, &vec![0; devices.len()], pace, confirmed)
         .await?
