@@ -10,7 +10,7 @@ use std::ops::Range;
 type RunArgs<'a, 'b> = (&'a Around<'a>, usize, usize, Fields<'b>, ArrheniusRule);
 
 /// The instruction sets the update loop is compiled for.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Isa {
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx512Fma,

@@ -150,9 +150,9 @@ impl BioheatModel {
             spare_dose: vec![0f32; plane],
             spare_damage: vec![0f32; if self.tracks_damage() { plane } else { 0 }],
         };
-        let interior = 1..ny - 1;
-        for tile in interior.clone().step_by(rows.max(1)) {
-            let tile = tile..(tile + rows.max(1)).min(interior.end);
+        let (interior, rows) = (1..ny - 1, rows.max(1));
+        for tile in interior.clone().step_by(rows) {
+            let tile = tile..(tile + rows).min(interior.end);
             self.sweep_tile(t0, heat, seconds, &mut slab, &mut ring, tile);
         }
     }

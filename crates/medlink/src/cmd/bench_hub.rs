@@ -73,8 +73,6 @@ struct Pace {
     every: Option<Duration>,
     /// Measurements per message.
     batch: u64,
-    /// Where in the period this device publishes (0 to 1).
-    phase: f64,
 }
 
 /// Publishes from sequence `seq + 1` on until the deadline; returns the last sequence sent.
@@ -83,12 +81,13 @@ async fn load(
     patient: String,
     mut seq: u64,
     pace: Pace,
+    phase: f64,
     confirmed: impl Fn(&Device) -> u64,
 ) -> u64 {
-    // Paced devices start at evenly spread offsets within the period, as independent wearables
-    // would, instead of all publishing at the same instant.
+    // Paced devices start at evenly spread offsets (`phase`, 0 to 1) within the period, as
+    // independent wearables would, instead of all publishing at the same instant.
     let mut ticker = pace.every.map(|every| {
-        let offset = every.mul_f64(pace.phase);
+        let offset = every.mul_f64(phase);
         tokio::time::interval_at(tokio::time::Instant::now() + offset, every)
     });
     while Instant::now() < pace.deadline {
@@ -122,11 +121,15 @@ async fn phase(
         .enumerate()
         .map(|(i, (d, &seq))| {
             let patient = format!("p-{}", d.id);
-            let pace = Pace {
-                phase: i as f64 / devices.len() as f64,
-                ..pace
-            };
-            tokio::spawn(load(d.clone(), patient, seq, pace, confirmed.clone()))
+            let phase = i as f64 / devices.len() as f64;
+            tokio::spawn(load(
+                d.clone(),
+                patient,
+                seq,
+                pace,
+                phase,
+                confirmed.clone(),
+            ))
         })
         .collect();
     let mut last = Vec::with_capacity(tasks.len());
@@ -206,7 +209,6 @@ async fn drive_hub(
         window: args.window,
         every: None,
         batch: args.batch,
-        phase: 0.0,
     };
     let last = phase(&devices, &vec![0; devices.len()], pace, committed).await?;
     let sent: u64 = last.iter().sum();
@@ -436,7 +438,6 @@ async fn bench_mosquitto(
         window: args.window,
         every: None,
         batch: args.batch,
-        phase: 0.0,
     };
     let sent: u64 = phase(&devices, &vec![0; devices.len()], pace, confirmed)
         .await?

@@ -1,5 +1,6 @@
 //! The loop compiled for this CPU (fused multiply-adds, wide vectors) against the portable loop with
-//! separately rounded arithmetic: the same update to within float rounding, on every tissue.
+//! separately rounded arithmetic: the same update to within float rounding, on every tissue (on a CPU
+//! without FMA the dispatched loop is the portable one and the comparison is trivially equal).
 
 use super::*;
 use crate::bioheat::ThermalSettings;
@@ -46,8 +47,9 @@ fn the_dispatched_loop_matches_the_portable_loop() {
     assert!(close(&fast.0, &portable.0), "temperature differs");
     assert!(close(&fast.1, &portable.1), "dose differs");
     assert!(close(&fast.2, &portable.2), "damage differs");
-    // And the update did something: every voxel of the run changed its dose.
-    assert!(portable.1.iter().filter(|&&d| d > 1.0).count() > n / 2);
+    // And the update did something: every voxel of the run gained dose and damage.
+    assert!(portable.1.iter().all(|&d| d > 1.0));
+    assert!(portable.2.iter().all(|&d| d > 0.5));
 }
 
 /// The output fields of a run held in three vectors.
