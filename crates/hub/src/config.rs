@@ -56,6 +56,12 @@ pub struct HubConfig {
     pub client_id: String,
     /// Most measurements committed in one transaction.
     pub max_batch: usize,
+    /// Score vitals on arrival over a second connection, so alerts never wait for commits
+    /// (docs/hub.md); `false` scores them on the durable connection only.
+    pub alert_fast_path: bool,
+    /// Nice value of the ingest thread (0-19; 0 leaves it as is): storage is throughput work
+    /// that may lag by milliseconds, scoring is latency work that should not wait for it.
+    pub ingest_nice: i32,
     /// Where ambulances are heading.
     pub hospital: LatLon,
     pub alerts: AlertConfig,
@@ -73,6 +79,8 @@ impl Default for HubConfig {
             mqtt_url: None,
             client_id: "medlink-hub".to_string(),
             max_batch: 4096,
+            alert_fast_path: true,
+            ingest_nice: 10,
             hospital: LatLon {
                 lat: 51.5246,
                 lon: -0.1340,

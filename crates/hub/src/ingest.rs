@@ -1,8 +1,8 @@
 //! MQTT ingestion: subscribe, decode, commit in batches, and only then acknowledge.
 //!
 //! The MQTT task decodes each publish and hands it to the ingest thread, which owns the store:
-//! the MQTT task also scores each new measurement at once and pushes its alerts (they never wait
-//! for a commit). The ingest thread drains whatever is queued (up to `max_batch`), writes it in
+//! the MQTT task also scores each measurement the alert fast path ([`crate::fast_path`]) has not
+//! scored yet and pushes its alerts (they never wait for a commit). The ingest thread drains whatever is queued (up to `max_batch`), writes it in
 //! one transaction, commits, and hands the
 //! batch to the ack task, which after the commit (1) PUBACKs every publish to the broker (manual acks, persistent session, so
 //! an uncommitted message is redelivered after a crash) and (2) publishes the committed sequence
@@ -11,7 +11,6 @@
 use crate::care::HubEvent;
 use crate::ecg_streams::{self, Analysis, EcgStreams};
 use crate::metrics::Metrics;
-use crate::recent::RecentSeqs;
 use crate::topics::{self, Topic};
 use crate::{Shared, now_ms};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
@@ -82,7 +81,6 @@ pub async fn mqtt_loop(
     mut streams: EcgStreams,
 ) {
     no_delay(&mut eventloop);
-    let mut recent = RecentSeqs::default();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -106,10 +104,8 @@ pub async fn mqtt_loop(
                 let inbound = classify(publish, &mut streams);
                 match &inbound.message {
                     Message::Vitals(_, Ok(measurements)) => {
-                        let new = measurements
-                            .iter()
-                            .filter(|m| recent.first_time(&m.device, m.seq));
-                        raise_alerts(&shared, new);
+                        let scored = raise_alerts(&shared, measurements);
+                        Metrics::add(&shared.metrics.scored_durable_path, scored);
                     }
                     Message::Ecg(Ok(analysis)) => raise_ecg_alerts(&shared, analysis),
                     _ => {}
@@ -165,11 +161,29 @@ pub struct Ingest {
     /// Committed batches go to [`ack_loop`].
     pub acks: mpsc::UnboundedSender<Acks>,
     pub max_batch: usize,
+    /// Nice value for this thread (0: unchanged).
+    pub nice: i32,
+}
+
+/// Lowers the calling thread's scheduling priority to `nice` (Linux nice values are per thread).
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; `who` 0 is the calling thread.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice.clamp(0, 19)) } != 0 {
+        tracing::warn!(
+            "ingest thread keeps its priority: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 impl Ingest {
     /// Runs until the MQTT side goes away; a store error stops ingestion (nothing more is acked).
     pub fn run(mut self, mut rx: mpsc::Receiver<Inbound>) -> Result<(), StoreError> {
+        lower_priority(self.nice);
         let mut known = HashSet::new();
         let mut batch = Vec::with_capacity(self.max_batch);
         while let Some(first) = rx.blocking_recv() {
@@ -275,7 +289,11 @@ impl Ingest {
     fn after_commit(&self, out: Outcome) {
         let now = now_ms();
         let mut events: Vec<HubEvent> = out.errors.iter().map(|(_, e)| e.clone()).collect();
-        if let Ok(mut care) = self.shared.care.lock() {
+        // Vitals-only batches leave the ward alone: this (lower-priority) thread then never holds
+        // the lock the alert paths need.
+        let ward_news =
+            !(out.statuses.is_empty() && out.heartbeats.is_empty() && out.positions.is_empty());
+        if ward_news && let Ok(mut care) = self.shared.care.lock() {
             for (device, s) in &out.statuses {
                 let online = s.state == DeviceState::Online;
                 care.status(device, online, s.patient.as_deref(), now, &mut events);
@@ -300,14 +318,25 @@ impl Ingest {
     }
 }
 
-/// Scores measurements as they arrive and pushes the alerts they raise at once: an alert does
-/// not queue behind the batch commits (nor is it lost if a commit fails: then nothing is
-/// acknowledged and the device sends the measurement again, which is stored but not re-scored).
-fn raise_alerts<'a>(shared: &Shared, measurements: impl Iterator<Item = &'a Measurement>) {
+/// Scores the measurements not scored before (by either path) and pushes the alerts they raise
+/// at once: an alert does not queue behind the batch commits (nor is it lost if a commit fails:
+/// then nothing is acknowledged and the device sends the measurement again, which is stored but
+/// not re-scored). Returns how many it scored.
+pub(crate) fn raise_alerts(shared: &Shared, measurements: &[Measurement]) -> u64 {
+    let new: Vec<&Measurement> = match shared.recent.lock() {
+        Ok(mut recent) => measurements
+            .iter()
+            .filter(|m| recent.first_time(&m.device, m.seq))
+            .collect(),
+        Err(_) => return 0,
+    };
+    if new.is_empty() {
+        return 0;
+    }
     let mut events = Vec::new();
     if let Ok(mut care) = shared.care.lock() {
         let now = now_ms();
-        for m in measurements {
+        for m in &new {
             care.measurement(m, now, &mut events);
         }
         care.drain_alerts(&mut events);
@@ -315,6 +344,7 @@ fn raise_alerts<'a>(shared: &Shared, measurements: impl Iterator<Item = &'a Meas
     if !events.is_empty() {
         shared.publish_events(events);
     }
+    new.len() as u64
 }
 
 /// Applies an analysed ECG chunk to the ward at once (liveness, heart rates into NEWS2, rhythm

@@ -7,6 +7,7 @@ pub mod care;
 pub mod config;
 pub mod device;
 pub mod ecg_streams;
+pub mod fast_path;
 mod http;
 pub mod ingest;
 pub mod metrics;
@@ -53,6 +54,8 @@ pub fn now_ms() -> i64 {
 /// State shared by ingestion, the alert timer and the HTTP handlers.
 pub struct Shared {
     pub care: Mutex<Care>,
+    /// What has been scored already, by either path (each measurement is scored once).
+    pub recent: Mutex<recent::RecentSeqs>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<HubEvent>,
     /// Second connection for HTTP reads and FHIR writes (WAL lets it read while ingest writes).
@@ -82,6 +85,8 @@ pub struct RunningHub {
     pub mqtt_host: String,
     pub mqtt_port: u16,
     pub shared: Arc<Shared>,
+    /// Whether the alert fast path runs.
+    pub fast_path: bool,
     ingest: std::thread::JoinHandle<Result<(), StoreError>>,
 }
 
@@ -91,15 +96,18 @@ impl RunningHub {
         self.shared.events.subscribe()
     }
 
-    /// Waits (up to `timeout`) until the hub has subscribed to its topics; false if it did not.
+    /// Waits (up to `timeout`) until the hub has subscribed to its topics (on both connections
+    /// when the fast path runs); false if it did not.
     pub async fn wait_subscribed(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
-        while !self
-            .shared
-            .metrics
-            .mqtt_subscribed
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        let metrics = &self.shared.metrics;
+        let subscribed = || {
+            let on = |flag: &std::sync::atomic::AtomicBool| {
+                flag.load(std::sync::atomic::Ordering::Relaxed)
+            };
+            on(&metrics.mqtt_subscribed) && (!self.fast_path || on(&metrics.fast_path_subscribed))
+        };
+        while !subscribed() {
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
@@ -165,6 +173,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let (events, _) = broadcast::channel(4096);
     let shared = Arc::new(Shared {
         care: Mutex::new(care),
+        recent: Mutex::default(),
         metrics: Metrics::default(),
         events,
         store: Mutex::new(reader),
@@ -182,6 +191,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         shared.clone(),
         streams,
     ));
+    if config.alert_fast_path {
+        let options = fast_path::client_options(&config.client_id, &mqtt_host, mqtt_port);
+        fast_path::spawn(options, shared.clone())
+            .map_err(|e| HubError::Ingest(format!("starting the alert fast path: {e}")))?;
+    }
     let (acks, owed) = mpsc::unbounded_channel();
     tokio::spawn(ingest::ack_loop(client, shared.clone(), owed));
     let ingest = ingest::Ingest {
@@ -189,6 +203,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         shared: shared.clone(),
         acks,
         max_batch: config.max_batch.max(1),
+        nice: config.ingest_nice,
     };
     let ingest = std::thread::Builder::new()
         .name("ingest".into())
@@ -210,6 +225,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         mqtt_host,
         mqtt_port,
         shared,
+        fast_path: config.alert_fast_path,
         ingest,
     })
 }

@@ -17,8 +17,14 @@ pub struct Metrics {
     pub ecg_chunks: AtomicU64,
     /// ECG chunks that never arrived (sequence gaps; the analysis restarted after each).
     pub ecg_missed_chunks: AtomicU64,
+    /// Measurements scored on arrival by the alert fast path (QoS 0 connection).
+    pub scored_fast_path: AtomicU64,
+    /// Measurements scored by the durable path because the fast path had not seen them.
+    pub scored_durable_path: AtomicU64,
     /// The hub's MQTT subscriptions are in place (set on SUBACK, cleared on a lost connection).
     pub mqtt_subscribed: AtomicBool,
+    /// The alert fast path's subscription is in place.
+    pub fast_path_subscribed: AtomicBool,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -73,6 +79,16 @@ impl Metrics {
                 &self.alert_notifications,
             ),
             (
+                "medlink_hub_scored_fast_path_total",
+                "Measurements scored on arrival by the alert fast path.",
+                &self.scored_fast_path,
+            ),
+            (
+                "medlink_hub_scored_durable_path_total",
+                "Measurements scored by the durable path (missed by the fast path).",
+                &self.scored_durable_path,
+            ),
+            (
                 "medlink_hub_ecg_chunks_total",
                 "ECG chunks analysed.",
                 &self.ecg_chunks,
@@ -100,11 +116,17 @@ impl Metrics {
             );
         }
         let subscribed = usize::from(self.mqtt_subscribed.load(Ordering::Relaxed));
+        let fast_path = usize::from(self.fast_path_subscribed.load(Ordering::Relaxed));
         let gauges = [
             (
                 "medlink_hub_mqtt_subscribed",
                 "Whether the MQTT subscriptions are in place (1) or not (0).",
                 subscribed,
+            ),
+            (
+                "medlink_hub_fast_path_subscribed",
+                "Whether the alert fast path is subscribed (1) or not (0).",
+                fast_path,
             ),
             (
                 "medlink_hub_active_alerts",

@@ -7,9 +7,12 @@
 /// Root of every medlink topic.
 pub const ROOT: &str = "medlink/v1";
 
+/// Vitals of every device: taken for storage, and again for scoring by the alert fast path.
+pub const VITALS: &str = "medlink/v1/devices/+/vitals";
+
 /// Filters the hub subscribes to, all QoS 1.
 pub const SUBSCRIPTIONS: [&str; 5] = [
-    "medlink/v1/devices/+/vitals",
+    VITALS,
     "medlink/v1/devices/+/status",
     "medlink/v1/devices/+/heartbeat",
     "medlink/v1/ambulances/+/position",

@@ -2,47 +2,16 @@
 //! chunks become stored heart rates, rhythm alerts in the alert list (pushed as events), and a
 //! lead-off becomes "check electrodes", never an arrhythmia; bad payloads are counted rejections.
 
+mod common;
+
+use common::{eventually, start_hub};
 use ecg::{EcgChunkMessage, synth};
 use hub::care::HubEvent;
-use hub::config::HubConfig;
 use hub::device::Device;
-use std::time::Duration;
 use vitals::alerts::{Alert, EventKind, Rule};
 
 const RATE: f64 = 360.0;
 const T0_MS: i64 = 1_795_000_000_000;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-async fn start_hub(dir: &std::path::Path) -> hub::RunningHub {
-    let config = HubConfig {
-        database: dir.join("hub.db"),
-        fsync: false,
-        http: "127.0.0.1:0".parse().unwrap(),
-        mqtt_listen: format!("127.0.0.1:{}", free_port()).parse().unwrap(),
-        client_id: "ecg-test-hub".into(),
-        ..HubConfig::default()
-    };
-    let hub = hub::start(config).await.expect("the hub starts");
-    assert!(hub.wait_subscribed(Duration::from_secs(20)).await);
-    hub
-}
-
-/// Polls `check` every 50 ms for up to 20 s.
-async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..400 {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    check()
-}
 
 /// A device streaming one lead, listening for the hub's confirmations.
 async fn ecg_device(hub: &hub::RunningHub, patient: &str, device: &str) -> (Device, String) {
@@ -105,7 +74,7 @@ async fn ecg_streams_become_heart_rates_and_alerts_in_the_hub() {
     let dir = std::env::temp_dir().join(format!("medlink-hub-ecg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let hub = start_hub(&dir).await;
+    let hub = start_hub(&dir, |c| c.client_id = "ecg-test-hub".into()).await;
     let mut events = hub.events();
 
     // Bradycardia: an alert in the list, pushed as an event, acknowledged like any other.
@@ -187,7 +156,7 @@ async fn malformed_ecg_payloads_are_counted_and_reported_never_a_crash() {
     let dir = std::env::temp_dir().join(format!("medlink-hub-ecg-bad-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let hub = start_hub(&dir).await;
+    let hub = start_hub(&dir, |c| c.client_id = "ecg-test-hub".into()).await;
     let mut events = hub.events();
     let (dev, topic) = ecg_device(&hub, "p-bad", "holter-x").await;
     let bad: [&[u8]; 3] = [

@@ -31,6 +31,9 @@ pub struct BenchHubArgs {
     /// Commit without fsync (survives a hub crash, not a power cut), as `medlink hub --no-fsync`.
     #[arg(long)]
     no_fsync: bool,
+    /// Score on the durable connection only, as `medlink hub --no-alert-fast-path`.
+    #[arg(long)]
+    no_alert_fast_path: bool,
     /// Background measurements per second while alert latency is measured (default: half the
     /// throughput phase 1 reached).
     #[arg(long)]
@@ -171,6 +174,7 @@ async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result
         http: "127.0.0.1:0".parse()?,
         mqtt_listen: format!("127.0.0.1:{mqtt_port}").parse()?,
         fsync: !args.no_fsync,
+        alert_fast_path: !args.no_alert_fast_path,
         ..hub::config::HubConfig::default()
     };
     // The hub runs on its own threads, as it would in its own process: the load generator's 50
@@ -330,7 +334,7 @@ async fn probe_alerts(
         alerter.publish_vitals(probe, body).await?;
         bar.set_message(format!("alert probes sent: {probe}"));
         bar.tick();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     bar.finish_and_clear();
@@ -477,7 +481,7 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
     if args.json {
         let json = serde_json::json!({
             "devices": args.devices, "seconds": args.seconds, "window": args.window, "fsync": !args.no_fsync,
-            "batch": args.batch,
+            "batch": args.batch, "alert_fast_path": !args.no_alert_fast_path,
             "obs_per_s": ours.obs_per_s,
             "alert_latency_ms": {"p50": ours.p50, "p99": ours.p99, "alerts": ours.alerts,
                                  "background_obs_per_s": ours.load_obs_per_s},

@@ -26,6 +26,10 @@ pub struct HubArgs {
     /// Skip the fsync per commit (survives a hub crash, not a power cut).
     #[arg(long)]
     no_fsync: bool,
+    /// Score vitals on the durable connection only, not on arrival over a second connection
+    /// (alerts then wait for commits under load; docs/hub.md).
+    #[arg(long)]
+    no_alert_fast_path: bool,
 }
 
 impl HubArgs {
@@ -52,6 +56,9 @@ impl HubArgs {
         }
         if self.no_fsync {
             config.fsync = false;
+        }
+        if self.no_alert_fast_path {
+            config.alert_fast_path = false;
         }
         Ok(config)
     }
