@@ -59,6 +59,9 @@ pub struct HubConfig {
     /// Score vitals on arrival over a second connection, so alerts never wait for commits
     /// (docs/hub.md); `false` scores them on the durable connection only.
     pub alert_fast_path: bool,
+    /// Real-time (SCHED_FIFO) priority of the alert fast path's thread, 1-99, when the hub may
+    /// use it (root or CAP_SYS_NICE); 0 keeps normal scheduling.
+    pub alert_realtime_priority: i32,
     /// Nice value of the ingest thread (0-19; 0 leaves it as is): storage is throughput work
     /// that may lag by milliseconds, scoring is latency work that should not wait for it.
     pub ingest_nice: i32,
@@ -80,6 +83,7 @@ impl Default for HubConfig {
             client_id: "medlink-hub".to_string(),
             max_batch: 4096,
             alert_fast_path: true,
+            alert_realtime_priority: 10,
             ingest_nice: 10,
             hospital: LatLon {
                 lat: 51.5246,

@@ -33,14 +33,16 @@ pub fn client_options(hub_client_id: &str, host: &str, port: u16) -> MqttOptions
 }
 
 /// Starts the fast path on a thread of its own (with its own single-threaded runtime), so its
-/// work never queues behind the durable path's tasks.
-pub fn spawn(options: MqttOptions, shared: Arc<Shared>) -> std::io::Result<()> {
+/// work never queues behind the durable path's tasks, at real-time `priority` when allowed
+/// ([`crate::priority::realtime`]; 0: normal scheduling).
+pub fn spawn(options: MqttOptions, priority: i32, shared: Arc<Shared>) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     std::thread::Builder::new()
         .name("alert-fast-path".into())
         .spawn(move || {
+            crate::priority::realtime(priority);
             runtime.block_on(async move {
                 let (client, eventloop) = AsyncClient::new(options, 16);
                 run(eventloop, client, shared).await

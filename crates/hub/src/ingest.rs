@@ -165,25 +165,10 @@ pub struct Ingest {
     pub nice: i32,
 }
 
-/// Lowers the calling thread's scheduling priority to `nice` (Linux nice values are per thread).
-fn lower_priority(nice: i32) {
-    if nice == 0 {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its arguments; `who` 0 is the calling thread.
-    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice.clamp(0, 19)) } != 0 {
-        tracing::warn!(
-            "ingest thread keeps its priority: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-}
-
 impl Ingest {
     /// Runs until the MQTT side goes away; a store error stops ingestion (nothing more is acked).
     pub fn run(mut self, mut rx: mpsc::Receiver<Inbound>) -> Result<(), StoreError> {
-        lower_priority(self.nice);
+        crate::priority::lower(self.nice);
         let mut known = HashSet::new();
         let mut batch = Vec::with_capacity(self.max_batch);
         while let Some(first) = rx.blocking_recv() {

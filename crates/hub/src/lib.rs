@@ -11,6 +11,7 @@ pub mod fast_path;
 mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod priority;
 pub mod recent;
 pub mod topics;
 
@@ -193,7 +194,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     ));
     if config.alert_fast_path {
         let options = fast_path::client_options(&config.client_id, &mqtt_host, mqtt_port);
-        fast_path::spawn(options, shared.clone())
+        fast_path::spawn(options, config.alert_realtime_priority, shared.clone())
             .map_err(|e| HubError::Ingest(format!("starting the alert fast path: {e}")))?;
     }
     let (acks, owed) = mpsc::unbounded_channel();
