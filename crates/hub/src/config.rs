@@ -96,6 +96,20 @@ impl Default for HubConfig {
 }
 
 impl HubConfig {
+    /// Checks the values a TOML file may get wrong that the types do not catch.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0..=19).contains(&self.ingest_nice) {
+            return Err(format!("ingest_nice = {}: expected 0-19", self.ingest_nice));
+        }
+        if !(0..=99).contains(&self.alert_realtime_priority) {
+            return Err(format!(
+                "alert_realtime_priority = {}: expected 0 (off) or 1-99",
+                self.alert_realtime_priority
+            ));
+        }
+        Ok(())
+    }
+
     /// The MQTT source this configuration asks for.
     pub fn mqtt_source(&self) -> Result<MqttSource, String> {
         match &self.mqtt_url {
@@ -127,5 +141,25 @@ mod tests {
         );
         assert!(parse_mqtt_url("http://x:1").is_err());
         assert!(parse_mqtt_url("mqtt://x:port").is_err());
+    }
+
+    #[test]
+    fn thread_priorities_out_of_range_are_refused() {
+        assert!(HubConfig::default().validate().is_ok());
+        let nice = HubConfig {
+            ingest_nice: 20,
+            ..HubConfig::default()
+        };
+        assert!(nice.validate().unwrap_err().contains("ingest_nice"));
+        let realtime = HubConfig {
+            alert_realtime_priority: -1,
+            ..HubConfig::default()
+        };
+        assert!(
+            realtime
+                .validate()
+                .unwrap_err()
+                .contains("alert_realtime_priority")
+        );
     }
 }

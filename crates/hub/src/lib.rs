@@ -141,6 +141,7 @@ fn load_scales(store: &Store, care: &mut Care) -> Result<(), StoreError> {
 /// Starts the hub inside the current tokio runtime: store, broker, MQTT subscriber, ingest
 /// thread, alert timer and HTTP server.
 pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
+    config.validate().map_err(HubError::Config)?;
     let durability = if config.fsync {
         Durability::Full
     } else {
