@@ -2,6 +2,7 @@
 //! plus the event stream pushed to connected clients.
 
 use crate::ecg_streams::Analysis;
+use crate::recent::RecentSeqs;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
@@ -53,6 +54,8 @@ pub struct Care {
     pub devices: BTreeMap<String, DeviceInfo>,
     ambulances: BTreeMap<String, (Position, f64)>,
     hospital: LatLon,
+    /// Device measurements scored so far (both MQTT connections score; each measurement once).
+    scored: RecentSeqs,
 }
 
 impl Care {
@@ -63,28 +66,44 @@ impl Care {
             devices: BTreeMap::new(),
             ambulances: BTreeMap::new(),
             hospital,
+            scored: RecentSeqs::default(),
         }
     }
 
     fn seen(&mut self, device: &str, patient: Option<&str>, online: bool, now: i64) -> bool {
-        let info = self
-            .devices
-            .entry(device.to_string())
-            .or_insert(DeviceInfo {
+        if !self.devices.contains_key(device) {
+            let first = DeviceInfo {
                 patient: None,
                 online: !online,
                 last_seen_ms: now,
-            });
+            };
+            self.devices.insert(device.to_string(), first);
+        }
+        let Some(info) = self.devices.get_mut(device) else {
+            return false;
+        };
         let changed = info.online != online;
         info.online = online;
         info.last_seen_ms = now;
-        if let Some(patient) = patient {
+        if let Some(patient) = patient
+            && info.patient.as_deref() != Some(patient)
+        {
             info.patient = Some(patient.to_string());
         }
         changed
     }
 
-    /// A committed measurement: scores it and runs the alert rules.
+    /// A device measurement from either MQTT connection: scored (as [`Care::measurement`]) the
+    /// first time its `(device, seq)` comes, ignored after that. Returns whether it was scored.
+    pub fn score_new(&mut self, m: &Measurement, now: i64, out: &mut Vec<HubEvent>) -> bool {
+        let new = self.scored.first_time(&m.device, m.seq);
+        if new {
+            self.measurement(m, now, out);
+        }
+        new
+    }
+
+    /// A measurement: scores it and runs the alert rules.
     pub fn measurement(&mut self, m: &Measurement, now: i64, out: &mut Vec<HubEvent>) {
         if self.seen(&m.device, Some(&m.patient), true, now) {
             out.push(HubEvent::Device {
@@ -214,5 +233,41 @@ impl Care {
     /// Devices currently online.
     pub fn devices_online(&self) -> usize {
         self.devices.values().filter(|d| d.online).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitals::Vitals;
+    use vitals::alerts::AlertConfig;
+
+    fn red_score(seq: u64) -> Measurement {
+        Measurement {
+            device: "d-1".into(),
+            patient: "p-1".into(),
+            seq,
+            time_ms: 1_000 * seq as i64,
+            vitals: Vitals {
+                heart_rate: Some(140.0),
+                ..Vitals::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_measurement_from_both_connections_is_scored_once() {
+        let hospital = LatLon { lat: 0.0, lon: 0.0 };
+        let mut care = Care::new(AlertEngine::new(AlertConfig::default()), hospital);
+        let mut events = Vec::new();
+        assert!(care.score_new(&red_score(1), 0, &mut events));
+        assert!(!care.score_new(&red_score(1), 5, &mut events));
+        assert!(care.score_new(&red_score(2), 10, &mut events));
+        care.drain_alerts(&mut events);
+        let raised = events
+            .iter()
+            .filter(|e| matches!(e, HubEvent::Alert(a) if a.kind == EventKind::Raised))
+            .count();
+        assert_eq!(raised, 1, "{events:?}");
     }
 }

@@ -8,7 +8,7 @@
 //! (its session is clean: storing is the durable path's job), so an alert waits for decoding
 //! and scoring only, never for the disk. It subscribes at QoS 1 because rumqttd delivers a busy
 //! QoS 0 stream in bursts (about 5 ms later at the median in `medlink bench hub`). Each
-//! measurement is scored once, by whichever path sees it first ([`crate::recent::RecentSeqs`]);
+//! measurement is scored once, by whichever path sees it first ([`crate::care::Care::score_new`]);
 //! one this path missed (its connection was down) is scored when the durable path receives it.
 
 use crate::Shared;

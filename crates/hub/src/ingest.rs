@@ -2,10 +2,11 @@
 //!
 //! The MQTT task decodes each publish and hands it to the ingest thread, which owns the store:
 //! the MQTT task also scores each measurement the alert fast path ([`crate::fast_path`]) has not
-//! scored yet and pushes its alerts (they never wait for a commit). The ingest thread drains whatever is queued (up to `max_batch`), writes it in
-//! one transaction, commits, and hands the
-//! batch to the ack task, which after the commit (1) PUBACKs every publish to the broker (manual acks, persistent session, so
-//! an uncommitted message is redelivered after a crash) and (2) publishes the committed sequence
+//! scored yet and pushes its alerts (they never wait for a commit). The ingest thread drains
+//! whatever is queued (up to `max_batch`), writes it in one transaction, commits, and hands the
+//! batch to the ack task, which after the commit (1) PUBACKs every publish to the broker (manual
+//! acks, persistent session, so an uncommitted message is redelivered after a crash) and (2)
+//! publishes the committed sequence
 //! numbers on each device's `ack` topic: the end-to-end confirmation a device can rely on.
 
 use crate::care::HubEvent;
@@ -303,33 +304,24 @@ impl Ingest {
     }
 }
 
-/// Scores the measurements not scored before (by either path) and pushes the alerts they raise
-/// at once: an alert does not queue behind the batch commits (nor is it lost if a commit fails:
-/// then nothing is acknowledged and the device sends the measurement again, which is stored but
-/// not re-scored). Returns how many it scored.
+/// Scores the measurements not scored before (by either connection) and pushes the alerts they
+/// raise at once: an alert does not queue behind the batch commits (nor is it lost if a commit
+/// fails: then nothing is acknowledged and the device sends the measurement again, which is stored
+/// but not re-scored). Returns how many it scored.
 pub(crate) fn raise_alerts(shared: &Shared, measurements: &[Measurement]) -> u64 {
-    let new: Vec<&Measurement> = match shared.recent.lock() {
-        Ok(mut recent) => measurements
-            .iter()
-            .filter(|m| recent.first_time(&m.device, m.seq))
-            .collect(),
-        Err(_) => return 0,
-    };
-    if new.is_empty() {
-        return 0;
-    }
     let mut events = Vec::new();
+    let mut scored = 0;
     if let Ok(mut care) = shared.care.lock() {
         let now = now_ms();
-        for m in &new {
-            care.measurement(m, now, &mut events);
+        for m in measurements {
+            scored += u64::from(care.score_new(m, now, &mut events));
         }
         care.drain_alerts(&mut events);
     }
     if !events.is_empty() {
         shared.publish_events(events);
     }
-    new.len() as u64
+    scored
 }
 
 /// Applies an analysed ECG chunk to the ward at once (liveness, heart rates into NEWS2, rhythm

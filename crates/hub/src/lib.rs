@@ -55,8 +55,6 @@ pub fn now_ms() -> i64 {
 /// State shared by ingestion, the alert timer and the HTTP handlers.
 pub struct Shared {
     pub care: Mutex<Care>,
-    /// What has been scored already, by either path (each measurement is scored once).
-    pub recent: Mutex<recent::RecentSeqs>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<HubEvent>,
     /// Second connection for HTTP reads and FHIR writes (WAL lets it read while ingest writes).
@@ -175,7 +173,6 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let (events, _) = broadcast::channel(4096);
     let shared = Arc::new(Shared {
         care: Mutex::new(care),
-        recent: Mutex::default(),
         metrics: Metrics::default(),
         events,
         store: Mutex::new(reader),

@@ -17,7 +17,7 @@ pub struct Metrics {
     pub ecg_chunks: AtomicU64,
     /// ECG chunks that never arrived (sequence gaps; the analysis restarted after each).
     pub ecg_missed_chunks: AtomicU64,
-    /// Measurements scored on arrival by the alert fast path (QoS 0 connection).
+    /// Measurements scored on arrival by the alert fast path (its own connection).
     pub scored_fast_path: AtomicU64,
     /// Measurements scored by the durable path because the fast path had not seen them.
     pub scored_durable_path: AtomicU64,
