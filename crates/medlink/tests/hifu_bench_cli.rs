@@ -1,0 +1,80 @@
+//! `medlink bench hifu` end to end on a small grid: every figure of its JSON is there, positive, and
+//! the ratios are the ones its own figures give; bad sizes are refused with a clear error.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn bench_hifu(args: &[&str]) -> Output {
+    let venv = common::venv_python();
+    Command::new(env!("CARGO_BIN_EXE_medlink"))
+        .args(["bench", "hifu"])
+        .args(args)
+        .env(
+            "MEDLINK_VENV",
+            venv.parent().and_then(|bin| bin.parent()).unwrap(),
+        )
+        .output()
+        .expect("medlink runs")
+}
+
+#[test]
+fn the_json_figures_are_consistent_with_each_other() {
+    let output = bench_hifu(&[
+        "--size",
+        "24",
+        "--steps",
+        "3",
+        "--numpy-steps",
+        "1",
+        "--triad-elements",
+        "262144",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let figure = |key: &str| {
+        let value = json[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} in {json}"));
+        assert!(value.is_finite() && value > 0.0, "{key} = {value}");
+        value
+    };
+    let (cells, triad, numpy) = (
+        figure("cells_per_s"),
+        figure("triad_bytes_per_s"),
+        figure("numpy_cells_per_s"),
+    );
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    assert!(close(figure("bytes_per_cell"), 14.0));
+    assert!(close(figure("naive_bytes_per_cell"), 28.0));
+    assert!(close(figure("bandwidth_fraction"), cells * 14.0 / triad));
+    assert!(close(
+        figure("naive_bandwidth_fraction"),
+        cells * 28.0 / triad
+    ));
+    assert!(close(
+        figure("single_step_bandwidth_fraction"),
+        figure("single_step_cells_per_s") * 28.0 / triad
+    ));
+    assert!(close(figure("numpy_ratio"), cells / numpy));
+    assert_eq!(json["grid"], 24);
+}
+
+#[test]
+fn grids_and_triads_too_small_to_measure_are_refused() {
+    for (args, message) in [
+        (["--size", "2"], "every dimension needs 3 cells or more"),
+        (["--triad-elements", "10"], "--triad-elements 10"),
+    ] {
+        let output = bench_hifu(&args);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
