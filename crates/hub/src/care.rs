@@ -71,16 +71,15 @@ impl Care {
     }
 
     fn seen(&mut self, device: &str, patient: Option<&str>, online: bool, now: i64) -> bool {
-        if !self.devices.contains_key(device) {
+        // Looked up by &str first, so a reading from a known device allocates nothing.
+        let Some(info) = self.devices.get_mut(device) else {
             let first = DeviceInfo {
-                patient: None,
-                online: !online,
+                patient: patient.map(str::to_string),
+                online,
                 last_seen_ms: now,
             };
             self.devices.insert(device.to_string(), first);
-        }
-        let Some(info) = self.devices.get_mut(device) else {
-            return false;
+            return true;
         };
         let changed = info.online != online;
         info.online = online;

@@ -1,10 +1,12 @@
 //! The telesurgery commands as a user runs them: `demo --json`, and station + console as two
 //! processes joined by a PKI made with `pki init`.
 
+mod common;
+
+use common::Proc;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
-use std::ops::{Deref, DerefMut};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
 /// The two sessions run one at a time: each keeps two or three threads busy on a real-time schedule,
@@ -14,31 +16,6 @@ fn one_session_at_a_time() -> MutexGuard<'static, ()> {
     SESSION
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A child process that is killed when the test ends, also when it fails half way.
-struct Reaped(Child);
-
-impl Deref for Reaped {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl DerefMut for Reaped {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 fn medlink() -> Command {
@@ -131,7 +108,7 @@ fn station_and_console_run_as_separate_processes() {
         "pki init must not overwrite silently"
     );
 
-    let mut station = Reaped(
+    let mut station = Proc(
         medlink()
             .args([
                 "station",
@@ -146,7 +123,7 @@ fn station_and_console_run_as_separate_processes() {
             .spawn()
             .unwrap(),
     );
-    let mut lines = BufReader::new(station.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(station.0.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let addr = first
         .split_whitespace()
@@ -176,11 +153,11 @@ fn station_and_console_run_as_separate_processes() {
     assert_safe_session(&summary);
 
     // The station's own operator: an e-stop it latches, then quit.
-    let mut stdin = station.stdin.take().unwrap();
+    let mut stdin = station.0.stdin.take().unwrap();
     writeln!(stdin, "estop").unwrap();
     writeln!(stdin, "quit").unwrap();
     let rest: String = lines.map_while(Result::ok).collect::<Vec<_>>().join("\n");
-    assert!(station.wait().unwrap().success());
+    assert!(station.0.wait().unwrap().success());
     let final_report: Value = serde_json::from_str(&rest).unwrap();
     assert_eq!(final_report["unsafe_applied"], 0);
     let transitions = final_report["transitions"].as_array().unwrap();
