@@ -47,16 +47,17 @@ fn the_json_figures_are_consistent_with_each_other() {
         figure("numpy_cells_per_s"),
     );
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
-    assert!(close(figure("bytes_per_cell"), 14.0));
-    assert!(close(figure("naive_bytes_per_cell"), 28.0));
-    assert!(close(figure("bandwidth_fraction"), cells * 14.0 / triad));
-    assert!(close(
-        figure("naive_bandwidth_fraction"),
-        cells * 28.0 / triad
-    ));
+    assert!(close(figure("bytes_per_cell"), 28.0));
+    assert!(close(figure("paired_bytes_per_cell"), 14.0));
+    assert!(close(figure("bandwidth_bound_cells_per_s"), triad / 28.0));
+    assert!(close(figure("bandwidth_fraction"), cells * 28.0 / triad));
     assert!(close(
         figure("single_step_bandwidth_fraction"),
         figure("single_step_cells_per_s") * 28.0 / triad
+    ));
+    assert!(close(
+        figure("paired_traffic_fraction"),
+        cells * 14.0 / triad
     ));
     assert!(close(figure("numpy_ratio"), cells / numpy));
     assert_eq!(json["grid"], 24);
