@@ -154,6 +154,11 @@ impl BioheatModel {
     /// Extra bytes per voxel update when Arrhenius damage is accumulated (Ω read and written).
     pub const DAMAGE_BYTES_PER_CELL: usize = 8;
 
+    /// Body (arterial) temperature, °C.
+    pub fn body_c(&self) -> f32 {
+        self.body_c
+    }
+
     /// Voxels one step updates (the interior).
     pub fn updated_cells(&self) -> usize {
         self.grid.dims.iter().map(|n| n - 2).product()

@@ -213,7 +213,7 @@ impl Treatment {
         self.model
             .step_pair(&mut self.state, sources, seconds, &mut self.probes);
         self.track(Field::FirstOfPair);
-        let first_focal_c = self.probes.temperature()[self.focus_index()];
+        let first_focal_c = self.focal_c(self.probes.temperature());
         if ends {
             self.active = None;
         }
@@ -316,7 +316,16 @@ impl Treatment {
 
     /// Temperature at the latest focus (body temperature before the first sonication).
     pub fn focal_temperature_c(&self) -> f32 {
-        self.state.temperature[self.focus_index()]
+        self.focal_c(&self.state.temperature)
+    }
+
+    /// The latest focus's value in `temperature` (a field indexed like the grid), or body temperature
+    /// before the first sonication.
+    fn focal_c(&self, temperature: &[f32]) -> f32 {
+        match self.last_focus {
+            Some(focus) => temperature[self.medium.grid.index(focus)],
+            None => self.model.body_c(),
+        }
     }
 
     /// Linear index of the latest focus (voxel 0 before the first sonication).

@@ -135,3 +135,42 @@ fn stop_switches_the_beam_off_at_once() {
             .any(|o| matches!(o, DeviceOutput::SonicationDone { spot: 1, .. }))
     );
 }
+
+#[test]
+fn frames_stay_on_the_latest_focus_slice_after_the_beam_is_off() {
+    let mut device = device(100.0);
+    // A spot off the middle slice, which frames show before any sonication.
+    let middle = device.treatment().medium().grid.dims[2] / 2;
+    let spot = (device.spots.iter())
+        .position(|focus| focus[2] != middle)
+        .expect("a spot off the middle slice");
+    let focus_z = device.spots[spot][2];
+    device
+        .handle_command(
+            DeviceCommand::Sonicate {
+                spot,
+                power_w: 50.0,
+                duration_s: 4.0,
+            },
+            Duration::ZERO,
+        )
+        .unwrap();
+    device.handle_timeout(Duration::from_secs(1));
+    let outputs = drain(&mut device);
+    let done = outputs
+        .iter()
+        .position(|o| matches!(o, DeviceOutput::SonicationDone { .. }))
+        .expect("the sonication ends");
+    let after: Vec<&ThermometryFrame> = outputs[done..]
+        .iter()
+        .filter_map(|o| match o {
+            DeviceOutput::Frame(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert!(!after.is_empty());
+    for frame in after {
+        assert_eq!(frame.sonicating_spot, None);
+        assert_eq!(frame.slice_z, focus_z);
+    }
+}

@@ -45,3 +45,13 @@ fn pairs_of_steps_give_the_results_of_single_steps() {
     assert!(summary.peak_temperature_c > 60.0, "{summary:?}");
     assert!(summary.arrhenius_damaged_fraction.is_some());
 }
+
+#[test]
+fn the_focal_temperature_is_body_temperature_before_the_first_sonication() {
+    let mut treatment = small_treatment();
+    // Voxel 0 lies in the cooled bolus, well below body temperature.
+    assert!(treatment.state().temperature[0] < 30.0);
+    assert_eq!(treatment.focal_temperature_c(), 37.0);
+    treatment.step_pair();
+    assert_eq!(treatment.focal_temperature_c(), 37.0);
+}
