@@ -1,24 +1,16 @@
 //! The `medlink ecg` commands end to end on record 100: eval's JSON, a noisy copy that is a valid
 //! WFDB record, and detect's CSV and PNG.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 fn record_100() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/mitbih/100")
 }
 
 fn medlink(args: &[&std::ffi::OsStr]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_medlink"))
-        .args(args)
-        .output()
-        .expect("medlink runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    String::from_utf8(common::medlink_succeeds(args).stdout).expect("UTF-8 output")
 }
 
 fn scratch(name: &str) -> PathBuf {

@@ -1,4 +1,4 @@
-//! `medlink hifu field|plan|simulate`: the HIFU acoustic field, sonication planning and treatment simulation.
+//! `medlink hifu field|plan|simulate|device`: the HIFU acoustic field, sonication planning and treatment simulation.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -22,6 +22,9 @@ pub enum HifuCommand {
     Plan(PlanArgs),
     /// Simulate a plan: bioheat and dose, PNG images and a JSON summary.
     Simulate(crate::cmd::hifu_simulate::SimulateArgs),
+    /// The simulated HIFU device: commands on stdin (sonicate SPOT [POWER_W SECONDS], stop,
+    /// wait SECONDS, wait done, quit), thermometry frames and events as JSON lines on stdout.
+    Device(crate::cmd::hifu_device::DeviceArgs),
 }
 
 pub fn run(command: HifuCommand) -> anyhow::Result<()> {
@@ -29,6 +32,7 @@ pub fn run(command: HifuCommand) -> anyhow::Result<()> {
         HifuCommand::Field(args) => crate::cmd::hifu_field::run(args),
         HifuCommand::Plan(args) => plan(args),
         HifuCommand::Simulate(args) => crate::cmd::hifu_simulate::run(args),
+        HifuCommand::Device(args) => crate::cmd::hifu_device::run(args),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod ecg_bench;
 pub mod ecg_plot;
 pub mod ecg_record;
 pub mod hifu;
+pub mod hifu_device;
 pub mod hifu_field;
 pub mod hifu_images;
 pub mod hifu_simulate;

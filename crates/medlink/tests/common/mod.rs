@@ -9,6 +9,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs `medlink` with `args` to completion and checks that it succeeded (its stderr otherwise).
+pub fn medlink_succeeds(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_medlink"))
+        .args(args)
+        .output()
+        .expect("medlink runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
