@@ -3,6 +3,7 @@
 
 pub mod bioheat;
 pub mod device;
+pub mod device_script;
 pub mod dose;
 mod error;
 pub mod field;
