@@ -13,6 +13,11 @@ use std::time::Duration;
 /// Frames kept for a consumer that polls late; older ones are dropped (the latest wins).
 const MAX_QUEUED_FRAMES: usize = 32;
 
+/// Solver steps one call may take. When the simulation cannot keep the pace asked for, it runs as
+/// fast as it can in slices of this many steps and lets the lag go instead of owing it, so that a
+/// command is taken between two slices and applies at the simulated time reached.
+const MAX_STEPS_PER_CALL: usize = 16;
+
 /// What the device can be asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,14 +127,21 @@ impl HifuDevice {
         Ok(())
     }
 
-    /// Advances the simulation to the simulated time that corresponds to `now`.
+    /// Advances the simulation to the simulated time that corresponds to `now`, by at most
+    /// `MAX_STEPS_PER_CALL` steps; a device still behind then keeps its pace from where it got to.
     pub fn handle_timeout(&mut self, now: Duration) {
         let (anchor_now, anchor_sim) = *self.anchor.get_or_insert((now, self.treatment.time_s()));
         let Some(elapsed) = now.checked_sub(anchor_now) else {
             return;
         };
         let target_s = anchor_sim + elapsed.as_secs_f64() * self.speed;
-        while self.treatment.time_s() + self.treatment.dt_s() <= target_s + 1e-9 {
+        let behind = |device: &HifuDevice| {
+            device.treatment.time_s() + device.treatment.dt_s() <= target_s + 1e-9
+        };
+        for _ in 0..MAX_STEPS_PER_CALL {
+            if !behind(self) {
+                return;
+            }
             self.treatment.step();
             if self.current_spot.is_some() && !self.treatment.is_sonicating() {
                 self.finish_spot();
@@ -138,6 +150,9 @@ impl HifuDevice {
                 self.push(DeviceOutput::Frame(self.frame()));
                 self.next_frame_s += self.frame_interval_s;
             }
+        }
+        if behind(self) {
+            self.anchor = Some((now, self.treatment.time_s()));
         }
     }
 

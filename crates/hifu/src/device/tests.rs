@@ -174,3 +174,27 @@ fn frames_stay_on_the_latest_focus_slice_after_the_beam_is_off() {
         assert_eq!(frame.slice_z, focus_z);
     }
 }
+
+#[test]
+fn a_pace_too_fast_to_keep_runs_in_bounded_slices_without_owing_the_lag() {
+    let mut device = device(1e9);
+    device.handle_timeout(Duration::ZERO);
+    let late = Duration::from_secs(1);
+    device.handle_timeout(late);
+    let dt = device.treatment().dt_s();
+    let one_slice = MAX_STEPS_PER_CALL as f64 * dt;
+    let reached = device.treatment().time_s();
+    assert!((reached - one_slice).abs() < 1e-6 * one_slice, "{reached}");
+    // The lag is let go: a command at the same `now` applies where the simulation got to.
+    let sonicate = DeviceCommand::Sonicate {
+        spot: 0,
+        power_w: 10.0,
+        duration_s: 1.0,
+    };
+    device.handle_command(sonicate, late).unwrap();
+    assert_eq!(device.treatment().time_s(), reached);
+    // Later calls go on at the fastest pace, a slice at a time.
+    device.handle_timeout(late + Duration::from_millis(1));
+    let next = device.treatment().time_s();
+    assert!((next - reached - one_slice).abs() < 1e-6 * next, "{next}");
+}

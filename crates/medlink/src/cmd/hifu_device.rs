@@ -146,7 +146,8 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
     device.handle_timeout(Duration::ZERO);
     let (mut waiting, mut input_open, mut quit, mut line_number) = (None, true, false, 0usize);
     while !quit {
-        device.handle_timeout(clock.elapsed());
+        let now = clock.elapsed();
+        device.handle_timeout(now);
         while let Some(output) = device.poll_output() {
             events.emit(&output_event(&output, args.full_frames))?;
         }
@@ -168,9 +169,12 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
             match parse_line(&line, &plan.spots) {
                 Ok(None) => {}
                 Ok(Some(Input::Command(command))) => {
-                    match device.handle_command(command, clock.elapsed()) {
+                    // At the `now` the device was just brought to, so that it applies at `time_s`
+                    // (unless the device is behind its pace and takes another slice first).
+                    match device.handle_command(command, now) {
                         Ok(()) => events.emit(&json!({
-                            "event": "accepted", "line": line_number, "command": command, "time_s": time_s,
+                            "event": "accepted", "line": line_number, "command": command,
+                            "time_s": device.treatment().time_s(),
                         }))?,
                         Err(error) => report(&mut events, line_number, &error.to_string())?,
                     }
