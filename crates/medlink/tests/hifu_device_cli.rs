@@ -1,5 +1,5 @@
 //! `medlink hifu device` end to end on a small plan: commands from a pipe are acknowledged or refused
-//! with their line number, frames show the focus heating, a sonication under way when input ends is
+//! with their line number (bytes that are not UTF-8 too), frames show the focus heating, a sonication under way when input ends is
 //! finished before the summary, and bad arguments are refused without a panic.
 
 mod common;
@@ -27,7 +27,7 @@ fn small_plan(dir: &Path) -> Value {
 }
 
 /// Runs the device on `plan` with `script` on its stdin, then end of input.
-fn run_device(plan: &Path, args: &[&str], script: &str) -> Output {
+fn run_device(plan: &Path, args: &[&str], script: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_medlink"))
         .args(["hifu", "device"])
         .arg(plan)
@@ -37,12 +37,7 @@ fn run_device(plan: &Path, args: &[&str], script: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("medlink runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(script).unwrap();
     let (send, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || send.send(child.wait_with_output()));
     receive
@@ -66,7 +61,8 @@ fn is(event: &Value, kind: &str) -> bool {
 fn a_piped_session_is_acknowledged_framed_and_finished() {
     let dir = common::temp_dir("hifu-device");
     let plan = small_plan(&dir);
-    let script = "sonicate 0\nwait done\nbogus\nsonicate 9999\nwait 6\nsonicate 1 30 8\n";
+    let script =
+        b"sonicate 0\nwait done\nbogus\nsonicate 9999\n\xff\xfe\nwait 6\nsonicate 1 30 8\n";
     let output = run_device(
         &dir.join("plan.json"),
         &["--speed", "500", "--frame-interval", "4"],
@@ -107,15 +103,16 @@ fn a_piped_session_is_acknowledged_framed_and_finished() {
     };
     let bogus = error_at(3, "cannot read 'bogus");
     error_at(4, "no spot 9999");
+    error_at(5, "cannot read '\u{fffd}\u{fffd} ...'");
     assert!(
         bogus > first_done,
         "line 3 is read after the wait for the first sonication"
     );
     assert!(stderr.contains("line 3: cannot read 'bogus"), "{stderr}");
 
-    // `wait 6` holds line 6 back for six simulated seconds.
+    // `wait 6` holds line 7 back for six simulated seconds.
     let done_s = events[first_done]["time_s"].as_f64().unwrap();
-    let second = find(&|e| is(e, "accepted") && e["line"] == 6);
+    let second = find(&|e| is(e, "accepted") && e["line"] == 7);
     assert!(events[second]["time_s"].as_f64().unwrap() >= done_s + 6.0 - 1e-6);
     // Input ends while spot 1 is being sonicated: the device finishes it before the summary.
     let second_done = find(&|e| is(e, "sonication_done") && e["spot"] == 1);
@@ -142,7 +139,7 @@ fn bad_arguments_are_refused_with_a_clear_error() {
         ),
         (vec![], "reading"),
     ] {
-        let output = run_device(&missing, &args, "");
+        let output = run_device(&missing, &args, b"");
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{stderr}");

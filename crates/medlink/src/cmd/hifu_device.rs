@@ -9,7 +9,7 @@ use clap::Args;
 use hifu::device::{DeviceOutput, HifuDevice, ThermometryFrame};
 use hifu::device_script::{Input, USAGE, parse_line};
 use hifu::dose::NECROSIS_CEM43;
-use hifu::plan::Plan;
+use hifu::plan::{Plan, Spot};
 use hifu::simulate::treatment_for;
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};
@@ -82,11 +82,19 @@ fn output_event(output: &DeviceOutput, full: bool) -> Value {
     }
 }
 
-/// Lines of stdin, read on their own thread so that the simulation keeps its pace meanwhile.
+/// Lines of stdin, read on their own thread so that the simulation keeps its pace meanwhile. Bytes
+/// that are not UTF-8 reach the parser as U+FFFD, which it refuses like any other bad line.
 fn stdin_lines() -> Receiver<std::io::Result<String>> {
     let (send, receive) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut bytes = Vec::new();
+            let line = match stdin.read_until(b'\n', &mut bytes) {
+                Ok(0) => break,
+                Ok(_) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(error) => Err(error),
+            };
             let failed = line.is_err();
             if send.send(line).is_err() || failed {
                 break;
@@ -105,6 +113,89 @@ impl<W: Write> Events<W> {
             .and_then(|()| self.0.flush())
             .context("writing to stdout")
     }
+
+    /// A refused line: a JSON error event, and the same in words on stderr.
+    fn refuse(&mut self, line: usize, message: &str) -> anyhow::Result<()> {
+        eprintln!("line {line}: {message}");
+        self.emit(&json!({"event": "error", "line": line, "message": message}))
+    }
+}
+
+/// The device, its plan's spots and where the reading of commands stands.
+struct Session<W: Write> {
+    device: HifuDevice,
+    spots: Vec<Spot>,
+    events: Events<W>,
+    full_frames: bool,
+    waiting: Option<Waiting>,
+    lines_read: usize,
+    quit: bool,
+}
+
+impl<W: Write> Session<W> {
+    /// Brings the device to `now` and sends what it reported.
+    fn advance(&mut self, now: Duration) -> anyhow::Result<()> {
+        self.device.handle_timeout(now);
+        while let Some(output) = self.device.poll_output() {
+            self.events.emit(&output_event(&output, self.full_frames))?;
+        }
+        if self.waiting.is_some_and(|w| w.is_over(&self.device)) {
+            self.waiting = None;
+        }
+        Ok(())
+    }
+
+    /// Whether the next line may be taken now.
+    fn reading(&self) -> bool {
+        self.waiting.is_none() && !self.quit
+    }
+
+    /// Takes one line at `now` (the time the device was last brought to).
+    fn take(&mut self, line: &str, now: Duration) -> anyhow::Result<()> {
+        self.lines_read += 1;
+        let time_s = self.device.treatment().time_s();
+        match parse_line(line, &self.spots) {
+            Ok(None) => Ok(()),
+            Ok(Some(Input::Command(command))) => match self.device.handle_command(command, now) {
+                Ok(()) => self.events.emit(&json!({
+                    "event": "accepted",
+                    "line": self.lines_read,
+                    "command": command,
+                    "time_s": self.device.treatment().time_s(),
+                })),
+                Err(error) => self.events.refuse(self.lines_read, &error.to_string()),
+            },
+            Ok(Some(Input::WaitSeconds(seconds))) => {
+                self.waiting = Some(Waiting::Until(time_s + seconds));
+                Ok(())
+            }
+            Ok(Some(Input::WaitDone)) => {
+                self.waiting = Some(Waiting::Done);
+                Ok(())
+            }
+            Ok(Some(Input::Quit)) => {
+                self.quit = true;
+                Ok(())
+            }
+            Err(message) => self.events.refuse(self.lines_read, &message),
+        }
+    }
+
+    /// The closing summary of the treatment so far.
+    fn summarise(&mut self, wall_s: f64) -> anyhow::Result<()> {
+        let summary = self.device.treatment().summary();
+        self.events.emit(&json!({
+            "event": "summary",
+            "ablated_fraction": summary.ablated_fraction,
+            "oar_max_temp_c": summary.oar_max_temp_c,
+            "oar_max_cem43": summary.oar_max_cem43,
+            "oar_within_limits": summary.oar_within_limits,
+            "energy_j": summary.energy_j,
+            "peak_temperature_c": summary.peak_temperature_c,
+            "treatment_time_s": summary.treatment_time_s,
+            "wall_s": wall_s,
+        }))
+    }
 }
 
 pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
@@ -117,6 +208,33 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
             "{flag} {value}: must be a positive number"
         );
     }
+    let mut session = start(&args)?;
+    let lines = stdin_lines();
+    let clock = Instant::now();
+    let mut input_open = true;
+    while !session.quit {
+        let now = clock.elapsed();
+        session.advance(now)?;
+        while session.reading() && input_open {
+            match lines.try_recv() {
+                Ok(line) => session.take(&line.context("reading commands from stdin")?, now)?,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => input_open = false,
+            }
+        }
+        let treating = session.device.treatment().is_sonicating();
+        if !input_open && session.waiting.is_none() && !treating {
+            break;
+        }
+        let now = clock.elapsed();
+        let due = session.device.poll_timeout().unwrap_or(now).max(now);
+        std::thread::sleep((due - now).min(MAX_IDLE));
+    }
+    session.summarise(clock.elapsed().as_secs_f64())
+}
+
+/// Loads the plan, builds its device and announces it on stdout.
+fn start(args: &DeviceArgs) -> anyhow::Result<Session<std::io::StdoutLock<'static>>> {
     let bytes =
         std::fs::read(&args.plan).with_context(|| format!("reading {}", args.plan.display()))?;
     let plan =
@@ -130,7 +248,7 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
         .map(|spot| Plan::focus_voxel(&grid, spot))
         .collect::<Result<Vec<_>, _>>()?;
     let treatment = treatment_for(&plan, medium, pattern)?;
-    let mut device = HifuDevice::new(treatment, foci, args.speed, args.frame_interval)?;
+    let device = HifuDevice::new(treatment, foci, args.speed, args.frame_interval)?;
     let mut events = Events(std::io::stdout().lock());
     events.emit(&json!({
         "event": "ready",
@@ -141,76 +259,13 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
         "frame_interval_s": args.frame_interval,
         "usage": USAGE,
     }))?;
-    let lines = stdin_lines();
-    let clock = Instant::now();
-    device.handle_timeout(Duration::ZERO);
-    let (mut waiting, mut input_open, mut quit, mut line_number) = (None, true, false, 0usize);
-    while !quit {
-        let now = clock.elapsed();
-        device.handle_timeout(now);
-        while let Some(output) = device.poll_output() {
-            events.emit(&output_event(&output, args.full_frames))?;
-        }
-        if waiting.is_some_and(|w: Waiting| w.is_over(&device)) {
-            waiting = None;
-        }
-        while waiting.is_none() && input_open && !quit {
-            let line = match lines.try_recv() {
-                Ok(Ok(line)) => line,
-                Ok(Err(error)) => return Err(error).context("reading commands from stdin"),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    input_open = false;
-                    break;
-                }
-            };
-            line_number += 1;
-            let time_s = device.treatment().time_s();
-            match parse_line(&line, &plan.spots) {
-                Ok(None) => {}
-                Ok(Some(Input::Command(command))) => {
-                    // At the `now` the device was just brought to, so that it applies at `time_s`
-                    // (unless the device is behind its pace and takes another slice first).
-                    match device.handle_command(command, now) {
-                        Ok(()) => events.emit(&json!({
-                            "event": "accepted", "line": line_number, "command": command,
-                            "time_s": device.treatment().time_s(),
-                        }))?,
-                        Err(error) => report(&mut events, line_number, &error.to_string())?,
-                    }
-                }
-                Ok(Some(Input::WaitSeconds(seconds))) => {
-                    waiting = Some(Waiting::Until(time_s + seconds))
-                }
-                Ok(Some(Input::WaitDone)) => waiting = Some(Waiting::Done),
-                Ok(Some(Input::Quit)) => quit = true,
-                Err(message) => report(&mut events, line_number, &message)?,
-            }
-        }
-        let finished = !input_open && waiting.is_none() && !device.treatment().is_sonicating();
-        if finished {
-            break;
-        }
-        let now = clock.elapsed();
-        let due = device.poll_timeout().unwrap_or(now).max(now);
-        std::thread::sleep((due - now).min(MAX_IDLE));
-    }
-    let summary = device.treatment().summary();
-    events.emit(&json!({
-        "event": "summary",
-        "ablated_fraction": summary.ablated_fraction,
-        "oar_max_temp_c": summary.oar_max_temp_c,
-        "oar_max_cem43": summary.oar_max_cem43,
-        "oar_within_limits": summary.oar_within_limits,
-        "energy_j": summary.energy_j,
-        "peak_temperature_c": summary.peak_temperature_c,
-        "treatment_time_s": summary.treatment_time_s,
-        "wall_s": clock.elapsed().as_secs_f64(),
-    }))
-}
-
-/// A refused line: a JSON error event on stdout, and the same in words on stderr.
-fn report<W: Write>(events: &mut Events<W>, line: usize, message: &str) -> anyhow::Result<()> {
-    eprintln!("line {line}: {message}");
-    events.emit(&json!({"event": "error", "line": line, "message": message}))
+    Ok(Session {
+        device,
+        spots: plan.spots,
+        events,
+        full_frames: args.full_frames,
+        waiting: None,
+        lines_read: 0,
+        quit: false,
+    })
 }
