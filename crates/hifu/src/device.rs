@@ -62,8 +62,6 @@ pub struct HifuDevice {
     anchor: Option<(Duration, f64)>,
     next_frame_s: f64,
     current_spot: Option<usize>,
-    /// The spot sonicated last, whose slice the frames keep showing while the beam is off.
-    latest_spot: Option<usize>,
     outputs: VecDeque<DeviceOutput>,
 }
 
@@ -93,7 +91,6 @@ impl HifuDevice {
             anchor: None,
             next_frame_s,
             current_spot: None,
-            latest_spot: None,
             outputs: VecDeque::new(),
         })
     }
@@ -117,7 +114,6 @@ impl HifuDevice {
                 })?;
                 self.treatment.sonicate(focus, power_w, duration_s)?;
                 self.current_spot = Some(spot);
-                self.latest_spot = Some(spot);
             }
             DeviceCommand::Stop => {
                 self.treatment.stop();
@@ -198,10 +194,7 @@ impl HifuDevice {
     fn frame(&self) -> ThermometryFrame {
         let grid = self.treatment.medium().grid;
         let [nx, ny, nz] = grid.dims;
-        let slice_z = self
-            .latest_spot
-            .and_then(|k| self.spots.get(k))
-            .map_or(nz / 2, |v| v[2]);
+        let slice_z = self.treatment.latest_focus().map_or(nz / 2, |v| v[2]);
         let range = grid.index([0, 0, slice_z])..grid.index([0, 0, slice_z]) + nx * ny;
         let state = self.treatment.state();
         ThermometryFrame {

@@ -248,7 +248,7 @@ impl Treatment {
             .flat_map(|s| s.sources.iter().map(|&(i, _)| i));
         let indices = axial
             .chain(sagittal)
-            .chain([self.focus_index()])
+            .chain(self.focus_index())
             .map(|i| i as u32)
             .chain(sources)
             .chain(self.oar.iter().copied())
@@ -322,15 +322,18 @@ impl Treatment {
     /// The latest focus's value in `temperature` (a field indexed like the grid), or body temperature
     /// before the first sonication.
     fn focal_c(&self, temperature: &[f32]) -> f32 {
-        match self.last_focus {
-            Some(focus) => temperature[self.medium.grid.index(focus)],
-            None => self.model.body_c(),
-        }
+        self.focus_index()
+            .map_or(self.model.body_c(), |i| temperature[i])
     }
 
-    /// Linear index of the latest focus (voxel 0 before the first sonication).
-    fn focus_index(&self) -> usize {
-        self.last_focus.map_or(0, |f| self.medium.grid.index(f))
+    /// The focus of the latest sonication (none before the first).
+    pub fn latest_focus(&self) -> Option<Voxel> {
+        self.last_focus
+    }
+
+    /// Linear index of the latest focus.
+    fn focus_index(&self) -> Option<usize> {
+        self.last_focus.map(|f| self.medium.grid.index(f))
     }
 
     /// Highest organ-at-risk temperature seen so far.
