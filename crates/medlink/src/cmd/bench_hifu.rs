@@ -7,6 +7,7 @@
 //! The triad and both solvers take turns, round by round, so that a slow spell on a shared machine
 //! reaches all three alike instead of deciding the ratio.
 
+use crate::cmd::python::venv_python;
 use anyhow::Context;
 use clap::Args;
 use hifu::bioheat::{BioheatModel, BioheatState, Probes, ThermalSettings};
@@ -14,7 +15,6 @@ use hifu::grid::Grid;
 use hifu::medium::Medium;
 use hifu::tissue::Tissue;
 use rayon::prelude::*;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// The NumPy baseline, run by the project's Python environment.
@@ -214,12 +214,9 @@ impl Solver {
     }
 }
 
-/// Runs the NumPy baseline through the project's Python (MEDLINK_VENV, else <repo>/.venv).
+/// Runs the NumPy baseline through the project's Python ([`venv_python`]).
 fn numpy_cells_per_s(size: usize, steps: usize) -> anyhow::Result<f64> {
-    let venv = std::env::var_os("MEDLINK_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    let python = venv.join("bin/python");
+    let python = venv_python();
     let output = std::process::Command::new(&python)
         .arg("-c")
         .arg(NUMPY_BASELINE)

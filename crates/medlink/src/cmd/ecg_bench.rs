@@ -2,7 +2,7 @@
 //! core, and how many times real time) against a plain-Python Pan-Tompkins loop over the same
 //! record, measured in the same run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use super::ecg_record;
+use super::python::{repo_root, venv_python};
 
 #[derive(Args)]
 pub struct EcgBenchArgs {
@@ -107,24 +108,6 @@ pub fn run(args: EcgBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The venv's Python (env MEDLINK_VENV, else <repo>/.venv), or python3 as a last resort.
-fn python() -> PathBuf {
-    let venv = std::env::var_os("MEDLINK_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".venv"));
-    let candidate = venv.join("bin/python");
-    if candidate.exists() {
-        candidate
-    } else {
-        tracing::warn!("no venv at {}; using python3 from PATH", venv.display());
-        PathBuf::from("python3")
-    }
-}
-
 fn run_baseline(lead: &[f32], rate: f64) -> anyhow::Result<Throughput> {
     let input = std::env::temp_dir().join(format!("medlink-ecg-bench-{}.f32", std::process::id()));
     let bytes: Vec<u8> = lead
@@ -135,7 +118,7 @@ fn run_baseline(lead: &[f32], rate: f64) -> anyhow::Result<Throughput> {
     let script = repo_root().join("scripts/bench/ecg_pan_tompkins.py");
     let spinner = indicatif::ProgressBar::new_spinner().with_message("running the Python baseline");
     spinner.enable_steady_tick(Duration::from_millis(200));
-    let output = Command::new(python())
+    let output = Command::new(venv_python())
         .arg(&script)
         .arg(&input)
         .arg(rate.to_string())

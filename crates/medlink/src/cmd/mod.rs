@@ -20,6 +20,7 @@ pub mod hifu_simulate;
 pub mod hub;
 pub mod netem;
 pub mod pki;
+pub mod python;
 pub mod scenario;
 pub mod sim;
 pub mod sim_ambulance;
