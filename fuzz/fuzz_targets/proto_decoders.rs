@@ -1,4 +1,5 @@
-//! Fuzzes the decoders of network input: control/state/clock datagrams and event-stream frames.
+//! Fuzzes the decoders of network input: control/state/clock datagrams and the session's event
+//! frames (framing and the typed events inside), both as a console and as a station get them.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,6 +9,6 @@ fuzz_target!(|data: &[u8]| {
     let mut frames = proto::FrameDecoder::new();
     for chunk in data.chunks(7) {
         frames.push(chunk);
-        while let Some(Ok(_)) = frames.next_event() {}
+        while let Some(Ok(_)) = frames.next_message::<teleop::SessionEvent>() {}
     }
 });

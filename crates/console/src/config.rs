@@ -4,6 +4,8 @@ use link::PkiPaths;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use teleop::ConsoleSessionConfig;
 
 /// Where master poses come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,11 +37,24 @@ pub struct ConsoleConfig {
     pub input: InputConfig,
     /// Stop after this many seconds (default: the length of the input).
     pub duration_s: Option<f64>,
-    /// Scripted operator: re-engage after the station fell back to HOLD or READY, once state
-    /// reports flow again for `reengage_after_ms`. A real surgeon presses a button for this.
+    /// Scripted operator: press engage again after the station fell back to HOLD or READY
+    /// within a session, once state reports flow again for `reengage_after_ms` (a surgeon
+    /// presses the pedal). Every new session (a reconnect) needs its own engage, which the
+    /// scripted operator presses once the station is ready.
     pub auto_reengage: bool,
     pub reengage_after_ms: u64,
     pub clock_ping_ms: u64,
+    /// No datagram from the station for this long: the link is lost; the console closes the
+    /// connection and reconnects with backoff (ms).
+    pub link_timeout_ms: u64,
+    /// First wait before reconnecting (ms); doubles each failed attempt up to `reconnect_max_ms`.
+    pub reconnect_initial_ms: u64,
+    pub reconnect_max_ms: u64,
+    /// Where session recordings go (MCAP); none: not recorded.
+    pub record_dir: Option<PathBuf>,
+    /// The clock zero, when the console shares one with a station in the same process (demo).
+    #[serde(skip)]
+    pub shared_epoch: Option<Instant>,
 }
 
 impl Default for ConsoleConfig {
@@ -56,6 +71,11 @@ impl Default for ConsoleConfig {
             auto_reengage: true,
             reengage_after_ms: 500,
             clock_ping_ms: 20,
+            link_timeout_ms: 1_500,
+            reconnect_initial_ms: 100,
+            reconnect_max_ms: 2_000,
+            record_dir: Some(PathBuf::from("recordings")),
+            shared_epoch: None,
         }
     }
 }
@@ -63,5 +83,15 @@ impl Default for ConsoleConfig {
 impl ConsoleConfig {
     pub fn pki_paths(&self) -> PkiPaths {
         PkiPaths::in_dir(&self.pki_dir, "console")
+    }
+
+    /// The session core's configuration.
+    pub fn session(&self) -> ConsoleSessionConfig {
+        ConsoleSessionConfig {
+            scale: self.scale,
+            tremor_cutoff_hz: self.tremor_cutoff_hz,
+            clock_ping: Duration::from_millis(self.clock_ping_ms.max(1)),
+            clock: None,
+        }
     }
 }

@@ -1,15 +1,12 @@
-//! The console beside the surgeon: turns master poses from an input source (a scripted surgical
-//! motion or a recorded CSV) into control commands at 1 kHz through the teleoperation mapping and
-//! tremor filter, and carries the session with a station. The console can ask; only the
-//! station's supervisor decides.
+//! The console beside the surgeon: reads master poses from an input source (a scripted surgical
+//! motion or a recorded CSV) at 1 kHz and runs the telesurgery session's console core (`teleop`)
+//! over QUIC with a station; when the link drops it reconnects by itself with backoff, and every
+//! new session starts disengaged. The console can ask; only the station's supervisor decides.
 
 pub mod config;
 pub mod input;
-pub mod operator;
-pub mod report;
 pub mod session;
 
 pub use config::ConsoleConfig;
-pub use operator::Operator;
-pub use report::ConsoleReport;
 pub use session::{ConsoleError, run};
+pub use teleop::ConsoleReport;

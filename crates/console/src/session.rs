@@ -1,20 +1,26 @@
-//! A console session: connects to the station with mutual TLS, runs the operator core on a
-//! dedicated 1 kHz thread that sends control datagrams, and on the network side answers clock
-//! pings, tracks station state, carries events, and collects the station's final report.
+//! A console run: one task on a current-thread runtime owns the session core (`teleop`) and
+//! drives it from a 1 kHz timerfd pacer (master samples, the scripted operator's decisions),
+//! from the station's datagrams and events, and from the link's life. When the link is lost (the
+//! connection ends, or no datagram arrives for `link_timeout_ms`) the console says so, reconnects
+//! with exponential backoff, and the new session starts disengaged.
 
 use crate::config::ConsoleConfig;
 use crate::input::{self, InputError};
-use crate::operator::{Operator, OperatorOutput, StationView};
-use crate::report::ConsoleReport;
 use bytes::Bytes;
-use link::wire::pose_from_wire;
-use link::{AsyncPacer, EventReader, EventWriter, Identity, LatencyRecorder, LinkError, PkiError};
+use link::{AsyncPacer, EventReader, EventWriter, Identity, LinkError, PkiError};
+use proto::Datagram;
 use proto::datagram::MAX_DATAGRAM_LEN;
-use proto::{ClockPing, ClockPong, ClockSync, Datagram, Event, StateReport, SupervisorStateCode};
-use std::sync::{Arc, Mutex};
+use robot::script::MasterInput;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
+use teleop::console::surgeon::ScriptedSurgeon;
+use teleop::{
+    ConsoleInput, ConsoleOutput, ConsoleReport, ConsoleSession, MasterSample, OperatorAction,
+    Recorded, SessionEvent, Tap,
+};
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 #[derive(Debug, Error)]
 pub enum ConsoleError {
@@ -24,299 +30,455 @@ pub enum ConsoleError {
     Link(#[from] LinkError),
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("rate_hz must be between 1 and 10000, got {0}")]
+    #[error("rate_hz must be between 100 and 10000, got {0}")]
     BadRate(f64),
     #[error("the station never reported READY within {0:?}; is it in e-stop or fault?")]
     NeverReady(Duration),
     #[error("could not start: {0}")]
     Io(#[from] std::io::Error),
+    #[error("starting the recording: {0}")]
+    Tap(String),
 }
 
-/// How long to wait for the station to become READY, and for its final report.
+/// How long to keep trying the first connection, to wait for the station to become READY, and
+/// to wait for its report at the end.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One connection attempt is given up after this long (a handshake lost in an outage would
+/// otherwise wait for QUIC's idle timeout), and the next one is made after the backoff.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The newest state report and when it arrived.
-type LatestState = Mutex<Option<(StateReport, Instant)>>;
-
-/// Runs a whole session on the calling thread and returns its report.
-pub fn run(config: &ConsoleConfig) -> Result<ConsoleReport, ConsoleError> {
-    if !(1.0..=10_000.0).contains(&config.rate_hz) {
+/// Runs a whole console run on the calling thread and returns its report. Every input of the
+/// session core and every output goes through the tap that `make_tap` builds from the core's
+/// configuration (a recorder, which stores it, or nothing).
+pub fn run<T, E>(
+    config: &ConsoleConfig,
+    make_tap: impl FnOnce(&teleop::ConsoleSessionConfig) -> Result<T, E>,
+) -> Result<ConsoleReport, ConsoleError>
+where
+    T: Tap<ConsoleInput, ConsoleOutput>,
+    E: std::fmt::Display,
+{
+    if !(100.0..=10_000.0).contains(&config.rate_hz) {
         return Err(ConsoleError::BadRate(config.rate_hz));
     }
     let (master, duration_s) = input::build(&config.input, config.duration_s)?;
-    let operator = Operator::new(
-        master,
-        duration_s,
-        config.scale,
-        config.tremor_cutoff_hz,
-        config.auto_reengage,
-        config.reengage_after_ms as f64 / 1e3,
-    );
     let identity = Identity::load(&config.pki_paths())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(session(config, identity, operator))
+    let session = config.session();
+    let tap = make_tap(&session).map_err(|e| ConsoleError::Tap(e.to_string()))?;
+    let core = Recorded::new(ConsoleSession::new(session), tap);
+    // The QUIC endpoint must be made inside the runtime.
+    runtime.block_on(async {
+        Run::new(config, identity, master, duration_s, core)?
+            .drive()
+            .await
+    })
 }
 
-async fn session(
-    config: &ConsoleConfig,
-    identity: Identity,
-    operator: Operator,
-) -> Result<ConsoleReport, ConsoleError> {
-    let epoch = Instant::now();
-    let endpoint = link::client_endpoint(identity, config.station)?;
-    let connection = link::connect(&endpoint, config.station, &config.server_name).await?;
-    tracing::info!(station = %config.station, "connected with mutual TLS");
-    let (send, recv) = connection.open_bi().await.map_err(LinkError::from)?;
-    let mut writer = EventWriter::new(send);
-    writer
-        .send(&Event::Hello {
-            role: "console".into(),
-            wire_version: proto::WIRE_VERSION,
-        })
-        .await?;
-    writer.send(&Event::Enable).await?;
-
-    let latest: Arc<LatestState> = Arc::new(Mutex::new(None));
-    let rtt = Arc::new(Mutex::new(LatencyRecorder::with_capacity(100_000)));
-    let datagrams = tokio::spawn(read_datagrams(
-        connection.clone(),
-        epoch,
-        latest.clone(),
-        rtt.clone(),
-    ));
-    let pinger = tokio::spawn(ping(
-        connection.clone(),
-        epoch,
-        Duration::from_millis(config.clock_ping_ms.max(1)),
-    ));
-    let (report_tx, report_rx) = oneshot::channel();
-    let mut report = ConsoleReport {
-        duration_s: operator.duration_s(),
-        ..ConsoleReport::default()
-    };
-    let transitions = Arc::new(Mutex::new((Vec::new(), Vec::new())));
-    let reader = tokio::spawn(read_events(
-        EventReader::new(recv),
-        transitions.clone(),
-        report_tx,
-    ));
-
-    wait_until_ready(&latest).await?;
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
-    let period = Duration::from_secs_f64(1.0 / config.rate_hz);
-    // The sender is a task of this runtime, paced by a timerfd: the thread that computes a
-    // command also encrypts and sends its packet, with no wake-up of another thread between.
-    let mut sender = tokio::spawn(send_loop(
-        operator,
-        connection.clone(),
-        latest.clone(),
-        events_tx,
-        epoch,
-        period,
-    ));
-
-    // Forward the operator's events until it finishes.
-    let (stats, pacer) = loop {
-        tokio::select! {
-            Some(event) = events_rx.recv() => writer.send(&event).await?,
-            done = &mut sender => break done.map_err(std::io::Error::other)??,
-        }
-    };
-    while let Ok(event) = events_rx.try_recv() {
-        writer.send(&event).await?;
-    }
-    writer.send(&Event::Disengage).await?;
-    writer.send(&Event::Bye).await?;
-    report.operator = stats;
-    report.sender_ticks = pacer.ticks;
-    report.sender_missed_deadlines = pacer.missed;
-    match tokio::time::timeout(REPORT_TIMEOUT, report_rx).await {
-        Ok(Ok(station)) => report.station = Some(station),
-        _ => tracing::warn!("the station sent no report"),
-    }
-    connection.close(0u32.into(), b"bye");
-    datagrams.abort();
-    pinger.abort();
-    reader.abort();
-    if let Ok(recorder) = rtt.lock() {
-        report.rtt_us = recorder.percentiles();
-    }
-    if let Ok(mut seen) = transitions.lock() {
-        (report.transitions_seen, report.refused) = std::mem::take(&mut *seen);
-    }
-    endpoint.wait_idle().await;
-    Ok(report)
+/// What the connection's reader tasks hand to the run, tagged with the connection's generation.
+enum Net {
+    Datagram(u64, Datagram),
+    Event(u64, SessionEvent),
+    Lost(u64, String),
 }
 
-async fn wait_until_ready(latest: &LatestState) -> Result<(), ConsoleError> {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    while Instant::now() < deadline {
-        let state = latest
-            .lock()
-            .ok()
-            .and_then(|s| s.map(|(r, _)| r.supervisor_state));
-        if matches!(
-            SupervisorStateCode::from_byte(state.unwrap_or(u8::MAX)),
-            Some(SupervisorStateCode::Ready)
-        ) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    Err(ConsoleError::NeverReady(READY_TIMEOUT))
-}
-
-/// The control task: paced at the control rate, runs the operator and sends commands.
-async fn send_loop(
-    mut operator: Operator,
+/// An open connection with its event stream.
+struct Live {
+    generation: u64,
     connection: quinn::Connection,
-    latest: Arc<LatestState>,
-    events: mpsc::UnboundedSender<Event>,
+    writer: EventWriter,
+    readers: [tokio::task::JoinHandle<()>; 2],
+    last_heard: Instant,
+}
+
+type Connecting =
+    Pin<Box<dyn Future<Output = Result<(quinn::Connection, EventWriter, EventReader), LinkError>>>>;
+
+struct Run<'a, T: Tap<ConsoleInput, ConsoleOutput>> {
+    config: &'a ConsoleConfig,
+    endpoint: quinn::Endpoint,
+    core: Recorded<ConsoleSession, T>,
+    surgeon: ScriptedSurgeon,
+    master: Box<dyn MasterInput + Send>,
+    duration: Duration,
     epoch: Instant,
-    period: Duration,
-) -> std::io::Result<(crate::operator::OperatorStats, link::PacerStats)> {
-    let mut pacer = AsyncPacer::new(period)?;
-    let start = Instant::now();
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    loop {
-        pacer.wait().await?;
-        let view = latest.lock().ok().and_then(|s| *s).and_then(|(state, at)| {
-            Some(StationView {
-                state: SupervisorStateCode::from_byte(state.supervisor_state)?,
-                tip: pose_from_wire(&state.tip)?,
-                age_s: at.elapsed().as_secs_f64(),
-            })
-        });
-        let now_us = epoch.elapsed().as_micros() as i64;
-        let running = operator.step(
-            start.elapsed().as_secs_f64(),
-            now_us,
-            view,
-            |out| match out {
-                OperatorOutput::Command(cmd) => {
-                    let n = Datagram::Control(cmd).encode(&mut buf);
-                    // Never queue stale commands behind newer ones: drop if the send buffer is full.
-                    if connection.datagram_send_buffer_space() >= n {
-                        let _ = connection.send_datagram(Bytes::copy_from_slice(&buf[..n]));
+    started: Instant,
+    tx: mpsc::UnboundedSender<Net>,
+    rx: mpsc::UnboundedReceiver<Net>,
+    live: Option<Live>,
+    generation: u64,
+    connecting: Option<Connecting>,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    attempts: u32,
+    last_error: Option<LinkError>,
+    script_start: Option<Instant>,
+    finished_at: Option<Instant>,
+    outputs: Vec<ConsoleOutput>,
+    buf: [u8; MAX_DATAGRAM_LEN],
+}
+
+impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
+    fn new(
+        config: &'a ConsoleConfig,
+        identity: Identity,
+        master: Box<dyn MasterInput + Send>,
+        duration_s: f64,
+        core: Recorded<ConsoleSession, T>,
+    ) -> Result<Self, ConsoleError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Ok(Self {
+            endpoint: link::client_endpoint(identity, config.station)?,
+            config,
+            core,
+            surgeon: ScriptedSurgeon::new(
+                config.auto_reengage,
+                Duration::from_millis(config.reengage_after_ms),
+            ),
+            master,
+            duration: Duration::from_secs_f64(duration_s),
+            epoch: config.shared_epoch.unwrap_or_else(Instant::now),
+            started: Instant::now(),
+            tx,
+            rx,
+            live: None,
+            generation: 0,
+            connecting: None,
+            retry_at: Some(Instant::now()),
+            backoff: Duration::from_millis(config.reconnect_initial_ms.max(1)),
+            attempts: 0,
+            last_error: None,
+            script_start: None,
+            finished_at: None,
+            outputs: Vec::with_capacity(16),
+            buf: [0; MAX_DATAGRAM_LEN],
+        })
+    }
+
+    /// The console's session clock.
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    async fn drive(mut self) -> Result<ConsoleReport, ConsoleError> {
+        let period = Duration::from_secs_f64(1.0 / self.config.rate_hz);
+        let mut pacer = AsyncPacer::new(period)?;
+        loop {
+            tokio::select! {
+                biased;
+                tick = pacer.wait() => {
+                    tick?;
+                    if self.control_tick().await? {
+                        break;
                     }
                 }
-                OperatorOutput::Event(event) => {
-                    let _ = events.send(event);
+                Some(net) = self.rx.recv() => self.on_net(net).await,
+                connected = async {
+                    match self.connecting.as_mut() {
+                        Some(connecting) => connecting.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.connecting = None;
+                    self.on_connect_result(connected).await;
                 }
-            },
-        );
-        if !running {
-            return Ok((operator.stats(), pacer.stats()));
+            }
+        }
+        let stats = pacer.stats();
+        if let Some(live) = self.live.take() {
+            live.connection.close(0u32.into(), b"bye");
+            for reader in &live.readers {
+                reader.abort();
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+        let mut report = self.core.core().report();
+        report.sender_ticks = stats.ticks;
+        report.sender_missed_deadlines = stats.missed;
+        report.duration_s = self
+            .script_start
+            .map_or(0.0, |s| s.elapsed().min(self.duration).as_secs_f64());
+        Ok(report)
+    }
+
+    /// One control period; returns true when the run is over.
+    async fn control_tick(&mut self) -> Result<bool, ConsoleError> {
+        self.watch_link().await?;
+        let now = self.now();
+        let view = self.core.core().view(now);
+        if self.script_start.is_none() {
+            let ready = matches!(
+                view.station_state,
+                Some(
+                    proto::SupervisorStateCode::Ready
+                        | proto::SupervisorStateCode::Hold
+                        | proto::SupervisorStateCode::Engaged
+                )
+            );
+            if ready {
+                self.script_start = Some(Instant::now());
+            } else if self.live.is_some() && self.started.elapsed() > READY_TIMEOUT {
+                return Err(ConsoleError::NeverReady(READY_TIMEOUT));
+            }
+        }
+        let input = match self.script_start.map(|s| s.elapsed()) {
+            Some(t) if t < self.duration && self.finished_at.is_none() => {
+                let t_s = t.as_secs_f64();
+                match self.master.pose_at(t_s) {
+                    Some(pose) => ConsoleInput::Master {
+                        sample: MasterSample {
+                            position: pose.position,
+                            rotation: pose.rotation,
+                            jaw_rad: self.master.jaw_at(t_s).unwrap_or(0.0),
+                        },
+                    },
+                    None => self.finish(),
+                }
+            }
+            Some(_) if self.finished_at.is_none() => self.finish(),
+            _ => ConsoleInput::Tick,
+        };
+        self.feed(input, now).await;
+        let view = self.core.core().view(now);
+        if let Some(action) = self.surgeon.decide(&view) {
+            self.feed(ConsoleInput::Operator { action }, now).await;
+        }
+        Ok(self.finished_at.is_some_and(|at| {
+            self.live.is_none() || self.report_is_current() || at.elapsed() > REPORT_TIMEOUT
+        }))
+    }
+
+    fn finish(&mut self) -> ConsoleInput {
+        self.finished_at = Some(Instant::now());
+        ConsoleInput::Operator {
+            action: OperatorAction::Finish,
         }
     }
+
+    /// Whether the station's report of the session that is open now has arrived.
+    fn report_is_current(&self) -> bool {
+        self.core.core().last_session_reported()
+    }
+
+    /// Declares the link lost when the station fell silent; starts (re)connecting when due.
+    async fn watch_link(&mut self) -> Result<(), ConsoleError> {
+        let timeout = Duration::from_millis(self.config.link_timeout_ms.max(1));
+        if let Some(live) = &self.live
+            && live.last_heard.elapsed() > timeout
+        {
+            let reason = format!("no datagram from the station for {timeout:?}");
+            self.lose_link(reason);
+        }
+        if self.live.is_none()
+            && self.connecting.is_none()
+            && self.finished_at.is_none()
+            && self.retry_at.is_some_and(|at| Instant::now() >= at)
+        {
+            if self.generation == 0 && self.started.elapsed() > CONNECT_TIMEOUT {
+                return Err(self.last_error.take().map_or(
+                    ConsoleError::NeverReady(CONNECT_TIMEOUT),
+                    ConsoleError::Link,
+                ));
+            }
+            self.retry_at = None;
+            self.attempts += 1;
+            self.connecting = Some(Box::pin(connect(
+                self.endpoint.clone(),
+                self.config.station,
+                self.config.server_name.clone(),
+            )));
+        }
+        Ok(())
+    }
+
+    fn lose_link(&mut self, reason: String) {
+        let Some(live) = self.live.take() else {
+            return;
+        };
+        tracing::warn!(%reason, "link to the station lost; reconnecting (the arm holds until an explicit engage)");
+        live.connection.close(3u32.into(), b"link lost");
+        for reader in &live.readers {
+            reader.abort();
+        }
+        let now = self.now();
+        self.core
+            .drive(ConsoleInput::Disconnected { reason }, now, |_| {});
+        self.backoff = Duration::from_millis(self.config.reconnect_initial_ms.max(1));
+        self.retry_at = Some(Instant::now());
+    }
+
+    async fn on_connect_result(
+        &mut self,
+        result: Result<(quinn::Connection, EventWriter, EventReader), LinkError>,
+    ) {
+        match result {
+            Ok((connection, writer, reader)) => {
+                self.generation += 1;
+                if self.generation > 1 {
+                    tracing::warn!(
+                        attempts = self.attempts,
+                        "reconnected to the station: a new session, disengaged"
+                    );
+                } else {
+                    tracing::info!(station = %self.config.station, "connected with mutual TLS");
+                }
+                self.attempts = 0;
+                let readers = [
+                    tokio::spawn(read_datagrams(
+                        connection.clone(),
+                        self.generation,
+                        self.tx.clone(),
+                    )),
+                    tokio::spawn(read_events(reader, self.generation, self.tx.clone())),
+                ];
+                self.live = Some(Live {
+                    generation: self.generation,
+                    connection,
+                    writer,
+                    readers,
+                    last_heard: Instant::now(),
+                });
+                let now = self.now();
+                self.feed(ConsoleInput::Connected, now).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, backoff = ?self.backoff, "connection attempt failed");
+                self.last_error = Some(e);
+                self.retry_at = Some(Instant::now() + self.backoff);
+                let max = Duration::from_millis(self.config.reconnect_max_ms.max(1));
+                self.backoff = (self.backoff * 2).min(max);
+            }
+        }
+    }
+
+    async fn on_net(&mut self, net: Net) {
+        let current = self.live.as_ref().map(|l| l.generation);
+        let now = self.now();
+        match net {
+            Net::Datagram(g, datagram) if Some(g) == current => {
+                if let Some(live) = self.live.as_mut() {
+                    live.last_heard = Instant::now();
+                }
+                self.feed(ConsoleInput::Datagram { datagram }, now).await;
+            }
+            Net::Event(g, event) if Some(g) == current => {
+                log_event(&event);
+                self.feed(ConsoleInput::Event { event }, now).await;
+            }
+            Net::Lost(g, reason) if Some(g) == current => self.lose_link(reason),
+            _ => {}
+        }
+    }
+
+    /// Hands one input to the core and carries out its outputs.
+    async fn feed(&mut self, input: ConsoleInput, now: Duration) {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        self.core.drive(input, now, |o| outputs.push(o));
+        for output in outputs.drain(..) {
+            let Some(live) = self.live.as_mut() else {
+                continue;
+            };
+            match output {
+                ConsoleOutput::Datagram { datagram } => {
+                    let n = datagram.encode(&mut self.buf);
+                    // Never queue stale commands behind newer ones: drop if the buffer is full.
+                    if live.connection.datagram_send_buffer_space() >= n {
+                        let _ = live
+                            .connection
+                            .send_datagram(Bytes::copy_from_slice(&self.buf[..n]));
+                    }
+                }
+                ConsoleOutput::Event { event } => {
+                    if let Err(e) = live.writer.send(&event).await {
+                        tracing::warn!(error = %e, event = event.name(), "could not send an event");
+                    }
+                }
+            }
+        }
+        self.outputs = outputs;
+    }
+}
+
+/// Connects, opens the event stream; the console's hello goes out with the core's first output.
+async fn connect(
+    endpoint: quinn::Endpoint,
+    station: std::net::SocketAddr,
+    server_name: String,
+) -> Result<(quinn::Connection, EventWriter, EventReader), LinkError> {
+    let attempt = async {
+        let connection = link::connect(&endpoint, station, &server_name).await?;
+        let (send, recv) = connection.open_bi().await?;
+        Ok((connection, EventWriter::new(send), EventReader::new(recv)))
+    };
+    tokio::time::timeout(ATTEMPT_TIMEOUT, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(LinkError::Connect {
+                addr: station,
+                detail: format!("no handshake within {ATTEMPT_TIMEOUT:?}"),
+            })
+        })
 }
 
 async fn read_datagrams(
     connection: quinn::Connection,
-    epoch: Instant,
-    latest: Arc<LatestState>,
-    rtt: Arc<Mutex<LatencyRecorder>>,
+    generation: u64,
+    tx: mpsc::UnboundedSender<Net>,
 ) {
-    let mut clock = ClockSync::new();
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    while let Ok(bytes) = connection.read_datagram().await {
-        let now_us = epoch.elapsed().as_micros() as i64;
-        match Datagram::decode(&bytes) {
-            Ok(Datagram::State(state)) => {
-                if let Ok(mut slot) = latest.lock() {
-                    *slot = Some((state, Instant::now()));
+    loop {
+        match connection.read_datagram().await {
+            Ok(bytes) => match Datagram::decode(&bytes) {
+                Ok(datagram) => {
+                    if tx.send(Net::Datagram(generation, datagram)).is_err() {
+                        return;
+                    }
                 }
-            }
-            Ok(Datagram::Ping(ping)) => {
-                let pong = ClockPong {
-                    id: ping.id,
-                    t1_us: ping.t1_us,
-                    t2_us: now_us,
-                    t3_us: epoch.elapsed().as_micros() as i64,
-                };
-                let n = Datagram::Pong(pong).encode(&mut buf);
-                let _ = connection.send_datagram(Bytes::copy_from_slice(&buf[..n]));
-            }
-            Ok(Datagram::Pong(pong)) => {
-                if let (Some(sample), Ok(mut recorder)) = (clock.on_pong(&pong, now_us), rtt.lock())
-                {
-                    recorder.record_ns(sample.rtt_us.max(0) as u64 * 1000);
+                Err(e) => {
+                    tracing::debug!(reason = e.reason(), "malformed datagram from the station")
                 }
+            },
+            Err(e) => {
+                let _ = tx.send(Net::Lost(generation, e.to_string()));
+                return;
             }
-            Ok(Datagram::Control(_)) => {
-                tracing::debug!("ignoring a control datagram from the station")
-            }
-            Err(e) => tracing::debug!(reason = e.reason(), "malformed datagram from the station"),
         }
     }
 }
 
-async fn ping(connection: quinn::Connection, epoch: Instant, every: Duration) {
-    let mut timer = tokio::time::interval(every);
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    for id in 1.. {
-        timer.tick().await;
-        let n = Datagram::Ping(ClockPing {
-            id,
-            t1_us: epoch.elapsed().as_micros() as i64,
-        })
-        .encode(&mut buf);
-        if connection
-            .send_datagram(Bytes::copy_from_slice(&buf[..n]))
-            .is_err()
-        {
+async fn read_events(mut reader: EventReader, generation: u64, tx: mpsc::UnboundedSender<Net>) {
+    loop {
+        let net = match reader.next::<SessionEvent>().await {
+            Ok(Some(event)) => Net::Event(generation, event),
+            Ok(None) => Net::Lost(generation, "the station closed the event stream".into()),
+            Err(e) => Net::Lost(generation, e.to_string()),
+        };
+        let lost = matches!(net, Net::Lost(..));
+        if tx.send(net).is_err() || lost {
             return;
         }
     }
 }
 
-type SeenLog = Mutex<(Vec<String>, Vec<String>)>;
-
-async fn read_events(
-    mut reader: EventReader,
-    seen: Arc<SeenLog>,
-    report: oneshot::Sender<station::StationReport>,
-) {
-    loop {
-        match reader.next().await {
-            Ok(Some(Event::Transition {
-                from,
-                to,
-                reason,
-                at_us,
-            })) => {
-                tracing::info!(?from, ?to, %reason, at_ms = at_us as f64 / 1e3, "station supervisor transition");
-                if let Ok(mut log) = seen.lock() {
-                    log.0.push(format!("{from:?}->{to:?} ({reason})"));
-                }
-            }
-            Ok(Some(Event::Refused { request, reason })) => {
-                tracing::warn!(%request, %reason, "the station refused a request");
-                if let Ok(mut log) = seen.lock() {
-                    log.1.push(format!("{request}: {reason}"));
-                }
-            }
-            Ok(Some(Event::Report { json })) => {
-                match serde_json::from_str(&json) {
-                    Ok(parsed) => {
-                        let _ = report.send(parsed);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "the station's report is not valid JSON"),
-                }
-                return;
-            }
-            Ok(Some(Event::Hello { role, wire_version })) => {
-                tracing::info!(%role, wire_version, "peer hello")
-            }
-            Ok(Some(other)) => tracing::debug!(?other, "ignoring event"),
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "event stream failed");
-                return;
-            }
+fn log_event(event: &SessionEvent) {
+    match event {
+        SessionEvent::Transition {
+            from,
+            to,
+            reason,
+            at_us,
+        } => {
+            tracing::info!(?from, ?to, %reason, at_ms = *at_us as f64 / 1e3, "station supervisor transition")
         }
+        SessionEvent::Refused { request, reason } => {
+            tracing::warn!(%request, %reason, "the station refused a request")
+        }
+        SessionEvent::Hello { session_id, .. } => {
+            tracing::info!(session_id, "session opened by the station")
+        }
+        _ => {}
     }
 }

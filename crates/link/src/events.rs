@@ -1,7 +1,9 @@
-//! The reliable event stream of a session: frames of `proto::Event` over one QUIC stream.
+//! A reliable stream of a session: frames of any serde message type over one QUIC stream.
 
 use crate::LinkError;
-use proto::{Event, FrameDecoder, encode_frame};
+use proto::{FrameDecoder, encode_frame};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub struct EventWriter {
     stream: quinn::SendStream,
@@ -16,9 +18,9 @@ impl EventWriter {
         }
     }
 
-    pub async fn send(&mut self, event: &Event) -> Result<(), LinkError> {
+    pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), LinkError> {
         self.buf.clear();
-        encode_frame(event, &mut self.buf);
+        encode_frame(message, &mut self.buf)?;
         self.stream
             .write_all(&self.buf)
             .await
@@ -50,11 +52,11 @@ impl EventReader {
         }
     }
 
-    /// The next event; `Ok(None)` when the peer closed the stream cleanly. A malformed frame is
+    /// The next message; `Ok(None)` when the peer closed the stream cleanly. A malformed frame is
     /// an error: framing is lost, so the caller ends the session.
-    pub async fn next(&mut self) -> Result<Option<Event>, LinkError> {
+    pub async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, LinkError> {
         loop {
-            if let Some(frame) = self.decoder.next_event() {
+            if let Some(frame) = self.decoder.next_message() {
                 return Ok(Some(frame?));
             }
             match self

@@ -164,28 +164,9 @@ impl AsyncPacer {
     }
 
     async fn expired(&self) -> std::io::Result<()> {
-        use std::os::fd::AsRawFd;
-        loop {
-            let mut guard = self.timer.readable().await?;
-            let mut expirations = [0u8; 8];
-            // SAFETY: reads at most 8 bytes into a local 8-byte buffer.
-            let n = unsafe {
-                libc::read(
-                    self.timer.get_ref().as_raw_fd(),
-                    expirations.as_mut_ptr().cast(),
-                    expirations.len(),
-                )
-            };
-            if n == 8 {
-                return Ok(());
-            }
-            let error = std::io::Error::last_os_error();
-            if error.kind() != std::io::ErrorKind::WouldBlock {
-                return Err(error);
-            }
-            guard.clear_ready();
-        }
+        crate::wake::read_counter(&self.timer).await
     }
+
 }
 
 /// Sets the calling thread's timer slack to 1 ns and asks for SCHED_FIFO priority 50 (granted to

@@ -42,6 +42,8 @@ enum Command {
     Sim(cmd::sim::SimCommand),
     /// Emulated networks: the UDP impairment relay, the named profiles, the fault matrix.
     Netem(cmd::netem::NetemArgs),
+    /// Replay a session recording through the same core and check every output is reproduced.
+    Replay(cmd::replay::ReplayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +60,7 @@ fn main() -> anyhow::Result<()> {
         Command::Hub(args) => cmd::hub::run(args),
         Command::Sim(sim) => cmd::sim::run(sim),
         Command::Netem(args) => cmd::netem::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
     }
 }
 

@@ -26,8 +26,10 @@ fn medlink() -> Command {
 
 fn assert_safe_session(summary: &Value) {
     assert_eq!(summary["unsafe_applied"], 0, "{summary:#}");
+    // A busy host may stall a servo tick past its limit: the arm then holds until the scripted
+    // surgeon engages again 0.5 s later, so only part of the run is spent following.
     assert!(
-        summary["commands_applied"].as_u64().unwrap() > 1000,
+        summary["commands_applied"].as_u64().unwrap() > 300,
         "{summary:#}"
     );
     assert_tracks(summary);
@@ -39,7 +41,7 @@ fn assert_safe_session(summary: &Value) {
     }
     assert!(summary["commands_dropped"].is_object());
     assert!(
-        summary["state_time_ms"]["ENGAGED"].as_f64().unwrap() > 1000.0,
+        summary["state_time_ms"]["ENGAGED"].as_f64().unwrap() > 300.0,
         "{summary:#}"
     );
 }
@@ -85,11 +87,72 @@ fn demo_json_reports_a_safe_accurate_session() {
     );
 }
 
+/// A 3 s cut of the link 3 s after the relay starts, 5 ms each way otherwise.
+const OUTAGE_PROFILE: &str = r#"
+name = "outage-3s"
+description = "5 ms each way, the whole link cut for 3 s at 3 s"
+source = "test: a console must reconnect by itself"
+[forward]
+delay_ms = 5.0
+[[outages]]
+start_ms = 3000.0
+duration_ms = 3000.0
+"#;
+
+/// Runs a console against `addr` for `seconds` and returns its JSON summary.
+fn console_session(addr: &str, pki_dir: &str, seconds: &str) -> Value {
+    let console = medlink()
+        .args([
+            "console",
+            "--station",
+            addr,
+            "--pki",
+            pki_dir,
+            "--duration",
+            seconds,
+            "--no-record",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        console.status.success(),
+        "{}",
+        String::from_utf8_lossy(&console.stderr)
+    );
+    serde_json::from_slice(&console.stdout).unwrap()
+}
+
+/// The address a process prints in its first line ("... listening on ADDR ...").
+fn first_address(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
+    let first = lines.next().unwrap().unwrap();
+    first
+        .split_whitespace()
+        .find(|w| w.contains(':') && w.parse::<std::net::SocketAddr>().is_ok())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string()
+}
+
+/// Every session applied motion after its own explicit engage: the station's report of it counts
+/// applied commands, and the console asked to engage in it.
+fn assert_session_moved(summary: &Value, session: &Value) {
+    assert!(
+        session["commands_applied"].as_u64().unwrap_or(0) > 0,
+        "{session:#} in {summary:#}"
+    );
+    assert!(
+        session["engage_requests"].as_u64().unwrap() >= 1,
+        "{session:#}"
+    );
+}
+
 #[test]
-fn station_and_console_run_as_separate_processes() {
+fn one_station_serves_consoles_in_turn_and_a_console_that_reconnects_after_an_outage() {
     let _session = one_session_at_a_time();
-    let pki = tempfile::tempdir().unwrap();
-    let pki_dir = pki.path().to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let pki_dir = pki.to_str().unwrap();
+    let recordings = dir.path().join("recordings");
     let init = medlink()
         .args(["pki", "init", "--dir", pki_dir])
         .output()
@@ -116,6 +179,8 @@ fn station_and_console_run_as_separate_processes() {
                 "127.0.0.1:0",
                 "--pki",
                 pki_dir,
+                "--record",
+                recordings.to_str().unwrap(),
                 "--json",
             ])
             .stdin(Stdio::piped())
@@ -124,33 +189,53 @@ fn station_and_console_run_as_separate_processes() {
             .unwrap(),
     );
     let mut lines = BufReader::new(station.0.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split_whitespace()
-        .find(|w| w.contains(':'))
-        .expect("listening address")
-        .to_string();
+    let addr = first_address(&mut lines);
 
-    let console = medlink()
-        .args([
-            "console",
-            "--station",
-            &addr,
-            "--pki",
-            pki_dir,
-            "--duration",
-            "2",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        console.status.success(),
-        "{}",
-        String::from_utf8_lossy(&console.stderr)
+    // Two consoles in turn: each is a new session that starts clean and moves the arm.
+    let mut engage_requests = 0;
+    for (turn, seconds) in [(1, "2"), (2, "2")] {
+        let summary = console_session(&addr, pki_dir, seconds);
+        assert_safe_session(&summary);
+        let sessions = summary["sessions"].as_array().unwrap();
+        assert_eq!(sessions.len(), 1, "{summary:#}");
+        assert_eq!(sessions[0]["session_id"], turn, "{summary:#}");
+        assert_session_moved(&summary, &sessions[0]);
+        engage_requests += summary["engage_requests"].as_u64().unwrap();
+    }
+
+    // A console through the relay: the link is cut for 3 s; it reconnects by itself.
+    let profile = dir.path().join("outage-3s.toml");
+    std::fs::write(&profile, OUTAGE_PROFILE).unwrap();
+    let mut relay = Proc(
+        medlink()
+            .args([
+                "netem",
+                "--listen",
+                "127.0.0.1:0",
+                "--forward",
+                &addr,
+                "--profile",
+                profile.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
     );
-    let summary: Value = serde_json::from_slice(&console.stdout).unwrap();
-    assert_safe_session(&summary);
+    let mut relay_lines = BufReader::new(relay.0.stdout.take().unwrap()).lines();
+    let relay_addr = first_address(&mut relay_lines);
+    let summary = console_session(&relay_addr, pki_dir, "10");
+    relay.kill9();
+    assert_eq!(summary["unsafe_applied"], 0, "{summary:#}");
+    assert!(summary["reconnects"].as_u64().unwrap() >= 1, "{summary:#}");
+    let sessions = summary["sessions"].as_array().unwrap();
+    assert!(sessions.len() >= 2, "{summary:#}");
+    assert!(
+        sessions[0]["ended"].as_str().unwrap().contains("station"),
+        "the first session ended with the link: {summary:#}"
+    );
+    let last = sessions.last().unwrap();
+    assert_session_moved(&summary, last);
+    engage_requests += summary["engage_requests"].as_u64().unwrap();
 
     // The station's own operator: an e-stop it latches, then quit.
     let mut stdin = station.0.stdin.take().unwrap();
@@ -158,13 +243,48 @@ fn station_and_console_run_as_separate_processes() {
     writeln!(stdin, "quit").unwrap();
     let rest: String = lines.map_while(Result::ok).collect::<Vec<_>>().join("\n");
     assert!(station.0.wait().unwrap().success());
-    let final_report: Value = serde_json::from_str(&rest).unwrap();
+    let report_start = rest.find('{').expect("the final report");
+    let final_report: Value = serde_json::from_str(&rest[report_start..]).unwrap();
     assert_eq!(final_report["unsafe_applied"], 0);
+    assert!(
+        final_report["sessions"].as_u64().unwrap() >= 4,
+        "{final_report:#}"
+    );
     let transitions = final_report["transitions"].as_array().unwrap();
+    // Never engaged by itself: every engagement answers an engage the consoles asked for.
+    let engagements = transitions.iter().filter(|t| t["to"] == "ENGAGED").count() as u64;
+    assert!(engagements >= 4, "{final_report:#}");
+    assert!(
+        engagements <= engage_requests,
+        "{engagements} > {engage_requests}"
+    );
+    assert!(
+        transitions
+            .iter()
+            .all(|t| t["to"] != "ENGAGED" || t["reason"] == "engage requested"),
+        "{final_report:#}"
+    );
     assert!(
         transitions
             .iter()
             .any(|t| t["to"] == "ESTOP" && t["reason"] == "local e-stop"),
         "{rest}"
+    );
+    // The whole station life was recorded and replays bit for bit.
+    let mut files: Vec<_> = std::fs::read_dir(&recordings)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let replay = medlink()
+        .args(["replay", files[0].to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&replay.stdout),
+        String::from_utf8_lossy(&replay.stderr)
     );
 }

@@ -5,11 +5,12 @@
 
 use crate::profile::{Handover, Jitter, LaneProfile, Loss, Outage, Profile};
 
-pub const NAMED_PROFILES: [&str; 7] = [
+pub const NAMED_PROFILES: [&str; 8] = [
     "lan",
     "5g-urllc",
     "5g-embb",
     "longhaul-4000km",
+    "longhaul-asymmetric",
     "congested",
     "handover",
     "outage",
@@ -54,13 +55,33 @@ pub fn named_profile(name: &str) -> Option<Profile> {
                 .into(),
             ..uplink_downlink(LaneProfile {
                 delay_ms: 21.0,
-                jitter: Jitter::HeavyTailed {
-                    mean_ms: 2.0,
-                    shape: 2.5,
-                },
-                loss: Loss::Bernoulli { p: 1e-4 },
-                ..LaneProfile::default()
+                ..long_haul_lane()
             })
+        },
+        "longhaul-asymmetric" => Profile {
+            name: name.into(),
+            description: "long haul whose two directions differ: 45 ms forward, 20 ms back (RTT \
+                          about 65 ms), heavy tail"
+                .into(),
+            source: "the forward and return legs of a long-haul route often take different paths \
+                     (routing asymmetry on about half of Internet paths, Paxson, IEEE/ACM ToN \
+                     1997; on intercontinental routes the two directions can ride different \
+                     submarine cables), plus the cellular uplink's scheduling request and grant \
+                     at the surgeon's side (3GPP TR 36.881); 25 ms of asymmetry chosen, tail as \
+                     longhaul-4000km; figures not in our references: [U]"
+                .into(),
+            forward: LaneProfile {
+                delay_ms: 43.0,
+                rate_mbit_s: 50.0,
+                ..long_haul_lane()
+            },
+            back: LaneProfile {
+                delay_ms: 18.0,
+                rate_mbit_s: 200.0,
+                queue_bytes: 1024 * 1024,
+                ..long_haul_lane()
+            },
+            ..symmetric(long_haul_lane())
         },
         "congested" => Profile {
             name: name.into(),
@@ -126,6 +147,19 @@ fn embb(name: &str, description: &str) -> Profile {
             loss: Loss::Bernoulli { p: 1e-4 },
             ..LaneProfile::default()
         })
+    }
+}
+
+/// A long-haul lane: a heavy-tailed queueing delay (mean 2 ms) on top of the propagation delay
+/// the profile sets, and rare loss.
+fn long_haul_lane() -> LaneProfile {
+    LaneProfile {
+        jitter: Jitter::HeavyTailed {
+            mean_ms: 2.0,
+            shape: 2.5,
+        },
+        loss: Loss::Bernoulli { p: 1e-4 },
+        ..LaneProfile::default()
     }
 }
 

@@ -40,6 +40,22 @@ fn every_named_profile_is_valid_documented_and_within_its_stated_range() {
 }
 
 #[test]
+fn the_asymmetric_long_haul_differs_by_at_least_20_ms_between_its_directions() {
+    let p = named_profile("longhaul-asymmetric").unwrap();
+    let (forward, back) = (mean_one_way(&p.forward), mean_one_way(&p.back));
+    assert!(
+        forward - back >= 20.0,
+        "forward {forward} ms, back {back} ms"
+    );
+    assert!((60.0..=70.0).contains(&rtt(&p)), "RTT {}", rtt(&p));
+    assert!(p.source.contains("asymmetr") && p.source.contains("uplink"));
+    // The forward direction is the surgeon's cellular uplink, as in the other cellular profiles.
+    assert!(p.forward.rate_mbit_s < p.back.rate_mbit_s);
+    // Resolvable by name, as `--profile longhaul-asymmetric`.
+    assert_eq!(Profile::resolve("longhaul-asymmetric").unwrap(), p);
+}
+
+#[test]
 fn a_custom_toml_profile_loads_and_back_copies_forward() {
     let p = Profile::from_toml(
         r#"

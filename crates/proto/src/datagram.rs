@@ -2,6 +2,7 @@
 //! echoes. Layout: magic, version, kind, reserved, little-endian body, CRC-64/ECMA-182 of all before.
 
 use crate::{CRC64, DecodeError, MAGIC, WIRE_VERSION};
+use serde::{Deserialize, Serialize};
 
 const HEADER_LEN: usize = 4;
 const CRC_LEN: usize = 8;
@@ -9,14 +10,14 @@ const CRC_LEN: usize = 8;
 pub const MAX_DATAGRAM_LEN: usize = HEADER_LEN + StateReport::BODY_LEN + CRC_LEN;
 
 /// A tool-tip pose on the wire: position in metres, orientation as a unit quaternion (x, y, z, w).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct WirePose {
     pub position_m: [f64; 3],
     pub quaternion_xyzw: [f64; 4],
 }
 
 /// The surgeon's command for one control tick: where the tool tip should be, and the jaw angle.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ControlCommand {
     /// Strictly increasing per session; the station applies only newer commands.
     pub seq: u64,
@@ -27,7 +28,7 @@ pub struct ControlCommand {
 }
 
 /// What the station measured on one servo tick.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct StateReport {
     pub seq: u64,
     /// Station clock (µs since the station's epoch).
@@ -40,14 +41,14 @@ pub struct StateReport {
 }
 
 /// Clock-sync request: carries the sender's transmit time t1.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ClockPing {
     pub id: u64,
     pub t1_us: i64,
 }
 
 /// Clock-sync echo: t1 copied back, t2 when the ping arrived, t3 when the echo left (responder clock).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ClockPong {
     pub id: u64,
     pub t1_us: i64,
@@ -55,7 +56,8 @@ pub struct ClockPong {
     pub t3_us: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Datagram {
     Control(ControlCommand),
     State(StateReport),

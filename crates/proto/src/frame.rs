@@ -1,16 +1,23 @@
 //! Framing for reliable streams: `[len u32 LE][magic][version][json body][crc64 LE]`, with a
-//! streaming decoder that takes bytes as they arrive and refuses oversize or corrupt frames.
+//! streaming decoder that takes bytes as they arrive and refuses oversize or corrupt frames. The
+//! body is any serde type: the session's events are defined by the crate that owns the session.
 
-use crate::{CRC64, DecodeError, Event, MAGIC, WIRE_VERSION};
+use crate::{CRC64, DecodeError, MAGIC, WIRE_VERSION};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// No event frame may be longer than this (bytes after the length prefix).
 pub const MAX_FRAME_LEN: usize = 64 * 1024;
 const PREFIX_LEN: usize = 4;
 const MIN_FRAME_LEN: usize = 2 + 8;
 
-/// Encodes one event as a frame, appended to `out`.
-pub fn encode_frame(event: &Event, out: &mut Vec<u8>) {
-    let body = serde_json::to_vec(event).unwrap_or_default();
+/// Encodes one message as a frame, appended to `out`. A message that cannot be serialised (a map
+/// with non-string keys, say) is an error and nothing is appended.
+pub fn encode_frame<T: Serialize>(message: &T, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    let body = serde_json::to_vec(message).map_err(|_| DecodeError::BadEvent)?;
+    if 2 + body.len() + 8 > MAX_FRAME_LEN {
+        return Err(DecodeError::Oversize);
+    }
     let frame_len = 2 + body.len() + 8;
     out.extend_from_slice(&(frame_len as u32).to_le_bytes());
     let start = out.len();
@@ -18,6 +25,7 @@ pub fn encode_frame(event: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(&body);
     let crc = CRC64.checksum(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());
+    Ok(())
 }
 
 /// Accumulates stream bytes and yields whole frames. After an error the stream is unusable
@@ -37,7 +45,7 @@ impl FrameDecoder {
     }
 
     /// The next complete frame, `None` if more bytes are needed.
-    pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
+    pub fn next_message<T: DeserializeOwned>(&mut self) -> Option<Result<T, DecodeError>> {
         if self.pending.len() < PREFIX_LEN {
             return None;
         }
@@ -62,7 +70,7 @@ impl FrameDecoder {
     }
 }
 
-fn decode_frame_body(frame: &[u8]) -> Result<Event, DecodeError> {
+fn decode_frame_body<T: DeserializeOwned>(frame: &[u8]) -> Result<T, DecodeError> {
     let (signed, crc_bytes) = frame.split_at(frame.len() - 8);
     let mut crc_le = [0u8; 8];
     crc_le.copy_from_slice(crc_bytes);

@@ -1,5 +1,7 @@
 //! The safety invariants of a rehearsed session, judged from its report. Each failure comes back
 //! as a sentence naming the rule and the time, so a failing matrix cell says what went wrong.
+//! Ages are judged twice: by the independent auditor inside the station (fed the true age) and
+//! here from the true ages the station recorded, so neither alone has to be trusted.
 
 use crate::observe::Observations;
 use crate::session::RehearsalReport;
@@ -34,6 +36,7 @@ pub fn check(
             station.unsafe_applied, station.first_unsafe
         ));
     }
+    check_true_age(report, supervisor, &mut broken);
     let obs = &report.observed;
     for at in &obs.engaged_unasked {
         broken.push(format!("ENGAGED at {at:?} without an engage request"));
@@ -56,6 +59,33 @@ pub fn check(
         broken.push("no command was ever applied".into());
     }
     broken
+}
+
+/// No applied command was truly older than `max_command_age`. The station judges the upper bound
+/// of a command's age from clock sync; only the simulation knows the true send time, so this is
+/// where a wrong bound (or a station judging the estimate) shows, whatever the path asymmetry.
+fn check_true_age(
+    report: &RehearsalReport,
+    supervisor: &SupervisorConfig,
+    broken: &mut Vec<String>,
+) {
+    let station = &report.station;
+    let limit_us = supervisor.max_command_age.as_secs_f64() * 1e6;
+    match &station.true_age_at_apply_us {
+        Some(age) if age.max >= limit_us => broken.push(format!(
+            "a command was applied {:.1} ms old in truth, at or over the {:.0} ms \
+             max_command_age (the station's bound said at most {:.1} ms, its estimate {:.1} ms)",
+            age.max / 1e3,
+            limit_us / 1e3,
+            station.age_at_apply_us.max / 1e3,
+            station.estimated_age_at_apply_us.max / 1e3,
+        )),
+        None if station.commands_applied > 0 => broken.push(format!(
+            "{} commands applied but the true age of none is known",
+            station.commands_applied
+        )),
+        _ => {}
+    }
 }
 
 /// Whenever commands stopped reaching an ENGAGED station for longer than the survival time (and

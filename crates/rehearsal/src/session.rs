@@ -1,38 +1,38 @@
-//! One rehearsed session: every simulated millisecond the operator core issues a command, the
-//! netem core carries commands forward and state reports back (engage requests ride the reliable
-//! event stream: delayed by outages, never lost), and the station core ticks its servo.
+//! One rehearsed session: the scripted surgeon runs the suturing script on a simulated
+//! console–station pair (`teleop::sim::SimPair`, the production session cores over the netem
+//! core, each side on its own clock, clock sync through the emulated link with its asymmetry),
+//! one simulated millisecond per step, and every step's outcome is recorded for the invariants.
+//! The station judges each command by the upper bound of its age that clock sync gives it; the
+//! simulation alone knows the true send time, which the report and the auditor use.
 
 use crate::observe::Observations;
-use console::config::InputConfig;
-use console::input;
-use console::operator::{Operator, OperatorOutput, StationView};
-use link::LatencyRecorder;
-use link::stats::Percentiles;
-use link::wire::pose_from_wire;
-use netem::{Direction, Netem, Profile};
-use proto::{ControlCommand, Event, StateReport, SupervisorStateCode};
-use safety::{Request, SupervisorConfig};
+use netem::{Direction, Profile};
+use proto::SupervisorStateCode;
+use robot::script::{MasterInput, SurgicalScript};
+use safety::SupervisorConfig;
 use serde::Serialize;
-use station::{Inbound, StationCore, StationReport};
 use std::time::Duration;
+use teleop::console::surgeon::ScriptedSurgeon;
+use teleop::sim::{SimConfig, SimPair};
+use teleop::wire::pose_from_wire;
+use teleop::{LatencyRecorder, NoTap, Percentiles, StationReport};
 use thiserror::Error;
 
-/// Bytes on the wire, for the bandwidth cap: a control datagram and a state datagram with QUIC
-/// and UDP/IP overhead.
-const COMMAND_BYTES: usize = 120;
-const STATE_BYTES: usize = 180;
-const TICK: Duration = Duration::from_millis(1);
+/// The scripted surgeon presses engage again this long after the station fell back (as the
+/// console's `reengage_after_ms` default).
+pub const REENGAGE_AFTER: Duration = Duration::from_millis(500);
+/// Stitches are repeated to fill the duration, up to this many (a huge duration cannot exhaust
+/// memory).
+const MAX_STITCHES: usize = 2_000;
 
 #[derive(Debug, Error)]
 pub enum RehearsalError {
-    #[error("building the scripted input: {0}")]
-    Input(#[from] console::input::InputError),
+    #[error("duration must be positive and finite, got {0}")]
+    BadDuration(f64),
     #[error("starting the simulated arm: {0}")]
     Arm(#[from] robot::arm::ArmError),
     #[error("the matrix profile: {0}")]
     Profile(#[from] netem::ProfileError),
-    #[error("the station refused to enable: {0}")]
-    Enable(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +55,19 @@ impl RehearsalConfig {
             supervisor: SupervisorConfig::default(),
         }
     }
+
+    /// The simulated pair this rehearsal runs.
+    pub fn sim(&self) -> SimConfig {
+        let base = SimConfig::new(self.profile.clone(), self.seed);
+        SimConfig {
+            station: teleop::StationSessionConfig {
+                supervisor: self.supervisor.clone(),
+                ..base.station.clone()
+            },
+            surgeon: ScriptedSurgeon::new(self.auto_reengage, REENGAGE_AFTER),
+            ..base
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -62,11 +75,15 @@ pub struct RehearsalReport {
     pub profile: String,
     pub seed: u64,
     pub duration_s: f64,
-    /// Console → station command latency as the station measured it, µs.
+    /// True console → station command latency (issue → station receipt), µs. The station's own
+    /// figure, from the clock-sync estimate, is `station.latency_us`.
     pub one_way_us: Percentiles,
-    /// Station → console state-report latency, µs.
+    /// True station → console state-report latency, µs.
     pub back_one_way_us: Percentiles,
-    /// Fraction of control commands the network did not deliver.
+    /// Commands the console sent.
+    pub commands_sent: u64,
+    /// Fraction of forward datagrams (commands and clock echoes alike) the network did not
+    /// deliver.
     pub command_loss: f64,
     pub holds: u64,
     pub hold_ms: f64,
@@ -80,157 +97,85 @@ pub struct RehearsalReport {
     pub interruptions: Vec<netem::Interruption>,
 }
 
-#[derive(Clone)]
-enum Packet {
-    Command(ControlCommand, Duration),
-    State(StateReport, Duration),
+/// The scripted suturing input for `duration_s` (stitches repeated to fill it), and how long to
+/// run it.
+pub fn suturing(
+    seed: u64,
+    duration_s: f64,
+) -> Result<(Box<dyn MasterInput + Send>, f64), RehearsalError> {
+    if !(duration_s.is_finite() && duration_s > 0.0) {
+        return Err(RehearsalError::BadDuration(duration_s));
+    }
+    let per_stitch = SurgicalScript::suturing_stitches(seed, 1).duration_s();
+    let stitches = if per_stitch > 0.0 {
+        ((duration_s / per_stitch).ceil() as usize).clamp(1, MAX_STITCHES)
+    } else {
+        1
+    };
+    let script = SurgicalScript::suturing_stitches(seed, stitches);
+    let length = script.duration_s();
+    Ok((Box::new(script), duration_s.min(length)))
 }
 
 /// Runs the scripted suturing procedure for `duration_s` simulated seconds.
 pub fn rehearse(config: &RehearsalConfig) -> Result<RehearsalReport, RehearsalError> {
-    let (master, duration_s) = input::build(
-        &InputConfig::Suturing { seed: config.seed },
-        Some(config.duration_s),
-    )?;
-    let console = console::ConsoleConfig::default();
-    let mut operator = Operator::new(
-        master,
-        duration_s,
-        console.scale,
-        console.tremor_cutoff_hz,
-        config.auto_reengage,
-        console.reengage_after_ms as f64 / 1e3,
-    );
-    let start = robot::script::SurgicalScript::psm_start_joints();
-    let mut station = StationCore::new(config.supervisor.clone(), start, Duration::ZERO)?;
-    station
-        .handle(Inbound::Request(Request::Enable), Duration::ZERO)
-        .map_err(RehearsalError::Enable)?;
-    let mut net: Netem<Packet> = Netem::new(&config.profile, config.seed);
+    let (input, duration_s) = suturing(config.seed, config.duration_s)?;
+    let mut pair = SimPair::new(&config.sim(), input, duration_s, NoTap, NoTap)?;
     let ticks = (duration_s * 1e3).ceil() as usize + 1;
     let mut observed = Observations::with_capacity(ticks);
-    let mut back_latency = LatencyRecorder::with_capacity(ticks);
-    let mut engage_requests: Vec<(Duration, u64)> = Vec::new();
-    let mut view: Option<(SupervisorStateCode, robot::Pose, Duration)> = None;
-    let mut now = Duration::ZERO;
+    let mut one_way = LatencyRecorder::with_capacity(ticks);
+    let mut back_one_way = LatencyRecorder::with_capacity(ticks);
     loop {
-        now += TICK;
-        let station_view = view.map(|(state, tip, at)| StationView {
-            state,
-            tip,
-            age_s: now.saturating_sub(at).as_secs_f64(),
-        });
-        let running = operator.step(
-            now.as_secs_f64(),
-            now.as_micros() as i64,
-            station_view,
-            |output| match output {
-                OperatorOutput::Command(cmd) => {
-                    net.send(
-                        Direction::Forward,
-                        Packet::Command(cmd, now),
-                        COMMAND_BYTES,
-                        now,
-                    );
-                }
-                OperatorOutput::Event(Event::Engage { from_seq }) => {
-                    engage_requests.push((net.reliable_arrival(Direction::Forward, now), from_seq));
-                }
-                OperatorOutput::Event(_) => {}
-            },
-        );
+        let running = pair.step();
+        let step = pair.last_step();
+        observed
+            .command_arrivals
+            .extend_from_slice(&step.command_arrivals);
+        observed
+            .engage_arrivals
+            .extend_from_slice(&step.engage_arrivals);
+        for latency in &step.command_one_way {
+            one_way.record_ns(latency.as_nanos() as u64);
+        }
+        for latency in &step.state_one_way {
+            back_one_way.record_ns(latency.as_nanos() as u64);
+        }
+        let state = SupervisorStateCode::from_byte(step.state.supervisor_state)
+            .unwrap_or(SupervisorStateCode::Fault);
+        let tip = pose_from_wire(&step.state.tip).map_or([f64::NAN; 3], |p| p.position);
+        observed.on_tick(step.now, state, tip, !step.engage_arrivals.is_empty());
         if !running {
             break;
         }
-        while let Some(delivery) = net.poll_output(now) {
-            match delivery.payload {
-                Packet::Command(cmd, sent) => {
-                    observed.command_arrivals.push(delivery.at);
-                    let _ = station.handle(
-                        Inbound::Command {
-                            cmd,
-                            issued_at: Some(sent),
-                            received_at: delivery.at,
-                        },
-                        now,
-                    );
-                }
-                Packet::State(report, sent) => {
-                    back_latency.record_ns(delivery.at.saturating_sub(sent).as_nanos() as u64);
-                    if let (Some(state), Some(tip)) = (
-                        SupervisorStateCode::from_byte(report.supervisor_state),
-                        pose_from_wire(&report.tip),
-                    ) {
-                        view = Some((state, tip, delivery.at));
-                    }
-                }
-            }
-        }
-        let mut engage_this_tick = false;
-        while let Some(i) = engage_requests.iter().position(|(at, _)| *at <= now) {
-            let (at, from_seq) = engage_requests.swap_remove(i);
-            observed.engage_arrivals.push(at);
-            engage_this_tick = true;
-            let _ = station.handle(Inbound::Request(Request::Engage { from_seq }), now);
-        }
-        let report = station.tick(now);
-        let state = SupervisorStateCode::from_byte(report.supervisor_state)
-            .unwrap_or(SupervisorStateCode::Fault);
-        let tip = pose_from_wire(&report.tip).map_or([f64::NAN; 3], |p| p.position);
-        observed.on_tick(now, state, tip, engage_this_tick);
-        net.send(
-            Direction::Back,
-            Packet::State(report, now),
-            STATE_BYTES,
-            now,
-        );
     }
-    Ok(summarise(
-        config,
-        duration_s,
-        &operator,
-        &station,
-        &net,
-        observed,
-        back_latency,
-        now,
-    ))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn summarise(
-    config: &RehearsalConfig,
-    duration_s: f64,
-    operator: &Operator,
-    station: &StationCore,
-    net: &Netem<Packet>,
-    observed: Observations,
-    back_latency: LatencyRecorder,
-    now: Duration,
-) -> RehearsalReport {
-    let report = station.report(now);
-    let forward = net.stats(Direction::Forward);
+    let now = pair.now();
+    let station = pair.station.core().report(now, false);
+    let forward = pair.net().stats(Direction::Forward);
     let lost = forward.lost + forward.lost_interrupted + forward.dropped_queue_full;
-    let sent = operator.stats().commands_sent.max(1);
-    let holds = report.transitions.iter().filter(|t| t.to == "HOLD").count() as u64;
-    let engagements = report
+    let holds = station
+        .transitions
+        .iter()
+        .filter(|t| t.to == "HOLD")
+        .count() as u64;
+    let engagements = station
         .transitions
         .iter()
         .filter(|t| t.to == "ENGAGED")
         .count() as u64;
-    RehearsalReport {
+    Ok(RehearsalReport {
         profile: config.profile.name.clone(),
         seed: config.seed,
         duration_s,
-        one_way_us: report.latency_us,
-        back_one_way_us: back_latency.percentiles(),
-        command_loss: lost as f64 / sent as f64,
+        one_way_us: one_way.percentiles(),
+        back_one_way_us: back_one_way.percentiles(),
+        commands_sent: pair.commands_sent(),
+        command_loss: lost as f64 / forward.sent.max(1) as f64,
         holds,
-        hold_ms: report.state_time_ms.get("HOLD").copied().unwrap_or(0.0),
+        hold_ms: station.state_time_ms.get("HOLD").copied().unwrap_or(0.0),
         reengagements: engagements.saturating_sub(1),
         auto_reengage: config.auto_reengage,
-        interruptions: net.interruptions(now),
-        station: report,
+        interruptions: pair.net().interruptions(now),
+        station,
         observed,
-    }
+    })
 }

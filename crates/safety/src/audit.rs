@@ -1,6 +1,11 @@
 //! An independent check of the supervisor's output: it watches what was applied and where the
 //! setpoint went, re-checks every rule from scratch, and counts violations (`unsafe_applied`).
 //! It shares no code with the supervisor's decisions, so a broken rule shows up here.
+//!
+//! Sequence numbers must increase within one engagement (a new console session restarts them,
+//! and it can only be followed after an engage). More than `max_servo_gap` between two setpoints
+//! is a servo stall: the arm must not be ENGAGED at the tick that ends it (neither staying engaged
+//! through it nor engaged during it), so no step while ENGAGED spans more than that.
 
 use crate::{INSERTION_JOINT, Joints, SafetyState, SupervisorConfig};
 use std::time::Duration;
@@ -41,7 +46,8 @@ impl Auditor {
         self.first_violation.get_or_insert(what);
     }
 
-    /// Call for every command the supervisor applied, with the state it was in and its age.
+    /// Call for every command the supervisor applied, with the state it was judged in and its
+    /// age: the true age where the caller knows it, else the supervisor's upper bound of it.
     pub fn on_applied(
         &mut self,
         seq: u64,
@@ -78,10 +84,11 @@ impl Auditor {
     /// Call with every supervisor transition, before the next tick's setpoint. Leaving ENGAGED stops
     /// the setpoint at once (hold, by design), so velocity and acceleration are audited within one
     /// engagement: a re-engage, even with no tick in between, starts from rest.
+    /// A new engagement may follow a new console session, whose sequence numbers start afresh.
     pub fn on_transition(&mut self, to: SafetyState) {
-        if to != SafetyState::Engaged
-            && let Some((_, _, velocity, state)) = self.last_setpoint.as_mut()
-        {
+        if to == SafetyState::Engaged {
+            self.last_seq = None;
+        } else if let Some((_, _, velocity, state)) = self.last_setpoint.as_mut() {
             *velocity = [0.0; 6];
             *state = to;
         }
@@ -93,7 +100,13 @@ impl Auditor {
         let mut velocity = [0.0; 6];
         if let Some((t, last, last_velocity, last_state)) = previous {
             let both_engaged = last_state == SafetyState::Engaged && state == SafetyState::Engaged;
-            let dt = now.saturating_sub(t).as_secs_f64();
+            let gap = now.saturating_sub(t);
+            if state == SafetyState::Engaged && gap > self.config.max_servo_gap {
+                self.flag(format!(
+                    "ENGAGED at the tick after a servo stall of {gap:?} at {now:?}"
+                ));
+            }
+            let dt = gap.as_secs_f64();
             for i in 0..6 {
                 let step = setpoint[i] - last[i];
                 if state != SafetyState::Engaged && step != 0.0 {

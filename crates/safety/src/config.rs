@@ -19,6 +19,13 @@ pub struct SupervisorConfig {
     /// No valid command for this long → READY (disengaged).
     #[serde(with = "millis")]
     pub disengage_after: Duration,
+    /// More than this between two servo ticks is a stall: ENGAGED → HOLD. It also caps the time
+    /// one tick of the slew limiter integrates over.
+    #[serde(with = "millis")]
+    pub max_servo_gap: Duration,
+    /// A command more than this many sequence numbers beyond the session's newest accepted one
+    /// (or the engagement's first, before any) is refused as out of range.
+    pub max_sequence_jump: u64,
     pub joint_min: Joints,
     pub joint_max: Joints,
     /// Workspace gate: no Cartesian following with the tool tip closer to the RCM than this (m).
@@ -40,6 +47,8 @@ impl Default for SupervisorConfig {
             max_future_skew: Duration::from_millis(5),
             survival_time: Duration::from_millis(50),
             disengage_after: Duration::from_secs(2),
+            max_servo_gap: Duration::from_millis(5),
+            max_sequence_jump: 100_000,
             joint_min: [-1.588, -0.925025, 0.0, -4.53786, -1.39626, -1.39626],
             joint_max: [1.588, 0.925025, 0.24, 4.53786, 1.39626, 1.39626],
             min_insertion_m: 0.045,

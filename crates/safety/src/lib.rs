@@ -7,6 +7,10 @@
 //! setpoint motion is clamped to per-tick velocity and acceleration limits; no valid command for
 //! `survival_time` → HOLD (frozen setpoint, explicit re-engage needed); none for
 //! `disengage_after` → READY; e-stop latches from any state and is cleared only locally.
+//! The sequence window and the engagement belong to a console session: a new session starts them
+//! afresh and a session that changes or ends puts an ENGAGED arm in HOLD; a sequence number more
+//! than `max_sequence_jump` ahead is refused; a servo stall longer than `max_servo_gap` → HOLD,
+//! noticed before anything else is judged, and no limiter step integrates more than that gap.
 
 pub mod audit;
 pub mod config;

@@ -33,7 +33,8 @@ impl SlewLimiter {
         self.velocity = [0.0; 6];
     }
 
-    /// Advances `setpoint` toward `target` over `dt_s` seconds.
+    /// Advances `setpoint` toward `target` over `dt_s` seconds, but never more than
+    /// `max_servo_gap`: after a long gap the motion resumes, it does not catch up.
     pub fn step(
         &mut self,
         config: &SupervisorConfig,
@@ -41,6 +42,7 @@ impl SlewLimiter {
         target: &Joints,
         dt_s: f64,
     ) {
+        let dt_s = dt_s.min(config.max_servo_gap.as_secs_f64());
         if dt_s <= 0.0 {
             return;
         }
@@ -70,4 +72,31 @@ impl Default for SlewLimiter {
 fn braking_speed(distance: f64, accel: f64, dt_s: f64) -> f64 {
     let a_dt = accel * dt_s;
     a_dt * (-0.5 + (0.25 + 2.0 * distance / (a_dt * dt_s)).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One step integrates at most `max_servo_gap`, however long the gap it is given.
+    #[test]
+    fn one_step_never_integrates_more_than_the_servo_gap() {
+        let config = SupervisorConfig::default();
+        let cap = config.max_servo_gap.as_secs_f64();
+        for dt_s in [cap, 0.04, 1.0, 3600.0, f64::INFINITY] {
+            let mut limiter = SlewLimiter::new();
+            let mut setpoint = [0.0; 6];
+            let target = [1.0; 6];
+            // Already moving at full speed, so only the time step limits the motion.
+            limiter.velocity = config.max_velocity;
+            limiter.step(&config, &mut setpoint, &target, dt_s);
+            for (i, moved) in setpoint.iter().enumerate() {
+                let cap_motion = config.max_velocity[i] * cap;
+                assert!(
+                    *moved > 0.0 && *moved <= cap_motion + 1e-12,
+                    "joint {i} moved {moved} in a step of {dt_s} s"
+                );
+            }
+        }
+    }
 }

@@ -13,7 +13,8 @@ pub enum SafetyState {
     Ready,
     /// Following valid console commands.
     Engaged,
-    /// The command stream stopped: holding the last setpoint until an explicit re-engage.
+    /// The command stream stopped, its session changed or ended, or the servo loop stalled:
+    /// holding the last setpoint until an explicit re-engage.
     Hold,
     /// An internal fault (tracking error, bad measurement); holds until cleared locally.
     Fault,
@@ -81,6 +82,12 @@ pub enum TransitionReason {
     TrackingErrorFault,
     BadMeasurementFault,
     FaultCleared,
+    /// A new console session began (another console, or the same one after a reconnect).
+    SessionChanged,
+    /// The console session ended (link lost, or the console said bye).
+    SessionEnded,
+    /// More than `max_servo_gap` passed between two servo ticks.
+    ServoStall,
 }
 
 impl TransitionReason {
@@ -98,6 +105,9 @@ impl TransitionReason {
             TransitionReason::TrackingErrorFault => "joint tracking error over its limit",
             TransitionReason::BadMeasurementFault => "measured joints not finite",
             TransitionReason::FaultCleared => "fault cleared locally",
+            TransitionReason::SessionChanged => "a new console session began",
+            TransitionReason::SessionEnded => "the console session ended",
+            TransitionReason::ServoStall => "servo stalled longer than the limit",
         }
     }
 }
@@ -136,10 +146,13 @@ pub enum DropReason {
     JointLimit,
     /// Target outside the workspace or too close to the RCM (refused, not clamped).
     Workspace,
+    /// Sequence number more than `max_sequence_jump` beyond the session's newest accepted one
+    /// (or the engagement's first): accepting it would make every later command look old.
+    OutOfRange,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::NotEngaged,
         DropReason::BeforeEngage,
         DropReason::Stale,
@@ -149,6 +162,7 @@ impl DropReason {
         DropReason::Reordered,
         DropReason::JointLimit,
         DropReason::Workspace,
+        DropReason::OutOfRange,
     ];
 
     pub fn index(self) -> usize {
@@ -166,6 +180,31 @@ impl DropReason {
             DropReason::Reordered => "reordered",
             DropReason::JointLimit => "joint_limit",
             DropReason::Workspace => "workspace",
+            DropReason::OutOfRange => "out_of_range",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reasons_are_listed_in_index_order_with_distinct_names() {
+        for (i, reason) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(reason.index(), i, "{reason:?}");
+        }
+        for (i, a) in DropReason::ALL.iter().enumerate() {
+            for b in &DropReason::ALL[i + 1..] {
+                assert_ne!(a.name(), b.name());
+            }
+        }
+    }
+
+    #[test]
+    fn states_are_listed_in_index_order() {
+        for (i, state) in SafetyState::ALL.iter().enumerate() {
+            assert_eq!(state.index(), i, "{state:?}");
         }
     }
 }

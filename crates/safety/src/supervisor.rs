@@ -1,6 +1,11 @@
 //! The supervisor state machine. The station feeds it commands and requests as they arrive and
 //! calls `tick` every servo period; it returns the setpoint the arm may follow. It never reads a
 //! clock: `now` is the station's monotonic time since its epoch.
+//!
+//! The sequence window and the engagement belong to a console session (`begin_session`,
+//! `end_session`). A servo stall (more than `max_servo_gap` since the last tick) is noticed by
+//! whichever call comes first after it, before that call does anything else: an ENGAGED arm
+//! holds, and no engage is granted until the servo ticks again.
 
 use crate::limits::{SlewLimiter, within_joint_limits, within_workspace};
 use crate::{
@@ -14,7 +19,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Command {
     pub seq: u64,
-    /// When the console issued it, translated to the station clock; `None` before clock sync.
+    /// The earliest time the console can have issued it, on the station clock (so that
+    /// `now − issued_at` bounds its age from above); `None` before clock sync.
     pub issued_at: Option<Duration>,
     /// Joint target resolved from the Cartesian target.
     pub joints: Joints,
@@ -109,15 +115,44 @@ impl Supervisor {
 
     /// When the supervisor must next be ticked at the latest for its watchdogs to fire on time.
     pub fn poll_timeout(&self) -> Option<Duration> {
+        let survival = self.last_valid_at.saturating_add(self.config.survival_time);
         match self.state {
-            SafetyState::Engaged => Some(self.last_valid_at + self.config.survival_time),
-            SafetyState::Hold => Some(self.last_valid_at + self.config.disengage_after),
+            SafetyState::Engaged => Some(match self.last_tick_at {
+                Some(t) => survival.min(t.saturating_add(self.config.max_servo_gap)),
+                None => survival,
+            }),
+            SafetyState::Hold => Some(
+                self.last_valid_at
+                    .saturating_add(self.config.disengage_after),
+            ),
             _ => None,
         }
     }
 
-    /// Judges a command. It becomes the target only if every rule holds.
+    /// A new console session (another console, or the same one after a reconnect): the sequence
+    /// window and the engagement start afresh. An ENGAGED arm holds; nothing engages by itself.
+    pub fn begin_session(&mut self, now: Duration) {
+        self.notice_stall(now);
+        self.seen = SequenceWindow::new();
+        self.engaged_from_seq = 0;
+        self.last_applied_seq = None;
+        if self.state == SafetyState::Engaged {
+            self.transition(SafetyState::Hold, TransitionReason::SessionChanged, now);
+        }
+    }
+
+    /// The console session ended (link lost, or the console said bye): an ENGAGED arm holds.
+    pub fn end_session(&mut self, now: Duration) {
+        self.notice_stall(now);
+        if self.state == SafetyState::Engaged {
+            self.transition(SafetyState::Hold, TransitionReason::SessionEnded, now);
+        }
+    }
+
+    /// Judges a command. It becomes the target only if every rule holds. A servo stall since the
+    /// last tick puts an ENGAGED arm in HOLD first, so the command is judged in HOLD.
     pub fn handle_command(&mut self, cmd: &Command, now: Duration) -> CommandVerdict {
+        self.notice_stall(now);
         let verdict = self.judge(cmd, now);
         match verdict {
             CommandVerdict::Applied => {
@@ -137,7 +172,11 @@ impl Supervisor {
         let Some(issued_at) = cmd.issued_at else {
             return Dropped(DropReason::Unsynchronised);
         };
-        if issued_at > now + self.config.max_future_skew {
+        // A limit past the end of time is no limit.
+        if now
+            .checked_add(self.config.max_future_skew)
+            .is_some_and(|limit| issued_at > limit)
+        {
             return Dropped(DropReason::Future);
         }
         if now.saturating_sub(issued_at) >= self.config.max_command_age {
@@ -151,6 +190,13 @@ impl Supervisor {
         }
         if cmd.seq < self.engaged_from_seq {
             return Dropped(DropReason::BeforeEngage);
+        }
+        // Accepting a far-out sequence number would make every later command look old.
+        let reference = self.seen.newest().map_or(self.engaged_from_seq, |newest| {
+            newest.max(self.engaged_from_seq)
+        });
+        if cmd.seq > reference.saturating_add(self.config.max_sequence_jump) {
+            return Dropped(DropReason::OutOfRange);
         }
         match self.seen.check(cmd.seq) {
             SequenceVerdict::Duplicate => return Dropped(DropReason::Duplicate),
@@ -168,6 +214,7 @@ impl Supervisor {
     /// Handles a request; returns the refusal reason when the current state does not allow it.
     pub fn handle_request(&mut self, request: Request, now: Duration) -> Result<(), &'static str> {
         use SafetyState::*;
+        self.notice_stall(now);
         let (to, reason) = match (request, self.state) {
             (Request::LocalEstop, _) => (Estop, TransitionReason::LocalEstop),
             (Request::RemoteEstop, _) => (Estop, TransitionReason::RemoteEstop),
@@ -187,6 +234,9 @@ impl Supervisor {
                 self.engaged_from_seq = from_seq;
                 return Ok(());
             }
+            (Request::Engage { .. }, Ready | Hold) if self.servo_stalled(now) => {
+                return Err("the servo loop is stalled; engage again once it runs");
+            }
             (Request::Engage { from_seq }, Ready | Hold) => {
                 self.engaged_from_seq = from_seq;
                 self.target = self.setpoint;
@@ -203,6 +253,8 @@ impl Supervisor {
 
     /// One servo tick: runs the watchdogs and returns the setpoint the arm may follow.
     pub fn tick(&mut self, now: Duration, measured: &Joints) -> Joints {
+        self.notice_stall(now);
+        // The limiter caps this at `max_servo_gap`, should a long gap ever reach it ENGAGED.
         let dt_s = self
             .last_tick_at
             .map_or(0.0, |t| now.saturating_sub(t).as_secs_f64());
@@ -229,6 +281,19 @@ impl Supervisor {
                 .step(&self.config, &mut self.setpoint, &target, dt_s);
         }
         self.setpoint
+    }
+
+    /// More than `max_servo_gap` since the last tick (none yet counts as running).
+    fn servo_stalled(&self, now: Duration) -> bool {
+        self.last_tick_at
+            .is_some_and(|t| now.saturating_sub(t) > self.config.max_servo_gap)
+    }
+
+    /// An ENGAGED arm holds as soon as anything happens during a servo stall.
+    fn notice_stall(&mut self, now: Duration) {
+        if self.state == SafetyState::Engaged && self.servo_stalled(now) {
+            self.transition(SafetyState::Hold, TransitionReason::ServoStall, now);
+        }
     }
 
     fn check_measurement(&mut self, now: Duration, measured: &Joints) {

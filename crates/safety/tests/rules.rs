@@ -40,16 +40,23 @@ fn nudged(dz: f64) -> Joints {
 fn stale_command_is_never_applied() {
     let (mut s, t) = engaged();
     let max_age = s.config().max_command_age;
-    let stale = command(1, t, nudged(0.001));
+    // The servo ticks and fresh commands arrive, so neither a stall nor the survival time holds.
+    let mut now = t;
+    let mut seq = 1;
+    while now < t + max_age {
+        now += TICK;
+        s.handle_command(&command(seq, now, HOME), now);
+        seq += 1;
+        s.tick(now, &HOME);
+    }
+    assert_eq!(s.state(), SafetyState::Engaged);
+    let stale = command(seq, now - max_age, nudged(0.001));
     assert_eq!(
-        s.handle_command(&stale, t + max_age),
+        s.handle_command(&stale, now),
         CommandVerdict::Dropped(DropReason::Stale)
     );
-    let young = command(2, t + ms(1), nudged(0.001));
-    assert_eq!(
-        s.handle_command(&young, t + max_age),
-        CommandVerdict::Applied
-    );
+    let young = command(seq + 1, now - max_age + ms(1), nudged(0.001));
+    assert_eq!(s.handle_command(&young, now), CommandVerdict::Applied);
 }
 
 #[test]
@@ -360,4 +367,311 @@ fn every_transition_is_reported_with_its_reason() {
     let times = s.time_in_states(t + ms(11));
     assert_eq!(times[SafetyState::Engaged.index()], ms(1));
     assert_eq!(times[SafetyState::Ready.index()], ms(19));
+}
+
+fn reasons(s: &mut Supervisor) -> Vec<(SafetyState, TransitionReason)> {
+    std::iter::from_fn(|| s.poll_transition())
+        .map(|t| (t.to, t.reason))
+        .collect()
+}
+
+#[test]
+fn a_new_session_starts_afresh_and_holds_an_engaged_arm() {
+    let (mut s, t) = engaged();
+    assert_eq!(
+        s.handle_command(&command(500, t, nudged(0.01)), t),
+        CommandVerdict::Applied
+    );
+    s.tick(t + TICK, &HOME);
+    reasons(&mut s);
+    let now = t + ms(2);
+    s.begin_session(now);
+    assert_eq!(s.state(), SafetyState::Hold);
+    assert_eq!(
+        reasons(&mut s),
+        vec![(SafetyState::Hold, TransitionReason::SessionChanged)]
+    );
+    assert_eq!(s.last_applied_seq(), None);
+    // The new console counts from 1: neither reordered (old window) nor before an old engagement.
+    assert_eq!(
+        s.handle_command(&command(1, now, nudged(0.02)), now),
+        CommandVerdict::Dropped(DropReason::NotEngaged)
+    );
+    let frozen = *s.setpoint();
+    assert_eq!(s.tick(now, &frozen), frozen);
+    s.handle_request(Request::Engage { from_seq: 2 }, now)
+        .unwrap();
+    assert_eq!(
+        s.handle_command(&command(2, now, nudged(0.02)), now),
+        CommandVerdict::Applied
+    );
+}
+
+#[test]
+fn a_new_session_never_engages_by_itself() {
+    let mut s = Supervisor::new(SupervisorConfig::default(), HOME, Duration::ZERO);
+    s.handle_request(Request::Enable, ms(1)).unwrap();
+    s.handle_request(Request::Engage { from_seq: 400 }, ms(2))
+        .unwrap();
+    s.handle_request(Request::Disengage, ms(3)).unwrap();
+    s.begin_session(ms(4));
+    assert_eq!(s.state(), SafetyState::Ready);
+    // The old engagement's first sequence number is gone with its session.
+    assert_eq!(
+        s.handle_command(&command(1, ms(4), nudged(0.01)), ms(4)),
+        CommandVerdict::Dropped(DropReason::NotEngaged)
+    );
+    assert_eq!(s.state(), SafetyState::Ready);
+}
+
+#[test]
+fn a_session_that_ends_holds_an_engaged_arm() {
+    let (mut s, t) = engaged();
+    s.handle_command(&command(1, t, nudged(0.3)), t);
+    let mut now = t;
+    for _ in 0..10 {
+        now += TICK;
+        let measured = *s.setpoint();
+        s.tick(now, &measured);
+    }
+    reasons(&mut s);
+    s.end_session(now);
+    assert_eq!(s.state(), SafetyState::Hold);
+    assert_eq!(
+        reasons(&mut s),
+        vec![(SafetyState::Hold, TransitionReason::SessionEnded)]
+    );
+    let frozen = *s.setpoint();
+    for seq in 2..20 {
+        now += TICK;
+        assert_eq!(
+            s.handle_command(&command(seq, now, nudged(0.3)), now),
+            CommandVerdict::Dropped(DropReason::NotEngaged)
+        );
+        assert_eq!(s.tick(now, &frozen), frozen);
+    }
+}
+
+#[test]
+fn a_re_engage_does_not_reopen_old_sequence_numbers() {
+    let (mut s, t) = engaged();
+    assert_eq!(
+        s.handle_command(&command(10, t, nudged(0.01)), t),
+        CommandVerdict::Applied
+    );
+    s.handle_request(Request::Disengage, t).unwrap();
+    s.handle_request(Request::Engage { from_seq: 0 }, t)
+        .unwrap();
+    assert_eq!(
+        s.handle_command(&command(9, t, nudged(0.02)), t),
+        CommandVerdict::Dropped(DropReason::Reordered)
+    );
+    assert_eq!(
+        s.handle_command(&command(11, t, nudged(0.02)), t),
+        CommandVerdict::Applied
+    );
+}
+
+#[test]
+fn an_out_of_range_sequence_number_cannot_poison_the_session() {
+    let (mut s, t) = engaged();
+    let jump = s.config().max_sequence_jump;
+    assert_eq!(
+        s.handle_command(&command(1, t, nudged(0.01)), t),
+        CommandVerdict::Applied
+    );
+    assert_eq!(
+        s.handle_command(&command(u64::MAX, t, nudged(0.01)), t),
+        CommandVerdict::Dropped(DropReason::OutOfRange)
+    );
+    assert_eq!(
+        s.handle_command(&command(2, t, nudged(0.02)), t),
+        CommandVerdict::Applied,
+        "one far-out sequence number blocked the session"
+    );
+    assert_eq!(
+        s.handle_command(&command(2 + jump + 1, t, nudged(0.02)), t),
+        CommandVerdict::Dropped(DropReason::OutOfRange)
+    );
+    assert_eq!(
+        s.handle_command(&command(2 + jump, t, nudged(0.02)), t),
+        CommandVerdict::Applied
+    );
+    assert_eq!(s.drop_count(DropReason::OutOfRange), 2);
+}
+
+#[test]
+fn before_any_command_the_range_counts_from_the_engagement() {
+    let mut s = Supervisor::new(SupervisorConfig::default(), HOME, Duration::ZERO);
+    let jump = s.config().max_sequence_jump;
+    s.handle_request(Request::Enable, ms(1)).unwrap();
+    s.handle_request(Request::Engage { from_seq: 1_000 }, ms(2))
+        .unwrap();
+    assert_eq!(
+        s.handle_command(&command(u64::MAX, ms(2), nudged(0.01)), ms(2)),
+        CommandVerdict::Dropped(DropReason::OutOfRange)
+    );
+    assert_eq!(
+        s.handle_command(&command(1_000 + jump, ms(2), nudged(0.01)), ms(2)),
+        CommandVerdict::Applied
+    );
+}
+
+/// A console that kept counting through a long HOLD engages again from where it is now: the
+/// engagement's first sequence number moves the range with it.
+#[test]
+fn a_re_engage_far_ahead_moves_the_range() {
+    let (mut s, t) = engaged();
+    let jump = s.config().max_sequence_jump;
+    assert_eq!(
+        s.handle_command(&command(10, t, nudged(0.01)), t),
+        CommandVerdict::Applied
+    );
+    s.handle_request(Request::Disengage, t).unwrap();
+    let from_seq = 10 + 3 * jump;
+    s.handle_request(Request::Engage { from_seq }, t).unwrap();
+    assert_eq!(
+        s.handle_command(&command(from_seq, t, nudged(0.01)), t),
+        CommandVerdict::Applied
+    );
+}
+
+#[test]
+fn overflowing_stamps_and_limits_are_refused_not_panics() {
+    let config = SupervisorConfig {
+        max_future_skew: Duration::MAX,
+        survival_time: Duration::MAX,
+        ..SupervisorConfig::default()
+    };
+    let mut s = Supervisor::new(config, HOME, Duration::ZERO);
+    s.handle_request(Request::Enable, ms(1)).unwrap();
+    s.handle_request(Request::Engage { from_seq: 1 }, ms(2))
+        .unwrap();
+    assert!(s.poll_timeout().is_some());
+    assert_eq!(
+        s.handle_command(&command(1, Duration::MAX, nudged(0.01)), ms(2)),
+        CommandVerdict::Applied,
+        "no future limit at all"
+    );
+    let (mut s, t) = engaged();
+    assert_eq!(
+        s.handle_command(&command(1, Duration::MAX, nudged(0.01)), t),
+        CommandVerdict::Dropped(DropReason::Future)
+    );
+}
+
+/// Engaged and moving toward a far target, ticked every millisecond up to the time returned.
+fn moving() -> (Supervisor, Duration, u64) {
+    let (mut s, mut now) = engaged();
+    let mut seq = 1;
+    for _ in 0..200 {
+        now += TICK;
+        s.handle_command(&command(seq, now, nudged(0.3)), now);
+        seq += 1;
+        let measured = *s.setpoint();
+        s.tick(now, &measured);
+    }
+    reasons(&mut s);
+    (s, now, seq)
+}
+
+#[test]
+fn a_servo_stall_holds_on_the_first_tick_after_it() {
+    let (mut s, t, _) = moving();
+    let before = *s.setpoint();
+    let gap = s.config().max_servo_gap + Duration::from_micros(1);
+    assert_eq!(s.tick(t + gap, &before), before, "moved across the stall");
+    assert_eq!(s.state(), SafetyState::Hold);
+    assert_eq!(
+        reasons(&mut s),
+        vec![(SafetyState::Hold, TransitionReason::ServoStall)]
+    );
+    // Re-engaging needs an explicit engage: ticks on time again do not.
+    for i in 1..10 {
+        assert_eq!(s.tick(t + gap + ms(i), &before), before);
+    }
+    assert_eq!(s.state(), SafetyState::Hold);
+}
+
+#[test]
+fn commands_after_a_stall_are_judged_after_the_hold() {
+    let (mut s, t, seq) = moving();
+    let before = *s.setpoint();
+    let now = t + ms(30);
+    // Queued during the stall: a stale one and a fresh one, handled before the next tick.
+    let stale = command(seq, t - ms(200), nudged(0.1));
+    assert_eq!(
+        s.handle_command(&stale, now),
+        CommandVerdict::Dropped(DropReason::Stale)
+    );
+    assert_eq!(s.state(), SafetyState::Hold);
+    let fresh = command(seq + 1, now, nudged(0.1));
+    assert_eq!(
+        s.handle_command(&fresh, now),
+        CommandVerdict::Dropped(DropReason::NotEngaged)
+    );
+    assert_eq!(
+        reasons(&mut s),
+        vec![(SafetyState::Hold, TransitionReason::ServoStall)]
+    );
+    assert_eq!(s.tick(now, &before), before);
+    assert_eq!(
+        s.state(),
+        SafetyState::Hold,
+        "one stall, one HOLD, no re-engage"
+    );
+}
+
+#[test]
+fn a_request_after_a_stall_is_handled_after_the_hold() {
+    let (mut s, t, _) = moving();
+    let now = t + ms(30);
+    // Disengage is allowed from HOLD too, but the stall comes first in the log.
+    s.handle_request(Request::Disengage, now).unwrap();
+    assert_eq!(
+        reasons(&mut s),
+        vec![
+            (SafetyState::Hold, TransitionReason::ServoStall),
+            (SafetyState::Ready, TransitionReason::DisengageRequested)
+        ]
+    );
+}
+
+#[test]
+fn a_servo_gap_at_the_limit_does_not_hold() {
+    let (mut s, t, seq) = moving();
+    let gap = s.config().max_servo_gap;
+    s.handle_command(&command(seq, t + gap, nudged(0.3)), t + gap);
+    let before = *s.setpoint();
+    let after = s.tick(t + gap, &before);
+    assert_eq!(s.state(), SafetyState::Engaged);
+    assert_ne!(after, before, "still following");
+}
+
+/// Engaging needs a running servo: an engage during a stall is refused (the stall holds first),
+/// and granted once the servo has ticked again.
+#[test]
+fn an_engage_is_refused_while_the_servo_is_stalled() {
+    let (mut s, t, seq) = moving();
+    let now = t + ms(30);
+    assert!(
+        s.handle_request(Request::Engage { from_seq: seq }, now)
+            .is_err()
+    );
+    assert_eq!(s.state(), SafetyState::Hold);
+    assert_eq!(
+        reasons(&mut s),
+        vec![(SafetyState::Hold, TransitionReason::ServoStall)]
+    );
+    let frozen = *s.setpoint();
+    assert_eq!(s.tick(now, &frozen), frozen);
+    s.handle_request(Request::Engage { from_seq: seq }, now)
+        .unwrap();
+    assert_eq!(s.state(), SafetyState::Engaged);
+    // Never ticked yet: nothing to call a stall.
+    let mut fresh = Supervisor::new(SupervisorConfig::default(), HOME, Duration::ZERO);
+    fresh.handle_request(Request::Enable, ms(1)).unwrap();
+    fresh
+        .handle_request(Request::Engage { from_seq: 1 }, ms(100))
+        .unwrap();
 }

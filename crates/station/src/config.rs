@@ -5,6 +5,8 @@ use safety::SupervisorConfig;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use teleop::{StationSessionConfig, TimeSource};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -17,7 +19,18 @@ pub struct StationConfig {
     pub servo_rate_hz: f64,
     /// How often to ping the console for clock sync (ms).
     pub clock_ping_ms: u64,
+    /// The most the two hosts' clocks can drift apart (ppm); widens the command-age bound.
+    pub max_clock_drift_ppm: f64,
+    /// The station's clock: `{ kind = "monotonic" }`, or `{ kind = "disciplined", max_error_us =
+    /// N }` where the host's clock is disciplined to a common time scale (docs/telesurgery.md).
+    pub time_source: TimeSource,
+    /// Where session recordings go (MCAP); none: not recorded.
+    pub record_dir: Option<PathBuf>,
     pub supervisor: SupervisorConfig,
+    /// The clock zero, when the station shares one with a console in the same process (the
+    /// demo): the true age of every command is then known and reported.
+    #[serde(skip)]
+    pub shared_epoch: Option<Instant>,
 }
 
 impl Default for StationConfig {
@@ -27,7 +40,11 @@ impl Default for StationConfig {
             pki_dir: PathBuf::from("pki"),
             servo_rate_hz: 1000.0,
             clock_ping_ms: 20,
+            max_clock_drift_ppm: 100.0,
+            time_source: TimeSource::Monotonic,
+            record_dir: Some(PathBuf::from("recordings")),
             supervisor: SupervisorConfig::default(),
+            shared_epoch: None,
         }
     }
 }
@@ -35,5 +52,22 @@ impl Default for StationConfig {
 impl StationConfig {
     pub fn pki_paths(&self) -> PkiPaths {
         PkiPaths::in_dir(&self.pki_dir, "station")
+    }
+
+    pub fn servo_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.servo_rate_hz)
+    }
+
+    /// The session core's configuration.
+    pub fn session(&self) -> StationSessionConfig {
+        StationSessionConfig {
+            supervisor: self.supervisor.clone(),
+            servo_period: self.servo_period(),
+            clock_ping: Duration::from_millis(self.clock_ping_ms.max(1)),
+            max_clock_drift_ppm: self.max_clock_drift_ppm,
+            time_source: self.time_source,
+            true_offset_us: self.shared_epoch.map(|_| 0),
+            ..StationSessionConfig::default()
+        }
     }
 }

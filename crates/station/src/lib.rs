@@ -1,13 +1,12 @@
-//! The station beside the patient: a 1 kHz servo thread runs the simulated dVRK arm under the
-//! safety supervisor, and a network thread carries the session with one console over QUIC.
+//! The station beside the patient: a 1 kHz servo thread runs the telesurgery session's station
+//! core (`teleop`) on the simulated dVRK arm under the safety supervisor, and a network thread
+//! carries the sessions with consoles over QUIC. They share lock-free queues only.
 
 pub mod config;
-pub mod core;
 pub mod net;
-pub mod report;
 pub mod runner;
+pub mod shared;
 
 pub use config::StationConfig;
-pub use core::{Inbound, StationCore};
-pub use report::StationReport;
 pub use runner::{StationError, StationHandle};
+pub use teleop::StationReport;

@@ -1,234 +1,260 @@
-//! The station's network side: accepts one console at a time, answers and sends clock pings,
-//! turns control datagrams into inbound commands stamped on the station clock, maps console
-//! events to supervisor requests, and forwards transitions to the console.
+//! The station's network thread: accepts consoles (a new one supersedes the open session, as a
+//! console that reconnects after its link dropped must be able to), decodes their datagrams and
+//! events into session inputs for the servo thread, and sends what the servo thread's session core
+//! asks for. The two threads share only lock-free queues and an eventfd wake-up.
 
-use crate::core::Inbound;
-use crate::report::StationReport;
+use crate::shared::Shared;
 use bytes::Bytes;
-use crossbeam_queue::ArrayQueue;
 use link::{EventReader, EventWriter, LinkError};
+use proto::Datagram;
 use proto::datagram::MAX_DATAGRAM_LEN;
-use proto::{ClockPing, ClockPong, ClockSync, Datagram, Event, SupervisorStateCode};
-use safety::{Request, Transition};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use teleop::{SessionEvent, StationInput, StationOutput};
+use tokio::sync::mpsc;
 
-/// What the servo thread tells the console.
-#[derive(Debug)]
-pub enum Outbound {
-    Transition(Transition),
-    Refused {
-        request: Request,
-        reason: &'static str,
-    },
+/// Decoder rejections by reason, counted on the network side only.
+pub type Malformed = Arc<Mutex<BTreeMap<String, u64>>>;
+
+/// What the per-connection tasks tell the network loop.
+enum NetEvent {
+    /// A console completed the handshake.
+    Accepted(quinn::Connection),
+    /// The console opened its event stream.
+    Stream(u64, quinn::SendStream),
+    /// The connection of this generation ended.
+    Ended(u64, String),
 }
 
-/// State shared by the servo and network threads.
-pub struct Shared {
-    pub epoch: Instant,
-    pub inbound: ArrayQueue<Inbound>,
-    /// The live session, for the servo thread's state datagrams.
-    pub connection: Mutex<Option<quinn::Connection>>,
-    /// Requests for a report, answered by the servo thread on its next tick.
-    pub report_requests: ArrayQueue<oneshot::Sender<StationReport>>,
-    pub clock_ping: Duration,
+/// The open session's connection and event stream.
+struct Live {
+    generation: u64,
+    connection: quinn::Connection,
+    writer: Option<EventWriter>,
+    /// Events the core sent before the console's stream was open.
+    pending: VecDeque<SessionEvent>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
-impl Shared {
-    pub fn now(&self) -> Duration {
-        self.epoch.elapsed()
-    }
-
-    fn now_us(&self) -> i64 {
-        self.now().as_micros() as i64
-    }
-
-    /// Queues an item for the servo thread; when full the oldest is dropped (it is stale anyway).
-    pub fn push_inbound(&self, item: Inbound) {
-        let _ = self.inbound.force_push(item);
-    }
-}
-
-/// Serves consoles one after another until the endpoint closes.
+/// Serves consoles until the endpoint closes.
 pub async fn serve(
     endpoint: quinn::Endpoint,
     shared: Arc<Shared>,
-    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    waiter: link::wake::Waiter,
+    malformed: Malformed,
 ) {
-    while let Some(connection) = link::accept_session(&endpoint).await {
-        let remote = connection.remote_address();
-        if let Ok(mut slot) = shared.connection.lock() {
-            *slot = Some(connection.clone());
-        }
-        match run_session(&connection, &shared, &mut outbound).await {
-            Ok(()) => tracing::info!(%remote, "session ended"),
-            Err(e) => tracing::warn!(%remote, error = %e, "session ended with an error"),
-        }
-        if let Ok(mut slot) = shared.connection.lock() {
-            *slot = None;
-        }
-    }
-}
-
-struct SessionState {
-    clock: ClockSync,
-    malformed: BTreeMap<String, u64>,
-    ping_id: u64,
-    buf: [u8; MAX_DATAGRAM_LEN],
-}
-
-async fn run_session(
-    connection: &quinn::Connection,
-    shared: &Shared,
-    outbound: &mut mpsc::UnboundedReceiver<Outbound>,
-) -> Result<(), LinkError> {
-    let (send, recv) = connection.accept_bi().await?;
-    let mut writer = EventWriter::new(send);
-    let mut reader = EventReader::new(recv);
-    writer
-        .send(&Event::Hello {
-            role: "station".into(),
-            wire_version: proto::WIRE_VERSION,
-        })
-        .await?;
-    let mut session = SessionState {
-        clock: ClockSync::new(),
-        malformed: BTreeMap::new(),
-        ping_id: 0,
-        buf: [0; MAX_DATAGRAM_LEN],
-    };
-    let mut ping_timer = tokio::time::interval(shared.clock_ping);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut accept = tokio::spawn(accept_loop(endpoint, tx.clone()));
+    let mut live: Option<Live> = None;
+    let mut generation = 0u64;
+    let mut buf = [0u8; MAX_DATAGRAM_LEN];
     loop {
         tokio::select! {
-            datagram = connection.read_datagram() => on_datagram(connection, shared, &mut session, &datagram?),
-            event = reader.next() => {
-                let event = match event {
-                    Ok(Some(event)) => event,
-                    Ok(None) => return Ok(()),
-                    Err(e) => {
-                        count(&mut session.malformed, "bad_event_frame");
-                        connection.close(1u32.into(), b"malformed event frame");
-                        return Err(e);
+            event = rx.recv() => match event {
+                None => break,
+                Some(NetEvent::Accepted(connection)) => {
+                    if let Some(old) = live.take() {
+                        tracing::warn!(remote = %old.connection.remote_address(), "a new console session supersedes the open one");
+                        close(old, b"superseded by a new session");
                     }
-                };
-                if let Event::Bye = event {
-                    let report = final_report(shared, &session).await;
-                    let json = serde_json::to_string(&report).unwrap_or_default();
-                    writer.send(&Event::Report { json }).await?;
-                    return writer.finish().await;
+                    generation += 1;
+                    shared.push_inbound(StationInput::Connected);
+                    live = Some(open(connection, generation, &shared, &malformed, &tx));
                 }
-                if let Some(request) = request_from_console(&event) {
-                    shared.push_inbound(Inbound::Request(request));
+                Some(NetEvent::Stream(g, send)) => {
+                    if let Some(session) = live.as_mut().filter(|l| l.generation == g) {
+                        let mut writer = EventWriter::new(send);
+                        while let Some(event) = session.pending.pop_front() {
+                            let _ = writer.send(&event).await;
+                        }
+                        session.writer = Some(writer);
+                    }
                 }
+                Some(NetEvent::Ended(g, reason)) => {
+                    if live.as_ref().is_some_and(|l| l.generation == g) {
+                        tracing::info!(%reason, "session ended");
+                        if let Some(old) = live.take() {
+                            close(old, b"session ended");
+                        }
+                        shared.push_inbound(StationInput::Disconnected);
+                    }
+                }
+            },
+            // The endpoint was closed: the station is shutting down.
+            _ = &mut accept => break,
+            woke = waiter.notified() => {
+                if woke.is_err() {
+                    break;
+                }
+                drain_outputs(&shared, live.as_mut(), &malformed, &mut buf).await;
             }
-            _ = ping_timer.tick() => {
-                session.ping_id += 1;
-                let ping = Datagram::Ping(ClockPing { id: session.ping_id, t1_us: shared.now_us() });
-                send_datagram(connection, &ping, &mut session.buf);
-            }
-            Some(out) = outbound.recv() => writer.send(&event_for_console(out)).await?,
+        }
+    }
+    if let Some(session) = live.take() {
+        close(session, b"station shutting down");
+    }
+}
+
+async fn accept_loop(endpoint: quinn::Endpoint, tx: mpsc::UnboundedSender<NetEvent>) {
+    while let Some(connection) = link::accept_session(&endpoint).await {
+        if tx.send(NetEvent::Accepted(connection)).is_err() {
+            return;
         }
     }
 }
 
-/// Only these requests may come from the network; clearing an e-stop or a fault never does.
-fn request_from_console(event: &Event) -> Option<Request> {
-    match event {
-        Event::Enable => Some(Request::Enable),
-        Event::Disable => Some(Request::Disable),
-        Event::Engage { from_seq } => Some(Request::Engage {
-            from_seq: *from_seq,
-        }),
-        Event::Disengage => Some(Request::Disengage),
-        Event::EstopRequest => Some(Request::RemoteEstop),
-        _ => None,
+/// Starts the readers of a new connection.
+fn open(
+    connection: quinn::Connection,
+    generation: u64,
+    shared: &Arc<Shared>,
+    malformed: &Malformed,
+    tx: &mpsc::UnboundedSender<NetEvent>,
+) -> Live {
+    let datagrams = tokio::spawn(read_datagrams(
+        connection.clone(),
+        shared.clone(),
+        malformed.clone(),
+    ));
+    let events = tokio::spawn(read_events(
+        connection.clone(),
+        generation,
+        shared.clone(),
+        malformed.clone(),
+        tx.clone(),
+    ));
+    Live {
+        generation,
+        connection,
+        writer: None,
+        pending: VecDeque::new(),
+        readers: vec![datagrams, events],
     }
 }
 
-fn state_code(state: safety::SafetyState) -> SupervisorStateCode {
-    SupervisorStateCode::from_byte(state as u8).unwrap_or(SupervisorStateCode::Fault)
-}
-
-fn event_for_console(out: Outbound) -> Event {
-    match out {
-        Outbound::Transition(t) => Event::Transition {
-            from: state_code(t.from),
-            to: state_code(t.to),
-            reason: t.reason.name().into(),
-            at_us: t.at.as_micros() as i64,
-        },
-        Outbound::Refused { request, reason } => Event::Refused {
-            request: format!("{request:?}"),
-            reason: reason.into(),
-        },
+fn close(live: Live, reason: &[u8]) {
+    for reader in &live.readers {
+        reader.abort();
     }
+    live.connection.close(0u32.into(), reason);
 }
 
-fn on_datagram(
-    connection: &quinn::Connection,
-    shared: &Shared,
-    session: &mut SessionState,
-    bytes: &[u8],
-) {
-    let received_at = shared.now();
-    match Datagram::decode(bytes) {
-        Ok(Datagram::Control(cmd)) => {
-            let issued_at = session
-                .clock
-                .to_local_us(cmd.sent_at_us)
-                .and_then(|us| u64::try_from(us).ok())
-                .map(Duration::from_micros);
-            shared.push_inbound(Inbound::Command {
-                cmd,
-                issued_at,
+async fn read_datagrams(connection: quinn::Connection, shared: Arc<Shared>, malformed: Malformed) {
+    while let Ok(bytes) = connection.read_datagram().await {
+        let received_at = shared.now();
+        match Datagram::decode(&bytes) {
+            Ok(Datagram::State(_)) => count(&malformed, "unexpected_state_datagram"),
+            Ok(datagram) => shared.push_inbound(StationInput::Datagram {
+                datagram,
                 received_at,
-            });
+            }),
+            Err(e) => count(&malformed, e.reason()),
         }
-        Ok(Datagram::Ping(ping)) => {
-            let t2_us = received_at.as_micros() as i64;
-            let pong = ClockPong {
-                id: ping.id,
-                t1_us: ping.t1_us,
-                t2_us,
-                t3_us: shared.now_us(),
-            };
-            send_datagram(connection, &Datagram::Pong(pong), &mut session.buf);
-        }
-        Ok(Datagram::Pong(pong)) => {
-            if session
-                .clock
-                .on_pong(&pong, received_at.as_micros() as i64)
-                .is_none()
-            {
-                count(&mut session.malformed, "inconsistent_clock_echo");
-            }
-        }
-        Ok(Datagram::State(_)) => count(&mut session.malformed, "unexpected_state_datagram"),
-        Err(e) => count(&mut session.malformed, e.reason()),
     }
 }
 
-fn count(map: &mut BTreeMap<String, u64>, reason: &str) {
-    *map.entry(reason.to_string()).or_default() += 1;
+async fn read_events(
+    connection: quinn::Connection,
+    generation: u64,
+    shared: Arc<Shared>,
+    malformed: Malformed,
+    tx: mpsc::UnboundedSender<NetEvent>,
+) {
+    let reason = match read_stream(&connection, generation, &shared, &malformed, &tx).await {
+        Ok(()) => "the console closed its event stream".to_string(),
+        Err(e) => e.to_string(),
+    };
+    let _ = tx.send(NetEvent::Ended(generation, reason));
 }
 
-/// Sends a datagram; a full or closed connection drops it (datagrams are unreliable anyway).
-pub fn send_datagram(
+async fn read_stream(
     connection: &quinn::Connection,
-    datagram: &Datagram,
+    generation: u64,
+    shared: &Shared,
+    malformed: &Malformed,
+    tx: &mpsc::UnboundedSender<NetEvent>,
+) -> Result<(), LinkError> {
+    let (send, recv) = connection.accept_bi().await?;
+    let _ = tx.send(NetEvent::Stream(generation, send));
+    let mut reader = EventReader::new(recv);
+    loop {
+        match reader.next::<SessionEvent>().await {
+            Ok(Some(event)) => shared.push_inbound(StationInput::Event { event }),
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                count(malformed, "bad_event_frame");
+                connection.close(1u32.into(), b"malformed event frame");
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Sends what the session core asked for; events are logged here, never on the servo thread.
+async fn drain_outputs(
+    shared: &Shared,
+    mut live: Option<&mut Live>,
+    malformed: &Malformed,
     buf: &mut [u8; MAX_DATAGRAM_LEN],
 ) {
-    let n = datagram.encode(buf);
-    let _ = connection.send_datagram(Bytes::copy_from_slice(&buf[..n]));
+    while let Some(output) = shared.pop_outbound() {
+        match output {
+            StationOutput::Datagram { datagram } => {
+                if let Some(session) = live.as_deref() {
+                    let n = datagram.encode(buf);
+                    // Datagrams are unreliable anyway: a full or closed connection drops it.
+                    let _ = session
+                        .connection
+                        .send_datagram(Bytes::copy_from_slice(&buf[..n]));
+                }
+            }
+            StationOutput::Event { mut event } => {
+                log_event(&event);
+                if let SessionEvent::Report(report) = &mut event {
+                    report.servo_missed_deadlines = shared
+                        .servo_missed
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                    if let Ok(counts) = malformed.lock() {
+                        report.malformed = counts.clone();
+                    }
+                }
+                if let Some(session) = live.as_deref_mut() {
+                    match session.writer.as_mut() {
+                        Some(writer) => {
+                            if let Err(e) = writer.send(&event).await {
+                                tracing::warn!(error = %e, "could not send an event to the console");
+                            }
+                        }
+                        None => session.pending.push_back(event),
+                    }
+                }
+            }
+            StationOutput::Close { reason } => {
+                tracing::warn!(%reason, "closing the console session");
+                if let Some(session) = live.as_deref() {
+                    session.connection.close(2u32.into(), reason.as_bytes());
+                }
+            }
+            StationOutput::Verdict { .. } => {}
+        }
+    }
 }
 
-async fn final_report(shared: &Shared, session: &SessionState) -> StationReport {
-    let (tx, rx) = oneshot::channel();
-    let _ = shared.report_requests.force_push(tx);
-    let mut report = rx.await.unwrap_or_default();
-    report.malformed = session.malformed.clone();
-    report.clock_rtt_us = session.clock.latest().map(|s| s.rtt_us);
-    report
+fn log_event(event: &SessionEvent) {
+    match event {
+        SessionEvent::Transition {
+            from, to, reason, ..
+        } => tracing::info!(?from, ?to, %reason, "supervisor transition"),
+        SessionEvent::Refused { request, reason } => {
+            tracing::warn!(%request, %reason, "request refused")
+        }
+        SessionEvent::Hello { session_id, .. } => tracing::info!(session_id, "session opened"),
+        _ => {}
+    }
+}
+
+fn count(malformed: &Malformed, reason: &str) {
+    if let Ok(mut map) = malformed.lock() {
+        *map.entry(reason.to_string()).or_default() += 1;
+    }
 }

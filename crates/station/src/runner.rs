@@ -1,22 +1,21 @@
-//! Starts a station: the network thread (tokio, current-thread runtime) and the dedicated 1 kHz
-//! servo thread, joined by lock-free queues; and stops it, returning the final report.
+//! Starts a station: the network thread (tokio, current-thread runtime) and the dedicated servo
+//! thread, which owns the session core behind its recording tap; and stops it, returning the
+//! report of the station's whole life.
 
 use crate::config::StationConfig;
-use crate::core::{Inbound, StationCore};
-use crate::net::{self, Outbound, Shared};
-use crate::report::StationReport;
-use crossbeam_queue::ArrayQueue;
+use crate::net::{self, Malformed};
+use crate::shared::Shared;
 use link::{Identity, LinkError, Pacer, PkiError};
-use proto::Datagram;
-use proto::datagram::MAX_DATAGRAM_LEN;
-use safety::Request;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use teleop::{
+    ClockAnnouncement, LocalRequest, Recorded, StationInput, StationOutput, StationReport,
+    StationSession, StationSessionConfig, Tap, TimeSource,
+};
 use thiserror::Error;
-use tokio::sync::mpsc;
 
 #[derive(Debug, Error)]
 pub enum StationError {
@@ -26,12 +25,14 @@ pub enum StationError {
     Link(#[from] LinkError),
     #[error("the start joints are not valid for the arm: {0}")]
     Arm(#[from] robot::arm::ArmError),
-    #[error("servo_rate_hz must be between 1 and 10000, got {0}")]
+    #[error("servo_rate_hz must be between 100 and 10000, got {0}")]
     BadRate(f64),
     #[error("could not start a thread: {0}")]
     Thread(#[from] std::io::Error),
     #[error("the network thread stopped before it was ready")]
     NetworkThread,
+    #[error("starting the recording: {0}")]
+    Tap(String),
 }
 
 pub struct StationHandle {
@@ -41,31 +42,38 @@ pub struct StationHandle {
     endpoint: quinn::Endpoint,
     servo: JoinHandle<StationReport>,
     net: JoinHandle<()>,
+    malformed: Malformed,
 }
 
 impl StationHandle {
-    /// Loads the PKI, opens the QUIC endpoint and starts both threads.
-    pub fn start(config: &StationConfig) -> Result<Self, StationError> {
-        if !(1.0..=10_000.0).contains(&config.servo_rate_hz) {
+    /// Loads the PKI, opens the QUIC endpoint and starts both threads. Every input of the session
+    /// core and every output goes through the tap that `make_tap` builds from the core's final
+    /// configuration (a recorder, which stores it, or nothing).
+    pub fn start<T, E>(
+        config: &StationConfig,
+        make_tap: impl FnOnce(&StationSessionConfig) -> Result<T, E>,
+    ) -> Result<Self, StationError>
+    where
+        T: Tap<StationInput, StationOutput> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        if !(100.0..=10_000.0).contains(&config.servo_rate_hz) {
             return Err(StationError::BadRate(config.servo_rate_hz));
         }
         let identity = Identity::load(&config.pki_paths())?;
-        let shared = Arc::new(Shared {
-            epoch: Instant::now(),
-            inbound: ArrayQueue::new(4096),
-            connection: Mutex::new(None),
-            report_requests: ArrayQueue::new(8),
-            clock_ping: Duration::from_millis(config.clock_ping_ms.max(1)),
-        });
-        let core = StationCore::new(
-            config.supervisor.clone(),
-            robot::script::SurgicalScript::psm_start_joints(),
-            shared.now(),
-        )?;
-        let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
+        let epoch = config.shared_epoch.unwrap_or_else(Instant::now);
+        let (notifier, make_waiter) = link::wake::eventfd()?;
+        let shared = Arc::new(Shared::new(epoch, notifier));
+        let session = StationSessionConfig {
+            own_clock: own_clock(config.time_source, epoch),
+            ..config.session()
+        };
+        let tap = make_tap(&session).map_err(|e| StationError::Tap(e.to_string()))?;
+        let core = StationSession::new(session)?;
+        let malformed: Malformed = Arc::new(Mutex::new(Default::default()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let listen = config.listen;
-        let net_shared = shared.clone();
+        let (net_shared, net_malformed) = (shared.clone(), malformed.clone());
         let net = std::thread::Builder::new()
             .name("station-net".into())
             .spawn(move || {
@@ -82,13 +90,16 @@ impl StationHandle {
                     }
                 };
                 runtime.block_on(async move {
-                    match link::server_endpoint(listen, identity) {
-                        Ok(endpoint) => {
+                    let started = make_waiter()
+                        .map_err(StationError::Thread)
+                        .and_then(|waiter| Ok((waiter, link::server_endpoint(listen, identity)?)));
+                    match started {
+                        Ok((waiter, endpoint)) => {
                             let _ = ready_tx.send(Ok(endpoint.clone()));
-                            net::serve(endpoint, net_shared, outbound_rx).await;
+                            net::serve(endpoint, net_shared, waiter, net_malformed).await;
                         }
                         Err(e) => {
-                            let _ = ready_tx.send(Err(e.into()));
+                            let _ = ready_tx.send(Err(e));
                         }
                     }
                 });
@@ -97,11 +108,12 @@ impl StationHandle {
         let local_addr = endpoint.local_addr()?;
         tracing::info!(%local_addr, "station listening");
         let stop = Arc::new(AtomicBool::new(false));
-        let period = Duration::from_secs_f64(1.0 / config.servo_rate_hz);
+        let period = config.servo_period();
         let (servo_shared, servo_stop) = (shared.clone(), stop.clone());
+        let core = Recorded::new(core, tap);
         let servo = std::thread::Builder::new()
             .name("station-servo".into())
-            .spawn(move || servo_loop(core, &servo_shared, &outbound_tx, &servo_stop, period))?;
+            .spawn(move || servo_loop(core, &servo_shared, &servo_stop, period))?;
         Ok(Self {
             local_addr,
             shared,
@@ -109,6 +121,7 @@ impl StationHandle {
             endpoint,
             servo,
             net,
+            malformed,
         })
     }
 
@@ -116,71 +129,75 @@ impl StationHandle {
         self.local_addr
     }
 
-    /// A request from the station itself (e-stop button, clearing an e-stop or a fault).
-    pub fn local_request(&self, request: Request) {
-        self.shared.push_inbound(Inbound::Request(request));
+    /// The station clock's zero (shared with an in-process console by the demo).
+    pub fn epoch(&self) -> Instant {
+        self.shared.epoch()
     }
 
-    /// Stops both threads and returns the final report.
+    /// A request from the station itself (e-stop button, clearing an e-stop or a fault).
+    pub fn local_request(&self, request: LocalRequest) {
+        self.shared.push_inbound(StationInput::Local { request });
+    }
+
+    /// Stops both threads and returns the report of the station's whole life.
     pub fn shutdown(self) -> StationReport {
         self.stop.store(true, Ordering::SeqCst);
-        let report = self.servo.join().unwrap_or_default();
+        let mut report = self.servo.join().unwrap_or_default();
         self.endpoint.close(0u32.into(), b"station shutting down");
+        self.shared.wake_network();
         let _ = self.net.join();
+        if let Ok(counts) = self.malformed.lock() {
+            report.malformed = counts.clone();
+        }
         report
     }
 }
 
-/// The 1 kHz loop: drain inbound items, tick the core, publish state and transitions.
-fn servo_loop(
-    mut core: StationCore,
+/// Where the station's clock zero lies on the common time scale, for a disciplined clock.
+fn own_clock(source: TimeSource, epoch: Instant) -> Option<ClockAnnouncement> {
+    let TimeSource::Disciplined { max_error_us } = source else {
+        return None;
+    };
+    let now_unix_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_micros() as i64;
+    Some(ClockAnnouncement {
+        epoch_unix_us: now_unix_us - epoch.elapsed().as_micros() as i64,
+        max_error_us,
+    })
+}
+
+/// The servo loop: every period, hand the queued inputs and one tick to the session core, queue
+/// its outputs for the network thread and wake it. Nothing here allocates, logs or locks.
+fn servo_loop<T: Tap<StationInput, StationOutput>>(
+    mut core: Recorded<StationSession, T>,
     shared: &Shared,
-    outbound: &mpsc::UnboundedSender<Outbound>,
     stop: &AtomicBool,
     period: Duration,
 ) -> StationReport {
     let mut pacer = Pacer::new(period);
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    let report = |core: &StationCore, pacer: &Pacer, now| {
-        let mut report = core.report(now);
-        report.servo_ticks = pacer.stats().ticks;
-        report.servo_missed_deadlines = pacer.stats().missed;
-        report
-    };
-    let drain = |core: &mut StationCore, now| {
-        while let Some(item) = shared.inbound.pop() {
-            if let (Err(reason), Inbound::Request(request)) = (core.handle(item, now), item) {
-                tracing::warn!(?request, reason, "request refused");
-                let _ = outbound.send(Outbound::Refused { request, reason });
-            }
-        }
-    };
     while !stop.load(Ordering::Relaxed) {
         pacer.wait();
         let now = shared.now();
-        drain(&mut core, now);
-        let state = core.tick(now);
-        for t in core.drain_transitions() {
-            tracing::info!(
-                from = t.from.name(),
-                to = t.to.name(),
-                reason = t.reason.name(),
-                "supervisor transition"
-            );
-            let _ = outbound.send(Outbound::Transition(t));
+        while let Some(input) = shared.pop_inbound() {
+            core.drive(input, now, |out| shared.push_outbound(out));
         }
-        if let Ok(slot) = shared.connection.lock()
-            && let Some(connection) = slot.as_ref()
-        {
-            net::send_datagram(connection, &Datagram::State(state), &mut buf);
-        }
-        while let Some(reply) = shared.report_requests.pop() {
-            let _ = reply.send(report(&core, &pacer, now));
-        }
+        core.drive(StationInput::Tick, now, |out| shared.push_outbound(out));
+        shared
+            .servo_missed
+            .store(pacer.stats().missed, Ordering::Relaxed);
+        shared.wake_network();
     }
-    // Requests queued just before the stop (a last e-stop) still reach the supervisor and its log.
+    // Requests queued just before the stop (a last e-stop) still reach the supervisor.
     let now = shared.now();
-    drain(&mut core, now);
-    core.tick(now);
-    report(&core, &pacer, now)
+    while let Some(input) = shared.pop_inbound() {
+        core.drive(input, now, |out| shared.push_outbound(out));
+    }
+    core.drive(StationInput::Tick, now, |out| shared.push_outbound(out));
+    shared.wake_network();
+    let mut report = core.core().report(now, true);
+    let stats = pacer.stats();
+    report.servo_missed_deadlines = stats.missed;
+    report
 }

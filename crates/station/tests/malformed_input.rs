@@ -2,18 +2,20 @@
 //! or fatal; a malformed event frame ends the session; the station keeps serving the next console.
 
 use link::{EventReader, EventWriter, Identity, PkiPaths};
-use proto::{Datagram, Event};
+use proto::Datagram;
 use station::{StationConfig, StationHandle};
 use std::time::Duration;
+use teleop::{NoTap, Role, SessionEvent};
 
 fn start(dir: &std::path::Path) -> StationHandle {
     link::pki::init(dir, &["localhost".into()], false).unwrap();
     let config = StationConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         pki_dir: dir.to_owned(),
+        record_dir: None,
         ..Default::default()
     };
-    StationHandle::start(&config).unwrap()
+    StationHandle::start(&config, |_| Ok::<_, std::convert::Infallible>(NoTap)).unwrap()
 }
 
 async fn connect(
@@ -32,9 +34,11 @@ async fn connect(
 async fn open_events(connection: &quinn::Connection) -> (EventWriter, EventReader) {
     let (send, recv) = connection.open_bi().await.unwrap();
     let mut writer = EventWriter::new(send);
-    let hello = Event::Hello {
-        role: "console".into(),
-        wire_version: 1,
+    let hello = SessionEvent::Hello {
+        role: Role::Console,
+        wire_version: proto::WIRE_VERSION,
+        session_id: 0,
+        clock: None,
     };
     writer.send(&hello).await.unwrap();
     (writer, EventReader::new(recv))
@@ -67,16 +71,14 @@ async fn malformed_datagrams_are_counted_by_reason() {
     corrupt[20] ^= 0xFF;
     connection.send_datagram(corrupt.into()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    writer.send(&Event::Bye).await.unwrap();
+    writer.send(&SessionEvent::Bye).await.unwrap();
     let report = loop {
-        match tokio::time::timeout(Duration::from_secs(10), reader.next())
+        match tokio::time::timeout(Duration::from_secs(10), reader.next::<SessionEvent>())
             .await
             .unwrap()
             .unwrap()
         {
-            Some(Event::Report { json }) => {
-                break serde_json::from_str::<station::StationReport>(&json).unwrap();
-            }
+            Some(SessionEvent::Report(report)) => break *report,
             Some(_) => continue,
             None => panic!("stream closed without a report"),
         }
@@ -117,10 +119,20 @@ async fn a_malformed_event_frame_ends_the_session_and_the_station_serves_the_nex
     assert!(closed.to_string().contains("malformed"), "{closed}");
     let (_endpoint2, second) = connect(dir.path(), &station).await;
     let (_writer, mut reader) = open_events(&second).await;
-    let hello = tokio::time::timeout(Duration::from_secs(10), reader.next())
+    let hello = tokio::time::timeout(Duration::from_secs(10), reader.next::<SessionEvent>())
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(hello, Some(Event::Hello { .. })), "{hello:?}");
+    assert!(
+        matches!(
+            hello,
+            Some(SessionEvent::Hello {
+                role: Role::Station,
+                session_id: 2,
+                ..
+            })
+        ),
+        "{hello:?}"
+    );
     station.shutdown();
 }

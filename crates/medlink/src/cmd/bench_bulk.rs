@@ -8,9 +8,10 @@
 use anyhow::Context;
 use bytes::Bytes;
 use link::relay::{Relay, RelayConfig};
-use link::{Identity, LatencyRecorder, PkiPaths};
+use link::{Identity, PkiPaths};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use teleop::LatencyRecorder;
 
 const PHASE: Duration = Duration::from_secs(4);
 const BULK_MBIT_S: f64 = 20.0;
@@ -60,7 +61,7 @@ pub fn run_with_bulk(json: bool) -> anyhow::Result<()> {
 
 type Recorder = Arc<Mutex<LatencyRecorder>>;
 
-async fn measure() -> anyhow::Result<(link::stats::Percentiles, link::stats::Percentiles, u64)> {
+async fn measure() -> anyhow::Result<(teleop::Percentiles, teleop::Percentiles, u64)> {
     let pki = tempfile::tempdir().context("temporary PKI directory")?;
     link::pki::init(pki.path(), &["localhost".into()], false)?;
     let server = link::server_endpoint(
@@ -97,7 +98,7 @@ async fn measure() -> anyhow::Result<(link::stats::Percentiles, link::stats::Per
 }
 
 /// The phase's percentiles, and a fresh recorder for the next phase.
-fn swap(recorder: &Recorder) -> link::stats::Percentiles {
+fn swap(recorder: &Recorder) -> teleop::Percentiles {
     let mut r = recorder.lock().unwrap_or_else(|e| e.into_inner());
     let p = r.percentiles();
     *r = LatencyRecorder::with_capacity(20_000);

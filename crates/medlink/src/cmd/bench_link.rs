@@ -1,30 +1,34 @@
-//! `medlink bench link`: one-way control-message latency through our whole path (encode, QUIC
-//! datagram with TLS, decode, inverse kinematics and supervisor in the station core) against raw
-//! UDP on loopback, measured in the same run, paced at 1 kHz and unpaced (one message in flight).
-//! Both paths run their threads as the station and console do: senders and receivers with 1 ns
-//! timer slack and real-time priority where permitted.
+//! `medlink bench link`: control latency through the production path against raw UDP, in one run.
+//! Ours is a real station (network thread, lock-free queue, 1 kHz servo thread running the
+//! session core) and a real console (its session core on a timerfd-paced QUIC runtime), with
+//! clock sync, the hello and an explicit engage, on loopback with mutual TLS. Both share one clock
+//! zero, so a measuring tap on the station's core entry point sees each command's true age: at
+//! receipt by the network thread (comparable with raw UDP), and when the supervisor applied it
+//! (through the queue and the servo tick). With `--record` the same run is made without and with
+//! recording, and their p99 and missed deadlines are compared.
 
-use anyhow::Context;
+use super::bench_udp;
 use clap::Args;
-use link::stats::{LatencyRecorder, Percentiles};
-use proto::datagram::MAX_DATAGRAM_LEN;
-use proto::{ControlCommand, Datagram};
-use safety::{Request, SupervisorConfig};
+use console::ConsoleConfig;
+use proto::Datagram;
 use serde_json::json;
-use station::{Inbound, StationCore};
-use std::net::UdpSocket;
+use station::{StationConfig, StationHandle};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use teleop::{Percentiles, StationInput, StationOutput, Tap};
 
 #[derive(Args)]
 pub struct BenchLinkArgs {
-    /// Messages per path and mode.
+    /// Control commands per run (sent at 1 kHz).
     #[arg(long, default_value_t = 10_000)]
     messages: usize,
-    /// Pin every thread of the run to CPU 0 (stable figures; see reference/network.md §2).
+    /// Pin the raw-UDP threads and the console's thread to CPU 0 (reference/network.md §2).
     #[arg(long)]
     pin: bool,
+    /// Also run with every session recorded (MCAP, in a temporary directory), and compare.
+    #[arg(long, conflicts_with = "with_bulk")]
+    record: bool,
     /// Instead: control latency p99 through the `5g-embb` relay without and with 20 Mbit/s of
     /// bulk frames on the same connection, and their ratio (docs/network.md).
     #[arg(long)]
@@ -34,313 +38,164 @@ pub struct BenchLinkArgs {
     json: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Mode {
-    /// One message per millisecond, absolute deadlines.
-    Paced,
-    /// The next message leaves as soon as the previous one was processed.
-    Unpaced,
+/// Latencies up to this many µs are kept exactly; longer ones land in the last bin.
+const HISTOGRAM_US: usize = 200_000;
+
+/// A lock-free histogram with 1 µs bins, written by the servo thread, read after the run.
+struct Histogram {
+    bins: Vec<AtomicU64>,
 }
 
-/// Send times (ns since the run's epoch) by sequence number, shared by sender and receiver.
-struct Timeline {
-    epoch: Instant,
-    sent_ns: Vec<AtomicU64>,
-    processed: AtomicU64,
-    done: AtomicBool,
-    pin: bool,
-}
-
-impl Timeline {
-    fn new(messages: usize, pin: bool) -> Arc<Self> {
+impl Histogram {
+    fn new() -> Arc<Self> {
         Arc::new(Self {
-            epoch: Instant::now(),
-            sent_ns: (0..=messages).map(|_| AtomicU64::new(0)).collect(),
-            processed: AtomicU64::new(0),
-            done: AtomicBool::new(false),
-            pin,
+            bins: (0..=HISTOGRAM_US).map(|_| AtomicU64::new(0)).collect(),
         })
     }
 
-    fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
+    fn record_us(&self, us: i64) {
+        let bin = us.clamp(0, HISTOGRAM_US as i64) as usize;
+        self.bins[bin].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records the arrival of `seq`; returns its one-way latency.
-    fn arrived(&self, seq: u64) -> Option<u64> {
-        let sent = self.sent_ns.get(seq as usize)?.load(Ordering::Acquire);
-        self.processed.store(seq, Ordering::Release);
-        (sent > 0).then(|| self.now_ns().saturating_sub(sent))
-    }
-}
-
-/// A valid command toward the arm's start pose, so the whole station path runs (IK, supervisor).
-fn command(seq: u64) -> ControlCommand {
-    let start = robot::script::SurgicalScript::psm_start_joints();
-    let tip = robot::Psm::dvrk_classic().forward(&start);
-    ControlCommand {
-        seq,
-        sent_at_us: 0,
-        target: link::wire::pose_to_wire(&tip),
-        jaw_rad: 0.0,
-    }
-}
-
-/// Encodes command `seq`, stamped with the run's clock, into `buf`; returns its length.
-fn encode(timeline: &Timeline, seq: u64, buf: &mut [u8; MAX_DATAGRAM_LEN]) -> usize {
-    let mut cmd = command(seq);
-    cmd.sent_at_us = timeline.epoch.elapsed().as_micros() as i64;
-    Datagram::Control(cmd).encode(buf)
-}
-
-/// Unpaced mode: whether message `seq - 1` was processed, or 100 ms have passed since `since`.
-fn may_send_next(timeline: &Timeline, seq: u64, since: Instant) -> bool {
-    timeline.processed.load(Ordering::Acquire) >= seq - 1
-        || since.elapsed() >= Duration::from_millis(100)
-}
-
-/// After an unpaced wait: 1 if message `seq - 1` never arrived.
-fn lost_before(timeline: &Timeline, seq: u64) -> u64 {
-    u64::from(timeline.processed.load(Ordering::Acquire) < seq - 1)
-}
-
-/// Stamps the send time of `seq` just before it leaves.
-fn mark_sent(timeline: &Timeline, seq: u64) {
-    timeline.sent_ns[seq as usize].store(timeline.now_ns(), Ordering::Release);
-}
-
-/// Lets the last messages land, then tells the receiver to stop.
-fn finish(timeline: &Timeline) {
-    std::thread::sleep(Duration::from_millis(50));
-    timeline.done.store(true, Ordering::Release);
-}
-
-/// Raw UDP's sender: a thread paced by `Pacer` (or closed-loop); returns how many were lost.
-fn drive(timeline: &Timeline, mode: Mode, messages: usize, mut send: impl FnMut(&[u8])) -> u64 {
-    pin_if_asked(timeline.pin);
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    let mut pacer = link::Pacer::new(Duration::from_millis(1));
-    let mut lost = 0;
-    for seq in 1..=messages as u64 {
-        let n = encode(timeline, seq, &mut buf);
-        match mode {
-            Mode::Paced => {
-                pacer.wait();
+    /// Nearest-rank percentiles in µs, as `LatencyRecorder` gives them.
+    fn percentiles(&self) -> Percentiles {
+        let counts: Vec<u64> = self
+            .bins
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let rank = |q: f64| -> f64 {
+            if total == 0 {
+                return 0.0;
             }
-            Mode::Unpaced => {
-                let since = Instant::now();
-                while !may_send_next(timeline, seq, since) {
-                    std::hint::spin_loop();
-                    std::thread::yield_now();
-                }
-                lost += lost_before(timeline, seq);
-            }
-        }
-        mark_sent(timeline, seq);
-        send(&buf[..n]);
-    }
-    finish(timeline);
-    lost
-}
-
-/// Our sender, as the console's: a task of the QUIC client's current-thread runtime paced by
-/// `AsyncPacer`, so the thread that sends a command also encrypts and transmits its packet.
-async fn drive_quic(
-    timeline: &Timeline,
-    mode: Mode,
-    messages: usize,
-    connection: &quinn::Connection,
-) -> anyhow::Result<u64> {
-    pin_if_asked(timeline.pin);
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    let mut pacer = link::AsyncPacer::new(Duration::from_millis(1))?;
-    let mut lost = 0;
-    for seq in 1..=messages as u64 {
-        let n = encode(timeline, seq, &mut buf);
-        match mode {
-            Mode::Paced => {
-                pacer.wait().await?;
-            }
-            Mode::Unpaced => {
-                let since = Instant::now();
-                while !may_send_next(timeline, seq, since) {
-                    tokio::task::yield_now().await;
-                }
-                lost += lost_before(timeline, seq);
-            }
-        }
-        mark_sent(timeline, seq);
-        let _ = connection.send_datagram(bytes::Bytes::copy_from_slice(&buf[..n]));
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    timeline.done.store(true, Ordering::Release);
-    Ok(lost)
-}
-
-fn pin_if_asked(pin: bool) {
-    #[cfg(target_os = "linux")]
-    if pin {
-        // SAFETY: the CPU set is a plain value initialised by CPU_ZERO before use.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_ZERO(&mut set);
-            libc::CPU_SET(0, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-        }
-    }
-}
-
-/// Raw UDP: a blocking receiver thread that only timestamps arrivals.
-fn measure_udp(mode: Mode, messages: usize, pin: bool) -> anyhow::Result<(Percentiles, u64)> {
-    let timeline = Timeline::new(messages, pin);
-    let receiver = UdpSocket::bind("127.0.0.1:0")?;
-    receiver.set_read_timeout(Some(Duration::from_millis(20)))?;
-    let target = receiver.local_addr()?;
-    let sender = UdpSocket::bind("127.0.0.1:0")?;
-    let rx_timeline = timeline.clone();
-    let rx = std::thread::spawn(move || {
-        pin_if_asked(rx_timeline.pin);
-        link::pacer::tune_current_thread();
-        let mut recorder = LatencyRecorder::with_capacity(messages);
-        let mut buf = [0u8; 2048];
-        while !rx_timeline.done.load(Ordering::Acquire) {
-            if let Ok(n) = receiver.recv(&mut buf)
-                && let Ok(Datagram::Control(cmd)) = Datagram::decode(&buf[..n])
-                && let Some(ns) = rx_timeline.arrived(cmd.seq)
-            {
-                recorder.record_ns(ns);
-            }
-        }
-        recorder.percentiles()
-    });
-    let lost = drive(&timeline, mode, messages, |bytes| {
-        let _ = sender.send_to(bytes, target);
-    });
-    let percentiles = rx
-        .join()
-        .map_err(|_| anyhow::anyhow!("UDP receiver thread panicked"))?;
-    Ok((
-        percentiles,
-        lost.max(messages as u64 - percentiles.count as u64),
-    ))
-}
-
-/// Ours: QUIC with mutual TLS, decode, inverse kinematics and the supervisor of the station core.
-fn measure_ours(
-    mode: Mode,
-    messages: usize,
-    pin: bool,
-    pki: &std::path::Path,
-) -> anyhow::Result<(Percentiles, u64)> {
-    let timeline = Timeline::new(messages, pin);
-    let station_identity = link::Identity::load(&link::PkiPaths::in_dir(pki, "station"))?;
-    let console_identity = link::Identity::load(&link::PkiPaths::in_dir(pki, "console"))?;
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let rx_timeline = timeline.clone();
-    let receiver = std::thread::spawn(move || -> anyhow::Result<Percentiles> {
-        pin_if_asked(rx_timeline.pin);
-        link::pacer::tune_current_thread();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async move {
-            let endpoint = link::server_endpoint("127.0.0.1:0".parse()?, station_identity)?;
-            addr_tx.send(endpoint.local_addr()?)?;
-            let connection = link::accept_session(&endpoint)
-                .await
-                .context("no session")?;
-            let start = robot::script::SurgicalScript::psm_start_joints();
-            let now = || rx_timeline.epoch.elapsed();
-            let mut core = StationCore::new(SupervisorConfig::default(), start, now())?;
-            core.handle(Inbound::Request(Request::Enable), now())
-                .map_err(anyhow::Error::msg)?;
-            core.handle(Inbound::Request(Request::Engage { from_seq: 1 }), now())
-                .map_err(anyhow::Error::msg)?;
-            let mut recorder = LatencyRecorder::with_capacity(messages);
-            while !rx_timeline.done.load(Ordering::Acquire) {
-                let Ok(Ok(bytes)) =
-                    tokio::time::timeout(Duration::from_millis(20), connection.read_datagram())
-                        .await
-                else {
-                    continue;
-                };
-                if let Ok(Datagram::Control(cmd)) = Datagram::decode(&bytes) {
-                    let t = now();
-                    let _ = core.handle(
-                        Inbound::Command {
-                            cmd,
-                            issued_at: Some(t),
-                            received_at: t,
-                        },
-                        t,
-                    );
-                    if let Some(ns) = rx_timeline.arrived(cmd.seq) {
-                        recorder.record_ns(ns);
-                    }
+            let wanted = ((q * total as f64).ceil() as u64).clamp(1, total);
+            let mut seen = 0;
+            for (us, n) in counts.iter().enumerate() {
+                seen += n;
+                if seen >= wanted {
+                    return us as f64;
                 }
             }
-            connection.close(0u32.into(), b"done");
-            Ok(recorder.percentiles())
-        })
-    });
-    let addr = addr_rx
-        .recv()
-        .context("the QUIC receiver failed to start")?;
-    let client_timeline = timeline.clone();
-    let client = std::thread::spawn(move || -> anyhow::Result<u64> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async move {
-            let endpoint = link::client_endpoint(console_identity, addr)?;
-            let connection = link::connect(&endpoint, addr, "localhost").await?;
-            let lost = drive_quic(&client_timeline, mode, messages, &connection).await?;
-            connection.close(0u32.into(), b"done");
-            endpoint.wait_idle().await;
-            Ok(lost)
-        })
-    });
-    let lost = client
-        .join()
-        .map_err(|_| anyhow::anyhow!("QUIC client thread panicked"))??;
-    let percentiles = receiver
-        .join()
-        .map_err(|_| anyhow::anyhow!("QUIC receiver thread panicked"))??;
-    Ok((
-        percentiles,
-        lost.max(messages as u64 - percentiles.count as u64),
-    ))
+            HISTOGRAM_US as f64
+        };
+        Percentiles {
+            p50: rank(0.5),
+            p99: rank(0.99),
+            p999: rank(0.999),
+            max: rank(1.0),
+            count: total as usize,
+        }
+    }
 }
 
-struct ModeResult {
-    mode: Mode,
-    ours: Percentiles,
-    udp: Percentiles,
-    ours_lost: u64,
-    udp_lost: u64,
+/// Watches the station core's entry point: each control datagram's receipt, and the verdict that
+/// follows it. Allocation-free; runs on the servo thread.
+struct LatencyTap {
+    received: Arc<Histogram>,
+    applied: Arc<Histogram>,
+    pending: Option<(u64, i64)>,
 }
 
-impl ModeResult {
-    fn ratio_p50(&self) -> f64 {
-        if self.udp.p50 > 0.0 {
-            self.ours.p50 / self.udp.p50
-        } else {
-            f64::NAN
+impl Tap<StationInput, StationOutput> for LatencyTap {
+    fn input(&mut self, _now: Duration, input: &StationInput) {
+        self.pending = None;
+        if let StationInput::Datagram {
+            datagram: Datagram::Control(cmd),
+            received_at,
+        } = input
+        {
+            self.received
+                .record_us(received_at.as_micros() as i64 - cmd.sent_at_us);
+            self.pending = Some((cmd.seq, cmd.sent_at_us));
         }
     }
 
+    fn output(&mut self, now: Duration, output: &StationOutput) {
+        if let (StationOutput::Verdict { seq, verdict }, Some((pending, sent_us))) =
+            (output, self.pending)
+            && *seq == pending
+            && verdict == "applied"
+        {
+            self.applied.record_us(now.as_micros() as i64 - sent_us);
+        }
+    }
+}
+
+/// One run of the production path.
+struct Run {
+    received: Percentiles,
+    applied: Percentiles,
+    sent: u64,
+    servo_missed: u64,
+    sender_missed: u64,
+    unsafe_applied: u64,
+}
+
+impl Run {
     fn to_json(&self) -> serde_json::Value {
-        let pct =
-            |p: &Percentiles| json!({"p50": p.p50, "p99": p.p99, "p999": p.p999, "max": p.max});
+        let pct = |p: &Percentiles| json!({"p50": p.p50, "p99": p.p99, "p999": p.p999, "max": p.max, "count": p.count});
         json!({
-            "ours_us": pct(&self.ours),
-            "udp_us": pct(&self.udp),
-            "ratio_p50": self.ratio_p50(),
-            "ratio_p999": if self.udp.p999 > 0.0 { self.ours.p999 / self.udp.p999 } else { f64::NAN },
-            "ours_lost": self.ours_lost,
-            "udp_lost": self.udp_lost,
+            "received_us": pct(&self.received),
+            "applied_us": pct(&self.applied),
+            "commands_sent": self.sent,
+            "missed_deadlines": {"servo": self.servo_missed, "sender": self.sender_missed},
+            "unsafe_applied": self.unsafe_applied,
         })
     }
+}
+
+fn measure_ours(messages: usize, pin: bool, record: bool) -> anyhow::Result<Run> {
+    let pki = tempfile::tempdir()?;
+    link::pki::init(pki.path(), &["localhost".into()], false)?;
+    let recordings = tempfile::tempdir()?;
+    let record_dir = record.then(|| recordings.path().to_owned());
+    let epoch = Instant::now();
+    let (received, applied) = (Histogram::new(), Histogram::new());
+    let tap = LatencyTap {
+        received: received.clone(),
+        applied: applied.clone(),
+        pending: None,
+    };
+    let mut station_recording = None;
+    let station = StationHandle::start(
+        &StationConfig {
+            listen: "127.0.0.1:0".parse()?,
+            pki_dir: pki.path().to_owned(),
+            shared_epoch: Some(epoch),
+            ..StationConfig::default()
+        },
+        |session| {
+            super::record::start(record_dir.as_deref(), session, &mut station_recording)
+                .map(|recorder| (recorder, tap))
+        },
+    )?;
+    bench_udp::pin_if_asked(pin);
+    let mut console_recording = None;
+    let console = console::run(
+        &ConsoleConfig {
+            station: station.local_addr(),
+            pki_dir: pki.path().to_owned(),
+            duration_s: Some(messages as f64 / 1e3),
+            shared_epoch: Some(epoch),
+            record_dir: None,
+            ..ConsoleConfig::default()
+        },
+        |session| super::record::start(record_dir.as_deref(), session, &mut console_recording),
+    );
+    let final_station = station.shutdown();
+    super::record::finish(console_recording)?;
+    super::record::finish(station_recording)?;
+    let console = console?;
+    Ok(Run {
+        received: received.percentiles(),
+        applied: applied.percentiles(),
+        sent: console.operator.commands_sent,
+        servo_missed: final_station.servo_missed_deadlines,
+        sender_missed: console.sender_missed_deadlines,
+        unsafe_applied: final_station.unsafe_applied,
+    })
 }
 
 pub fn run(args: BenchLinkArgs) -> anyhow::Result<()> {
@@ -348,68 +203,80 @@ pub fn run(args: BenchLinkArgs) -> anyhow::Result<()> {
         return super::bench_bulk::run_with_bulk(args.json);
     }
     anyhow::ensure!(args.messages >= 100, "--messages must be at least 100");
-    let pki = tempfile::tempdir()?;
-    link::pki::init(pki.path(), &["localhost".into()], false)?;
-    let mut results = Vec::new();
-    for mode in [Mode::Paced, Mode::Unpaced] {
-        if !args.json {
-            eprintln!(
-                "measuring {mode:?}: {} messages over QUIC, then over raw UDP ...",
-                args.messages
-            );
-        }
-        let (ours, ours_lost) = measure_ours(mode, args.messages, args.pin, pki.path())?;
-        let (udp, udp_lost) = measure_udp(mode, args.messages, args.pin)?;
-        results.push(ModeResult {
-            mode,
-            ours,
-            udp,
-            ours_lost,
-            udp_lost,
-        });
+    if !args.json {
+        eprintln!(
+            "measuring {} commands at 1 kHz through station + console, then raw UDP ...",
+            args.messages
+        );
     }
+    let ours = measure_ours(args.messages, args.pin, false)?;
+    let (udp, udp_lost) = bench_udp::measure(args.messages, args.pin)?;
+    let recorded = if args.record {
+        if !args.json {
+            eprintln!("measuring again with every session recorded ...");
+        }
+        Some(measure_ours(args.messages, args.pin, true)?)
+    } else {
+        None
+    };
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    let ratio_p50 = ratio(ours.received.p50, udp.p50);
+    let record_ratio_p99 = recorded
+        .as_ref()
+        .map(|r| ratio(r.applied.p99, ours.applied.p99));
     if args.json {
-        let paced = results[0].to_json();
-        let out = json!({
-            "ours_us": paced["ours_us"],
-            "udp_us": paced["udp_us"],
-            "ratio_p50": paced["ratio_p50"],
-            "paced_1khz": paced,
-            "unpaced": results[1].to_json(),
+        let mut out = json!({
+            "ours_us": {"p50": ours.received.p50, "p99": ours.received.p99, "p999": ours.received.p999, "max": ours.received.max},
+            "applied_us": {"p50": ours.applied.p50, "p99": ours.applied.p99, "p999": ours.applied.p999, "max": ours.applied.max},
+            "udp_us": {"p50": udp.p50, "p99": udp.p99, "p999": udp.p999, "max": udp.max},
+            "ratio_p50": ratio_p50,
+            "udp_lost": udp_lost,
+            "ours": ours.to_json(),
+            "missed_deadlines": {"servo": ours.servo_missed, "sender": ours.sender_missed},
             "messages": args.messages,
             "pinned": args.pin,
         });
+        if let (Some(r), Some(ratio)) = (&recorded, record_ratio_p99) {
+            out["recorded"] = r.to_json();
+            out["record_ratio_p99"] = json!(ratio);
+            out["missed_deadlines_recorded"] =
+                json!({"servo": r.servo_missed, "sender": r.sender_missed});
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     println!(
-        "one-way control latency on loopback, µs ({} messages per row{})",
+        "control latency on loopback, µs ({} commands at 1 kHz{})",
         args.messages,
         if args.pin { ", pinned to CPU 0" } else { "" }
     );
     println!(
-        "{:<10} {:<28} {:>8} {:>8} {:>8} {:>8} {:>6}",
-        "mode", "path", "p50", "p99", "p99.9", "max", "lost"
+        "{:<44} {:>8} {:>8} {:>8} {:>8}",
+        "path", "p50", "p99", "p99.9", "max"
     );
-    for r in &results {
-        let mode = if r.mode == Mode::Paced {
-            "1 kHz"
-        } else {
-            "unpaced"
-        };
-        for (name, p, lost) in [
-            ("ours (QUIC+TLS+supervisor)", &r.ours, r.ours_lost),
-            ("raw UDP", &r.udp, r.udp_lost),
-        ] {
-            println!(
-                "{mode:<10} {name:<28} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {lost:>6}",
-                p.p50, p.p99, p.p999, p.max
-            );
-        }
+    let mut rows = vec![
+        ("ours: console -> station network thread", &ours.received),
+        ("ours: console -> supervisor applied", &ours.applied),
+    ];
+    if let Some(r) = &recorded {
+        rows.push(("ours, recorded: -> supervisor applied", &r.applied));
+    }
+    rows.push(("raw UDP", &udp));
+    for (name, p) in rows {
         println!(
-            "{mode:<10} {:<28} {:>8.2}",
-            "ratio ours/UDP (p50)",
-            r.ratio_p50()
+            "{name:<44} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            p.p50, p.p99, p.p999, p.max
+        );
+    }
+    println!("ratio ours/UDP (p50, to the network thread)  {ratio_p50:.2}");
+    println!(
+        "missed deadlines: servo {}, console sender {}",
+        ours.servo_missed, ours.sender_missed
+    );
+    if let (Some(r), Some(ratio)) = (&recorded, record_ratio_p99) {
+        println!(
+            "recording: p99 to apply x{ratio:.3}; missed deadlines servo {}, sender {}",
+            r.servo_missed, r.sender_missed
         );
     }
     Ok(())

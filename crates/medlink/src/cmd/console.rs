@@ -69,6 +69,13 @@ pub struct ConsoleArgs {
     /// Name in the station's certificate (default localhost).
     #[arg(long)]
     server_name: Option<String>,
+    /// Record the console's sessions (MCAP) into this directory (default: `record_dir` of the
+    /// config, `recordings`); see docs/recording.md.
+    #[arg(long, conflicts_with = "no_record")]
+    record: Option<PathBuf>,
+    /// Do not record.
+    #[arg(long)]
+    no_record: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -84,8 +91,18 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     if let Some(name) = args.server_name {
         config.server_name = name;
     }
+    if let Some(dir) = args.record {
+        config.record_dir = Some(dir);
+    }
+    if args.no_record {
+        config.record_dir = None;
+    }
     config.input = args.run.input();
     config.duration_s = args.run.duration.or(config.duration_s);
-    let report = console::run(&config)?;
-    args.run.print(&report)
+    let mut recording = None;
+    let result = console::run(&config, |session| {
+        super::record::start(config.record_dir.as_deref(), session, &mut recording)
+    });
+    super::record::finish(recording)?;
+    args.run.print(&result?)
 }

@@ -17,6 +17,10 @@ pub struct DemoArgs {
     /// profiles` or a TOML file); the relay's seed is `--seed`.
     #[arg(long)]
     profile: Option<String>,
+    /// Record both sides of the session (MCAP) into this directory; replay a file with
+    /// `medlink replay` (docs/recording.md). Off unless asked.
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
 }
 
 /// The demo's length when `--duration` is not given.
@@ -25,12 +29,20 @@ const DEFAULT_DURATION_S: f64 = 10.0;
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let pki = tempfile::tempdir().context("creating a temporary PKI directory")?;
     link::pki::init(pki.path(), &["localhost".into()], false)?;
+    // One process, one clock: both sides share its zero, so the station knows every command's
+    // true age and reports it beside the bound it judged by and the clock-sync estimate.
+    let epoch = std::time::Instant::now();
     let station_config = StationConfig {
         listen: "127.0.0.1:0".parse()?,
         pki_dir: pki.path().to_owned(),
+        record_dir: args.record.clone(),
+        shared_epoch: Some(epoch),
         ..StationConfig::default()
     };
-    let station = StationHandle::start(&station_config)?;
+    let mut station_recording = None;
+    let station = StationHandle::start(&station_config, |session| {
+        super::record::start(args.record.as_deref(), session, &mut station_recording)
+    })?;
     let relay = match &args.profile {
         Some(name) => Some(Relay::start(&RelayConfig {
             listen: "127.0.0.1:0".parse()?,
@@ -47,10 +59,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         pki_dir: pki.path().to_owned(),
         input: args.run.input(),
         duration_s: Some(args.run.duration.unwrap_or(DEFAULT_DURATION_S)),
+        record_dir: args.record.clone(),
+        shared_epoch: Some(epoch),
         ..ConsoleConfig::default()
     };
-    let result = console::run(&console_config);
+    let mut console_recording = None;
+    let result = console::run(&console_config, |session| {
+        super::record::start(args.record.as_deref(), session, &mut console_recording)
+    });
     let final_station = station.shutdown();
+    super::record::finish(console_recording)?;
+    super::record::finish(station_recording)?;
     let report = result?;
     match (relay, &args.profile) {
         (Some(relay), Some(profile)) => {

@@ -4,12 +4,12 @@
 
 use super::config_file;
 use clap::Args;
-use safety::Request;
 use station::{StationConfig, StationHandle};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
+use teleop::LocalRequest;
 
 #[derive(Args)]
 pub struct StationArgs {
@@ -22,13 +22,20 @@ pub struct StationArgs {
     /// PKI directory from `medlink pki init`.
     #[arg(long)]
     pki: Option<PathBuf>,
+    /// Record every session (MCAP) into this directory (default: `record_dir` of the config,
+    /// `recordings`); see docs/recording.md.
+    #[arg(long, conflicts_with = "no_record")]
+    record: Option<PathBuf>,
+    /// Do not record sessions.
+    #[arg(long)]
+    no_record: bool,
     /// Print the final report as JSON when stopping.
     #[arg(long)]
     json: bool,
 }
 
 enum Control {
-    Local(Request),
+    Local(LocalRequest),
     Quit,
 }
 
@@ -40,7 +47,16 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     if let Some(pki) = args.pki {
         config.pki_dir = pki;
     }
-    let station = StationHandle::start(&config)?;
+    if let Some(dir) = args.record {
+        config.record_dir = Some(dir);
+    }
+    if args.no_record {
+        config.record_dir = None;
+    }
+    let mut recording = None;
+    let station = StationHandle::start(&config, |session| {
+        super::record::start(config.record_dir.as_deref(), session, &mut recording)
+    })?;
     println!(
         "station listening on {} (type estop, clear, clear-fault or quit)",
         station.local_addr()
@@ -53,9 +69,9 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines().map_while(Result::ok) {
             let control = match line.trim() {
-                "estop" | "e" => Control::Local(Request::LocalEstop),
-                "clear" => Control::Local(Request::LocalEstopClear),
-                "clear-fault" => Control::Local(Request::LocalFaultClear),
+                "estop" | "e" => Control::Local(LocalRequest::Estop),
+                "clear" => Control::Local(LocalRequest::EstopClear),
+                "clear-fault" => Control::Local(LocalRequest::FaultClear),
                 "quit" | "q" => Control::Quit,
                 "" => continue,
                 other => {
@@ -75,6 +91,7 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
         }
     }
     let report = station.shutdown();
+    super::record::finish(recording)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -97,6 +97,19 @@ pub fn to_json(report: &ConsoleReport) -> Value {
         "tracking_max_mm": station.tracking_max_mm,
         "latency_us": station.latency_us,
         "age_at_apply_us": station.age_at_apply_us,
+        "estimated_age_at_apply_us": station.estimated_age_at_apply_us,
+        "true_age_at_apply_us": station.true_age_at_apply_us,
+        "clock_bound_width_us": station.clock_bound_width_us,
+        "servo_stalls": station.servo_stalls,
+        "reconnects": report.reconnects,
+        "sessions": report.sessions.iter().map(|s| json!({
+            "session_id": s.session_id,
+            "opened_s": s.opened_s,
+            "closed_s": s.closed_s,
+            "ended": s.ended,
+            "commands_applied": s.station.as_ref().map(|r| r.commands_applied),
+            "engage_requests": s.operator.engage_requests,
+        })).collect::<Vec<_>>(),
         "rtt_us": report.rtt_us,
         "state_time_ms": station.state_time_ms,
         "transitions": station.transitions,
@@ -150,11 +163,19 @@ pub fn print_text(report: &ConsoleReport) {
         "  one-way latency     p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs",
         l.p50, l.p99, l.p999, l.max
     );
-    let a = &station.age_at_apply_us;
-    println!(
-        "  age when applied    p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs",
-        a.p50, a.p99, a.p999
-    );
+    let ages = [
+        ("bound (judged)", Some(&station.age_at_apply_us)),
+        ("estimate", Some(&station.estimated_age_at_apply_us)),
+        ("true", station.true_age_at_apply_us.as_ref()),
+    ];
+    for (name, a) in ages {
+        if let Some(a) = a {
+            println!(
+                "  age when applied    {name:<15} p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs",
+                a.p50, a.p99, a.p999, a.max
+            );
+        }
+    }
     let r = &report.rtt_us;
     println!(
         "  link round trip     p50 {:.0} µs, p99 {:.0} µs",
@@ -181,7 +202,19 @@ pub fn print_text(report: &ConsoleReport) {
         println!("  malformed input     {:?}", station.malformed);
     }
     println!(
-        "  missed deadlines    servo {}, console sender {}",
-        station.servo_missed_deadlines, report.sender_missed_deadlines
+        "  missed deadlines    servo {}, console sender {}; servo stalls (HOLD) {}",
+        station.servo_missed_deadlines, report.sender_missed_deadlines, station.servo_stalls
     );
+    if report.reconnects > 0 {
+        println!("  reconnects          {}", report.reconnects);
+    }
+    for s in &report.sessions {
+        println!(
+            "  session {:<3}        opened at {:.1} s, {}; applied {}",
+            s.session_id,
+            s.opened_s,
+            s.ended.as_deref().unwrap_or("open"),
+            s.station.as_ref().map_or(0, |r| r.commands_applied)
+        );
+    }
 }

@@ -34,6 +34,12 @@ impl LatencyRecorder {
         }
     }
 
+    /// Forgets every sample, keeping the storage (no allocation).
+    pub fn clear(&mut self) {
+        self.samples_ns.clear();
+        self.overflow = 0;
+    }
+
     pub fn len(&self) -> usize {
         self.samples_ns.len()
     }

@@ -1,0 +1,90 @@
+//! What the servo and network threads share: the station clock's zero, two bounded lock-free
+//! queues each way, and the eventfd that wakes the network thread. No lock, no allocation.
+
+use crossbeam_queue::ArrayQueue;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use teleop::{StationInput, StationOutput};
+
+/// Inputs waiting for the servo thread: four seconds of a 1 kHz console.
+const INBOUND_CAPACITY: usize = 4096;
+/// Datagrams waiting for the network thread; older ones are dropped when it falls behind.
+const DATAGRAM_CAPACITY: usize = 1024;
+/// Events waiting for the network thread; these are never dropped while there is room.
+const EVENT_CAPACITY: usize = 1024;
+
+pub struct Shared {
+    epoch: Instant,
+    inbound: ArrayQueue<StationInput>,
+    datagrams: ArrayQueue<StationOutput>,
+    events: ArrayQueue<StationOutput>,
+    notifier: link::wake::Notifier,
+    /// Inputs dropped because the servo thread fell four seconds behind.
+    pub inbound_overflow: AtomicU64,
+    /// Events dropped because the network thread fell behind.
+    pub events_overflow: AtomicU64,
+    /// Servo deadlines missed so far (the servo thread stores it, the network thread reads it).
+    pub servo_missed: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(epoch: Instant, notifier: link::wake::Notifier) -> Self {
+        Self {
+            epoch,
+            inbound: ArrayQueue::new(INBOUND_CAPACITY),
+            datagrams: ArrayQueue::new(DATAGRAM_CAPACITY),
+            events: ArrayQueue::new(EVENT_CAPACITY),
+            notifier,
+            inbound_overflow: AtomicU64::new(0),
+            events_overflow: AtomicU64::new(0),
+            servo_missed: AtomicU64::new(0),
+        }
+    }
+
+    /// The station clock: time since its zero.
+    pub fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    /// Queues an input for the servo thread; when full the oldest is dropped and counted.
+    pub fn push_inbound(&self, input: StationInput) {
+        if self.inbound.force_push(input).is_some() {
+            self.inbound_overflow.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn pop_inbound(&self) -> Option<StationInput> {
+        self.inbound.pop()
+    }
+
+    /// Queues an output of the core for the network thread (servo side; never blocks).
+    pub fn push_outbound(&self, output: StationOutput) {
+        match output {
+            StationOutput::Datagram { .. } => {
+                // A newer state report makes the oldest one worthless.
+                let _ = self.datagrams.force_push(output);
+            }
+            // Verdicts are for the recording only.
+            StationOutput::Verdict { .. } => {}
+            other => {
+                if self.events.push(other).is_err() {
+                    self.events_overflow.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Wakes the network thread to send what was queued.
+    pub fn wake_network(&self) {
+        self.notifier.notify();
+    }
+
+    /// The next output for the network thread: events first, then datagrams.
+    pub fn pop_outbound(&self) -> Option<StationOutput> {
+        self.events.pop().or_else(|| self.datagrams.pop())
+    }
+}
