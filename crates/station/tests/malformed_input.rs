@@ -54,7 +54,7 @@ async fn malformed_datagrams_are_counted_by_reason() {
         b"",
         b"hello station",
         &[0x4D, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-        &[0x4D, 1, 200, 0, 1, 2, 3, 4, 5, 6, 7, 8],
+        &[0x4D, proto::WIRE_VERSION, 200, 0, 1, 2, 3, 4, 5, 6, 7, 8],
     ];
     for bytes in garbage {
         connection
