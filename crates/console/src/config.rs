@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use teleop::ConsoleSessionConfig;
+use teleop::{ConsoleSessionConfig, TimeSource};
 
 /// Where master poses come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub struct ConsoleConfig {
     /// First wait before reconnecting (ms); doubles each failed attempt up to `reconnect_max_ms`.
     pub reconnect_initial_ms: u64,
     pub reconnect_max_ms: u64,
+    /// The console's clock: `{ kind = "monotonic" }`, or `{ kind = "disciplined", max_error_us =
+    /// N }` where the host's clock is disciplined to a common time scale (docs/telesurgery.md).
+    pub time_source: TimeSource,
     /// Where session recordings go (MCAP); none: not recorded.
     pub record_dir: Option<PathBuf>,
     /// The clock zero, when the console shares one with a station in the same process (demo).
@@ -74,6 +77,7 @@ impl Default for ConsoleConfig {
             link_timeout_ms: 1_500,
             reconnect_initial_ms: 100,
             reconnect_max_ms: 2_000,
+            time_source: TimeSource::Monotonic,
             record_dir: Some(PathBuf::from("recordings")),
             shared_epoch: None,
         }
@@ -85,13 +89,13 @@ impl ConsoleConfig {
         PkiPaths::in_dir(&self.pki_dir, "console")
     }
 
-    /// The session core's configuration.
-    pub fn session(&self) -> ConsoleSessionConfig {
+    /// The session core's configuration, for a session clock that started at `epoch`.
+    pub fn session(&self, epoch: Instant) -> ConsoleSessionConfig {
         ConsoleSessionConfig {
             scale: self.scale,
             tremor_cutoff_hz: self.tremor_cutoff_hz,
             clock_ping: Duration::from_millis(self.clock_ping_ms.max(1)),
-            clock: None,
+            clock: link::clock::announce(self.time_source, epoch),
         }
     }
 }

@@ -68,12 +68,13 @@ where
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let session = config.session();
+    let epoch = config.shared_epoch.unwrap_or_else(Instant::now);
+    let session = config.session(epoch);
     let tap = make_tap(&session).map_err(|e| ConsoleError::Tap(e.to_string()))?;
     let core = Recorded::new(ConsoleSession::new(session), tap);
     // The QUIC endpoint must be made inside the runtime.
     runtime.block_on(async {
-        Run::new(config, identity, master, duration_s, core)?
+        Run::new(config, identity, master, duration_s, core, epoch)?
             .drive()
             .await
     })
@@ -129,6 +130,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         master: Box<dyn MasterInput + Send>,
         duration_s: f64,
         core: Recorded<ConsoleSession, T>,
+        epoch: Instant,
     ) -> Result<Self, ConsoleError> {
         let (tx, rx) = mpsc::unbounded_channel();
         Ok(Self {
@@ -141,7 +143,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             ),
             master,
             duration: Duration::from_secs_f64(duration_s),
-            epoch: config.shared_epoch.unwrap_or_else(Instant::now),
+            epoch,
             started: Instant::now(),
             tx,
             rx,

@@ -2,6 +2,7 @@
 //! channels (datagrams and the reliable event stream, as bytes and frames), a 1 kHz pacer with
 //! absolute deadlines, a wake-up the servo thread can give without a lock, and the impairment relay.
 
+pub mod clock;
 pub mod endpoint;
 pub mod events;
 pub mod pacer;

@@ -166,7 +166,6 @@ impl AsyncPacer {
     async fn expired(&self) -> std::io::Result<()> {
         crate::wake::read_counter(&self.timer).await
     }
-
 }
 
 /// Sets the calling thread's timer slack to 1 ns and asks for SCHED_FIFO priority 50 (granted to

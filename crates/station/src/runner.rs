@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use teleop::{
-    ClockAnnouncement, LocalRequest, Recorded, StationInput, StationOutput, StationReport,
-    StationSession, StationSessionConfig, Tap, TimeSource,
+    LocalRequest, Recorded, StationInput, StationOutput, StationReport, StationSession,
+    StationSessionConfig, Tap,
 };
 use thiserror::Error;
 
@@ -65,7 +65,7 @@ impl StationHandle {
         let (notifier, make_waiter) = link::wake::eventfd()?;
         let shared = Arc::new(Shared::new(epoch, notifier));
         let session = StationSessionConfig {
-            own_clock: own_clock(config.time_source, epoch),
+            own_clock: link::clock::announce(config.time_source, epoch),
             ..config.session()
         };
         let tap = make_tap(&session).map_err(|e| StationError::Tap(e.to_string()))?;
@@ -151,21 +151,6 @@ impl StationHandle {
         }
         report
     }
-}
-
-/// Where the station's clock zero lies on the common time scale, for a disciplined clock.
-fn own_clock(source: TimeSource, epoch: Instant) -> Option<ClockAnnouncement> {
-    let TimeSource::Disciplined { max_error_us } = source else {
-        return None;
-    };
-    let now_unix_us = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_micros() as i64;
-    Some(ClockAnnouncement {
-        epoch_unix_us: now_unix_us - epoch.elapsed().as_micros() as i64,
-        max_error_us,
-    })
 }
 
 /// The servo loop: every period, hand the queued inputs and one tick to the session core, queue

@@ -17,13 +17,19 @@ pub fn load<T: DeserializeOwned + Default>(path: Option<&Path>) -> anyhow::Resul
 mod tests {
     use super::*;
 
+    /// A configuration as JSON, to compare a parsed file with the defaults field by field.
+    fn json(config: &impl serde::Serialize) -> serde_json::Value {
+        serde_json::to_value(config).unwrap()
+    }
+
     #[test]
     fn the_shipped_example_configs_parse_and_match_the_defaults() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
         let station: station::StationConfig = load(Some(&root.join("station.toml"))).unwrap();
         assert_eq!(station.supervisor, safety::SupervisorConfig::default());
+        assert_eq!(json(&station), json(&station::StationConfig::default()));
         let console: console::ConsoleConfig = load(Some(&root.join("console.toml"))).unwrap();
-        assert_eq!(console.scale, console::ConsoleConfig::default().scale);
+        assert_eq!(json(&console), json(&console::ConsoleConfig::default()));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use clap::Args;
 use console::ConsoleConfig;
 use link::relay::{Relay, RelayConfig};
 use station::{StationConfig, StationHandle};
+use teleop::TimeSource;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -21,12 +22,25 @@ pub struct DemoArgs {
     /// `medlink replay` (docs/recording.md). Off unless asked.
     #[arg(long)]
     record: Option<std::path::PathBuf>,
+    /// Both sides' clocks are disciplined to a common time scale within this many µs (as PTP or
+    /// GNSS-steered chrony would state it): the station then bounds a command's age by the clocks'
+    /// error instead of half a round trip (docs/telesurgery.md, "Time sources").
+    #[arg(long)]
+    clock_error_us: Option<i64>,
 }
 
 /// The demo's length when `--duration` is not given.
 const DEFAULT_DURATION_S: f64 = 10.0;
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if let Some(error) = args.clock_error_us {
+        anyhow::ensure!(error >= 0, "--clock-error-us must not be negative");
+    }
+    let time_source = args
+        .clock_error_us
+        .map_or(TimeSource::Monotonic, |max_error_us| {
+            TimeSource::Disciplined { max_error_us }
+        });
     let pki = tempfile::tempdir().context("creating a temporary PKI directory")?;
     link::pki::init(pki.path(), &["localhost".into()], false)?;
     // One process, one clock: both sides share its zero, so the station knows every command's
@@ -37,6 +51,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         pki_dir: pki.path().to_owned(),
         record_dir: args.record.clone(),
         shared_epoch: Some(epoch),
+        time_source,
         ..StationConfig::default()
     };
     let mut station_recording = None;
@@ -61,6 +76,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         duration_s: Some(args.run.duration.unwrap_or(DEFAULT_DURATION_S)),
         record_dir: args.record.clone(),
         shared_epoch: Some(epoch),
+        time_source,
         ..ConsoleConfig::default()
     };
     let mut console_recording = None;
