@@ -288,3 +288,72 @@ fn one_station_serves_consoles_in_turn_and_a_console_that_reconnects_after_an_ou
         String::from_utf8_lossy(&replay.stderr)
     );
 }
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[test]
+fn a_recorded_demo_replays_and_a_one_byte_edit_of_an_input_is_named() {
+    let _session = one_session_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let out = medlink()
+        .args(["demo", "--duration", "2", "--json", "--record"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("console-")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("station-")), "{names:?}");
+    for file in &files {
+        let replay = medlink().arg("replay").arg(file).output().unwrap();
+        assert!(
+            replay.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&replay.stdout),
+            String::from_utf8_lossy(&replay.stderr)
+        );
+    }
+    let summary = medlink()
+        .args(["replay", "--summary"])
+        .arg(
+            files
+                .iter()
+                .find(|f| f.to_string_lossy().contains("station-"))
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(summary.status.success());
+    assert!(String::from_utf8_lossy(&summary.stdout).contains("unsafe applied"));
+
+    // One byte of a recorded input changed: a digit of the first clock ping's send time.
+    let station = files
+        .iter()
+        .find(|f| f.to_string_lossy().contains("station-"))
+        .unwrap();
+    let mut bytes = std::fs::read(station).unwrap();
+    let ping = find(&bytes, b"\"t1_us\":").expect("a recorded clock echo") + b"\"t1_us\":".len();
+    let digit = &mut bytes[ping];
+    assert!(digit.is_ascii_digit());
+    *digit = if *digit == b'9' { b'8' } else { *digit + 1 };
+    std::fs::write(station, &bytes).unwrap();
+    let replay = medlink().arg("replay").arg(station).output().unwrap();
+    assert!(!replay.status.success());
+    let said = String::from_utf8_lossy(&replay.stderr);
+    assert!(said.contains("/station/input message"), "{said}");
+}
