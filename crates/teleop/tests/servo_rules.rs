@@ -72,11 +72,10 @@ fn the_arm_does_not_replay_a_gap_it_was_not_ticked_through() {
         moved.iter().any(|m| *m > 0.0),
         "the arm was in motion: {moved:?}"
     );
-    for joint in 0..6 {
+    for (joint, (moved, limit)) in moved.iter().zip(arm.max_velocity).enumerate() {
         assert!(
-            moved[joint] <= arm.max_velocity[joint] * period + 1e-12,
-            "joint {joint} moved {} in one tick after a 200 ms gap",
-            moved[joint]
+            *moved <= limit * period + 1e-12,
+            "joint {joint} moved {moved} in one tick after a 200 ms gap"
         );
     }
 }
