@@ -164,6 +164,7 @@ fn servo_loop<T: Tap<StationInput, StationOutput>>(
     let mut pacer = Pacer::new(period);
     while !stop.load(Ordering::Relaxed) {
         pacer.wait();
+        let woke = Instant::now();
         let now = shared.now();
         while let Some(input) = shared.pop_inbound() {
             core.drive(input, now, |out| shared.push_outbound(out));
@@ -173,6 +174,9 @@ fn servo_loop<T: Tap<StationInput, StationOutput>>(
             .servo_missed
             .store(pacer.stats().missed, Ordering::Relaxed);
         shared.wake_network();
+        shared
+            .servo_work
+            .record_us(woke.elapsed().as_micros() as i64);
     }
     // Requests queued just before the stop (a last e-stop) still reach the supervisor.
     let now = shared.now();
@@ -184,5 +188,6 @@ fn servo_loop<T: Tap<StationInput, StationOutput>>(
     let mut report = core.core().report(now, true);
     let stats = pacer.stats();
     report.servo_missed_deadlines = stats.missed;
+    report.servo_work_us = shared.servo_work.percentiles();
     report
 }

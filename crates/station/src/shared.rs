@@ -2,9 +2,14 @@
 //! queues each way, and the eventfd that wakes the network thread. No lock, no allocation.
 
 use crossbeam_queue::ArrayQueue;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use teleop::stats::AtomicHistogram;
 use teleop::{StationInput, StationOutput};
+
+/// Servo work longer than this (µs) is counted in the last bin.
+const SERVO_WORK_MAX_US: usize = 100_000;
 
 /// Inputs waiting for the servo thread: four seconds of a 1 kHz console.
 const INBOUND_CAPACITY: usize = 4096;
@@ -25,6 +30,8 @@ pub struct Shared {
     pub events_overflow: AtomicU64,
     /// Servo deadlines missed so far (the servo thread stores it, the network thread reads it).
     pub servo_missed: AtomicU64,
+    /// How long each servo period's work took, µs.
+    pub servo_work: Arc<AtomicHistogram>,
 }
 
 impl Shared {
@@ -38,6 +45,7 @@ impl Shared {
             inbound_overflow: AtomicU64::new(0),
             events_overflow: AtomicU64::new(0),
             servo_missed: AtomicU64::new(0),
+            servo_work: AtomicHistogram::new(SERVO_WORK_MAX_US),
         }
     }
 

@@ -61,6 +61,9 @@ pub struct StationReport {
     pub servo_ticks: u64,
     /// Servo ticks that came more than one period late (counted by the servo edge).
     pub servo_missed_deadlines: u64,
+    /// How long each servo period's work took (inputs, tick, outputs, wake-up), µs, measured by
+    /// the servo edge over the station's life.
+    pub servo_work_us: Percentiles,
     /// Servo stalls longer than `max_servo_gap`, each of which put an engaged arm in HOLD.
     pub servo_stalls: u64,
     pub clock_rtt_us: Option<i64>,

@@ -69,6 +69,60 @@ impl LatencyRecorder {
     }
 }
 
+/// A histogram with 1 µs bins that one thread writes and another reads, without a lock or an
+/// allocation after construction. Values past the last bin land in it.
+pub struct AtomicHistogram {
+    bins: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl AtomicHistogram {
+    /// Bins for 0..=`max_us` µs.
+    pub fn new(max_us: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            bins: (0..=max_us)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        })
+    }
+
+    pub fn record_us(&self, us: i64) {
+        let last = self.bins.len() - 1;
+        let bin = us.clamp(0, last as i64) as usize;
+        self.bins[bin].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Nearest-rank percentiles in µs, as `LatencyRecorder` gives them.
+    pub fn percentiles(&self) -> Percentiles {
+        let counts: Vec<u64> = self
+            .bins
+            .iter()
+            .map(|b| b.load(std::sync::atomic::Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let rank = |q: f64| -> f64 {
+            if total == 0 {
+                return 0.0;
+            }
+            let wanted = ((q * total as f64).ceil() as u64).clamp(1, total);
+            let mut seen = 0;
+            for (us, n) in counts.iter().enumerate() {
+                seen += n;
+                if seen >= wanted {
+                    return us as f64;
+                }
+            }
+            (counts.len() - 1) as f64
+        };
+        Percentiles {
+            p50: rank(0.5),
+            p99: rank(0.99),
+            p999: rank(0.999),
+            max: rank(1.0),
+            count: total as usize,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +135,17 @@ mod tests {
         }
         let p = r.percentiles();
         assert_eq!((p.p50, p.p99, p.p999, p.max), (500.0, 990.0, 999.0, 1000.0));
+    }
+
+    #[test]
+    fn the_atomic_histogram_ranks_like_the_recorder() {
+        let h = AtomicHistogram::new(2000);
+        for i in 1..=1000 {
+            h.record_us(i);
+        }
+        h.record_us(5000);
+        let p = h.percentiles();
+        assert_eq!((p.p50, p.max, p.count), (501.0, 2000.0, 1001));
     }
 
     #[test]

@@ -14,9 +14,12 @@ use proto::Datagram;
 use serde_json::json;
 use station::{StationConfig, StationHandle};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use teleop::stats::AtomicHistogram;
 use teleop::{Percentiles, StationInput, StationOutput, Tap};
+
+/// Latencies up to this many µs are kept exactly; longer ones land in the last bin.
+const HISTOGRAM_US: usize = 200_000;
 
 #[derive(Args)]
 pub struct BenchLinkArgs {
@@ -38,63 +41,11 @@ pub struct BenchLinkArgs {
     json: bool,
 }
 
-/// Latencies up to this many µs are kept exactly; longer ones land in the last bin.
-const HISTOGRAM_US: usize = 200_000;
-
-/// A lock-free histogram with 1 µs bins, written by the servo thread, read after the run.
-struct Histogram {
-    bins: Vec<AtomicU64>,
-}
-
-impl Histogram {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            bins: (0..=HISTOGRAM_US).map(|_| AtomicU64::new(0)).collect(),
-        })
-    }
-
-    fn record_us(&self, us: i64) {
-        let bin = us.clamp(0, HISTOGRAM_US as i64) as usize;
-        self.bins[bin].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Nearest-rank percentiles in µs, as `LatencyRecorder` gives them.
-    fn percentiles(&self) -> Percentiles {
-        let counts: Vec<u64> = self
-            .bins
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        let total: u64 = counts.iter().sum();
-        let rank = |q: f64| -> f64 {
-            if total == 0 {
-                return 0.0;
-            }
-            let wanted = ((q * total as f64).ceil() as u64).clamp(1, total);
-            let mut seen = 0;
-            for (us, n) in counts.iter().enumerate() {
-                seen += n;
-                if seen >= wanted {
-                    return us as f64;
-                }
-            }
-            HISTOGRAM_US as f64
-        };
-        Percentiles {
-            p50: rank(0.5),
-            p99: rank(0.99),
-            p999: rank(0.999),
-            max: rank(1.0),
-            count: total as usize,
-        }
-    }
-}
-
 /// Watches the station core's entry point: each control datagram's receipt, and the verdict that
 /// follows it. Allocation-free; runs on the servo thread.
 struct LatencyTap {
-    received: Arc<Histogram>,
-    applied: Arc<Histogram>,
+    received: Arc<AtomicHistogram>,
+    applied: Arc<AtomicHistogram>,
     pending: Option<(u64, i64)>,
 }
 
@@ -131,6 +82,7 @@ struct Run {
     servo_missed: u64,
     sender_missed: u64,
     unsafe_applied: u64,
+    servo_work: Percentiles,
 }
 
 impl Run {
@@ -142,6 +94,7 @@ impl Run {
             "commands_sent": self.sent,
             "missed_deadlines": {"servo": self.servo_missed, "sender": self.sender_missed},
             "unsafe_applied": self.unsafe_applied,
+            "servo_work_us": pct(&self.servo_work),
         })
     }
 }
@@ -152,7 +105,10 @@ fn measure_ours(messages: usize, pin: bool, record: bool) -> anyhow::Result<Run>
     let recordings = tempfile::tempdir()?;
     let record_dir = record.then(|| recordings.path().to_owned());
     let epoch = Instant::now();
-    let (received, applied) = (Histogram::new(), Histogram::new());
+    let (received, applied) = (
+        AtomicHistogram::new(HISTOGRAM_US),
+        AtomicHistogram::new(HISTOGRAM_US),
+    );
     let tap = LatencyTap {
         received: received.clone(),
         applied: applied.clone(),
@@ -195,6 +151,7 @@ fn measure_ours(messages: usize, pin: bool, record: bool) -> anyhow::Result<Run>
         servo_missed: final_station.servo_missed_deadlines,
         sender_missed: console.sender_missed_deadlines,
         unsafe_applied: final_station.unsafe_applied,
+        servo_work: final_station.servo_work_us,
     })
 }
 
@@ -236,11 +193,12 @@ pub fn run(args: BenchLinkArgs) -> anyhow::Result<()> {
             "messages": args.messages,
             "pinned": args.pin,
         });
-        if let (Some(r), Some(ratio)) = (&recorded, record_ratio_p99) {
+        if let (Some(r), Some(record_ratio)) = (&recorded, record_ratio_p99) {
             out["recorded"] = r.to_json();
-            out["record_ratio_p99"] = json!(ratio);
+            out["record_ratio_p99"] = json!(record_ratio);
             out["missed_deadlines_recorded"] =
                 json!({"servo": r.servo_missed, "sender": r.sender_missed});
+            out["servo_work_ratio_p99"] = json!(ratio(r.servo_work.p99, ours.servo_work.p99));
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -277,6 +235,15 @@ pub fn run(args: BenchLinkArgs) -> anyhow::Result<()> {
         println!(
             "recording: p99 to apply x{ratio:.3}; missed deadlines servo {}, sender {}",
             r.servo_missed, r.sender_missed
+        );
+        println!(
+            "servo work per period p50/p99/max µs: {:.0}/{:.0}/{:.0} without, {:.0}/{:.0}/{:.0} with recording",
+            ours.servo_work.p50,
+            ours.servo_work.p99,
+            ours.servo_work.max,
+            r.servo_work.p50,
+            r.servo_work.p99,
+            r.servo_work.max
         );
     }
     Ok(())
