@@ -24,6 +24,16 @@ fn medlink() -> Command {
     cmd
 }
 
+/// The command exited 0; otherwise what it printed.
+fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn assert_safe_session(summary: &Value) {
     assert_eq!(summary["unsafe_applied"], 0, "{summary:#}");
     // A busy host may stall a servo tick past its limit: the arm then holds until the scripted
@@ -75,11 +85,7 @@ fn demo_json_reports_a_safe_accurate_session() {
         .args(["demo", "--duration", "3", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_safe_session(&summary);
     assert!(
@@ -115,11 +121,7 @@ fn console_session(addr: &str, pki_dir: &str, seconds: &str) -> Value {
         ])
         .output()
         .unwrap();
-    assert!(
-        console.status.success(),
-        "{}",
-        String::from_utf8_lossy(&console.stderr)
-    );
+    assert_succeeded(&console);
     serde_json::from_slice(&console.stdout).unwrap()
 }
 
@@ -157,11 +159,7 @@ fn one_station_serves_consoles_in_turn_and_a_console_that_reconnects_after_an_ou
         .args(["pki", "init", "--dir", pki_dir])
         .output()
         .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    assert_succeeded(&init);
     let again = medlink()
         .args(["pki", "init", "--dir", pki_dir])
         .output()
@@ -281,12 +279,7 @@ fn one_station_serves_consoles_in_turn_and_a_console_that_reconnects_after_an_ou
         .args(["replay", files[0].to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&replay.stdout),
-        String::from_utf8_lossy(&replay.stderr)
-    );
+    assert_succeeded(&replay);
 }
 
 /// Where `needle` first occurs in `haystack`.
@@ -303,11 +296,7 @@ fn a_recorded_demo_replays_and_a_one_byte_edit_of_an_input_is_named() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let mut files: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -321,12 +310,7 @@ fn a_recorded_demo_replays_and_a_one_byte_edit_of_an_input_is_named() {
     assert!(names.iter().any(|n| n.starts_with("station-")), "{names:?}");
     for file in &files {
         let replay = medlink().arg("replay").arg(file).output().unwrap();
-        assert!(
-            replay.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&replay.stdout),
-            String::from_utf8_lossy(&replay.stderr)
-        );
+        assert_succeeded(&replay);
     }
     let summary = medlink()
         .args(["replay", "--summary"])

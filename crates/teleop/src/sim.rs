@@ -252,12 +252,12 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
     pub fn settle(&mut self, grace: Duration) -> bool {
         let until = self.now + grace;
         while self.now < until {
-            if self.console.core().report().station.is_some() {
+            if self.console.core().last_session_reported() {
                 return true;
             }
             self.step();
         }
-        self.console.core().report().station.is_some()
+        self.console.core().last_session_reported()
     }
 
     /// The length of the next step: `TICK`, moved by the seeded tick jitter.
@@ -319,10 +319,8 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
             match output {
                 StationOutput::Datagram { datagram } => {
                     let bytes = match datagram {
-                        Datagram::State(_) => {
-                            if let Datagram::State(state) = datagram {
-                                self.last.state = state;
-                            }
+                        Datagram::State(state) => {
+                            self.last.state = state;
                             STATE_BYTES
                         }
                         _ => CLOCK_BYTES,

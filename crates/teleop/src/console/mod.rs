@@ -414,8 +414,9 @@ impl ConsoleSession {
         {
             return;
         }
+        // The filter already saw this sample: engage from where the filtered master is.
         let master = Pose {
-            position: self.filter_peek(&master),
+            position: self.filtered.unwrap_or(master.position),
             rotation: master.rotation,
         };
         self.registration = mat_mul(&tip.rotation, &transpose(&master.rotation));
@@ -432,11 +433,6 @@ impl ConsoleSession {
                 from_seq: self.seq + 1,
             });
         }
-    }
-
-    /// The filtered position of the latest sample (the filter already saw it).
-    fn filter_peek(&self, sample: &MasterSample) -> [f64; 3] {
-        self.filtered.unwrap_or(sample.position)
     }
 
     /// Follows the station's state: confirms an engage, gives one up, stops following when the

@@ -265,6 +265,11 @@ impl StationSession {
             | SessionEvent::Refused { .. }
             | SessionEvent::Report(_) => return self.refuse_session(REASON_UNEXPECTED, now),
         };
+        self.request(request, now);
+    }
+
+    /// Hands a request to the supervisor; a refusal goes back to the console with its reason.
+    fn request(&mut self, request: Request, now: Duration) {
         if let Err(reason) = self.arm.request(request, now) {
             self.push_event(SessionEvent::Refused {
                 request: Cow::Borrowed(request_name(request)),
@@ -367,12 +372,7 @@ impl Core for StationSession {
                     LocalRequest::EstopClear => Request::LocalEstopClear,
                     LocalRequest::FaultClear => Request::LocalFaultClear,
                 };
-                if let Err(reason) = self.arm.request(request, now) {
-                    self.push_event(SessionEvent::Refused {
-                        request: Cow::Borrowed(request_name(request)),
-                        reason: Cow::Borrowed(reason),
-                    });
-                }
+                self.request(request, now);
             }
             StationInput::Tick => self.on_tick(now),
         }
