@@ -48,7 +48,8 @@ impl SafetyState {
     }
 }
 
-/// Requests other than commands. Local ones come from the station itself, never the network.
+/// Requests other than commands. Local ones come from the station itself, never the network;
+/// while the bedside team has control, remote ones (but an e-stop) are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
     Enable,
@@ -88,6 +89,11 @@ pub enum TransitionReason {
     SessionEnded,
     /// More than `max_servo_gap` passed between two servo ticks.
     ServoStall,
+    /// The bedside team took control: remote commands and requests are ignored until it hands
+    /// control back and a remote surgeon accepts.
+    BedsideTakeover,
+    /// Control is passing from one console to another (offered, not yet accepted).
+    ControlHandover,
 }
 
 impl TransitionReason {
@@ -108,6 +114,8 @@ impl TransitionReason {
             TransitionReason::SessionChanged => "a new console session began",
             TransitionReason::SessionEnded => "the console session ended",
             TransitionReason::ServoStall => "servo stalled longer than the limit",
+            TransitionReason::BedsideTakeover => "the bedside team took control",
+            TransitionReason::ControlHandover => "control is being handed over",
         }
     }
 }
@@ -149,10 +157,12 @@ pub enum DropReason {
     /// Sequence number more than `max_sequence_jump` beyond the session's newest accepted one
     /// (or the engagement's first): accepting it would make every later command look old.
     OutOfRange,
+    /// The bedside team has control: no remote command moves the arm.
+    BedsideControl,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 11] = [
         DropReason::NotEngaged,
         DropReason::BeforeEngage,
         DropReason::Stale,
@@ -163,6 +173,7 @@ impl DropReason {
         DropReason::JointLimit,
         DropReason::Workspace,
         DropReason::OutOfRange,
+        DropReason::BedsideControl,
     ];
 
     pub fn index(self) -> usize {
@@ -181,6 +192,7 @@ impl DropReason {
             DropReason::JointLimit => "joint_limit",
             DropReason::Workspace => "workspace",
             DropReason::OutOfRange => "out_of_range",
+            DropReason::BedsideControl => "bedside_control",
         }
     }
 }

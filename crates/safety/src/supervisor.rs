@@ -52,6 +52,8 @@ pub struct Supervisor {
     drops: [u64; DropReason::ALL.len()],
     applied: u64,
     events: VecDeque<Transition>,
+    /// The bedside team has taken control: remote commands and requests are refused.
+    bedside_control: bool,
 }
 
 impl Supervisor {
@@ -73,6 +75,7 @@ impl Supervisor {
             drops: [0; DropReason::ALL.len()],
             applied: 0,
             events: VecDeque::with_capacity(16),
+            bedside_control: false,
         }
     }
 
@@ -143,10 +146,32 @@ impl Supervisor {
 
     /// The console session ended (link lost, or the console said bye): an ENGAGED arm holds.
     pub fn end_session(&mut self, now: Duration) {
+        self.hold(TransitionReason::SessionEnded, now);
+    }
+
+    /// An ENGAGED arm holds, for `reason` (control being handed over, a session ending).
+    pub fn hold(&mut self, reason: TransitionReason, now: Duration) {
         self.notice_stall(now);
         if self.state == SafetyState::Engaged {
-            self.transition(SafetyState::Hold, TransitionReason::SessionEnded, now);
+            self.transition(SafetyState::Hold, reason, now);
         }
+    }
+
+    /// Whether the bedside team has control.
+    pub fn bedside_control(&self) -> bool {
+        self.bedside_control
+    }
+
+    /// The bedside team takes control (an ENGAGED arm holds; every remote command is dropped and
+    /// every remote request but an e-stop refused) or hands it back (a fresh sequence window and
+    /// engagement: nothing moves until the remote surgeon engages).
+    pub fn set_bedside_control(&mut self, bedside: bool, now: Duration) {
+        if bedside {
+            self.hold(TransitionReason::BedsideTakeover, now);
+        } else if self.bedside_control {
+            self.begin_session(now);
+        }
+        self.bedside_control = bedside;
     }
 
     /// Judges a command. It becomes the target only if every rule holds. A servo stall since the
@@ -169,6 +194,9 @@ impl Supervisor {
 
     fn judge(&mut self, cmd: &Command, now: Duration) -> CommandVerdict {
         use CommandVerdict::Dropped;
+        if self.bedside_control {
+            return Dropped(DropReason::BedsideControl);
+        }
         let Some(issued_at) = cmd.issued_at else {
             return Dropped(DropReason::Unsynchronised);
         };
@@ -218,6 +246,12 @@ impl Supervisor {
         let (to, reason) = match (request, self.state) {
             (Request::LocalEstop, _) => (Estop, TransitionReason::LocalEstop),
             (Request::RemoteEstop, _) => (Estop, TransitionReason::RemoteEstop),
+            (
+                Request::Enable | Request::Disable | Request::Engage { .. } | Request::Disengage,
+                _,
+            ) if self.bedside_control => {
+                return Err("the bedside team has control");
+            }
             (_, Estop) if request != Request::LocalEstopClear => {
                 return Err("e-stop is latched; clear it at the station");
             }

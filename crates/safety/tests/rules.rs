@@ -675,3 +675,75 @@ fn an_engage_is_refused_while_the_servo_is_stalled() {
         .handle_request(Request::Engage { from_seq: 1 }, ms(100))
         .unwrap();
 }
+
+#[test]
+fn while_the_bedside_team_has_control_no_remote_command_or_request_acts() {
+    let (mut s, t) = engaged();
+    assert_eq!(
+        s.handle_command(&command(1, t, nudged(0.001)), t),
+        CommandVerdict::Applied
+    );
+    s.set_bedside_control(true, t);
+    assert_eq!(s.state(), SafetyState::Hold);
+    assert_eq!(
+        reasons(&mut s).last(),
+        Some(&(SafetyState::Hold, TransitionReason::BedsideTakeover))
+    );
+    let held = *s.setpoint();
+    let mut now = t;
+    for seq in 2..200 {
+        now += TICK;
+        assert_eq!(
+            s.handle_command(&command(seq, now, nudged(0.002)), now),
+            CommandVerdict::Dropped(DropReason::BedsideControl)
+        );
+        for request in [
+            Request::Enable,
+            Request::Disable,
+            Request::Engage { from_seq: seq },
+            Request::Disengage,
+        ] {
+            assert_eq!(
+                s.handle_request(request, now),
+                Err("the bedside team has control"),
+                "{request:?}"
+            );
+        }
+        assert_eq!(s.tick(now, &held), held);
+    }
+    // Stopping is always allowed.
+    assert!(s.handle_request(Request::RemoteEstop, now).is_ok());
+}
+
+#[test]
+fn handing_control_back_engages_nothing_and_opens_a_fresh_window() {
+    let (mut s, t) = engaged();
+    s.handle_command(&command(50, t, nudged(0.001)), t);
+    s.set_bedside_control(true, t);
+    s.set_bedside_control(false, t + ms(1));
+    assert!(!s.bedside_control());
+    assert_eq!(s.state(), SafetyState::Hold);
+    let now = t + ms(2);
+    assert_eq!(
+        s.handle_command(&command(1, now, nudged(0.002)), now),
+        CommandVerdict::Dropped(DropReason::NotEngaged),
+        "a fresh window (seq 1 is not reordered) and no engagement"
+    );
+    s.handle_request(Request::Engage { from_seq: 2 }, now)
+        .unwrap();
+    assert_eq!(
+        s.handle_command(&command(2, now, nudged(0.002)), now),
+        CommandVerdict::Applied
+    );
+}
+
+#[test]
+fn an_offered_handover_holds_an_engaged_arm() {
+    let (mut s, t) = engaged();
+    s.hold(TransitionReason::ControlHandover, t);
+    assert_eq!(s.state(), SafetyState::Hold);
+    assert_eq!(
+        reasons(&mut s).last(),
+        Some(&(SafetyState::Hold, TransitionReason::ControlHandover))
+    );
+}
