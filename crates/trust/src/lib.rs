@@ -3,6 +3,7 @@
 //! A pure core: no files, no clocks; the edges read certificates and store the log.
 
 pub mod audit;
+pub mod chain;
 pub mod identity;
 
 pub use audit::{AuditAction, AuditRecord};
