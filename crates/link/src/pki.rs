@@ -1,12 +1,27 @@
-//! A development PKI: one CA that signs a station (server) and a console (client) certificate,
-//! written as PEM files; and loading of those files with clear errors.
+//! medlink's PKI: one CA per site that keeps its key (mode 0600, optionally under a passphrase),
+//! issues certificates per person and per device with the holder's role in a SAN URI
+//! (`urn:medlink:role:<role>`), and revokes them in a CRL; and loading a holder's files with
+//! clear errors.
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+mod ca;
+mod crl;
+pub(crate) mod files;
+mod init;
+mod issue;
+mod register;
+
+pub use ca::{CA_CERT, CA_KEY, CRL_FILE, ISSUED_LOG};
+pub use crl::{
+    CrlContents, CrlUpdate, RevokedEntry, parse_reason, read_crl, reason_name, revoke,
+    revoke_serial,
 };
+pub(crate) use crl::{crl_signed_by, parse as crl_parse};
+pub use init::{DEMO_STATION, DEMO_SURGEON, INIT_DAYS, PkiFiles, init, init_with};
+pub use issue::{Issued, LeafRequest, MAX_DAYS, NOT_BEFORE_SLACK_S, issue, slug};
+pub use rcgen::RevocationReason;
+pub use register::{ListedCertificate, list};
+
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::fs;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -25,10 +40,42 @@ pub enum PkiError {
     BadPem { path: PathBuf, detail: String },
     #[error("{0} already exists; pass --force to overwrite the PKI")]
     Exists(PathBuf),
+    #[error("{0} already exists; pass --force to replace it")]
+    LeafExists(PathBuf),
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("TLS configuration: {0}")]
     Tls(String),
+    #[error("{0} not found: this PKI was made before CA keys were kept; run pki init --force")]
+    NoCaKey(PathBuf),
+    #[error("{path} is encrypted: give its passphrase (--passphrase-file)")]
+    NeedPassphrase { path: PathBuf },
+    #[error("{path}: wrong passphrase, or the key is damaged")]
+    WrongPassphrase { path: PathBuf },
+    #[error("an empty passphrase protects nothing; leave it out or give one")]
+    EmptyPassphrase,
+    #[error("{path}: {detail}")]
+    BadKey { path: PathBuf, detail: String },
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("certificate {name} carries no medlink role (a SAN URI urn:medlink:role:<role>)")]
+    NoRole { name: String },
+    #[error("certificate {name} carries more than one medlink role")]
+    SeveralRoles { name: String },
+    #[error("malformed certificate: {0}")]
+    BadCertificate(String),
+    #[error("the peer presented no certificate")]
+    NoPeerCertificate,
+    #[error("{path}: {detail}")]
+    BadCrl { path: PathBuf, detail: String },
+    #[error("{path}: not issued by this CA ({ca})")]
+    ForeignCertificate { path: PathBuf, ca: PathBuf },
+    #[error("{path}: malformed line {line}: {detail}")]
+    BadRegister {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
 }
 
 /// Where a role's files live: the CA certificate it trusts, and its own certificate and key.
@@ -40,27 +87,32 @@ pub struct PkiPaths {
 }
 
 impl PkiPaths {
-    /// The layout `medlink pki init` writes for `role` ("station" or "console") under `dir`.
+    /// The layout `medlink pki init` writes for `role` ("station" or "console") under `dir`, and
+    /// `medlink pki issue` for a holder whose file stem ([`slug`]) is `role`.
     pub fn in_dir(dir: &Path, role: &str) -> Self {
         Self {
-            ca_cert: dir.join("ca.crt"),
+            ca_cert: dir.join(CA_CERT),
             cert: dir.join(format!("{role}.crt")),
             key: dir.join(format!("{role}.key")),
         }
     }
 }
 
-/// A loaded certificate chain, private key and trusted CA.
+/// A loaded certificate chain, private key and trusted CA, and where the CA's revocation list is
+/// (beside the CA certificate: `ca.crl`; absent until something is revoked).
 pub struct Identity {
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
     pub roots: rustls::RootCertStore,
+    /// The CA certificates behind `roots`, which the revocation list must be signed by.
+    pub ca_certs: Vec<CertificateDer<'static>>,
+    pub crl: PathBuf,
 }
 
 impl Identity {
     pub fn load(paths: &PkiPaths) -> Result<Self, PkiError> {
-        let chain = read_certs(&paths.cert)?;
-        let key_pem = read(&paths.key)?;
+        let chain = files::read_certs(&paths.cert)?;
+        let key_pem = files::read(&paths.key)?;
         let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
             .map_err(|e| PkiError::BadPem {
                 path: paths.key.clone(),
@@ -69,119 +121,43 @@ impl Identity {
             .ok_or_else(|| PkiError::NoKey {
                 path: paths.key.clone(),
             })?;
+        let ca_certs = files::read_certs(&paths.ca_cert)?;
         let mut roots = rustls::RootCertStore::empty();
-        for ca in read_certs(&paths.ca_cert)? {
-            roots.add(ca).map_err(|e| PkiError::BadPem {
+        for ca in &ca_certs {
+            roots.add(ca.clone()).map_err(|e| PkiError::BadPem {
                 path: paths.ca_cert.clone(),
                 detail: e.to_string(),
             })?;
         }
-        Ok(Self { chain, key, roots })
+        Ok(Self {
+            chain,
+            key,
+            roots,
+            ca_certs,
+            crl: paths.ca_cert.with_file_name(CRL_FILE),
+        })
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, PkiError> {
-    fs::read(path).map_err(|source| PkiError::Io {
-        path: path.to_owned(),
-        source,
-    })
+/// Seconds since the Unix epoch, now (what `issue` and `revoke` are given by the command line).
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
-    let pem = read(path)?;
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PkiError::BadPem {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        })?;
-    if certs.is_empty() {
-        return Err(PkiError::NoCertificate {
-            path: path.to_owned(),
-        });
-    }
-    Ok(certs)
-}
-
-/// What `init` wrote.
-pub struct PkiFiles {
-    pub written: Vec<PathBuf>,
-}
-
-/// Creates `dir` with a CA, a station certificate valid for `station_names` (DNS names or IP
-/// addresses) and a console certificate. Refuses to overwrite unless `force`.
-pub fn init(dir: &Path, station_names: &[String], force: bool) -> Result<PkiFiles, PkiError> {
-    let ca_path = dir.join("ca.crt");
-    if ca_path.exists() && !force {
-        return Err(PkiError::Exists(ca_path));
-    }
-    fs::create_dir_all(dir).map_err(|source| PkiError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-
-    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "medlink development CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_key = KeyPair::generate()?;
-    let ca_cert = ca_params.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let mut written = Vec::new();
-    let mut write = |name: &str, contents: String, private: bool| -> Result<(), PkiError> {
-        let path = dir.join(name);
-        fs::write(&path, contents).map_err(|source| PkiError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        if private {
-            restrict_to_owner(&path)?;
-        }
-        written.push(path);
-        Ok(())
-    };
-    write("ca.crt", ca_cert.pem(), false)?;
-
-    for (role, names, purpose) in [
-        (
-            "station",
-            station_names.to_vec(),
-            ExtendedKeyUsagePurpose::ServerAuth,
+/// A time as people read it: `2026-03-01 14:05 UTC` (`secs` since the Unix epoch).
+pub fn utc(secs: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
         ),
-        (
-            "console",
-            vec!["medlink-console".to_string()],
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ),
-    ] {
-        let mut params = CertificateParams::new(names)?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("medlink {role}"));
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![purpose];
-        params.use_authority_key_identifier_extension = true;
-        let key = KeyPair::generate()?;
-        let cert = params.signed_by(&key, &issuer)?;
-        write(&format!("{role}.crt"), cert.pem(), false)?;
-        write(&format!("{role}.key"), key.serialize_pem(), true)?;
+        Err(_) => format!("{secs} s after 1970"),
     }
-    Ok(PkiFiles { written })
-}
-
-#[cfg(unix)]
-fn restrict_to_owner(path: &Path) -> Result<(), PkiError> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|source| PkiError::Io {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-#[cfg(not(unix))]
-fn restrict_to_owner(_path: &Path) -> Result<(), PkiError> {
-    Ok(())
 }
