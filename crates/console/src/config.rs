@@ -96,6 +96,7 @@ impl ConsoleConfig {
             tremor_cutoff_hz: self.tremor_cutoff_hz,
             clock_ping: Duration::from_millis(self.clock_ping_ms.max(1)),
             clock: link::clock::announce(self.time_source, epoch),
+            operator: None,
         }
     }
 }

@@ -8,5 +8,5 @@ pub mod input;
 pub mod session;
 
 pub use config::ConsoleConfig;
-pub use session::{ConsoleError, run};
+pub use session::{ConsoleError, Controls, run};
 pub use teleop::ConsoleReport;

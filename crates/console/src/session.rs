@@ -54,6 +54,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// configuration (a recorder, which stores it, or nothing).
 pub fn run<T, E>(
     config: &ConsoleConfig,
+    controls: Controls,
     make_tap: impl FnOnce(&teleop::ConsoleSessionConfig) -> Result<T, E>,
 ) -> Result<ConsoleReport, ConsoleError>
 where
@@ -69,15 +70,32 @@ where
         .enable_all()
         .build()?;
     let epoch = config.shared_epoch.unwrap_or_else(Instant::now);
-    let session = config.session(epoch);
+    let operator = identity
+        .chain
+        .first()
+        .map(|cert| link::identity_of(cert))
+        .transpose()?;
+    let session = teleop::ConsoleSessionConfig {
+        operator,
+        ..config.session(epoch)
+    };
     let tap = make_tap(&session).map_err(|e| ConsoleError::Tap(e.to_string()))?;
     let core = Recorded::new(ConsoleSession::new(session), tap);
     // The QUIC endpoint must be made inside the runtime.
     runtime.block_on(async {
-        Run::new(config, identity, master, duration_s, core, epoch)?
+        Run::new(config, identity, master, duration_s, core, epoch, controls)?
             .drive()
             .await
     })
+}
+
+/// What a person at the console adds to the scripted run: commands typed (offer, accept, ...)
+/// and where the console's audit records go.
+#[derive(Default)]
+pub struct Controls {
+    /// Operator commands, taken each control period.
+    pub actions: Option<std::sync::mpsc::Receiver<OperatorAction>>,
+    pub audit: Option<Box<dyn trust::AuditSink>>,
 }
 
 /// What the connection's reader tasks hand to the run, tagged with the connection's generation.
@@ -121,6 +139,7 @@ struct Run<'a, T: Tap<ConsoleInput, ConsoleOutput>> {
     finished_at: Option<Instant>,
     outputs: Vec<ConsoleOutput>,
     buf: [u8; MAX_DATAGRAM_LEN],
+    controls: Controls,
 }
 
 impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
@@ -131,6 +150,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         duration_s: f64,
         core: Recorded<ConsoleSession, T>,
         epoch: Instant,
+        controls: Controls,
     ) -> Result<Self, ConsoleError> {
         let (tx, rx) = mpsc::unbounded_channel();
         Ok(Self {
@@ -158,6 +178,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             finished_at: None,
             outputs: Vec::with_capacity(16),
             buf: [0; MAX_DATAGRAM_LEN],
+            controls,
         })
     }
 
@@ -247,6 +268,14 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         self.feed(input, now).await;
         let view = self.core.core().view(now);
         if let Some(action) = self.surgeon.decide(&view) {
+            self.feed(ConsoleInput::Operator { action }, now).await;
+        }
+        let typed = self
+            .controls
+            .actions
+            .as_ref()
+            .and_then(|rx| rx.try_recv().ok());
+        if let Some(action) = typed {
             self.feed(ConsoleInput::Operator { action }, now).await;
         }
         Ok(self.finished_at.is_some_and(|at| {
@@ -381,6 +410,12 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         let mut outputs = std::mem::take(&mut self.outputs);
         self.core.drive(input, now, |o| outputs.push(o));
         for output in outputs.drain(..) {
+            if let ConsoleOutput::Audit(record) = output {
+                if let Some(audit) = &self.controls.audit {
+                    audit.push(*record);
+                }
+                continue;
+            }
             let Some(live) = self.live.as_mut() else {
                 continue;
             };
@@ -399,6 +434,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                         tracing::warn!(error = %e, event = event.name(), "could not send an event");
                     }
                 }
+                ConsoleOutput::Audit(_) => {}
             }
         }
         self.outputs = outputs;
@@ -481,6 +517,30 @@ fn log_event(event: &SessionEvent) {
         SessionEvent::Hello { session_id, .. } => {
             tracing::info!(session_id, "session opened by the station")
         }
+        SessionEvent::Admitted {
+            name,
+            role,
+            may_operate,
+            rule,
+            explanation,
+        } => {
+            tracing::info!(%name, %role, may_operate, %rule, %explanation, "admitted by the station")
+        }
+        SessionEvent::Control {
+            step,
+            by,
+            to,
+            holder,
+            present,
+            ..
+        } => tracing::info!(
+            step = step.name(),
+            %by,
+            to = to.as_deref().unwrap_or("-"),
+            ?holder,
+            ?present,
+            "control"
+        ),
         _ => {}
     }
 }

@@ -195,10 +195,11 @@ impl Tap<StationInput, StationOutput> for AgeJudge {
     fn input(&mut self, now: Duration, input: &StationInput) {
         let now_us = now.as_micros() as i64;
         match input {
-            StationInput::Connected => self.clock = ClockSync::new(),
+            StationInput::Connected { .. } => self.clock = ClockSync::new(),
             StationInput::Datagram {
                 datagram: Datagram::Pong(pong),
                 received_at,
+                ..
             } => {
                 self.clock.on_pong(pong, received_at.as_micros() as i64);
             }

@@ -42,6 +42,7 @@ impl Tap<StationInput, StationOutput> for Transitions {
             event: SessionEvent::Transition {
                 to, reason, at_us, ..
             },
+            ..
         } = output
             && let Ok(mut seen) = self.0.lock()
         {
@@ -70,6 +71,7 @@ fn run_through(profile: Profile, duration_s: f64, shared_epoch: bool) -> Run {
             shared_epoch: epoch,
             ..StationConfig::default()
         },
+        None,
         |_| Ok::<_, Infallible>(tap),
     )
     .unwrap();
@@ -90,6 +92,7 @@ fn run_through(profile: Profile, duration_s: f64, shared_epoch: bool) -> Run {
             shared_epoch: epoch,
             ..ConsoleConfig::default()
         },
+        console::Controls::default(),
         no_tap,
     )
     .unwrap();

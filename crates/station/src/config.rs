@@ -26,6 +26,14 @@ pub struct StationConfig {
     pub time_source: TimeSource,
     /// Where session recordings go (MCAP); none: not recorded.
     pub record_dir: Option<PathBuf>,
+    /// The site's admission policy (TOML, docs/policy.md); none: every console certificate of
+    /// the CA is admitted for what its role allows.
+    pub policy: Option<PathBuf>,
+    /// Where the station's tamper-evident audit log goes (docs/audit.md); one file per run.
+    pub audit_dir: PathBuf,
+    /// The certificate of the bedside team member signed in at the station (their name is the
+    /// actor of take-over, hand-back and local e-stops in the audit log).
+    pub bedside_cert: Option<PathBuf>,
     pub supervisor: SupervisorConfig,
     /// The clock zero, when the station shares one with a console in the same process (the
     /// demo): the true age of every command is then known and reported.
@@ -43,6 +51,9 @@ impl Default for StationConfig {
             max_clock_drift_ppm: 100.0,
             time_source: TimeSource::Monotonic,
             record_dir: Some(PathBuf::from("recordings")),
+            policy: None,
+            audit_dir: PathBuf::from("audit"),
+            bedside_cert: None,
             supervisor: SupervisorConfig::default(),
             shared_epoch: None,
         }

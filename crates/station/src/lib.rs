@@ -2,7 +2,9 @@
 //! core (`teleop`) on the simulated dVRK arm under the safety supervisor, and a network thread
 //! carries the sessions with consoles over QUIC. They share lock-free queues only.
 
+pub mod admission;
 pub mod config;
+pub mod gate;
 pub mod net;
 pub mod runner;
 pub mod shared;

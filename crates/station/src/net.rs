@@ -1,7 +1,9 @@
-//! The station's network thread: accepts consoles (a new one supersedes the open session, as a
-//! console that reconnects after its link dropped must be able to), decodes their datagrams and
-//! events into session inputs for the servo thread, and sends what the servo thread's session core
-//! asks for. The two threads share only lock-free queues and an eventfd wake-up.
+//! The station's network thread: accepts consoles (several at once: one in control, the others
+//! watching), reads who each is from its verified certificate and asks the gate what the site's
+//! admission policy allows it, decodes their datagrams and events into session inputs for the
+//! servo thread, and sends what the servo thread's session core asks for, to one console or all.
+//! It drops a console whose certificate is revoked while connected. The two threads share only
+//! lock-free queues and an eventfd wake-up.
 
 use crate::shared::Shared;
 use bytes::Bytes;
@@ -10,8 +12,16 @@ use proto::Datagram;
 use proto::datagram::MAX_DATAGRAM_LEN;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use teleop::station::control::PeerId;
 use teleop::{SessionEvent, StationInput, StationOutput};
 use tokio::sync::mpsc;
+use trust::Identity;
+
+/// How often the revocation list and the policy are checked for changes.
+const GATE_RELOAD: Duration = Duration::from_secs(1);
+
+pub use crate::gate::Gate;
 
 /// Decoder rejections by reason, counted on the network side only.
 pub type Malformed = Arc<Mutex<BTreeMap<String, u64>>>;
@@ -26,9 +36,9 @@ enum NetEvent {
     Ended(u64, String),
 }
 
-/// The open session's connection and event stream.
+/// A console's connection and event stream.
 struct Live {
-    generation: u64,
+    identity: Identity,
     connection: quinn::Connection,
     writer: Option<EventWriter>,
     /// Events the core sent before the console's stream was open.
@@ -42,27 +52,35 @@ pub async fn serve(
     shared: Arc<Shared>,
     waiter: link::wake::Waiter,
     malformed: Malformed,
+    mut gate: Box<dyn Gate>,
 ) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut accept = tokio::spawn(accept_loop(endpoint, tx.clone()));
-    let mut live: Option<Live> = None;
+    let mut lives: BTreeMap<PeerId, Live> = BTreeMap::new();
     let mut generation = 0u64;
     let mut buf = [0u8; MAX_DATAGRAM_LEN];
+    let mut reload = tokio::time::interval(GATE_RELOAD);
     loop {
         tokio::select! {
             event = rx.recv() => match event {
                 None => break,
                 Some(NetEvent::Accepted(connection)) => {
-                    if let Some(old) = live.take() {
-                        tracing::warn!(remote = %old.connection.remote_address(), "a new console session supersedes the open one");
-                        close(old, b"superseded by a new session");
-                    }
+                    let identity = match link::peer_identity(&connection) {
+                        Ok(identity) => identity,
+                        Err(e) => {
+                            tracing::warn!(remote = %connection.remote_address(), error = %e, "refusing a console");
+                            connection.close(3u32.into(), b"no usable medlink identity");
+                            continue;
+                        }
+                    };
                     generation += 1;
-                    shared.push_inbound(StationInput::Connected);
-                    live = Some(open(connection, generation, &shared, &malformed, &tx));
+                    let admission = gate.admit(&identity);
+                    tracing::info!(peer = generation, %identity, admitted = admission.admitted, rule = %admission.rule, remote = %connection.remote_address(), "console connected");
+                    shared.push_inbound(StationInput::Connected { peer: generation, identity: identity.clone(), admission });
+                    lives.insert(generation, open(connection, identity, generation, &shared, &malformed, &tx));
                 }
                 Some(NetEvent::Stream(g, send)) => {
-                    if let Some(session) = live.as_mut().filter(|l| l.generation == g) {
+                    if let Some(session) = lives.get_mut(&g) {
                         let mut writer = EventWriter::new(send);
                         while let Some(event) = session.pending.pop_front() {
                             let _ = writer.send(&event).await;
@@ -71,26 +89,39 @@ pub async fn serve(
                     }
                 }
                 Some(NetEvent::Ended(g, reason)) => {
-                    if live.as_ref().is_some_and(|l| l.generation == g) {
-                        tracing::info!(%reason, "session ended");
-                        if let Some(old) = live.take() {
-                            close(old, b"session ended");
-                        }
-                        shared.push_inbound(StationInput::Disconnected);
+                    if let Some(old) = lives.remove(&g) {
+                        tracing::info!(peer = g, identity = %old.identity, %reason, "console disconnected");
+                        close(old, b"session ended");
+                        shared.push_inbound(StationInput::Disconnected { peer: g });
                     }
                 }
             },
             // The endpoint was closed: the station is shutting down.
             _ = &mut accept => break,
+            _ = reload.tick() => {
+                gate.reload();
+                let revoked: Vec<PeerId> = lives
+                    .iter()
+                    .filter(|(_, l)| gate.is_revoked(&l.identity.serial))
+                    .map(|(g, _)| *g)
+                    .collect();
+                for g in revoked {
+                    if let Some(old) = lives.remove(&g) {
+                        tracing::warn!(peer = g, identity = %old.identity, "closing a console whose certificate was revoked while it was connected");
+                        close_with(old, 2, b"certificate revoked");
+                        shared.push_inbound(StationInput::Disconnected { peer: g });
+                    }
+                }
+            }
             woke = waiter.notified() => {
                 if woke.is_err() {
                     break;
                 }
-                drain_outputs(&shared, live.as_mut(), &malformed, &mut buf).await;
+                drain_outputs(&shared, &mut lives, &malformed, &mut buf).await;
             }
         }
     }
-    if let Some(session) = live.take() {
+    for (_, session) in std::mem::take(&mut lives) {
         close(session, b"station shutting down");
     }
 }
@@ -106,6 +137,7 @@ async fn accept_loop(endpoint: quinn::Endpoint, tx: mpsc::UnboundedSender<NetEve
 /// Starts the readers of a new connection.
 fn open(
     connection: quinn::Connection,
+    identity: Identity,
     generation: u64,
     shared: &Arc<Shared>,
     malformed: &Malformed,
@@ -113,6 +145,7 @@ fn open(
 ) -> Live {
     let datagrams = tokio::spawn(read_datagrams(
         connection.clone(),
+        generation,
         shared.clone(),
         malformed.clone(),
     ));
@@ -124,7 +157,7 @@ fn open(
         tx.clone(),
     ));
     Live {
-        generation,
+        identity,
         connection,
         writer: None,
         pending: VecDeque::new(),
@@ -132,19 +165,32 @@ fn open(
     }
 }
 
+/// Closes a connection with an application error code (0: normal end; 2: refused or closed by
+/// the station) and a reason the console shows.
 fn close(live: Live, reason: &[u8]) {
+    close_with(live, 0, reason);
+}
+
+fn close_with(live: Live, code: u32, reason: &[u8]) {
     for reader in &live.readers {
         reader.abort();
     }
-    live.connection.close(0u32.into(), reason);
+    live.connection
+        .close(code.into(), &reason[..reason.len().min(1000)]);
 }
 
-async fn read_datagrams(connection: quinn::Connection, shared: Arc<Shared>, malformed: Malformed) {
+async fn read_datagrams(
+    connection: quinn::Connection,
+    peer: PeerId,
+    shared: Arc<Shared>,
+    malformed: Malformed,
+) {
     while let Ok(bytes) = connection.read_datagram().await {
         let received_at = shared.now();
         match Datagram::decode(&bytes) {
             Ok(Datagram::State(_)) => count(&malformed, "unexpected_state_datagram"),
             Ok(datagram) => shared.push_inbound(StationInput::Datagram {
+                peer,
                 datagram,
                 received_at,
             }),
@@ -179,7 +225,10 @@ async fn read_stream(
     let mut reader = EventReader::new(recv);
     loop {
         match reader.next::<SessionEvent>().await {
-            Ok(Some(event)) => shared.push_inbound(StationInput::Event { event }),
+            Ok(Some(event)) => shared.push_inbound(StationInput::Event {
+                peer: generation,
+                event,
+            }),
             Ok(None) => return Ok(()),
             Err(e) => {
                 count(malformed, "bad_event_frame");
@@ -190,25 +239,25 @@ async fn read_stream(
     }
 }
 
-/// Sends what the session core asked for; events are logged here, never on the servo thread.
+/// Sends what the session core asked for, to one console or all; events are logged here, never
+/// on the servo thread.
 async fn drain_outputs(
     shared: &Shared,
-    mut live: Option<&mut Live>,
+    lives: &mut BTreeMap<PeerId, Live>,
     malformed: &Malformed,
     buf: &mut [u8; MAX_DATAGRAM_LEN],
 ) {
     while let Some(output) = shared.pop_outbound() {
         match output {
-            StationOutput::Datagram { datagram } => {
-                if let Some(session) = live.as_deref() {
-                    let n = datagram.encode(buf);
+            StationOutput::Datagram { to, datagram } => {
+                let n = datagram.encode(buf);
+                let bytes = Bytes::copy_from_slice(&buf[..n]);
+                for session in addressed(lives, to) {
                     // Datagrams are unreliable anyway: a full or closed connection drops it.
-                    let _ = session
-                        .connection
-                        .send_datagram(Bytes::copy_from_slice(&buf[..n]));
+                    let _ = session.connection.send_datagram(bytes.clone());
                 }
             }
-            StationOutput::Event { mut event } => {
+            StationOutput::Event { to, mut event } => {
                 log_event(&event);
                 if let SessionEvent::Report(report) = &mut event {
                     report.servo_missed_deadlines = shared
@@ -218,26 +267,38 @@ async fn drain_outputs(
                         report.malformed = counts.clone();
                     }
                 }
-                if let Some(session) = live.as_deref_mut() {
+                for session in addressed(lives, to) {
                     match session.writer.as_mut() {
                         Some(writer) => {
                             if let Err(e) = writer.send(&event).await {
-                                tracing::warn!(error = %e, "could not send an event to the console");
+                                tracing::warn!(identity = %session.identity, error = %e, "could not send an event to the console");
                             }
                         }
-                        None => session.pending.push_back(event),
+                        None => session.pending.push_back(event.clone()),
                     }
                 }
             }
-            StationOutput::Close { reason } => {
-                tracing::warn!(%reason, "closing the console session");
-                if let Some(session) = live.as_deref() {
-                    session.connection.close(2u32.into(), reason.as_bytes());
+            StationOutput::Close { peer, reason } => {
+                if let Some(session) = lives.remove(&peer) {
+                    tracing::warn!(peer, identity = %session.identity, %reason, "closing the console's connection");
+                    close_with(session, 2, reason.as_bytes());
                 }
             }
-            StationOutput::Verdict { .. } => {}
+            // Audit records go to the audit log on the servo side; verdicts are for the recording.
+            StationOutput::Verdict { .. } | StationOutput::Audit(_) => {}
         }
     }
+}
+
+/// The consoles an output is for: one, or every connected console.
+fn addressed(
+    lives: &mut BTreeMap<PeerId, Live>,
+    to: Option<PeerId>,
+) -> impl Iterator<Item = &mut Live> {
+    lives
+        .iter_mut()
+        .filter(move |(peer, _)| to.is_none_or(|to| to == **peer))
+        .map(|(_, live)| live)
 }
 
 fn log_event(event: &SessionEvent) {
@@ -249,6 +310,15 @@ fn log_event(event: &SessionEvent) {
             tracing::warn!(%request, %reason, "request refused")
         }
         SessionEvent::Hello { session_id, .. } => tracing::info!(session_id, "session opened"),
+        SessionEvent::Control {
+            step,
+            by,
+            to,
+            holder,
+            ..
+        } => {
+            tracing::info!(step = step.name(), %by, to = to.as_deref().unwrap_or("-"), ?holder, "control")
+        }
         _ => {}
     }
 }

@@ -3,8 +3,9 @@
 //! report of the station's whole life.
 
 use crate::config::StationConfig;
+use crate::gate::{Gate, StationGate};
 use crate::net::{self, Malformed};
-use crate::shared::Shared;
+use crate::shared::{AuditSink, Shared};
 use link::{Identity, LinkError, Pacer, PkiError};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +34,8 @@ pub enum StationError {
     NetworkThread,
     #[error("starting the recording: {0}")]
     Tap(String),
+    #[error(transparent)]
+    Policy(#[from] crate::admission::AdmissionError),
 }
 
 pub struct StationHandle {
@@ -46,11 +49,13 @@ pub struct StationHandle {
 }
 
 impl StationHandle {
-    /// Loads the PKI, opens the QUIC endpoint and starts both threads. Every input of the session
-    /// core and every output goes through the tap that `make_tap` builds from the core's final
-    /// configuration (a recorder, which stores it, or nothing).
+    /// Loads the PKI, the revocation list and the admission policy, opens the QUIC endpoint and
+    /// starts both threads. Every input of the session core and every output goes through the tap
+    /// that `make_tap` builds from the core's final configuration (a recorder, which stores it, or
+    /// nothing); every audit record goes to `audit` (the station's audit log, or nowhere).
     pub fn start<T, E>(
         config: &StationConfig,
+        audit: Option<Box<dyn AuditSink>>,
         make_tap: impl FnOnce(&StationSessionConfig) -> Result<T, E>,
     ) -> Result<Self, StationError>
     where
@@ -61,11 +66,23 @@ impl StationHandle {
             return Err(StationError::BadRate(config.servo_rate_hz));
         }
         let identity = Identity::load(&config.pki_paths())?;
+        let revocations = link::Revocations::for_identity(&identity)?;
+        let policy = match &config.policy {
+            Some(path) => Some(Box::new(crate::admission::Admission::load(path)?)
+                as Box<dyn crate::gate::PolicySource>),
+            None => None,
+        };
+        let gate: Box<dyn Gate> = Box::new(StationGate::new(revocations.clone(), policy));
+        let bedside = match &config.bedside_cert {
+            Some(path) => Some(link::identity_of_file(path)?),
+            None => None,
+        };
         let epoch = config.shared_epoch.unwrap_or_else(Instant::now);
         let (notifier, make_waiter) = link::wake::eventfd()?;
-        let shared = Arc::new(Shared::new(epoch, notifier));
+        let shared = Arc::new(Shared::new(epoch, notifier, audit));
         let session = StationSessionConfig {
             own_clock: link::clock::announce(config.time_source, epoch),
+            bedside,
             ..config.session()
         };
         let tap = make_tap(&session).map_err(|e| StationError::Tap(e.to_string()))?;
@@ -92,11 +109,15 @@ impl StationHandle {
                 runtime.block_on(async move {
                     let started = make_waiter()
                         .map_err(StationError::Thread)
-                        .and_then(|waiter| Ok((waiter, link::server_endpoint(listen, identity)?)));
+                        .and_then(|waiter| {
+                            let endpoint =
+                                link::server_endpoint_with(listen, identity, &revocations)?;
+                            Ok((waiter, endpoint))
+                        });
                     match started {
                         Ok((waiter, endpoint)) => {
                             let _ = ready_tx.send(Ok(endpoint.clone()));
-                            net::serve(endpoint, net_shared, waiter, net_malformed).await;
+                            net::serve(endpoint, net_shared, waiter, net_malformed, gate).await;
                         }
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));

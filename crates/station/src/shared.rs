@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use teleop::stats::AtomicHistogram;
 use teleop::{StationInput, StationOutput};
+pub use trust::AuditSink;
 
 /// Servo work longer than this (µs) is counted in the last bin.
 const SERVO_WORK_MAX_US: usize = 100_000;
@@ -20,6 +21,7 @@ const EVENT_CAPACITY: usize = 1024;
 
 pub struct Shared {
     epoch: Instant,
+    audit: Option<Box<dyn AuditSink>>,
     inbound: ArrayQueue<StationInput>,
     datagrams: ArrayQueue<StationOutput>,
     events: ArrayQueue<StationOutput>,
@@ -35,9 +37,14 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(epoch: Instant, notifier: link::wake::Notifier) -> Self {
+    pub fn new(
+        epoch: Instant,
+        notifier: link::wake::Notifier,
+        audit: Option<Box<dyn AuditSink>>,
+    ) -> Self {
         Self {
             epoch,
+            audit,
             inbound: ArrayQueue::new(INBOUND_CAPACITY),
             datagrams: ArrayQueue::new(DATAGRAM_CAPACITY),
             events: ArrayQueue::new(EVENT_CAPACITY),
@@ -78,6 +85,11 @@ impl Shared {
             }
             // Verdicts are for the recording only.
             StationOutput::Verdict { .. } => {}
+            StationOutput::Audit(record) => {
+                if let Some(audit) = &self.audit {
+                    audit.push(*record);
+                }
+            }
             other => {
                 if self.events.push(other).is_err() {
                     self.events_overflow.fetch_add(1, Ordering::Relaxed);

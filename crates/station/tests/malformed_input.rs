@@ -15,7 +15,7 @@ fn start(dir: &std::path::Path) -> StationHandle {
         record_dir: None,
         ..Default::default()
     };
-    StationHandle::start(&config, |_| Ok::<_, std::convert::Infallible>(NoTap)).unwrap()
+    StationHandle::start(&config, None, |_| Ok::<_, std::convert::Infallible>(NoTap)).unwrap()
 }
 
 async fn connect(

@@ -16,6 +16,70 @@ pub enum Role {
     Station,
 }
 
+/// A step of the two-teams protocol (docs/safety.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlStep {
+    /// Who holds control now (sent to a console when it is admitted).
+    Status,
+    /// An operator took vacant control.
+    Granted,
+    /// The holder's certificate reconnected and holds control again.
+    Resumed,
+    /// The holder offered control to another console; the arm holds.
+    Offered,
+    /// The recipient accepted: it holds control (and must engage).
+    Accepted,
+    /// The recipient declined: control stays where it was.
+    Declined,
+    /// The offer was taken back, or lapsed when its sender or recipient dropped.
+    Withdrawn,
+    /// The bedside team took control: remote commands and requests are ignored.
+    TakenOver,
+    /// The bedside team offered control back to a remote surgeon.
+    HandBackOffered,
+    /// The remote surgeon accepted the bedside team's hand-back.
+    HandedBack,
+    /// The holder finished; control is vacant.
+    Released,
+    /// A bedside team member confirmed the remote surgeon may engage (site policy).
+    BedsideConfirmed,
+}
+
+impl ControlStep {
+    pub fn name(self) -> &'static str {
+        match self {
+            ControlStep::Status => "status",
+            ControlStep::Granted => "granted",
+            ControlStep::Resumed => "resumed",
+            ControlStep::Offered => "offered",
+            ControlStep::Accepted => "accepted",
+            ControlStep::Declined => "declined",
+            ControlStep::Withdrawn => "withdrawn",
+            ControlStep::TakenOver => "taken_over",
+            ControlStep::HandBackOffered => "hand_back_offered",
+            ControlStep::HandedBack => "handed_back",
+            ControlStep::Released => "released",
+            ControlStep::BedsideConfirmed => "bedside_confirmed",
+        }
+    }
+}
+
+/// Who holds control, as every console is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ControlHolder {
+    Vacant,
+    /// A remote console, by its certificate's name; `connected` is false while it reconnects.
+    Remote {
+        name: String,
+        connected: bool,
+    },
+    Bedside {
+        name: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionEvent {
@@ -51,6 +115,34 @@ pub enum SessionEvent {
         request: Cow<'static, str>,
         reason: Cow<'static, str>,
     },
+    /// Console (the holder) offers control to the console of the person named.
+    OfferControl { to: String },
+    /// Console accepts the offer addressed to it (or claims vacant control).
+    AcceptControl,
+    /// Console declines the offer addressed to it.
+    DeclineControl,
+    /// Console takes back its own offer.
+    WithdrawOffer,
+    /// Station → console, once admitted: who the station takes it for and what it may do.
+    Admitted {
+        name: String,
+        role: String,
+        may_operate: bool,
+        /// The policy rule that decided, and its explanation.
+        rule: String,
+        explanation: String,
+    },
+    /// Station → every console: a step of the two-teams protocol, with who took it.
+    Control {
+        step: ControlStep,
+        /// The person who acted (name and role).
+        by: String,
+        to: Option<String>,
+        holder: ControlHolder,
+        /// Consoles connected now, "name (role)".
+        present: Vec<String>,
+        at_us: i64,
+    },
     /// Console has finished; the station answers with `Report` for this session.
     Bye,
     /// The station's statistics of the session that is ending.
@@ -69,6 +161,12 @@ impl SessionEvent {
             SessionEvent::EstopRequest => "estop_request",
             SessionEvent::Transition { .. } => "transition",
             SessionEvent::Refused { .. } => "refused",
+            SessionEvent::OfferControl { .. } => "offer_control",
+            SessionEvent::AcceptControl => "accept_control",
+            SessionEvent::DeclineControl => "decline_control",
+            SessionEvent::WithdrawOffer => "withdraw_offer",
+            SessionEvent::Admitted { .. } => "admitted",
+            SessionEvent::Control { .. } => "control",
             SessionEvent::Bye => "bye",
             SessionEvent::Report(_) => "report",
         }

@@ -102,6 +102,10 @@ pub struct ConsoleReport {
     pub transitions_seen: Vec<String>,
     /// Requests the station refused, with the reason.
     pub refused: Vec<String>,
+    /// How the station admitted this console ("name (role), may operate: rule: explanation").
+    pub admitted: Option<String>,
+    /// Every step of the two-teams protocol the station announced, "step: by -> to".
+    pub control: Vec<String>,
     pub sender_ticks: u64,
     pub sender_missed_deadlines: u64,
     /// Seconds of input actually run.

@@ -12,7 +12,9 @@ use crate::console::{
 };
 use crate::message::SessionEvent;
 use crate::record::{Recorded, Tap};
-use crate::station::{StationInput, StationOutput, StationSession, StationSessionConfig};
+use crate::station::{
+    LocalRequest, StationInput, StationOutput, StationSession, StationSessionConfig,
+};
 use netem::{Direction, Netem, Profile};
 use proto::{Datagram, StateReport};
 use robot::script::MasterInput;
@@ -24,6 +26,8 @@ const COMMAND_BYTES: usize = 120;
 const STATE_BYTES: usize = 180;
 const CLOCK_BYTES: usize = 90;
 pub const TICK: Duration = Duration::from_millis(1);
+/// The name on the simulated console's certificate.
+pub const SIMULATED_SURGEON: &str = "simulated surgeon";
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -178,8 +182,9 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
         self.connection += 1;
         let now = self.now;
         let mut out = Vec::new();
-        self.station
-            .drive(StationInput::Connected, now, |o| out.push(o));
+        let identity = trust::Identity::simulated(SIMULATED_SURGEON, trust::Role::Surgeon);
+        let connected = StationInput::connected_without_policy(self.connection, identity);
+        self.station.drive(connected, now, |o| out.push(o));
         self.route_station(out);
         let mut out = Vec::new();
         self.console
@@ -191,7 +196,10 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
     /// was in flight is lost with the old connection.
     pub fn reconnect(&mut self) {
         let now = self.now;
-        self.station.drive(StationInput::Disconnected, now, |_| {});
+        let disconnected = StationInput::Disconnected {
+            peer: self.connection,
+        };
+        self.station.drive(disconnected, now, |_| {});
         let reason = "link lost".to_string();
         self.console.drive(
             ConsoleInput::Disconnected { reason },
@@ -201,6 +209,15 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
         self.to_station.clear();
         self.to_console.clear();
         self.connect();
+    }
+
+    /// A button or command at the station (the bedside team), handled at once.
+    pub fn local(&mut self, request: LocalRequest) {
+        let now = self.now;
+        let mut out = Vec::new();
+        self.station
+            .drive(StationInput::Local { request }, now, |o| out.push(o));
+        self.route_station(out);
     }
 
     /// The operator is done: the console disengages and says bye.
@@ -305,6 +322,7 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
                     };
                     self.net.send(Direction::Forward, packet, bytes, now);
                 }
+                ConsoleOutput::Audit(_) => {}
                 ConsoleOutput::Event { event } => {
                     let at = self.reliable_arrival(Direction::Forward);
                     self.to_station.push_back((at, event));
@@ -317,7 +335,7 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
         let now = self.now;
         for output in outputs {
             match output {
-                StationOutput::Datagram { datagram } => {
+                StationOutput::Datagram { datagram, .. } => {
                     let bytes = match datagram {
                         Datagram::State(state) => {
                             self.last.state = state;
@@ -331,11 +349,13 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
                     };
                     self.net.send(Direction::Back, packet, bytes, now);
                 }
-                StationOutput::Event { event } => {
+                StationOutput::Event { event, .. } => {
                     let at = self.reliable_arrival(Direction::Back);
                     self.to_console.push_back((at, event));
                 }
-                StationOutput::Verdict { .. } | StationOutput::Close { .. } => {}
+                StationOutput::Verdict { .. }
+                | StationOutput::Close { .. }
+                | StationOutput::Audit(_) => {}
             }
         }
     }
@@ -376,6 +396,7 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
                     let mut out = Vec::new();
                     self.station.drive(
                         StationInput::Datagram {
+                            peer: connection,
                             datagram,
                             received_at: delivery.at,
                         },
@@ -404,12 +425,13 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
             let Some((at, event)) = self.to_station.pop_front() else {
                 break;
             };
+            let peer = self.connection;
             if let SessionEvent::Engage { .. } = event {
                 self.last.engage_arrivals.push(at);
             }
             let mut out = Vec::new();
             self.station
-                .drive(StationInput::Event { event }, now, |o| out.push(o));
+                .drive(StationInput::Event { peer, event }, now, |o| out.push(o));
             self.route_station(out);
         }
         while self.to_console.front().is_some_and(|(at, _)| *at <= now) {

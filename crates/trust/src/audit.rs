@@ -74,3 +74,9 @@ impl AuditRecord {
         }
     }
 }
+
+/// Where a role's audit records go. `push` must never block: the station's servo thread calls it
+/// (the audit log's writer thread does the IO).
+pub trait AuditSink: Send + Sync {
+    fn push(&self, record: AuditRecord);
+}

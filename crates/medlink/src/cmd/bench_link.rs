@@ -55,6 +55,7 @@ impl Tap<StationInput, StationOutput> for LatencyTap {
         if let StationInput::Datagram {
             datagram: Datagram::Control(cmd),
             received_at,
+            ..
         } = input
         {
             self.received
@@ -122,6 +123,7 @@ fn measure_ours(messages: usize, pin: bool, record: bool) -> anyhow::Result<Run>
             shared_epoch: Some(epoch),
             ..StationConfig::default()
         },
+        None,
         |session| {
             super::record::start(record_dir.as_deref(), session, &mut station_recording)
                 .map(|recorder| (recorder, tap))
@@ -138,6 +140,7 @@ fn measure_ours(messages: usize, pin: bool, record: bool) -> anyhow::Result<Run>
             record_dir: None,
             ..ConsoleConfig::default()
         },
+        console::Controls::default(),
         |session| super::record::start(record_dir.as_deref(), session, &mut console_recording),
     );
     let final_station = station.shutdown();

@@ -100,7 +100,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     config.input = args.run.input();
     config.duration_s = args.run.duration.or(config.duration_s);
     let mut recording = None;
-    let result = console::run(&config, |session| {
+    let result = console::run(&config, console::Controls::default(), |session| {
         super::record::start(config.record_dir.as_deref(), session, &mut recording)
     });
     super::record::finish(recording)?;

@@ -55,7 +55,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         ..StationConfig::default()
     };
     let mut station_recording = None;
-    let station = StationHandle::start(&station_config, |session| {
+    let station = StationHandle::start(&station_config, None, |session| {
         super::record::start(args.record.as_deref(), session, &mut station_recording)
     })?;
     let relay = match &args.profile {
@@ -80,7 +80,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         ..ConsoleConfig::default()
     };
     let mut console_recording = None;
-    let result = console::run(&console_config, |session| {
+    let result = console::run(&console_config, console::Controls::default(), |session| {
         super::record::start(args.record.as_deref(), session, &mut console_recording)
     });
     let final_station = station.shutdown();

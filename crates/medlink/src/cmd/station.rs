@@ -54,7 +54,7 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
         config.record_dir = None;
     }
     let mut recording = None;
-    let station = StationHandle::start(&config, |session| {
+    let station = StationHandle::start(&config, None, |session| {
         super::record::start(config.record_dir.as_deref(), session, &mut recording)
     })?;
     println!(

@@ -8,7 +8,7 @@
 pub mod surgeon;
 
 use crate::core::{Core, OutputQueue};
-use crate::message::{Role, SessionEvent};
+use crate::message::{ControlHolder, ControlStep, Role, SessionEvent};
 use crate::report::{ConsoleReport, OperatorStats, SessionRecord};
 use crate::stats::LatencyRecorder;
 use crate::time::ClockAnnouncement;
@@ -20,6 +20,7 @@ use robot::geometry::{Mat3, mat_mul, transpose};
 use robot::teleop::{TeleopConfig, TeleopMapper, TeleopState};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use trust::{AuditAction, AuditRecord, Identity};
 
 /// A station state report older than this means the console does not know the station's state.
 pub const FRESH_STATE: Duration = Duration::from_millis(100);
@@ -39,6 +40,8 @@ pub struct ConsoleSessionConfig {
     pub clock_ping: Duration,
     /// This console's clock on a common time scale, when disciplined.
     pub clock: Option<ClockAnnouncement>,
+    /// The person at this console, from its certificate (the actor of its audit records).
+    pub operator: Option<Identity>,
 }
 
 impl Default for ConsoleSessionConfig {
@@ -48,6 +51,7 @@ impl Default for ConsoleSessionConfig {
             tremor_cutoff_hz: 6.0,
             clock_ping: Duration::from_millis(20),
             clock: None,
+            operator: None,
         }
     }
 }
@@ -70,15 +74,77 @@ impl MasterSample {
 }
 
 /// What the operator asked for (a pedal, a button, a script's decision).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OperatorAction {
     Enable,
     Engage,
     Disengage,
     Estop,
+    /// Offer control to the console of the person named (the holder only).
+    OfferControl {
+        to: String,
+    },
+    /// Accept the offer addressed to this console (or claim vacant control).
+    AcceptControl,
+    DeclineControl,
+    /// Take back this console's own offer.
+    WithdrawOffer,
     /// The operator is done: disengage, say bye, wait for the station's report.
     Finish,
+}
+
+/// The operator's commands, as the console's standard input takes them.
+pub const OPERATOR_COMMANDS: &str =
+    "enable, engage, disengage, estop, offer NAME, accept, decline, withdraw";
+
+impl OperatorAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OperatorAction::Enable => "enable",
+            OperatorAction::Engage => "engage",
+            OperatorAction::Disengage => "disengage",
+            OperatorAction::Estop => "estop_request",
+            OperatorAction::OfferControl { .. } => "offer_control",
+            OperatorAction::AcceptControl => "accept_control",
+            OperatorAction::DeclineControl => "decline_control",
+            OperatorAction::WithdrawOffer => "withdraw_offer",
+            OperatorAction::Finish => "finish",
+        }
+    }
+
+    /// Parses an operator command line (`offer Dr Li Wei`, `accept`, ...); `None` for an empty
+    /// line, an error naming the commands for anything else.
+    pub fn parse(line: &str) -> Result<Option<Self>, String> {
+        let line = line.trim();
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let rest = rest.trim();
+        let action = match word {
+            "" => return Ok(None),
+            "enable" => OperatorAction::Enable,
+            "engage" => OperatorAction::Engage,
+            "disengage" => OperatorAction::Disengage,
+            "estop" | "e" => OperatorAction::Estop,
+            "offer" if rest.is_empty() => {
+                return Err("offer needs the name of the recipient".into());
+            }
+            "offer" => OperatorAction::OfferControl {
+                to: rest.to_string(),
+            },
+            "accept" => OperatorAction::AcceptControl,
+            "decline" => OperatorAction::DeclineControl,
+            "withdraw" => OperatorAction::WithdrawOffer,
+            other => {
+                return Err(format!(
+                    "unknown command {other:?}: use {OPERATOR_COMMANDS}"
+                ));
+            }
+        };
+        if !rest.is_empty() && !matches!(action, OperatorAction::OfferControl { .. }) {
+            return Err(format!("{word} takes no argument"));
+        }
+        Ok(Some(action))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,8 +178,15 @@ pub enum ConsoleInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "output", rename_all = "snake_case")]
 pub enum ConsoleOutput {
-    Datagram { datagram: Datagram },
-    Event { event: SessionEvent },
+    Datagram {
+        datagram: Datagram,
+    },
+    Event {
+        event: SessionEvent,
+    },
+    /// Append to the console's audit log: the operator's requests and what the station said
+    /// about admission, control and the supervisor.
+    Audit(Box<AuditRecord>),
 }
 
 /// What the console knows of the link and the station, for the display and the scripted operator.
@@ -138,6 +211,23 @@ pub struct ConsoleView {
     pub left_engaged_at: Option<Duration>,
     pub reconnects: u64,
     pub finished: bool,
+    /// The station admitted this console to operate (false: watch only; None: not yet told).
+    pub may_operate: Option<bool>,
+    /// This console holds control.
+    pub in_control: bool,
+    /// The bedside team holds control.
+    pub bedside_control: bool,
+    /// An offer of control (from another console or the bedside team) waits for this console.
+    pub offer_to_me: bool,
+}
+
+/// Who the station admitted this console as.
+#[derive(Debug, Clone, PartialEq)]
+struct Admittance {
+    name: String,
+    /// "name (role)", as the station names people in control steps.
+    label: String,
+    may_operate: bool,
 }
 
 pub struct ConsoleSession {
@@ -167,6 +257,10 @@ pub struct ConsoleSession {
     finished: bool,
     out: OutputQueue<ConsoleOutput>,
     last_now: Duration,
+    /// Who the station admitted this console as.
+    me: Option<Admittance>,
+    holder: ControlHolder,
+    offer_to_me: bool,
 }
 
 impl ConsoleSession {
@@ -198,6 +292,9 @@ impl ConsoleSession {
             rtt: LatencyRecorder::with_capacity(RTT_CAPACITY),
             stats: OperatorStats::default(),
             report: ConsoleReport::default(),
+            me: None,
+            holder: ControlHolder::Vacant,
+            offer_to_me: false,
             finished: false,
             out: OutputQueue::new(),
             last_now: Duration::ZERO,
@@ -218,6 +315,18 @@ impl ConsoleSession {
             left_engaged_at: self.left_engaged_at,
             reconnects: self.connections.saturating_sub(1),
             finished: self.finished,
+            may_operate: self.me.as_ref().map(|me| me.may_operate),
+            in_control: self.in_control(),
+            bedside_control: matches!(self.holder, ControlHolder::Bedside { .. }),
+            offer_to_me: self.offer_to_me,
+        }
+    }
+
+    /// Whether this console holds control, as the station last said.
+    fn in_control(&self) -> bool {
+        match (&self.holder, &self.me) {
+            (ControlHolder::Remote { name, connected }, Some(me)) => *connected && me.name == *name,
+            _ => false,
         }
     }
 
@@ -305,7 +414,78 @@ impl ConsoleSession {
         }
     }
 
+    fn audit(
+        &mut self,
+        own: bool,
+        action: AuditAction,
+        subject: String,
+        outcome: String,
+        now: Duration,
+    ) {
+        let actor = if own {
+            self.config.operator.as_ref()
+        } else {
+            None
+        };
+        let record = AuditRecord::new(now.as_micros() as i64, actor, action, subject, outcome);
+        self.out.push(ConsoleOutput::Audit(Box::new(record)));
+    }
+
+    /// What the station said that the console's audit log keeps.
+    fn audit_station_event(&mut self, event: &SessionEvent, now: Duration) {
+        let (action, subject, outcome) = match event {
+            SessionEvent::Admitted {
+                name,
+                role,
+                may_operate,
+                rule,
+                explanation,
+            } => (
+                AuditAction::Admission,
+                format!("{name} ({role})"),
+                format!(
+                    "{} by rule {rule}: {explanation}",
+                    if *may_operate {
+                        "admitted to operate"
+                    } else {
+                        "admitted to watch"
+                    }
+                ),
+            ),
+            SessionEvent::Control {
+                step,
+                by,
+                to,
+                holder,
+                ..
+            } if *step != ControlStep::Status => (
+                AuditAction::Control,
+                format!(
+                    "{} by {by}{}",
+                    step.name(),
+                    to.as_ref().map(|t| format!(" -> {t}")).unwrap_or_default()
+                ),
+                format!("holder: {holder:?}"),
+            ),
+            SessionEvent::Transition {
+                from, to, reason, ..
+            } => (
+                AuditAction::Transition,
+                format!("{from:?} -> {to:?}"),
+                reason.to_string(),
+            ),
+            SessionEvent::Refused { request, reason } => (
+                AuditAction::Request,
+                request.to_string(),
+                format!("refused by the station: {reason}"),
+            ),
+            _ => return,
+        };
+        self.audit(false, action, subject, outcome, now);
+    }
+
     fn on_event(&mut self, event: SessionEvent, now: Duration) {
+        self.audit_station_event(&event, now);
         match event {
             SessionEvent::Hello {
                 role: Role::Station,
@@ -327,6 +507,34 @@ impl ConsoleSession {
             SessionEvent::Refused { request, reason } => {
                 self.report.refused.push(format!("{request}: {reason}"));
             }
+            SessionEvent::Admitted {
+                name,
+                role,
+                may_operate,
+                rule,
+                explanation,
+            } => {
+                self.report.admitted = Some(format!(
+                    "{name} ({role}), {}: {rule}: {explanation}",
+                    if may_operate {
+                        "may operate"
+                    } else {
+                        "watch only"
+                    }
+                ));
+                self.me = Some(Admittance {
+                    label: format!("{name} ({role})"),
+                    name,
+                    may_operate,
+                });
+            }
+            SessionEvent::Control {
+                step,
+                by,
+                to,
+                holder,
+                ..
+            } => self.on_control(step, by, to, holder, now),
             SessionEvent::Report(station) => {
                 let stats = self.stats;
                 if let Some(record) = self.current_session() {
@@ -339,6 +547,39 @@ impl ConsoleSession {
             }
             // Requests are the console's to send, not to receive: ignored.
             _ => {}
+        }
+    }
+
+    /// A step of the two-teams protocol: who holds control, and whether an offer waits for us.
+    fn on_control(
+        &mut self,
+        step: ControlStep,
+        by: String,
+        to: Option<String>,
+        holder: ControlHolder,
+        now: Duration,
+    ) {
+        let was_in_control = self.in_control();
+        self.holder = holder;
+        let me = self.me.as_ref().map(|me| me.label.as_str());
+        match step {
+            ControlStep::Offered | ControlStep::HandBackOffered => {
+                self.offer_to_me = to.is_some() && to.as_deref() == me;
+            }
+            ControlStep::Status => {}
+            _ => self.offer_to_me = false,
+        }
+        if step != ControlStep::Status {
+            let to = to.map(|t| format!(" -> {t}")).unwrap_or_default();
+            self.report
+                .control
+                .push(format!("{}: {by}{to}", step.name()));
+        }
+        if self.in_control() != was_in_control {
+            // Control changed hands: this console starts a fresh engagement (or stops following).
+            self.stop_following(now);
+            self.engage_requested_at = None;
+            self.engages_this_session = 0;
         }
     }
 
@@ -374,6 +615,11 @@ impl ConsoleSession {
     }
 
     fn on_action(&mut self, action: OperatorAction, now: Duration) {
+        let subject = match &action {
+            OperatorAction::OfferControl { to } => format!("offer_control -> {to}"),
+            other => other.name().to_string(),
+        };
+        self.audit(true, AuditAction::Request, subject, "asked".into(), now);
         match action {
             OperatorAction::Enable => self.send_event(SessionEvent::Enable),
             OperatorAction::Engage => self.engage(now),
@@ -386,6 +632,13 @@ impl ConsoleSession {
                 self.stop_following(now);
                 self.send_event(SessionEvent::EstopRequest);
             }
+            OperatorAction::OfferControl { to } => {
+                self.stop_following(now);
+                self.send_event(SessionEvent::OfferControl { to });
+            }
+            OperatorAction::AcceptControl => self.send_event(SessionEvent::AcceptControl),
+            OperatorAction::DeclineControl => self.send_event(SessionEvent::DeclineControl),
+            OperatorAction::WithdrawOffer => self.send_event(SessionEvent::WithdrawOffer),
             OperatorAction::Finish => {
                 self.stop_following(now);
                 self.engage_requested_at = None;

@@ -2,7 +2,9 @@
 //! `medlink console`), taken from what the console shows. It enables a disabled arm, presses
 //! engage once per session when the station is ready, and, if asked to, presses it again a
 //! settle time after the station fell back to HOLD or READY, as a surgeon presses the pedal.
-//! Its decisions reach the console core as operator inputs, so they are recorded like a person's.
+//! It accepts an offer of control addressed to it (a hand-back from the bedside team, or another
+//! console's offer) and acts only while it holds control. Its decisions reach the console core as
+//! operator inputs, so they are recorded like a person's.
 
 use super::{ConsoleView, FRESH_STATE, OperatorAction};
 use proto::SupervisorStateCode;
@@ -30,6 +32,12 @@ impl ScriptedSurgeon {
     pub fn decide(&mut self, view: &ConsoleView) -> Option<OperatorAction> {
         let fresh = view.state_age.is_some_and(|age| age < FRESH_STATE);
         if !view.connected || view.finished || view.session_id == 0 || !fresh {
+            return None;
+        }
+        if view.offer_to_me && view.may_operate == Some(true) {
+            return Some(OperatorAction::AcceptControl);
+        }
+        if !view.in_control {
             return None;
         }
         let state = view.station_state?;

@@ -158,6 +158,19 @@ impl ArmLoop {
         self.collect_transitions();
     }
 
+    /// An engaged arm holds, for `reason` (control being handed over).
+    pub fn hold(&mut self, reason: safety::TransitionReason, now: Duration) {
+        self.supervisor.hold(reason, now);
+        self.collect_transitions();
+    }
+
+    /// The bedside team takes control (the arm holds and no remote command acts) or hands it back
+    /// (nothing moves until the remote surgeon engages).
+    pub fn set_bedside_control(&mut self, bedside: bool, now: Duration) {
+        self.supervisor.set_bedside_control(bedside, now);
+        self.collect_transitions();
+    }
+
     /// A request from the console or the station itself; a refusal returns its reason.
     pub fn request(&mut self, request: Request, now: Duration) -> Result<(), &'static str> {
         let result = self.supervisor.handle_request(request, now);

@@ -11,6 +11,8 @@ use teleop::{Core, Role, SessionEvent, StationInput, StationOutput, StationSessi
 
 pub const CONSOLE_AHEAD_US: i64 = 5_000_000;
 pub const ONE_WAY_US: i64 = 300;
+/// The bench's one console.
+pub const PEER: u64 = 1;
 
 pub struct Bench {
     pub station: StationSession,
@@ -40,9 +42,14 @@ impl Bench {
             session_id: 0,
             clock: None,
         };
-        bench.input(StationInput::Connected);
-        bench.input(StationInput::Event { event: hello });
+        let surgeon = trust::Identity::simulated("bench surgeon", trust::Role::Surgeon);
+        bench.input(StationInput::connected_without_policy(PEER, surgeon));
         bench.input(StationInput::Event {
+            peer: PEER,
+            event: hello,
+        });
+        bench.input(StationInput::Event {
+            peer: PEER,
             event: SessionEvent::Enable,
         });
         for _ in 0..100 {
@@ -50,6 +57,7 @@ impl Bench {
         }
         let from_seq = bench.seq + 1;
         bench.input(StationInput::Event {
+            peer: PEER,
             event: SessionEvent::Engage { from_seq },
         });
         bench
@@ -64,12 +72,14 @@ impl Bench {
             n += 1;
             if let StationOutput::Datagram {
                 datagram: Datagram::State(state),
+                ..
             } = output
             {
                 self.last_state = Some(state);
             }
             if let StationOutput::Datagram {
                 datagram: Datagram::Ping(ping),
+                ..
             } = output
             {
                 let t2 = ping.t1_us + ONE_WAY_US + CONSOLE_AHEAD_US;
@@ -90,6 +100,7 @@ impl Bench {
     pub fn command(&mut self) -> StationInput {
         self.seq += 1;
         StationInput::Datagram {
+            peer: PEER,
             datagram: Datagram::Control(ControlCommand {
                 seq: self.seq,
                 sent_at_us: self.now.as_micros() as i64 - ONE_WAY_US + CONSOLE_AHEAD_US,
@@ -108,6 +119,7 @@ impl Bench {
                 let received_at = Duration::from_micros((pong.t1_us + 2 * ONE_WAY_US) as u64);
                 self.station.handle_input(
                     StationInput::Datagram {
+                        peer: PEER,
                         datagram: Datagram::Pong(pong),
                         received_at,
                     },

@@ -1,0 +1,106 @@
+//! Who gets in, decided at the station's edge: the revocation list (re-read while the station
+//! runs; a console whose certificate is revoked after it connected is dropped) and the site's
+//! admission policy (or none, which admits every CA-signed console for what its role allows and
+//! says so at start). The decision goes to the session core with the connection.
+
+use link::Revocations;
+use std::time::SystemTime;
+use teleop::station::peers::Admission;
+use trust::Identity;
+use trust::policy::Device;
+
+/// The site's admission policy as the gate asks it.
+pub trait PolicySource: Send {
+    /// What the policy allows this identity on this station's devices.
+    fn admit(&mut self, identity: &Identity) -> Admission;
+    /// Re-reads the policy if it changed; a message to log when it did or failed to.
+    fn reload(&mut self) -> Option<String>;
+}
+
+/// What the network thread asks when a console connects and once a second.
+pub trait Gate: Send {
+    fn admit(&mut self, identity: &Identity) -> Admission;
+    /// Re-reads the revocation list and the policy where they changed.
+    fn reload(&mut self);
+    fn is_revoked(&self, serial: &str) -> bool;
+}
+
+pub struct StationGate {
+    revocations: Revocations,
+    policy: Option<Box<dyn PolicySource>>,
+}
+
+impl StationGate {
+    pub fn new(revocations: Revocations, policy: Option<Box<dyn PolicySource>>) -> Self {
+        if policy.is_none() {
+            tracing::warn!(
+                "no admission policy: every console certificate of the CA is admitted for what its role allows (docs/policy.md)"
+            );
+        }
+        Self {
+            revocations,
+            policy,
+        }
+    }
+}
+
+impl Gate for StationGate {
+    fn admit(&mut self, identity: &Identity) -> Admission {
+        match self.policy.as_mut() {
+            Some(policy) => policy.admit(identity),
+            None => Admission::without_policy(identity),
+        }
+    }
+
+    fn reload(&mut self) {
+        match self.revocations.reload() {
+            Ok(true) => tracing::info!(
+                crl = %self.revocations.path().display(),
+                number = self.revocations.number(),
+                "revocation list reloaded"
+            ),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the revocation list could not be reloaded; the one in force is kept")
+            }
+        }
+        if let Some(message) = self.policy.as_mut().and_then(|p| p.reload()) {
+            tracing::warn!("{message}");
+        }
+    }
+
+    fn is_revoked(&self, serial: &str) -> bool {
+        self.revocations.is_revoked(serial)
+    }
+}
+
+/// The site's policy file: this station hosts the arm, so a console asks for the arm.
+impl PolicySource for crate::admission::Admission {
+    fn admit(&mut self, identity: &Identity) -> Admission {
+        let decision = self.decide(identity, Device::Arm, SystemTime::now());
+        Admission {
+            admitted: decision.admitted(),
+            may_operate: decision.may_operate(),
+            bedside_confirmation: decision.bedside_confirmation_required,
+            rule: decision
+                .rule
+                .map_or("policy.admitted", |rule| rule.name())
+                .to_string(),
+            explanation: decision.explanation,
+        }
+    }
+
+    fn reload(&mut self) -> Option<String> {
+        match self.reload_if_changed() {
+            Ok(true) => Some(format!(
+                "admission policy {} reloaded",
+                self.path().display()
+            )),
+            Ok(false) => None,
+            Err(e) => Some(format!(
+                "the admission policy {} could not be reloaded; the one in force is kept: {e}",
+                self.path().display()
+            )),
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! Who may operate and who has control, at the station core: roles and admission on connect and on
+//! every request, control passing between two consoles only by offer and accept (the arm holding
+//! meanwhile), the bedside team taking over and handing back, the bedside confirmation the site
+//! policy can require, and an audit record for each step.
+
+use proto::{ClockPong, ControlCommand, Datagram, SupervisorStateCode, WirePose};
+use std::time::Duration;
+use teleop::station::StationSession;
+use teleop::station::control::PeerId;
+use teleop::station::peers::Admission;
+use teleop::{
+    Core, LocalRequest, Role, SessionEvent, StationInput, StationOutput, StationSessionConfig,
+};
+use trust::{AuditAction, AuditRecord, Identity, Role as TrustRole};
+
+const A: PeerId = 1;
+const B: PeerId = 2;
+const OBSERVER: PeerId = 3;
+const ONE_WAY_US: i64 = 300;
+
+/// A station core with consoles driven by hand; each console's clock is the station's.
+struct Ward {
+    station: StationSession,
+    now: Duration,
+    seqs: [u64; 4],
+    target: WirePose,
+    pongs: Vec<(PeerId, ClockPong)>,
+    events: Vec<(Option<PeerId>, SessionEvent)>,
+    closed: Vec<(PeerId, String)>,
+    audit: Vec<AuditRecord>,
+    verdicts: Vec<String>,
+    /// Every control step announced, "step by X to Y".
+    control_log: Vec<String>,
+}
+
+fn surgeon(name: &str) -> Identity {
+    Identity::simulated(name, TrustRole::Surgeon)
+}
+
+impl Ward {
+    fn new(config: StationSessionConfig) -> Self {
+        let start = config.start_joints;
+        let mut ward = Self {
+            station: StationSession::new(config).unwrap(),
+            now: Duration::ZERO,
+            seqs: [0; 4],
+            target: teleop::wire::pose_to_wire(&robot::Psm::dvrk_classic().forward(&start)),
+            pongs: Vec::new(),
+            events: Vec::new(),
+            closed: Vec::new(),
+            audit: Vec::new(),
+            verdicts: Vec::new(),
+            control_log: Vec::new(),
+        };
+        ward.drain();
+        ward
+    }
+
+    fn input(&mut self, input: StationInput) {
+        self.station.handle_input(input, self.now);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(output) = self.station.poll_output() {
+            match output {
+                StationOutput::Datagram {
+                    to: Some(peer),
+                    datagram: Datagram::Ping(ping),
+                } => {
+                    let t2 = ping.t1_us + ONE_WAY_US;
+                    let pong = ClockPong {
+                        id: ping.id,
+                        t1_us: ping.t1_us,
+                        t2_us: t2,
+                        t3_us: t2,
+                    };
+                    self.pongs.push((peer, pong));
+                }
+                StationOutput::Datagram { .. } => {}
+                StationOutput::Event { to, event } => {
+                    if let SessionEvent::Control { step, by, to, .. } = &event {
+                        let to = to.as_deref().unwrap_or("-");
+                        self.control_log
+                            .push(format!("{} by {by} to {to}", step.name()));
+                    }
+                    self.events.push((to, event));
+                }
+                StationOutput::Close { peer, reason } => self.closed.push((peer, reason.into())),
+                StationOutput::Audit(record) => self.audit.push(*record),
+                StationOutput::Verdict { verdict, .. } => self.verdicts.push(verdict.into()),
+            }
+        }
+    }
+
+    fn connect(&mut self, peer: PeerId, identity: Identity, admission: Admission) {
+        self.input(StationInput::Connected {
+            peer,
+            identity,
+            admission,
+        });
+        let hello = SessionEvent::Hello {
+            role: Role::Console,
+            wire_version: proto::WIRE_VERSION,
+            session_id: 0,
+            clock: None,
+        };
+        self.event(peer, hello);
+    }
+
+    fn connect_operator(&mut self, peer: PeerId, name: &str) {
+        let identity = surgeon(name);
+        let admission = Admission::without_policy(&identity);
+        self.connect(peer, identity, admission);
+    }
+
+    fn event(&mut self, peer: PeerId, event: SessionEvent) {
+        self.input(StationInput::Event { peer, event });
+    }
+
+    fn local(&mut self, request: LocalRequest) {
+        self.input(StationInput::Local { request });
+    }
+
+    /// A millisecond: pongs of the last pings arrive, `movers` each send a command toward
+    /// `target`, the servo ticks.
+    fn step(&mut self, movers: &[PeerId]) {
+        self.now += Duration::from_millis(1);
+        for (peer, pong) in std::mem::take(&mut self.pongs) {
+            let received_at = Duration::from_micros((pong.t1_us + 2 * ONE_WAY_US) as u64);
+            self.input(StationInput::Datagram {
+                peer,
+                datagram: Datagram::Pong(pong),
+                received_at,
+            });
+        }
+        for &peer in movers {
+            self.seqs[peer as usize] += 1;
+            let command = ControlCommand {
+                seq: self.seqs[peer as usize],
+                sent_at_us: self.now.as_micros() as i64 - ONE_WAY_US,
+                target: self.target,
+                jaw_rad: 0.0,
+            };
+            self.input(StationInput::Datagram {
+                peer,
+                datagram: Datagram::Control(command),
+                received_at: self.now,
+            });
+        }
+        self.input(StationInput::Tick);
+    }
+
+    fn run(&mut self, ms: u64, movers: &[PeerId]) {
+        for _ in 0..ms {
+            self.step(movers);
+        }
+    }
+
+    fn engage(&mut self, peer: PeerId) {
+        let from_seq = self.seqs[peer as usize] + 1;
+        self.event(peer, SessionEvent::Engage { from_seq });
+    }
+
+    fn state(&self) -> SupervisorStateCode {
+        teleop::message::state_code(self.station.arm().state())
+    }
+
+    fn setpoint(&self) -> robot::Joints {
+        *self.station.arm().supervisor().setpoint()
+    }
+
+    /// Moves the master target 1 mm along x, so an applied command moves the arm.
+    fn nudge(&mut self) {
+        self.target.position_m[0] += 0.001;
+    }
+
+    /// Refusals sent to `peer` (or to everyone) since the last call.
+    fn take_refusals(&mut self, peer: Option<PeerId>) -> Vec<String> {
+        let events = std::mem::take(&mut self.events);
+        events
+            .into_iter()
+            .filter(|(to, _)| to.is_none() || *to == peer)
+            .filter_map(|(_, e)| match e {
+                SessionEvent::Refused { request, reason } => Some(format!("{request}: {reason}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn control_steps(&self) -> Vec<String> {
+        self.control_log.clone()
+    }
+
+    fn audited(&self, action: AuditAction, subject: &str) -> Vec<&AuditRecord> {
+        self.audit
+            .iter()
+            .filter(|r| r.action == action && r.subject.starts_with(subject))
+            .collect()
+    }
+}
+
+/// A station with surgeon A connected, enabled and engaged, following A's commands.
+fn engaged_with_a() -> Ward {
+    let mut ward = Ward::new(StationSessionConfig::default());
+    ward.connect_operator(A, "Dr A");
+    ward.event(A, SessionEvent::Enable);
+    ward.run(100, &[A]);
+    ward.engage(A);
+    ward.run(50, &[A]);
+    assert_eq!(ward.state(), SupervisorStateCode::Engaged);
+    ward
+}
+
+#[test]
+fn an_observer_watches_the_state_stream_but_cannot_engage_or_command() {
+    let mut ward = engaged_with_a();
+    let observer = Identity::simulated("Student", TrustRole::Observer);
+    let admission = Admission::without_policy(&observer);
+    ward.connect(OBSERVER, observer, admission);
+    ward.events.clear();
+    ward.run(20, &[A, OBSERVER]);
+    let before = ward.setpoint();
+    ward.nudge();
+    for request in [
+        SessionEvent::Enable,
+        SessionEvent::Engage { from_seq: 1 },
+        SessionEvent::Disengage,
+        SessionEvent::EstopRequest,
+        SessionEvent::OfferControl { to: "Dr A".into() },
+    ] {
+        ward.event(OBSERVER, request);
+    }
+    let refusals = ward.take_refusals(Some(OBSERVER));
+    assert_eq!(refusals.len(), 5, "{refusals:?}");
+    assert!(refusals.iter().all(|r| r.contains("watch but not operate")));
+    ward.verdicts.clear();
+    ward.run(20, &[OBSERVER]);
+    assert!(ward.verdicts.iter().all(|v| v == "not_in_control"));
+    assert_eq!(
+        ward.setpoint(),
+        before,
+        "the observer's commands moved nothing"
+    );
+    assert_eq!(ward.state(), SupervisorStateCode::Engaged);
+    let report = ward.station.report(ward.now, true);
+    assert_eq!(report.commands_dropped.get("not_in_control"), Some(&40));
+    let refused = ward.audited(AuditAction::Request, "engage");
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.actor.as_ref().is_some_and(|a| a.name == "Student")
+                && r.outcome.starts_with("refused"))
+    );
+}
+
+#[test]
+fn a_station_certificate_or_a_refused_admission_never_becomes_a_console() {
+    let mut ward = Ward::new(StationSessionConfig::default());
+    let station = Identity::simulated("Other station", TrustRole::Station);
+    let admission = Admission::without_policy(&station);
+    ward.connect(A, station, admission);
+    assert_eq!(ward.closed.len(), 1);
+    assert!(
+        ward.closed[0].1.contains("role.not_a_console"),
+        "{:?}",
+        ward.closed
+    );
+    let refused = Admission::refused(
+        "licence.expired",
+        "Dr B's HK licence expired on 2026-03-31".into(),
+    );
+    ward.connect(B, surgeon("Dr B"), refused);
+    assert_eq!(ward.closed[1].0, B);
+    assert!(
+        ward.closed[1].1.contains("licence.expired"),
+        "{:?}",
+        ward.closed
+    );
+    // Neither joined: their events are ignored, and nothing was granted.
+    ward.event(B, SessionEvent::Enable);
+    assert_eq!(ward.state(), SupervisorStateCode::Disabled);
+    let admissions = ward.audited(AuditAction::Admission, "console");
+    assert_eq!(admissions.len(), 2);
+    assert!(admissions.iter().all(|r| r.outcome.starts_with("refused")));
+}
+
+#[test]
+fn control_passes_between_consoles_by_offer_and_accept_with_the_arm_in_hold() {
+    let mut ward = engaged_with_a();
+    ward.connect_operator(B, "Dr B");
+    ward.run(20, &[A, B]);
+    assert!(ward.station.control().is_controller(A));
+    // B cannot take control, and its requests are refused while A holds it.
+    ward.event(B, SessionEvent::AcceptControl);
+    ward.engage(B);
+    let refusals = ward.take_refusals(Some(B));
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    ward.event(A, SessionEvent::OfferControl { to: "Dr B".into() });
+    assert_eq!(
+        ward.state(),
+        SupervisorStateCode::Hold,
+        "the arm holds during the switch"
+    );
+    let held = ward.setpoint();
+    ward.nudge();
+    ward.run(20, &[A, B]);
+    assert_eq!(
+        ward.setpoint(),
+        held,
+        "nothing moves while the offer is pending"
+    );
+    ward.engage(A);
+    assert!(
+        ward.take_refusals(Some(A))
+            .iter()
+            .any(|r| r.contains("offer is pending"))
+    );
+    ward.event(B, SessionEvent::AcceptControl);
+    assert!(ward.station.control().is_controller(B));
+    ward.run(20, &[A, B]);
+    assert_eq!(
+        ward.setpoint(),
+        held,
+        "nothing moves before the new holder engages"
+    );
+    ward.engage(A);
+    assert!(
+        ward.take_refusals(Some(A))
+            .iter()
+            .any(|r| r.contains("does not have control"))
+    );
+    ward.engage(B);
+    ward.run(200, &[A, B]);
+    assert_eq!(ward.state(), SupervisorStateCode::Engaged);
+    assert_ne!(ward.setpoint(), held, "B's commands move the arm");
+    let steps: Vec<_> = ward
+        .audited(AuditAction::Control, "")
+        .iter()
+        .map(|r| r.subject.clone())
+        .collect();
+    assert!(
+        steps.contains(&"offered -> Dr B (surgeon)".to_string()),
+        "{steps:?}"
+    );
+    assert!(
+        steps.contains(&"accepted -> Dr A (surgeon)".to_string()),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn a_declined_offer_leaves_control_with_the_offerer_who_must_engage_again() {
+    let mut ward = engaged_with_a();
+    ward.connect_operator(B, "Dr B");
+    ward.event(A, SessionEvent::OfferControl { to: "Dr B".into() });
+    ward.event(B, SessionEvent::DeclineControl);
+    assert!(ward.station.control().is_controller(A));
+    assert_eq!(ward.state(), SupervisorStateCode::Hold);
+    ward.engage(A);
+    ward.run(10, &[A]);
+    assert_eq!(ward.state(), SupervisorStateCode::Engaged);
+}
+
+#[test]
+fn the_offering_console_dropping_mid_way_lapses_the_offer() {
+    let mut ward = engaged_with_a();
+    ward.connect_operator(B, "Dr B");
+    ward.event(A, SessionEvent::OfferControl { to: "Dr B".into() });
+    ward.input(StationInput::Disconnected { peer: A });
+    ward.events.clear();
+    ward.event(B, SessionEvent::AcceptControl);
+    assert!(!ward.station.control().is_controller(B));
+    assert!(!ward.take_refusals(Some(B)).is_empty());
+    let held = ward.setpoint();
+    ward.nudge();
+    ward.engage(B);
+    ward.run(50, &[B]);
+    assert_eq!(ward.setpoint(), held);
+    assert_eq!(ward.state(), SupervisorStateCode::Hold);
+    // A's certificate reconnecting holds control again, and must engage.
+    ward.connect_operator(10, "Dr A");
+    assert!(ward.station.control().is_controller(10));
+}
+
+#[test]
+fn while_the_bedside_team_has_control_no_remote_command_moves_the_arm() {
+    let mut ward = engaged_with_a();
+    ward.local(LocalRequest::TakeOver);
+    assert_eq!(ward.state(), SupervisorStateCode::Hold);
+    let held = ward.setpoint();
+    ward.nudge();
+    ward.verdicts.clear();
+    ward.engage(A);
+    ward.event(A, SessionEvent::Enable);
+    ward.event(A, SessionEvent::Disengage);
+    ward.run(300, &[A]);
+    assert_eq!(ward.setpoint(), held);
+    assert!(
+        ward.verdicts.iter().all(|v| v == "bedside_control"),
+        "{:?}",
+        &ward.verdicts[..3]
+    );
+    let refusals = ward.take_refusals(Some(A));
+    for request in ["engage", "enable", "disengage"] {
+        assert!(
+            refusals.contains(&format!("{request}: the bedside team has control")),
+            "{refusals:?}"
+        );
+    }
+    // The hand-back must be accepted before anything moves; then the surgeon engages.
+    ward.local(LocalRequest::HandBack { to: None });
+    ward.run(20, &[A]);
+    assert_eq!(ward.setpoint(), held, "not before the surgeon accepts");
+    ward.event(A, SessionEvent::AcceptControl);
+    ward.run(20, &[A]);
+    assert_eq!(ward.setpoint(), held, "not before the surgeon engages");
+    ward.engage(A);
+    ward.run(200, &[A]);
+    assert_eq!(ward.state(), SupervisorStateCode::Engaged);
+    assert_ne!(ward.setpoint(), held);
+    let steps = ward.control_steps();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("taken_over by bedside team (bedside)")),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("hand_back_offered by bedside team")),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("handed_back by Dr A (surgeon)")),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn a_site_policy_can_require_a_bedside_confirmation_before_the_first_engage() {
+    let mut ward = Ward::new(StationSessionConfig::default());
+    let identity = surgeon("Dr C");
+    let admission = Admission {
+        bedside_confirmation: true,
+        ..Admission::without_policy(&identity)
+    };
+    ward.connect(A, identity, admission);
+    ward.event(A, SessionEvent::Enable);
+    ward.run(100, &[A]);
+    ward.events.clear();
+    ward.engage(A);
+    assert!(
+        ward.take_refusals(Some(A))
+            .iter()
+            .any(|r| r.contains("not confirmed"))
+    );
+    assert_eq!(ward.state(), SupervisorStateCode::Ready);
+    ward.local(LocalRequest::Confirm);
+    ward.engage(A);
+    ward.run(10, &[A]);
+    assert_eq!(ward.state(), SupervisorStateCode::Engaged);
+    assert!(
+        ward.control_steps()
+            .iter()
+            .any(|s| s.starts_with("bedside_confirmed by bedside team"))
+    );
+}
+
+#[test]
+fn every_admission_request_control_step_and_transition_is_audited_with_who() {
+    let mut ward = engaged_with_a();
+    ward.local(LocalRequest::TakeOver);
+    ward.local(LocalRequest::Estop);
+    for (action, subject) in [
+        (AuditAction::Started, "station"),
+        (AuditAction::Admission, "console"),
+        (AuditAction::Request, "enable"),
+        (AuditAction::Request, "engage"),
+        (AuditAction::Control, "granted"),
+        (AuditAction::Control, "taken_over"),
+        (AuditAction::Request, "local_estop"),
+        (AuditAction::Transition, "ENGAGED -> HOLD"),
+        (AuditAction::Transition, "HOLD -> ESTOP"),
+    ] {
+        let found = ward.audited(action, subject);
+        assert!(!found.is_empty(), "no {action:?} {subject}");
+    }
+    let engage = ward.audited(AuditAction::Request, "engage")[0];
+    assert_eq!(engage.actor.as_ref().map(|a| a.name.as_str()), Some("Dr A"));
+    let estop = ward.audited(AuditAction::Request, "local_estop")[0];
+    assert_eq!(
+        estop.actor.as_ref().map(|a| a.role.clone()),
+        Some(TrustRole::Bedside)
+    );
+}
+
+#[test]
+fn bedside_and_operator_commands_parse_with_clear_errors() {
+    use teleop::OperatorAction;
+    assert_eq!(
+        LocalRequest::parse("handback Dr Li Wei"),
+        Ok(Some(LocalRequest::HandBack {
+            to: Some("Dr Li Wei".into())
+        }))
+    );
+    assert_eq!(
+        LocalRequest::parse(" handback "),
+        Ok(Some(LocalRequest::HandBack { to: None }))
+    );
+    assert_eq!(
+        LocalRequest::parse("takeover"),
+        Ok(Some(LocalRequest::TakeOver))
+    );
+    assert_eq!(LocalRequest::parse(""), Ok(None));
+    assert!(
+        LocalRequest::parse("launch")
+            .unwrap_err()
+            .contains("takeover")
+    );
+    assert!(LocalRequest::parse("estop now").is_err());
+    assert_eq!(
+        OperatorAction::parse("offer Dr B"),
+        Ok(Some(OperatorAction::OfferControl { to: "Dr B".into() }))
+    );
+    assert!(OperatorAction::parse("offer").is_err());
+    assert_eq!(
+        OperatorAction::parse("accept"),
+        Ok(Some(OperatorAction::AcceptControl))
+    );
+    assert!(
+        OperatorAction::parse("jump")
+            .unwrap_err()
+            .contains("offer NAME")
+    );
+}
