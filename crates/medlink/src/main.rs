@@ -26,6 +26,9 @@ enum Command {
     /// Development PKI for mutual TLS.
     #[command(subcommand)]
     Pki(cmd::pki::PkiCommand),
+    /// The tamper-evident audit log: verify its chain and signatures, show its entries.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
     /// Measure our figures against a baseline in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -54,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Station(args) => cmd::station::run(args),
         Command::Console(args) => cmd::console::run(args),
         Command::Pki(command) => cmd::pki::run(command),
+        Command::Audit(command) => cmd::audit::run(command),
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Ecg(command) => cmd::ecg::run(command),
         Command::Hifu(hifu) => cmd::hifu::run(hifu),

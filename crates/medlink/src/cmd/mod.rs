@@ -1,5 +1,6 @@
 //! One module per `medlink` subcommand; each parses its own arguments and calls into the crates.
 
+pub mod audit;
 pub mod bench;
 pub mod bench_bulk;
 pub mod bench_hifu;
