@@ -28,6 +28,9 @@ pub struct ConsoleConfig {
     pub server_name: String,
     /// Directory written by `medlink pki init`; the console uses ca.crt, console.crt, console.key.
     pub pki_dir: PathBuf,
+    /// The file stem of this console's certificate and key in `pki_dir` (`console`: the
+    /// certificate `pki init` makes; `dr-li-wei` for one `pki issue --name "Dr Li Wei"` made).
+    pub certificate: String,
     /// Control command rate (Hz).
     pub rate_hz: f64,
     /// Master-to-PSM motion scale.
@@ -66,6 +69,7 @@ impl Default for ConsoleConfig {
             station: SocketAddr::from(([127, 0, 0, 1], 4433)),
             server_name: "localhost".into(),
             pki_dir: PathBuf::from("pki"),
+            certificate: "console".to_string(),
             rate_hz: 1000.0,
             scale: 0.2,
             tremor_cutoff_hz: 6.0,
@@ -86,7 +90,7 @@ impl Default for ConsoleConfig {
 
 impl ConsoleConfig {
     pub fn pki_paths(&self) -> PkiPaths {
-        PkiPaths::in_dir(&self.pki_dir, "console")
+        PkiPaths::in_dir(&self.pki_dir, &self.certificate)
     }
 
     /// The session core's configuration, for a session clock that started at `epoch`.

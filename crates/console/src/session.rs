@@ -38,6 +38,8 @@ pub enum ConsoleError {
     Io(#[from] std::io::Error),
     #[error("starting the recording: {0}")]
     Tap(String),
+    #[error("the station refused this console: {0}")]
+    Refused(String),
 }
 
 /// How long to keep trying the first connection, to wait for the station to become READY, and
@@ -105,6 +107,19 @@ enum Net {
     Lost(u64, String),
 }
 
+/// The station's reason, when it closed the connection refusing or dropping this console (code
+/// 2: admission, role, revocation): reconnecting would not change its answer.
+fn refusal(connection: &quinn::Connection) -> Option<String> {
+    match connection.close_reason()? {
+        quinn::ConnectionError::ApplicationClosed(close)
+            if close.error_code == quinn::VarInt::from_u32(2) =>
+        {
+            Some(String::from_utf8_lossy(&close.reason).into_owned())
+        }
+        _ => None,
+    }
+}
+
 /// An open connection with its event stream.
 struct Live {
     generation: u64,
@@ -140,6 +155,8 @@ struct Run<'a, T: Tap<ConsoleInput, ConsoleOutput>> {
     outputs: Vec<ConsoleOutput>,
     buf: [u8; MAX_DATAGRAM_LEN],
     controls: Controls,
+    /// Why the station refused this console, if it did.
+    refused: Option<String>,
 }
 
 impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
@@ -179,6 +196,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             outputs: Vec::with_capacity(16),
             buf: [0; MAX_DATAGRAM_LEN],
             controls,
+            refused: None,
         })
     }
 
@@ -230,6 +248,9 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
 
     /// One control period; returns true when the run is over.
     async fn control_tick(&mut self) -> Result<bool, ConsoleError> {
+        if let Some(reason) = self.refused.take() {
+            return Err(ConsoleError::Refused(reason));
+        }
         self.watch_link().await?;
         let now = self.now();
         let view = self.core.core().view(now);
@@ -242,7 +263,8 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                         | proto::SupervisorStateCode::Engaged
                 )
             );
-            if ready {
+            // A console admitted to watch only runs its script without waiting for the arm.
+            if ready || view.may_operate == Some(false) {
                 self.script_start = Some(Instant::now());
             } else if self.live.is_some() && self.started.elapsed() > READY_TIMEOUT {
                 return Err(ConsoleError::NeverReady(READY_TIMEOUT));
@@ -270,10 +292,13 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         if let Some(action) = self.surgeon.decide(&view) {
             self.feed(ConsoleInput::Operator { action }, now).await;
         }
+        // Typed commands wait until the station has admitted this console.
+        let admitted = view.connected && view.may_operate.is_some();
         let typed = self
             .controls
             .actions
             .as_ref()
+            .filter(|_| admitted)
             .and_then(|rx| rx.try_recv().ok());
         if let Some(action) = typed {
             self.feed(ConsoleInput::Operator { action }, now).await;
@@ -400,7 +425,16 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                 log_event(&event);
                 self.feed(ConsoleInput::Event { event }, now).await;
             }
-            Net::Lost(g, reason) if Some(g) == current => self.lose_link(reason),
+            Net::Lost(g, reason) if Some(g) == current => {
+                match self.live.as_ref().and_then(|l| refusal(&l.connection)) {
+                    Some(refused) => {
+                        tracing::error!(reason = %refused, "the station refused this console");
+                        self.lose_link(format!("closed by the station: {refused}"));
+                        self.refused = Some(refused);
+                    }
+                    None => self.lose_link(reason),
+                }
+            }
             _ => {}
         }
     }

@@ -106,6 +106,8 @@ pub struct ConsoleReport {
     pub admitted: Option<String>,
     /// Every step of the two-teams protocol the station announced, "step: by -> to".
     pub control: Vec<String>,
+    /// The station's supervisor state in its newest state report (what a watcher saw last).
+    pub last_station_state: Option<String>,
     pub sender_ticks: u64,
     pub sender_missed_deadlines: u64,
     /// Seconds of input actually run.

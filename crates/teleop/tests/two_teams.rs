@@ -262,7 +262,7 @@ fn a_station_certificate_or_a_refused_admission_never_becomes_a_console() {
     ward.connect(A, station, admission);
     assert_eq!(ward.closed.len(), 1);
     assert!(
-        ward.closed[0].1.contains("role.not_a_console"),
+        ward.closed[0].1.contains("role.not_console"),
         "{:?}",
         ward.closed
     );

@@ -340,6 +340,7 @@ impl ConsoleSession {
         report.operator = self.stats;
         report.rtt_us = self.rtt.percentiles();
         report.reconnects = self.connections.saturating_sub(1);
+        report.last_station_state = self.station.map(|(state, _, _)| format!("{state:?}"));
         report
     }
 

@@ -337,7 +337,7 @@ impl StationSession {
     ) {
         let refusal = if !identity.role.is_console() {
             Some(format!(
-                "{identity}: the role {} may not connect as a console (role.not_a_console)",
+                "{identity}: the role {} may not connect as a console (role.not_console)",
                 identity.role
             ))
         } else if !admission.admitted {
