@@ -29,6 +29,9 @@ enum Command {
     /// The tamper-evident audit log: verify its chain and signatures, show its entries.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// The site's admission policy: explain a decision for a certificate, validate a policy file.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
     /// Measure our figures against a baseline in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Console(args) => cmd::console::run(args),
         Command::Pki(command) => cmd::pki::run(command),
         Command::Audit(command) => cmd::audit::run(command),
+        Command::Policy(command) => cmd::policy::run(command),
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Ecg(command) => cmd::ecg::run(command),
         Command::Hifu(hifu) => cmd::hifu::run(hifu),

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod chain;
 pub mod identity;
+pub mod policy;
 
 pub use audit::{AuditAction, AuditRecord};
 pub use identity::{Identity, Role};

@@ -22,6 +22,7 @@ pub mod hifu_simulate;
 pub mod hub;
 pub mod netem;
 pub mod pki;
+pub mod policy;
 pub mod python;
 pub mod record;
 pub mod replay;
