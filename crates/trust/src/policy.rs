@@ -3,8 +3,10 @@
 //! patient's recorded consent and the bedside confirmation. Parsed and validated from TOML;
 //! `Policy::decide` answers one peer with the rule that decided and why (see docs/policy.md).
 
+mod codes;
 mod date;
 mod decide;
+mod decision;
 mod file;
 mod rule;
 mod validate;
@@ -14,11 +16,10 @@ mod tests_decide;
 #[cfg(test)]
 mod tests_file;
 
+pub use codes::{Jurisdiction, Serial, Sha256Hex, UtcOffset};
 pub use date::{Date, DateParseError};
-pub use decide::{Access, ConsentState, Decision, Step};
-pub use file::{
-    Bedside, Consent, Device, Jurisdiction, Licence, Serial, Sha256Hex, Site, Surgeon, UtcOffset,
-};
+pub use decision::{Access, ConsentState, Decision, Step};
+pub use file::{Bedside, Consent, Device, Licence, Site, Surgeon};
 pub use rule::Rule;
 
 use thiserror::Error;
