@@ -10,5 +10,5 @@ pub mod runner;
 pub mod shared;
 
 pub use config::StationConfig;
-pub use runner::{StationError, StationHandle};
+pub use runner::{Bedside, StationError, StationHandle};
 pub use teleop::StationReport;

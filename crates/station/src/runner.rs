@@ -38,6 +38,18 @@ pub enum StationError {
     Policy(#[from] crate::admission::AdmissionError),
 }
 
+/// The station's local input (buttons, the bedside team's commands), usable from any thread.
+#[derive(Clone)]
+pub struct Bedside {
+    shared: Arc<Shared>,
+}
+
+impl Bedside {
+    pub fn request(&self, request: LocalRequest) {
+        self.shared.push_inbound(StationInput::Local { request });
+    }
+}
+
 pub struct StationHandle {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
@@ -155,9 +167,17 @@ impl StationHandle {
         self.shared.epoch()
     }
 
-    /// A request from the station itself (e-stop button, clearing an e-stop or a fault).
+    /// A request from the station itself (e-stop button, clearing an e-stop or a fault, the
+    /// bedside team's take-over and hand-back).
     pub fn local_request(&self, request: LocalRequest) {
-        self.shared.push_inbound(StationInput::Local { request });
+        self.bedside().request(request);
+    }
+
+    /// The station's local input, for another thread (the demo's scheduled take-over).
+    pub fn bedside(&self) -> Bedside {
+        Bedside {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Stops both threads and returns the report of the station's whole life.

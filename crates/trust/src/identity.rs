@@ -133,7 +133,12 @@ mod tests {
     #[test]
     fn only_surgeons_operate_and_stations_are_never_consoles() {
         assert!(Role::Surgeon.may_operate());
-        for role in [Role::Bedside, Role::Observer, Role::Station, Role::HifuDevice] {
+        for role in [
+            Role::Bedside,
+            Role::Observer,
+            Role::Station,
+            Role::HifuDevice,
+        ] {
             assert!(!role.may_operate(), "{role}");
         }
         assert!(!Role::Station.is_console());

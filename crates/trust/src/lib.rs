@@ -7,5 +7,5 @@ pub mod chain;
 pub mod identity;
 pub mod policy;
 
-pub use audit::{AuditAction, AuditRecord};
+pub use audit::{AuditAction, AuditRecord, AuditSink};
 pub use identity::{Identity, Role};

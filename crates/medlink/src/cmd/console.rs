@@ -69,6 +69,17 @@ pub struct ConsoleArgs {
     /// Name in the station's certificate (default localhost).
     #[arg(long)]
     server_name: Option<String>,
+    /// This console's certificate in the PKI directory, by file stem (default `console`, the one
+    /// `pki init` makes; `dr-li-wei` for one `pki issue --name "Dr Li Wei"` made).
+    #[arg(long)]
+    certificate: Option<String>,
+    /// Where the console's audit log goes (default `audit`).
+    #[arg(long, default_value = "audit")]
+    audit_dir: PathBuf,
+    /// Read operator commands from standard input (offer NAME, accept, decline, withdraw,
+    /// enable, engage, disengage, estop) while the scripted input runs.
+    #[arg(long)]
+    commands: bool,
     /// Record the console's sessions (MCAP) into this directory (default: `record_dir` of the
     /// config, `recordings`); see docs/recording.md.
     #[arg(long, conflicts_with = "no_record")]
@@ -91,6 +102,9 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     if let Some(name) = args.server_name {
         config.server_name = name;
     }
+    if let Some(certificate) = args.certificate {
+        config.certificate = certificate;
+    }
     if let Some(dir) = args.record {
         config.record_dir = Some(dir);
     }
@@ -99,10 +113,36 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     }
     config.input = args.run.input();
     config.duration_s = args.run.duration.or(config.duration_s);
+    let audit = super::audit_file::open(&args.audit_dir, &config.pki_paths(), "console")?;
+    let controls = console::Controls {
+        actions: args.commands.then(read_commands),
+        audit: Some(Box::new(audit.sender())),
+    };
     let mut recording = None;
-    let result = console::run(&config, console::Controls::default(), |session| {
+    let result = console::run(&config, controls, |session| {
         super::record::start(config.record_dir.as_deref(), session, &mut recording)
     });
     super::record::finish(recording)?;
+    super::audit_file::finish(audit)?;
     args.run.print(&result?)
+}
+
+/// Operator commands typed on standard input, parsed on a thread of their own.
+fn read_commands() -> std::sync::mpsc::Receiver<teleop::OperatorAction> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            match teleop::OperatorAction::parse(&line) {
+                Ok(Some(action)) => {
+                    if tx.send(action).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+    });
+    rx
 }

@@ -1,5 +1,7 @@
 //! `medlink demo`: a station and a console on this machine, joined by real QUIC with mutual TLS
 //! on loopback, running a scripted procedure on the simulated arm, then the session summary.
+//! Both sides keep a signed audit log; `--takeover-at`/`--handback-at` have the bedside team take
+//! control in the middle and hand it back to the (scripted) surgeon, who accepts and re-engages.
 
 use super::console::RunArgs;
 use super::summary;
@@ -8,7 +10,7 @@ use clap::Args;
 use console::ConsoleConfig;
 use link::relay::{Relay, RelayConfig};
 use station::{StationConfig, StationHandle};
-use teleop::TimeSource;
+use teleop::{LocalRequest, TimeSource};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -27,6 +29,18 @@ pub struct DemoArgs {
     /// error instead of half a round trip (docs/telesurgery.md, "Time sources").
     #[arg(long)]
     clock_error_us: Option<i64>,
+    /// Where both sides' audit logs go, with a copy of the demo CA's certificate to verify them
+    /// by (`medlink audit verify FILE --ca DIR/ca.crt`).
+    #[arg(long, default_value = "audit")]
+    audit_dir: std::path::PathBuf,
+    /// The bedside team takes control this many seconds into the run (the arm holds; nothing
+    /// the console sends acts until it hands back).
+    #[arg(long)]
+    takeover_at: Option<f64>,
+    /// The bedside team hands control back this many seconds into the run; the surgeon accepts
+    /// and engages again.
+    #[arg(long, requires = "takeover_at")]
+    handback_at: Option<f64>,
 }
 
 /// The demo's length when `--duration` is not given.
@@ -41,8 +55,27 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         .map_or(TimeSource::Monotonic, |max_error_us| {
             TimeSource::Disciplined { max_error_us }
         });
+    for (flag, at) in [
+        ("--takeover-at", args.takeover_at),
+        ("--handback-at", args.handback_at),
+    ] {
+        if let Some(at) = at {
+            anyhow::ensure!(
+                at.is_finite() && at >= 0.0,
+                "{flag} must be a time in seconds"
+            );
+        }
+    }
+    if let (Some(take), Some(back)) = (args.takeover_at, args.handback_at) {
+        anyhow::ensure!(back > take, "--handback-at must come after --takeover-at");
+    }
     let pki = tempfile::tempdir().context("creating a temporary PKI directory")?;
     link::pki::init(pki.path(), &["localhost".into()], false)?;
+    std::fs::create_dir_all(&args.audit_dir)
+        .with_context(|| format!("creating {}", args.audit_dir.display()))?;
+    let ca_copy = args.audit_dir.join("ca.crt");
+    std::fs::copy(pki.path().join("ca.crt"), &ca_copy)
+        .with_context(|| format!("copying the demo CA to {}", ca_copy.display()))?;
     // One process, one clock: both sides share its zero, so the station knows every command's
     // true age and reports it beside the bound it judged by and the clock-sync estimate.
     let epoch = std::time::Instant::now();
@@ -54,10 +87,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         time_source,
         ..StationConfig::default()
     };
+    let station_audit =
+        super::audit_file::open(&args.audit_dir, &station_config.pki_paths(), "station")?;
     let mut station_recording = None;
-    let station = StationHandle::start(&station_config, None, |session| {
-        super::record::start(args.record.as_deref(), session, &mut station_recording)
-    })?;
+    let station = StationHandle::start(
+        &station_config,
+        Some(Box::new(station_audit.sender())),
+        |session| super::record::start(args.record.as_deref(), session, &mut station_recording),
+    )?;
+    schedule_bedside(&station, epoch, args.takeover_at, args.handback_at);
     let relay = match &args.profile {
         Some(name) => Some(Relay::start(&RelayConfig {
             listen: "127.0.0.1:0".parse()?,
@@ -79,13 +117,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         time_source,
         ..ConsoleConfig::default()
     };
+    let console_audit =
+        super::audit_file::open(&args.audit_dir, &console_config.pki_paths(), "console")?;
+    let controls = console::Controls {
+        actions: None,
+        audit: Some(Box::new(console_audit.sender())),
+    };
     let mut console_recording = None;
-    let result = console::run(&console_config, console::Controls::default(), |session| {
+    let result = console::run(&console_config, controls, |session| {
         super::record::start(args.record.as_deref(), session, &mut console_recording)
     });
     let final_station = station.shutdown();
     super::record::finish(console_recording)?;
     super::record::finish(station_recording)?;
+    super::audit_file::finish(console_audit)?;
+    super::audit_file::finish(station_audit)?;
     let report = result?;
     match (relay, &args.profile) {
         (Some(relay), Some(profile)) => {
@@ -102,4 +148,31 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         "the audit found unsafe applications"
     );
     Ok(())
+}
+
+/// The bedside team's take-over and hand-back at their times into the run, from a thread of
+/// their own (the station's local input, never the network).
+fn schedule_bedside(
+    station: &StationHandle,
+    epoch: std::time::Instant,
+    takeover_at: Option<f64>,
+    handback_at: Option<f64>,
+) {
+    let Some(takeover_at) = takeover_at else {
+        return;
+    };
+    let bedside = station.bedside();
+    std::thread::spawn(move || {
+        let steps = [
+            (Some(takeover_at), LocalRequest::TakeOver),
+            (handback_at, LocalRequest::HandBack { to: None }),
+        ];
+        for (at, request) in steps {
+            let Some(at) = at else { continue };
+            let due = epoch + std::time::Duration::from_secs_f64(at);
+            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+            tracing::info!(request = request.name(), at_s = at, "bedside team");
+            bedside.request(request);
+        }
+    });
 }

@@ -1,6 +1,7 @@
 //! One module per `medlink` subcommand; each parses its own arguments and calls into the crates.
 
 pub mod audit;
+pub mod audit_file;
 pub mod bench;
 pub mod bench_bulk;
 pub mod bench_hifu;

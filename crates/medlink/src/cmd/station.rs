@@ -1,6 +1,8 @@
-//! `medlink station`: the patient-side station. Listens for one console at a time; local
-//! commands on standard input (`estop`, `clear`, `clear-fault`, `quit`) act as the station's
-//! own buttons and can never come from the network.
+//! `medlink station`: the patient-side station. Serves several consoles (one in control, the
+//! others watching), admits them by certificate, role and the site's policy, and keeps a signed,
+//! hash-chained audit log. The bedside team's commands on standard input (`estop`, `clear`,
+//! `clear-fault`, `takeover`, `handback [NAME]`, `withdraw`, `confirm`, `quit`) act as the
+//! station's own buttons and can never come from the network.
 
 use super::config_file;
 use clap::Args;
@@ -10,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use teleop::LocalRequest;
+use teleop::station::LOCAL_COMMANDS;
 
 #[derive(Args)]
 pub struct StationArgs {
@@ -29,6 +32,17 @@ pub struct StationArgs {
     /// Do not record sessions.
     #[arg(long)]
     no_record: bool,
+    /// The site's admission policy (TOML, docs/policy.md); without one every console
+    /// certificate of the CA is admitted for what its role allows.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The certificate of the bedside team member signed in here (the actor of take-over,
+    /// hand-back and local e-stops in the audit log).
+    #[arg(long)]
+    bedside_cert: Option<PathBuf>,
+    /// Where the audit log goes (default: `audit_dir` of the config, `audit`).
+    #[arg(long)]
+    audit_dir: Option<PathBuf>,
     /// Print the final report as JSON when stopping.
     #[arg(long)]
     json: bool,
@@ -53,12 +67,22 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     if args.no_record {
         config.record_dir = None;
     }
+    if let Some(policy) = args.policy {
+        config.policy = Some(policy);
+    }
+    if let Some(cert) = args.bedside_cert {
+        config.bedside_cert = Some(cert);
+    }
+    if let Some(dir) = args.audit_dir {
+        config.audit_dir = dir;
+    }
+    let audit = super::audit_file::open(&config.audit_dir, &config.pki_paths(), "station")?;
     let mut recording = None;
-    let station = StationHandle::start(&config, None, |session| {
+    let station = StationHandle::start(&config, Some(Box::new(audit.sender())), |session| {
         super::record::start(config.record_dir.as_deref(), session, &mut recording)
     })?;
     println!(
-        "station listening on {} (type estop, clear, clear-fault or quit)",
+        "station listening on {} (type {LOCAL_COMMANDS} or quit)",
         station.local_addr()
     );
     let (tx, rx) = mpsc::channel();
@@ -69,15 +93,15 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines().map_while(Result::ok) {
             let control = match line.trim() {
-                "estop" | "e" => Control::Local(LocalRequest::Estop),
-                "clear" => Control::Local(LocalRequest::EstopClear),
-                "clear-fault" => Control::Local(LocalRequest::FaultClear),
                 "quit" | "q" => Control::Quit,
-                "" => continue,
-                other => {
-                    eprintln!("unknown command {other:?}: use estop, clear, clear-fault or quit");
-                    continue;
-                }
+                command => match LocalRequest::parse(command) {
+                    Ok(Some(request)) => Control::Local(request),
+                    Ok(None) => continue,
+                    Err(e) => {
+                        eprintln!("{e}, or quit");
+                        continue;
+                    }
+                },
             };
             if tx.send(control).is_err() {
                 return;
@@ -92,6 +116,7 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     }
     let report = station.shutdown();
     super::record::finish(recording)?;
+    super::audit_file::finish(audit)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -102,6 +102,8 @@ pub fn to_json(report: &ConsoleReport) -> Value {
         "clock_bound_width_us": station.clock_bound_width_us,
         "servo_stalls": station.servo_stalls,
         "reconnects": report.reconnects,
+        "admitted": report.admitted,
+        "control": report.control,
         "sessions": report.sessions.iter().map(|s| json!({
             "session_id": s.session_id,
             "opened_s": s.opened_s,
@@ -197,6 +199,12 @@ pub fn print_text(report: &ConsoleReport) {
     }
     for refused in &report.refused {
         println!("  refused             {refused}");
+    }
+    if let Some(admitted) = &report.admitted {
+        println!("  admitted            {admitted}");
+    }
+    for step in &report.control {
+        println!("  control             {step}");
     }
     if !station.malformed.is_empty() {
         println!("  malformed input     {:?}", station.malformed);

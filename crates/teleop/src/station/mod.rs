@@ -444,7 +444,7 @@ impl StationSession {
             if was_controller {
                 "held control (kept for its reconnect)"
             } else {
-                "watching"
+                "did not hold control"
             },
             now,
         );
@@ -697,10 +697,9 @@ impl StationSession {
     fn apply(&mut self, change: Change, now: Duration) {
         match change.step {
             ControlStep::TakenOver => self.arm.set_bedside_control(true, now),
-            ControlStep::HandedBack => {
-                self.arm.set_bedside_control(false, now);
-                self.arm.begin_session(now);
-            }
+            // The same session goes on (its statistics too); the supervisor starts a fresh
+            // sequence window and nothing moves until the surgeon engages.
+            ControlStep::HandedBack => self.arm.set_bedside_control(false, now),
             ControlStep::Offered => self.arm.hold(TransitionReason::ControlHandover, now),
             ControlStep::Released => self.arm.end_session(now),
             ControlStep::Granted | ControlStep::Resumed | ControlStep::Accepted => {
