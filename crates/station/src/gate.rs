@@ -13,16 +13,26 @@ use trust::policy::Device;
 pub trait PolicySource: Send {
     /// What the policy allows this identity on this station's devices.
     fn admit(&mut self, identity: &Identity) -> Admission;
-    /// Re-reads the policy if it changed; a message to log when it did or failed to.
-    fn reload(&mut self) -> Option<String>;
+    /// Re-reads the policy if it changed: what happened, if anything did.
+    fn reload(&mut self) -> Option<PolicyReload>;
+}
+
+/// A policy file that changed on disk.
+pub enum PolicyReload {
+    /// The new policy is in force.
+    Changed(String),
+    /// The new file did not validate; the policy in force is kept.
+    Kept(String),
 }
 
 /// What the network thread asks when a console connects and once a second.
 pub trait Gate: Send {
     fn admit(&mut self, identity: &Identity) -> Admission;
-    /// Re-reads the revocation list and the policy where they changed.
-    fn reload(&mut self);
-    fn is_revoked(&self, serial: &str) -> bool;
+    /// Re-reads the revocation list and the policy where they changed; true when the policy
+    /// changed (connected consoles are then decided again).
+    fn reload(&mut self) -> bool;
+    /// Why a connected console's certificate no longer holds (revoked, expired), if it does not.
+    fn check(&self, identity: &Identity) -> Result<(), String>;
 }
 
 pub struct StationGate {
@@ -52,7 +62,7 @@ impl Gate for StationGate {
         }
     }
 
-    fn reload(&mut self) {
+    fn reload(&mut self) -> bool {
         match self.revocations.reload() {
             Ok(true) => tracing::info!(
                 crl = %self.revocations.path().display(),
@@ -64,13 +74,23 @@ impl Gate for StationGate {
                 tracing::warn!(error = %e, "the revocation list could not be reloaded; the one in force is kept")
             }
         }
-        if let Some(message) = self.policy.as_mut().and_then(|p| p.reload()) {
-            tracing::warn!("{message}");
+        match self.policy.as_mut().and_then(|p| p.reload()) {
+            Some(PolicyReload::Changed(message)) => {
+                tracing::info!("{message}");
+                true
+            }
+            Some(PolicyReload::Kept(message)) => {
+                tracing::warn!("{message}");
+                false
+            }
+            None => false,
         }
     }
 
-    fn is_revoked(&self, serial: &str) -> bool {
-        self.revocations.is_revoked(serial)
+    fn check(&self, identity: &Identity) -> Result<(), String> {
+        self.revocations
+            .check(identity, link::pki::now_unix())
+            .map_err(|refusal| format!("certificate {refusal}"))
     }
 }
 
@@ -90,17 +110,16 @@ impl PolicySource for crate::admission::Admission {
         }
     }
 
-    fn reload(&mut self) -> Option<String> {
+    fn reload(&mut self) -> Option<PolicyReload> {
+        let path = self.path().display().to_string();
         match self.reload_if_changed() {
-            Ok(true) => Some(format!(
-                "admission policy {} reloaded",
-                self.path().display()
-            )),
+            Ok(true) => Some(PolicyReload::Changed(format!(
+                "admission policy {path} reloaded"
+            ))),
             Ok(false) => None,
-            Err(e) => Some(format!(
-                "the admission policy {} could not be reloaded; the one in force is kept: {e}",
-                self.path().display()
-            )),
+            Err(e) => Some(PolicyReload::Kept(format!(
+                "the admission policy {path} could not be reloaded; the one in force is kept: {e}"
+            ))),
         }
     }
 }

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use teleop::station::control::PeerId;
+use teleop::station::peers::Admission;
 use teleop::{SessionEvent, StationInput, StationOutput};
 use tokio::sync::mpsc;
 use trust::Identity;
@@ -39,6 +40,8 @@ enum NetEvent {
 /// A console's connection and event stream.
 struct Live {
     identity: Identity,
+    /// What the site's policy decided when it connected.
+    admission: Admission,
     connection: quinn::Connection,
     writer: Option<EventWriter>,
     /// Events the core sent before the console's stream was open.
@@ -76,8 +79,10 @@ pub async fn serve(
                     generation += 1;
                     let admission = gate.admit(&identity);
                     tracing::info!(peer = generation, %identity, admitted = admission.admitted, rule = %admission.rule, remote = %connection.remote_address(), "console connected");
-                    shared.push_inbound(StationInput::Connected { peer: generation, identity: identity.clone(), admission });
-                    lives.insert(generation, open(connection, identity, generation, &shared, &malformed, &tx));
+                    shared.push_inbound(StationInput::Connected { peer: generation, identity: identity.clone(), admission: admission.clone() });
+                    let mut live = open(connection, identity, generation, &shared, &malformed, &tx);
+                    live.admission = admission;
+                    lives.insert(generation, live);
                 }
                 Some(NetEvent::Stream(g, send)) => {
                     if let Some(session) = lives.get_mut(&g) {
@@ -99,16 +104,15 @@ pub async fn serve(
             // The endpoint was closed: the station is shutting down.
             _ = &mut accept => break,
             _ = reload.tick() => {
-                gate.reload();
-                let revoked: Vec<PeerId> = lives
+                let policy_changed = gate.reload();
+                let dropped: Vec<(PeerId, u32, String)> = lives
                     .iter()
-                    .filter(|(_, l)| gate.is_revoked(&l.identity.serial))
-                    .map(|(g, _)| *g)
+                    .filter_map(|(g, l)| still_admitted(gate.as_mut(), l, policy_changed).err().map(|(code, why)| (*g, code, why)))
                     .collect();
-                for g in revoked {
+                for (g, code, why) in dropped {
                     if let Some(old) = lives.remove(&g) {
-                        tracing::warn!(peer = g, identity = %old.identity, "closing a console whose certificate was revoked while it was connected");
-                        close_with(old, 2, b"certificate revoked");
+                        tracing::warn!(peer = g, identity = %old.identity, reason = %why, "closing a connected console");
+                        close_with(old, code, why.as_bytes());
                         shared.push_inbound(StationInput::Disconnected { peer: g });
                     }
                 }
@@ -132,6 +136,38 @@ async fn accept_loop(endpoint: quinn::Endpoint, tx: mpsc::UnboundedSender<NetEve
             return;
         }
     }
+}
+
+/// Whether a connected console may stay: its certificate still holds (not revoked, not expired)
+/// and, when the policy changed, the new policy decides as the old one did. Otherwise the close
+/// code (2: refused, the console stops; 0: decided differently, it reconnects for the new
+/// decision) and the reason.
+fn still_admitted(
+    gate: &mut dyn Gate,
+    live: &Live,
+    policy_changed: bool,
+) -> Result<(), (u32, String)> {
+    gate.check(&live.identity).map_err(|why| (2, why))?;
+    if !policy_changed {
+        return Ok(());
+    }
+    let now = gate.admit(&live.identity);
+    if !now.admitted {
+        return Err((
+            2,
+            format!("refused by rule {}: {}", now.rule, now.explanation),
+        ));
+    }
+    let before = &live.admission;
+    if (now.may_operate, now.bedside_confirmation)
+        != (before.may_operate, before.bedside_confirmation)
+    {
+        return Err((
+            0,
+            "the site policy changed; reconnect for its new decision".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Starts the readers of a new connection.
@@ -158,6 +194,7 @@ fn open(
     ));
     Live {
         identity,
+        admission: Admission::refused("pending", String::new()),
         connection,
         writer: None,
         pending: VecDeque::new(),

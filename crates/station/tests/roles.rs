@@ -218,3 +218,41 @@ expires = 2099-12-31
         admission.outcome
     );
 }
+
+#[test]
+fn a_certificate_revoked_while_its_console_is_connected_is_dropped_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    link::pki::init(dir.path(), &["localhost".into()], false).unwrap();
+    let audit = Collected::default();
+    let station = station(dir.path(), None, &audit);
+    let config = console_config(dir.path(), &station, "console", 8.0);
+    let console = std::thread::spawn(move || console::run(&config, Controls::default(), no_tap));
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let started = Instant::now();
+    link::pki::revoke(
+        dir.path(),
+        None,
+        &dir.path().join("console.crt"),
+        link::pki::RevocationReason::KeyCompromise,
+        link::pki::now_unix(),
+    )
+    .unwrap();
+    let result = console.join().unwrap();
+    let stopped_after = started.elapsed();
+    let report = station.shutdown();
+    match result {
+        Err(console::ConsoleError::Refused(reason)) => {
+            assert!(reason.contains("certificate revoked"), "{reason}")
+        }
+        other => panic!("the console was not dropped: {other:?}"),
+    }
+    // Unrevoked, the console would have run its 8 s and ended with a bye, not a refusal.
+    eprintln!("dropped {stopped_after:?} after the revocation");
+    assert_eq!(report.unsafe_applied, 0);
+    assert!(
+        report
+            .transitions
+            .iter()
+            .any(|t| t.reason == "the console session ended")
+    );
+}
