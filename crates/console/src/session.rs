@@ -429,6 +429,16 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                 match self.live.as_ref().and_then(|l| refusal(&l.connection)) {
                     Some(refused) => {
                         tracing::error!(reason = %refused, "the station refused this console");
+                        if let Some(audit) = &self.controls.audit {
+                            let operator = self.core.core().config().operator.as_ref();
+                            audit.push(trust::AuditRecord::new(
+                                now.as_micros() as i64,
+                                operator,
+                                trust::AuditAction::Admission,
+                                self.config.station.to_string(),
+                                format!("refused by the station: {refused}"),
+                            ));
+                        }
                         self.lose_link(format!("closed by the station: {refused}"));
                         self.refused = Some(refused);
                     }

@@ -334,6 +334,10 @@ impl ConsoleSession {
         self.stats
     }
 
+    pub fn config(&self) -> &ConsoleSessionConfig {
+        &self.config
+    }
+
     /// The run's report so far: every session, the round trips, the station's last report.
     pub fn report(&self) -> ConsoleReport {
         let mut report = self.report.clone();
