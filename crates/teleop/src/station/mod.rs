@@ -225,6 +225,8 @@ pub struct StationSession {
     last_bound_width_us: Option<i64>,
     out: OutputQueue<StationOutput>,
     last_now: Duration,
+    /// Whether the start has been audited.
+    started: bool,
 }
 
 impl StationSession {
@@ -243,7 +245,7 @@ impl StationSession {
             .bedside
             .clone()
             .unwrap_or_else(|| Identity::simulated("bedside team", TrustRole::Bedside));
-        let mut station = Self {
+        Ok(Self {
             config,
             arm,
             peers: Vec::with_capacity(MAX_CONSOLES),
@@ -257,15 +259,21 @@ impl StationSession {
             last_bound_width_us: None,
             out: OutputQueue::new(),
             last_now: now,
-        };
+            started: false,
+        })
+    }
+
+    /// The audit log's first record, with the first input (so that it is recorded and replayed
+    /// as an output of that input).
+    fn audit_start(&mut self, now: Duration) {
+        self.started = true;
         let started = format!(
             "servo {} µs, max command age {} ms, bedside {}",
-            station.config.servo_period.as_micros(),
-            station.config.supervisor.max_command_age.as_millis(),
-            label(&station.bedside)
+            self.config.servo_period.as_micros(),
+            self.config.supervisor.max_command_age.as_millis(),
+            label(&self.bedside)
         );
-        station.audit(None, AuditAction::Started, "station", started, now);
-        Ok(station)
+        self.audit(None, AuditAction::Started, "station", started, now);
     }
 
     pub fn config(&self) -> &StationSessionConfig {
@@ -896,6 +904,9 @@ impl Core for StationSession {
         // Time never goes back inside the core, whatever the edge hands in.
         let now = now.max(self.last_now);
         self.last_now = now;
+        if !self.started {
+            self.audit_start(now);
+        }
         match input {
             StationInput::Connected {
                 peer,
