@@ -102,3 +102,10 @@ fn a_checkpoint_every_n_entries_and_when_asked() {
     worker.pump(now);
     assert_eq!(checkpoints(&pki), 3, "nothing unsigned: nothing to sign");
 }
+
+#[test]
+fn the_handles_go_to_other_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<AuditSender>();
+    shareable::<crate::AuditLog>();
+}

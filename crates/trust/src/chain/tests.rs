@@ -365,3 +365,20 @@ fn read_header_and_parse_lines_show_an_unverified_log() {
     assert!(matches!(parsed[1].body, Ok(Body::Entry(_))));
     assert!(matches!(parsed[3].body, Ok(Body::Checkpoint(_))));
 }
+
+#[test]
+fn a_whole_last_line_without_its_newline_is_kept_and_completed() {
+    let key = ToyKey::new("station");
+    let bytes = log(&key, 3, 2, false);
+    let cut = &bytes[..bytes.len() - 1];
+    assert_eq!(verify(cut, &key).verdict, Verdict::Intact);
+    let mut resumed = ChainWriter::resume(cut, &key, key.key_id()).unwrap();
+    assert_eq!((resumed.keep, resumed.needs_newline), (cut.len(), true));
+    let mut continued = cut.to_vec();
+    continued.push(b'\n');
+    continued.extend(resumed.writer.entry(30, record(3)).unwrap());
+    continued.extend(resumed.writer.checkpoint(&key, true).unwrap());
+    let report = verify(&continued, &key);
+    assert_eq!(report.verdict, Verdict::Intact);
+    assert_eq!(report.entries, 4);
+}
