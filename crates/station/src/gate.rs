@@ -25,12 +25,19 @@ pub enum PolicyReload {
     Kept(String),
 }
 
+/// What a reload changed: each change for the log and the audit log ("subject", "outcome"), and
+/// whether the policy changed (connected consoles are then decided again).
+#[derive(Debug, Default)]
+pub struct Reloaded {
+    pub changes: Vec<(String, String)>,
+    pub policy_changed: bool,
+}
+
 /// What the network thread asks when a console connects and once a second.
 pub trait Gate: Send {
     fn admit(&mut self, identity: &Identity) -> Admission;
-    /// Re-reads the revocation list and the policy where they changed; true when the policy
-    /// changed (connected consoles are then decided again).
-    fn reload(&mut self) -> bool;
+    /// Re-reads the revocation list and the policy where they changed.
+    fn reload(&mut self) -> Reloaded;
     /// Why a connected console's certificate no longer holds (revoked, expired), if it does not.
     fn check(&self, identity: &Identity) -> Result<(), String>;
 }
@@ -38,6 +45,8 @@ pub trait Gate: Send {
 pub struct StationGate {
     revocations: Revocations,
     policy: Option<Box<dyn PolicySource>>,
+    /// Why the revocation list on disk was last refused, if it was.
+    crl_refused: Option<String>,
 }
 
 impl StationGate {
@@ -50,6 +59,7 @@ impl StationGate {
         Self {
             revocations,
             policy,
+            crl_refused: None,
         }
     }
 }
@@ -62,29 +72,40 @@ impl Gate for StationGate {
         }
     }
 
-    fn reload(&mut self) -> bool {
+    fn reload(&mut self) -> Reloaded {
+        let mut reloaded = Reloaded::default();
+        let crl = format!("revocation list {}", self.revocations.path().display());
         match self.revocations.reload() {
-            Ok(true) => tracing::info!(
-                crl = %self.revocations.path().display(),
-                number = self.revocations.number(),
-                "revocation list reloaded"
-            ),
+            Ok(true) => {
+                self.crl_refused = None;
+                let outcome = format!("reloaded: CRL number {}", self.revocations.number());
+                tracing::info!("{crl} {outcome}");
+                reloaded.changes.push((crl, outcome));
+            }
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "the revocation list could not be reloaded; the one in force is kept")
+                let outcome = format!("refused, the list in force is kept: {e}");
+                // A bad file stays bad until someone fixes it: said once, not every second.
+                if self.crl_refused.as_ref() != Some(&outcome) {
+                    tracing::warn!("{crl}: {outcome}");
+                    self.crl_refused = Some(outcome.clone());
+                    reloaded.changes.push((crl, outcome));
+                }
             }
         }
         match self.policy.as_mut().and_then(|p| p.reload()) {
             Some(PolicyReload::Changed(message)) => {
                 tracing::info!("{message}");
-                true
+                reloaded.changes.push(("admission policy".into(), message));
+                reloaded.policy_changed = true;
             }
             Some(PolicyReload::Kept(message)) => {
                 tracing::warn!("{message}");
-                false
+                reloaded.changes.push(("admission policy".into(), message));
             }
-            None => false,
+            None => {}
         }
+        reloaded
     }
 
     fn check(&self, identity: &Identity) -> Result<(), String> {

@@ -17,7 +17,7 @@ use teleop::station::control::PeerId;
 use teleop::station::peers::Admission;
 use teleop::{SessionEvent, StationInput, StationOutput};
 use tokio::sync::mpsc;
-use trust::Identity;
+use trust::{AuditAction, AuditRecord, Identity};
 
 /// How often the revocation list and the policy are checked for changes.
 const GATE_RELOAD: Duration = Duration::from_secs(1);
@@ -104,7 +104,12 @@ pub async fn serve(
             // The endpoint was closed: the station is shutting down.
             _ = &mut accept => break,
             _ = reload.tick() => {
-                let policy_changed = gate.reload();
+                let reloaded = gate.reload();
+                for (subject, outcome) in reloaded.changes {
+                    let at_us = shared.now().as_micros() as i64;
+                    shared.audit(AuditRecord::new(at_us, None, AuditAction::Configuration, subject, outcome));
+                }
+                let policy_changed = reloaded.policy_changed;
                 let dropped: Vec<(PeerId, u32, String)> = lives
                     .iter()
                     .filter_map(|(g, l)| still_admitted(gate.as_mut(), l, policy_changed).err().map(|(code, why)| (*g, code, why)))

@@ -85,16 +85,19 @@ impl Shared {
             }
             // Verdicts are for the recording only.
             StationOutput::Verdict { .. } => {}
-            StationOutput::Audit(record) => {
-                if let Some(audit) = &self.audit {
-                    audit.push(*record);
-                }
-            }
+            StationOutput::Audit(record) => self.audit(*record),
             other => {
                 if self.events.push(other).is_err() {
                     self.events_overflow.fetch_add(1, Ordering::Relaxed);
                 }
             }
+        }
+    }
+
+    /// Appends to the station's audit log, if it keeps one (never blocks).
+    pub fn audit(&self, record: trust::AuditRecord) {
+        if let Some(audit) = &self.audit {
+            audit.push(record);
         }
     }
 

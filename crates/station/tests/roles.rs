@@ -255,4 +255,13 @@ fn a_certificate_revoked_while_its_console_is_connected_is_dropped_without_a_res
             .iter()
             .any(|t| t.reason == "the console session ended")
     );
+    let records = audit.0.lock().unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.action == AuditAction::Configuration
+                && r.subject.starts_with("revocation list")
+                && r.outcome.starts_with("reloaded")),
+        "the reload is audited"
+    );
 }
