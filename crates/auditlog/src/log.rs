@@ -237,8 +237,16 @@ pub(crate) fn now_us() -> i64 {
 }
 
 /// A role's cores push their records through the sink; a refused record is counted by the log.
+/// A session's end (a disconnection) or the role's stop is followed by a signed checkpoint.
 impl trust::AuditSink for AuditSender {
     fn push(&self, record: AuditRecord) {
+        let ends_a_session = matches!(
+            record.action,
+            trust::AuditAction::Disconnected | trust::AuditAction::Stopped
+        );
         AuditSender::push(self, record);
+        if ends_a_session {
+            self.checkpoint_now();
+        }
     }
 }

@@ -243,6 +243,23 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         report.duration_s = self
             .script_start
             .map_or(0.0, |s| s.elapsed().min(self.duration).as_secs_f64());
+        if let Some(audit) = &self.controls.audit {
+            let operator = self.core.core().config().operator.as_ref();
+            let stopped = format!(
+                "{:.1} s, {} sessions, {} commands sent",
+                report.duration_s,
+                report.sessions.len(),
+                report.operator.commands_sent
+            );
+            let at_us = self.now().as_micros() as i64;
+            audit.push(trust::AuditRecord::new(
+                at_us,
+                operator,
+                trust::AuditAction::Stopped,
+                "console",
+                stopped,
+            ));
+        }
         Ok(report)
     }
 

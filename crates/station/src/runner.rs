@@ -190,6 +190,18 @@ impl StationHandle {
         if let Ok(counts) = self.malformed.lock() {
             report.malformed = counts.clone();
         }
+        let stopped = format!(
+            "{} sessions, {} commands applied, unsafe_applied {}",
+            report.sessions, report.commands_applied, report.unsafe_applied
+        );
+        let at_us = self.shared.now().as_micros() as i64;
+        self.shared.audit(trust::AuditRecord::new(
+            at_us,
+            None,
+            trust::AuditAction::Stopped,
+            "station",
+            stopped,
+        ));
         report
     }
 }
