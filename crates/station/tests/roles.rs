@@ -265,3 +265,73 @@ fn a_certificate_revoked_while_its_console_is_connected_is_dropped_without_a_res
         "the reload is audited"
     );
 }
+
+#[test]
+fn control_passes_between_two_surgeons_by_offer_and_accept_over_quic() {
+    let dir = tempfile::tempdir().unwrap();
+    link::pki::init(dir.path(), &["localhost".into()], false).unwrap();
+    let second = issue(dir.path(), Role::Surgeon, "Dr B");
+    let audit = Collected::default();
+    let station = station(dir.path(), None, &audit);
+    let (offer_tx, offer_rx) = std::sync::mpsc::channel();
+    let first_config = console_config(dir.path(), &station, "console", 7.0);
+    let first = std::thread::spawn(move || {
+        let controls = Controls {
+            actions: Some(offer_rx),
+            audit: None,
+        };
+        console::run(&first_config, controls, no_tap).unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let second_config = console_config(dir.path(), &station, &second, 4.0);
+    let second = std::thread::spawn(move || {
+        console::run(&second_config, Controls::default(), no_tap).unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    offer_tx
+        .send(OperatorAction::OfferControl { to: "Dr B".into() })
+        .unwrap();
+    let (first, second) = (first.join().unwrap(), second.join().unwrap());
+    let report = station.shutdown();
+
+    assert!(
+        first
+            .control
+            .iter()
+            .any(|c| c == "offered: Demo Surgeon (surgeon) -> Dr B (surgeon)"),
+        "{:?}",
+        first.control
+    );
+    // Every console is told every step, with who took it.
+    for console in [&first, &second] {
+        assert!(
+            console
+                .control
+                .iter()
+                .any(|c| c == "accepted: Dr B (surgeon) -> Demo Surgeon (surgeon)"),
+            "{:?}",
+            console.control
+        );
+    }
+    let applied_by_b = second.station.as_ref().map_or(0, |s| s.commands_applied);
+    assert!(
+        applied_by_b > 500,
+        "Dr B operated after accepting: {applied_by_b}"
+    );
+    assert!(
+        first
+            .transitions_seen
+            .iter()
+            .any(|t| t.contains("control is being handed over")),
+        "the arm held during the switch: {:?}",
+        first.transitions_seen
+    );
+    assert_eq!(report.unsafe_applied, 0);
+    let records = audit.0.lock().unwrap();
+    let accepted = records.iter().any(|r| {
+        r.action == AuditAction::Control
+            && r.subject.starts_with("accepted")
+            && r.actor.as_ref().is_some_and(|a| a.name == "Dr B")
+    });
+    assert!(accepted, "the acceptance is audited by name");
+}
