@@ -11,9 +11,13 @@
 //! afresh and a session that changes or ends puts an ENGAGED arm in HOLD; a sequence number more
 //! than `max_sequence_jump` ahead is refused; a servo stall longer than `max_servo_gap` → HOLD,
 //! noticed before anything else is judged, and no limiter step integrates more than that gap.
+//! The bedside team can take control (remote commands dropped, remote requests but an e-stop
+//! refused). `hifu`: the HIFU supervisor (organs at risk, focal ceiling, planned duration, energy
+//! budget, the operator's heartbeat; a stop latches until acknowledged).
 
 pub mod audit;
 pub mod config;
+pub mod hifu;
 pub mod limits;
 pub mod state;
 pub mod supervisor;
