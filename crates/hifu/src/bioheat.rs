@@ -20,6 +20,9 @@ pub struct ThermalSettings {
     pub bolus_c: f32,
     /// Fraction of the explicit positivity limit used as the time step (≤ 1; 0.5 never oscillates).
     pub stability_fraction: f64,
+    /// The longest time step (s), whatever the stability limit allows: the device caps it so that
+    /// the HIFU supervisor judges the heating at least this often. `None`: the limit alone.
+    pub max_dt_s: Option<f64>,
     pub cem43: Cem43Variant,
     /// Accumulate the Arrhenius damage integral Ω too (off by default: it costs bandwidth).
     pub arrhenius: Option<Arrhenius>,
@@ -31,6 +34,7 @@ impl Default for ThermalSettings {
             body_c: 37.0,
             bolus_c: 20.0,
             stability_fraction: 0.5,
+            max_dt_s: None,
             cem43: Cem43Variant::SaparetoDewey,
             arrhenius: None,
         }
@@ -105,7 +109,11 @@ impl BioheatModel {
             .map(ArrheniusRule::try_from)
             .transpose()?;
         let fraction = settings.stability_fraction.clamp(1e-3, 1.0);
-        let dt = limit * fraction;
+        let cap = settings
+            .max_dt_s
+            .filter(|cap| cap.is_finite() && *cap > 0.0)
+            .unwrap_or(f64::INFINITY);
+        let dt = (limit * fraction).min(cap);
         let gain =
             |i: usize, f: &dyn Fn(Tissue) -> f64| if fixed[i] { 0.0 } else { f(labels[i]) as f32 };
         let diffusion_gain = (0..grid.cell_count())

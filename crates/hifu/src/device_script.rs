@@ -1,13 +1,14 @@
 //! The text commands of the simulated HIFU device, one per line, as an operator or a script types
 //! them: `sonicate SPOT [POWER_W SECONDS]` (the plan's power and on-time when omitted), `stop`,
-//! `wait SECONDS`, `wait done`, `quit`; blank lines and `#` comments are skipped.
+//! `ack` (acknowledge a safety stop), `wait SECONDS`, `wait done`, `quit`; blank lines and `#`
+//! comments are skipped.
 
 use crate::device::DeviceCommand;
 use crate::plan::Spot;
 
 /// The commands, as help texts and errors show them.
 pub const USAGE: &str =
-    "commands: sonicate SPOT [POWER_W SECONDS] | stop | wait SECONDS | wait done | quit";
+    "commands: sonicate SPOT [POWER_W SECONDS] | stop | ack | wait SECONDS | wait done | quit";
 
 /// One line of input, understood.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,6 +56,7 @@ pub fn parse_line(line: &str, spots: &[Spot]) -> Result<Option<Input>, String> {
             })
         }
         ["stop"] => Input::Command(DeviceCommand::Stop),
+        ["ack" | "acknowledge"] => Input::Command(DeviceCommand::Acknowledge),
         ["wait", "done"] => Input::WaitDone,
         ["wait", seconds] => {
             let seconds = number("wait", seconds)?;

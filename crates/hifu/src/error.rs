@@ -23,4 +23,6 @@ pub enum HifuError {
     Duration(f64),
     #[error("the lesion mask is empty: nothing to plan")]
     EmptyLesion,
+    #[error("refused by the HIFU supervisor: {0}")]
+    Refused(&'static str),
 }

@@ -109,6 +109,11 @@ impl Plan {
     }
 
     /// Total beam-on plus cooling time, including the final cooling.
+    /// The energy the plan delivers if every spot runs as planned (J): the plan's budget.
+    pub fn energy_j(&self) -> f64 {
+        self.spots.iter().map(|s| s.power_w * s.on_s).sum()
+    }
+
     pub fn duration_s(&self) -> f64 {
         self.spots.iter().map(|s| s.on_s + s.cool_s).sum::<f64>() + self.planner.final_cooling_s
     }

@@ -15,6 +15,21 @@ pub fn treatment_for(
     Treatment::new(medium, plan.transducer, pattern, &plan.thermal, plan.limits)
 }
 
+/// The plan's treatment with the solver's time step capped at `max_dt_s` (the device's, so that
+/// its supervisor judges the heating at least that often).
+pub fn treatment_with_step(
+    plan: &Plan,
+    medium: Medium,
+    pattern: HeatPattern,
+    max_dt_s: f64,
+) -> Result<Treatment, HifuError> {
+    let thermal = crate::bioheat::ThermalSettings {
+        max_dt_s: Some(max_dt_s),
+        ..plan.thermal
+    };
+    Treatment::new(medium, plan.transducer, pattern, &thermal, plan.limits)
+}
+
 /// What a finished run leaves besides the treatment itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {

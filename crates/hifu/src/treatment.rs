@@ -341,6 +341,65 @@ impl Treatment {
         self.oar_max_temp_c
     }
 
+    /// The organs-at-risk limits the treatment was set up with.
+    pub fn oar_limits(&self) -> OarLimits {
+        self.limits
+    }
+
+    /// The hottest voxel the beam heats now, or the focus when it is off (°C): what the
+    /// supervisor's focal ceiling judges (the hottest point can sit beside the focal voxel).
+    pub fn hottest_heated_c(&self) -> f32 {
+        let t = &self.state.temperature;
+        let focal = self.focal_temperature_c();
+        self.active.as_ref().map_or(focal, |sonication| {
+            sonication
+                .sources
+                .iter()
+                .map(|&(i, _)| t[i as usize])
+                .fold(focal, |hottest, v| {
+                    if v.is_nan() || hottest.is_nan() {
+                        f32::NAN
+                    } else {
+                        hottest.max(v)
+                    }
+                })
+        })
+    }
+
+    /// Energy the beam has delivered so far (J).
+    pub fn energy_j(&self) -> f64 {
+        self.energy_j
+    }
+
+    /// The organs at risk now, for the HIFU supervisor: each one's hottest voxel at this step
+    /// and its highest accumulated dose (none when the scene has no organ at risk).
+    pub fn oar_readings(&self) -> Option<safety::hifu::OarReading> {
+        if self.oar.is_empty() {
+            return None;
+        }
+        let (t, dose) = (&self.state.temperature, &self.state.dose);
+        let (temp_c, cem43) = self
+            .oar
+            .iter()
+            .map(|&i| (t[i as usize], dose[i as usize]))
+            .fold((f32::NEG_INFINITY, 0.0f32), |(tm, dm), (tv, dv)| {
+                // NaN propagates, so that an unreadable voxel stops the beam.
+                (
+                    if tv.is_nan() || tm.is_nan() {
+                        f32::NAN
+                    } else {
+                        tm.max(tv)
+                    },
+                    dm.max(dv),
+                )
+            });
+        Some(safety::hifu::OarReading {
+            organ: "bowel",
+            temp_c,
+            cem43,
+        })
+    }
+
     /// Cells the solver updates per step (for throughput figures).
     pub fn cells_per_step(&self) -> usize {
         self.model.updated_cells()

@@ -62,7 +62,7 @@ fn a_piped_session_is_acknowledged_framed_and_finished() {
     let dir = common::temp_dir("hifu-device");
     let plan = small_plan(&dir);
     let script =
-        b"sonicate 0\nwait done\nbogus\nsonicate 9999\n\xff\xfe\nwait 6\nsonicate 1 30 8\n";
+        b"sonicate 0\nwait done\nbogus\nsonicate 9999\n\xff\xfe\nack\nwait 6\nsonicate 1 30 8\n";
     let output = run_device(
         &dir.join("plan.json"),
         &["--speed", "500", "--frame-interval", "4"],
@@ -110,13 +110,19 @@ fn a_piped_session_is_acknowledged_framed_and_finished() {
     );
     assert!(stderr.contains("line 3: cannot read 'bogus"), "{stderr}");
 
-    // `wait 6` holds line 7 back for six simulated seconds.
+    // `wait 6` holds line 8 back for six simulated seconds (line 6 acknowledges a safety stop,
+    // should the supervisor have stopped the first spot at its focal ceiling).
     let done_s = events[first_done]["time_s"].as_f64().unwrap();
-    let second = find(&|e| is(e, "accepted") && e["line"] == 7);
+    let second = find(&|e| is(e, "accepted") && e["line"] == 8);
     assert!(events[second]["time_s"].as_f64().unwrap() >= done_s + 6.0 - 1e-6);
-    // Input ends while spot 1 is being sonicated: the device finishes it before the summary.
+    // Input ends while spot 1 is being sonicated: the operator is gone, so the beam goes off at
+    // once, says why, and the spot ends long before its 8 s.
     let second_done = find(&|e| is(e, "sonication_done") && e["spot"] == 1);
     assert!(second_done > second);
+    let accepted_s = events[second]["time_s"].as_f64().unwrap();
+    assert!(events[second_done]["time_s"].as_f64().unwrap() < accepted_s + 8.0);
+    let off = find(&|e| is(e, "beam") && e["state"] == "off" && e["rule"] == "input_ended");
+    assert!(off > second);
     let summary = events.last().unwrap();
     assert!(is(summary, "summary"), "{summary}");
     assert!(
@@ -145,4 +151,55 @@ fn bad_arguments_are_refused_with_a_clear_error() {
         assert!(stderr.contains(message), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+#[test]
+fn full_power_for_two_minutes_stops_at_the_first_limit_named_and_stays_off_until_acknowledged() {
+    let dir = common::temp_dir("hifu-device-limit");
+    small_plan(&dir);
+    let script =
+        b"sonicate 0 400 120\nwait done\nsonicate 0 20 2\nack\nsonicate 0 20 2\nwait done\n";
+    let output = run_device(
+        &dir.join("plan.json"),
+        &[
+            "--speed",
+            "100",
+            "--frame-interval",
+            "0.5",
+            "--max-step",
+            "0.1",
+        ],
+        script,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events = events(&output);
+    let stop = events
+        .iter()
+        .find(|e| is(e, "beam") && e["state"] == "stopped")
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    let rule = stop["rule"].as_str().unwrap();
+    assert!(
+        ["focal_ceiling", "oar_temperature", "oar_dose"].contains(&rule),
+        "{stop}"
+    );
+    assert!(stop["reason"].as_str().unwrap().contains("limit") || rule == "focal_ceiling");
+    // Far sooner than the 120 s asked for; nothing more was delivered after the stop.
+    let stopped_s = stop["time_s"].as_f64().unwrap();
+    assert!(stopped_s < 30.0, "{stop}");
+    // The next spot is refused until the stop is acknowledged, then runs.
+    let refused = events
+        .iter()
+        .find(|e| is(e, "error") && e["line"] == 3)
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert!(
+        refused["message"].as_str().unwrap().contains("acknowledge"),
+        "{refused}"
+    );
+    assert!(events.iter().any(|e| is(e, "accepted") && e["line"] == 5));
+    let summary = events.last().unwrap();
+    assert_eq!(summary["oar_within_limits"], true, "{summary}");
 }

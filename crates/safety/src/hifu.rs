@@ -332,15 +332,14 @@ impl HifuSupervisor {
     fn first_broken(&self, r: &BeamReading<'_>, now: Duration) -> Option<BeamStop> {
         let l = &self.limits;
         for oar in r.oars {
-            // NaN counts as over: a reading that cannot be judged stops the beam.
-            if !(oar.temp_c <= l.oar_max_temp_c) {
+            if over(oar.temp_c, l.oar_max_temp_c) {
                 return Some(BeamStop::OarTemperature {
                     organ: oar.organ,
                     temp_c: oar.temp_c,
                     limit_c: l.oar_max_temp_c,
                 });
             }
-            if !(oar.cem43 <= l.oar_max_cem43) {
+            if over(oar.cem43, l.oar_max_cem43) {
                 return Some(BeamStop::OarDose {
                     organ: oar.organ,
                     cem43: oar.cem43,
@@ -348,20 +347,20 @@ impl HifuSupervisor {
                 });
             }
         }
-        if !(r.focal_temp_c <= l.focal_ceiling_c) {
+        if over(r.focal_temp_c, l.focal_ceiling_c) {
             return Some(BeamStop::FocalCeiling {
                 temp_c: r.focal_temp_c,
                 limit_c: l.focal_ceiling_c,
             });
         }
-        if !(r.sonicated_s <= r.planned_s + l.duration_slack_s) {
+        if over(r.sonicated_s, r.planned_s + l.duration_slack_s) {
             return Some(BeamStop::PlannedDurationPassed {
                 sonicated_s: r.sonicated_s,
                 planned_s: r.planned_s,
             });
         }
         if let Some(budget_j) = l.energy_budget_j
-            && !(r.energy_j <= budget_j)
+            && over(r.energy_j, budget_j)
         {
             return Some(BeamStop::EnergyBudget {
                 energy_j: r.energy_j,
@@ -383,4 +382,13 @@ impl HifuSupervisor {
         self.state = state;
         self.events.push(BeamEvent { at, state });
     }
+}
+
+/// Whether `value` passes `limit`; NaN counts as over: a reading that cannot be judged stops the
+/// beam.
+fn over<T: PartialOrd>(value: T, limit: T) -> bool {
+    !matches!(
+        value.partial_cmp(&limit),
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+    )
 }

@@ -3,6 +3,7 @@
 use super::*;
 use crate::simulate::treatment_for;
 use crate::testing::small_plan;
+use safety::hifu::{BeamState, BeamStop, HifuLimits};
 
 fn device(speed: f64) -> HifuDevice {
     let (medium, pattern, plan) = small_plan();
@@ -16,6 +17,10 @@ fn device(speed: f64) -> HifuDevice {
         spots,
         speed,
         2.0,
+        safety::hifu::HifuLimits {
+            survival_time: None,
+            ..Default::default()
+        },
     )
     .unwrap()
 }
@@ -197,4 +202,136 @@ fn a_pace_too_fast_to_keep_runs_in_bounded_slices_without_owing_the_lag() {
     device.handle_timeout(late + Duration::from_millis(1));
     let next = device.treatment().time_s();
     assert!((next - reached - one_slice).abs() < 1e-6 * next, "{next}");
+}
+
+/// Steps the device one solver step at a time until the beam is off; returns the largest rise of
+/// the focal and the organ-at-risk temperature in one step, and the last readings.
+fn step_until_off(device: &mut HifuDevice, mut now: Duration) -> (f32, f32, f32, f32) {
+    let step = Duration::from_secs_f64(device.treatment().dt_s());
+    let (mut focal_rise, mut oar_rise) = (0.0f32, 0.0f32);
+    let reading = |d: &HifuDevice| {
+        let oar = d.treatment().oar_readings().map_or(f32::NAN, |o| o.temp_c);
+        (d.treatment().focal_temperature_c(), oar)
+    };
+    let (mut focal, mut oar) = reading(device);
+    for _ in 0..200_000 {
+        if device.beam() != BeamState::On {
+            break;
+        }
+        now += step;
+        device.handle_timeout(now);
+        let (f, o) = reading(device);
+        focal_rise = focal_rise.max(f - focal);
+        oar_rise = oar_rise.max(o - oar);
+        (focal, oar) = (f, o);
+    }
+    (focal_rise, oar_rise, focal, oar)
+}
+
+#[test]
+fn full_power_for_two_minutes_stops_at_the_first_thermal_limit_within_one_step() {
+    let mut device = device(1.0);
+    let start = Duration::from_secs(1);
+    device
+        .handle_command(
+            DeviceCommand::Sonicate {
+                spot: 0,
+                power_w: 400.0,
+                duration_s: 120.0,
+            },
+            start,
+        )
+        .unwrap();
+    let (focal_rise, oar_rise, focal, oar) = step_until_off(&mut device, start);
+    let limits = HifuLimits::default();
+    let stop = match device.beam() {
+        BeamState::Stopped(stop) => stop,
+        other => panic!("the beam did not stop by a rule: {other:?}"),
+    };
+    assert!(
+        device.treatment().time_s() < 120.0,
+        "stopped at {} s",
+        device.treatment().time_s()
+    );
+    match stop {
+        BeamStop::FocalCeiling { .. } => {
+            assert!(focal <= limits.focal_ceiling_c + focal_rise, "{focal}")
+        }
+        BeamStop::OarTemperature { .. } => {
+            assert!(oar <= limits.oar_max_temp_c + oar_rise, "{oar}")
+        }
+        other => panic!("stopped by {other:?}, not a thermal limit"),
+    }
+    // The stop is reported with its rule, and the next spot waits for an acknowledgement.
+    let outputs = drain(&mut device);
+    assert!(outputs.iter().any(|o| matches!(
+        o,
+        DeviceOutput::Beam { state, rule: Some(rule), .. } if state == "stopped" && rule == stop.name()
+    )));
+    let next = DeviceCommand::Sonicate {
+        spot: 0,
+        power_w: 10.0,
+        duration_s: 1.0,
+    };
+    let later = start + Duration::from_secs(200);
+    assert!(matches!(
+        device.handle_command(next, later),
+        Err(HifuError::Refused(_))
+    ));
+    device
+        .handle_command(DeviceCommand::Acknowledge, later)
+        .unwrap();
+    device.handle_command(next, later).unwrap();
+    assert_eq!(device.beam(), BeamState::On);
+}
+
+#[test]
+fn the_end_of_input_switches_the_beam_off_at_once() {
+    let mut device = device(1.0);
+    let start = Duration::from_secs(1);
+    let long = DeviceCommand::Sonicate {
+        spot: 0,
+        power_w: 20.0,
+        duration_s: 60.0,
+    };
+    device.handle_command(long, start).unwrap();
+    device.input_ended(start + Duration::from_millis(10));
+    assert!(!device.treatment().is_sonicating());
+    assert_eq!(device.beam(), BeamState::Off);
+}
+
+#[test]
+fn a_silent_operator_switches_the_beam_off_within_the_survival_time_and_a_step() {
+    let (medium, pattern, plan) = small_plan();
+    let spots = plan
+        .spots
+        .iter()
+        .map(|s| crate::plan::Plan::focus_voxel(&medium.grid, s).unwrap())
+        .collect();
+    let limits = HifuLimits {
+        survival_time: Some(Duration::from_millis(500)),
+        ..HifuLimits::default()
+    };
+    let treatment = treatment_for(&plan, medium, pattern).unwrap();
+    let mut device = HifuDevice::new(treatment, spots, 1.0, 2.0, limits).unwrap();
+    let start = Duration::from_secs(1);
+    device
+        .handle_command(DeviceCommand::Heartbeat, start)
+        .unwrap();
+    let spot = DeviceCommand::Sonicate {
+        spot: 0,
+        power_w: 20.0,
+        duration_s: 30.0,
+    };
+    device.handle_command(spot, start).unwrap();
+    device.handle_timeout(start + Duration::from_millis(500));
+    assert_eq!(device.beam(), BeamState::On, "on up to the survival time");
+    let dt = Duration::from_secs_f64(device.treatment().dt_s());
+    device.handle_timeout(start + Duration::from_millis(501) + dt);
+    assert!(matches!(
+        device.beam(),
+        BeamState::Stopped(BeamStop::HeartbeatLost { .. })
+    ));
+    assert!(!device.treatment().is_sonicating());
+    assert!(device.poll_timeout().is_some());
 }

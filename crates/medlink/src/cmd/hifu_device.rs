@@ -1,7 +1,10 @@
 //! `medlink hifu device PLAN`: the simulated HIFU device driven from a terminal or a pipe. Commands
 //! come one per line on stdin; thermometry frames, completions, acknowledgements and errors go out
 //! as JSON lines on stdout, paced in real or accelerated time. A bad line is answered with an error
-//! and the device carries on; at the end of input a sonication under way is finished, not dropped.
+//! and the device carries on. The HIFU supervisor judges every solver step: the beam goes off at
+//! the first broken rule (organ at risk, focal ceiling, planned duration, the plan's energy
+//! budget), named in a `beam` event, and stays off until `ack`; at the end of input the beam goes
+//! off (the operator is gone).
 
 use crate::cmd::hifu::{heat_pattern, load_medium};
 use anyhow::Context;
@@ -10,7 +13,8 @@ use hifu::device::{DeviceOutput, HifuDevice, ThermometryFrame};
 use hifu::device_script::{Input, USAGE, parse_line};
 use hifu::dose::NECROSIS_CEM43;
 use hifu::plan::{Plan, Spot};
-use hifu::simulate::treatment_for;
+use hifu::simulate::treatment_with_step;
+use safety::hifu::HifuLimits;
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -33,6 +37,10 @@ pub struct DeviceArgs {
     /// Put the whole slice maps (temperature and CEM43, x fastest) in every frame.
     #[arg(long)]
     full_frames: bool,
+    /// The longest solver step (simulated s): the HIFU supervisor judges the heating after
+    /// every step, so the beam goes off at most this long after a limit is passed.
+    #[arg(long, default_value_t = 0.25)]
+    max_step: f64,
 }
 
 /// What holds the reading of input back.
@@ -76,6 +84,14 @@ fn frame_event(frame: &ThermometryFrame, full: bool) -> Value {
 fn output_event(output: &DeviceOutput, full: bool) -> Value {
     match output {
         DeviceOutput::Frame(frame) => frame_event(frame, full),
+        DeviceOutput::Beam {
+            time_s,
+            state,
+            rule,
+            reason,
+        } => {
+            json!({"event": "beam", "state": state, "rule": rule, "reason": reason, "time_s": time_s})
+        }
         DeviceOutput::SonicationDone { spot, time_s } => {
             json!({"event": "sonication_done", "spot": spot, "time_s": time_s})
         }
@@ -202,6 +218,7 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
     for (flag, value) in [
         ("--speed", args.speed),
         ("--frame-interval", args.frame_interval),
+        ("--max-step", args.max_step),
     ] {
         anyhow::ensure!(
             value.is_finite() && value > 0.0,
@@ -219,7 +236,10 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
             match lines.try_recv() {
                 Ok(line) => session.take(&line.context("reading commands from stdin")?, now)?,
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => input_open = false,
+                Err(TryRecvError::Disconnected) => {
+                    input_open = false;
+                    session.device.input_ended(now);
+                }
             }
         }
         let treating = session.device.treatment().is_sonicating();
@@ -230,6 +250,8 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
         let due = session.device.poll_timeout().unwrap_or(now).max(now);
         std::thread::sleep((due - now).min(MAX_IDLE));
     }
+    // What the end of input did (the beam off) is reported before the summary.
+    session.advance(clock.elapsed())?;
     session.summarise(clock.elapsed().as_secs_f64())
 }
 
@@ -247,8 +269,17 @@ fn start(args: &DeviceArgs) -> anyhow::Result<Session<std::io::StdoutLock<'stati
         .iter()
         .map(|spot| Plan::focus_voxel(&grid, spot))
         .collect::<Result<Vec<_>, _>>()?;
-    let treatment = treatment_for(&plan, medium, pattern)?;
-    let device = HifuDevice::new(treatment, foci, args.speed, args.frame_interval)?;
+    let treatment = treatment_with_step(&plan, medium, pattern, args.max_step)?;
+    let oar = treatment.oar_limits();
+    let limits = HifuLimits {
+        oar_max_temp_c: oar.max_temp_c,
+        oar_max_cem43: oar.max_cem43,
+        // The operator is at the device: no heartbeat; the end of input stops the beam.
+        survival_time: None,
+        energy_budget_j: Some(plan.energy_j()),
+        ..HifuLimits::default()
+    };
+    let device = HifuDevice::new(treatment, foci, args.speed, args.frame_interval, limits)?;
     let mut events = Events(std::io::stdout().lock());
     events.emit(&json!({
         "event": "ready",
