@@ -5,24 +5,26 @@ use crate::simulate::treatment_for;
 use crate::testing::small_plan;
 use safety::hifu::{BeamState, BeamStop, HifuLimits};
 
+/// The small plan's device at `speed`, with no operator heartbeat expected.
 fn device(speed: f64) -> HifuDevice {
+    device_with(
+        speed,
+        HifuLimits {
+            survival_time: None,
+            ..Default::default()
+        },
+    )
+}
+
+fn device_with(speed: f64, limits: HifuLimits) -> HifuDevice {
     let (medium, pattern, plan) = small_plan();
     let spots = plan
         .spots
         .iter()
         .map(|s| crate::plan::Plan::focus_voxel(&medium.grid, s).unwrap())
         .collect();
-    HifuDevice::new(
-        treatment_for(&plan, medium, pattern).unwrap(),
-        spots,
-        speed,
-        2.0,
-        safety::hifu::HifuLimits {
-            survival_time: None,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    let treatment = treatment_for(&plan, medium, pattern).unwrap();
+    HifuDevice::new(treatment, spots, speed, 2.0, limits).unwrap()
 }
 
 fn drain(device: &mut HifuDevice) -> Vec<DeviceOutput> {
@@ -302,18 +304,11 @@ fn the_end_of_input_switches_the_beam_off_at_once() {
 
 #[test]
 fn a_silent_operator_switches_the_beam_off_within_the_survival_time_and_a_step() {
-    let (medium, pattern, plan) = small_plan();
-    let spots = plan
-        .spots
-        .iter()
-        .map(|s| crate::plan::Plan::focus_voxel(&medium.grid, s).unwrap())
-        .collect();
     let limits = HifuLimits {
         survival_time: Some(Duration::from_millis(500)),
         ..HifuLimits::default()
     };
-    let treatment = treatment_for(&plan, medium, pattern).unwrap();
-    let mut device = HifuDevice::new(treatment, spots, 1.0, 2.0, limits).unwrap();
+    let mut device = device_with(1.0, limits);
     let start = Duration::from_secs(1);
     device
         .handle_command(DeviceCommand::Heartbeat, start)
