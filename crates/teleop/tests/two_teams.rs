@@ -537,3 +537,41 @@ fn bedside_and_operator_commands_parse_with_clear_errors() {
             .contains("offer NAME")
     );
 }
+
+#[test]
+fn a_console_flooding_the_station_with_requests_is_disconnected() {
+    let mut ward = engaged_with_a();
+    let observer = Identity::simulated("Flooder", TrustRole::Observer);
+    let admission = Admission::without_policy(&observer);
+    ward.connect(OBSERVER, observer, admission);
+    let limit = teleop::station::peers::MAX_EVENTS_PER_SECOND;
+    // A person's pace is fine, however long it goes on.
+    for _ in 0..3 {
+        for _ in 0..limit - 1 {
+            ward.event(OBSERVER, SessionEvent::Enable);
+        }
+        ward.run(1_000, &[A]);
+    }
+    assert!(ward.closed.is_empty(), "{:?}", ward.closed);
+    for _ in 0..=limit {
+        ward.event(OBSERVER, SessionEvent::Enable);
+    }
+    assert_eq!(ward.closed.len(), 1);
+    assert_eq!(ward.closed[0].0, OBSERVER);
+    assert!(ward.closed[0].1.contains("more than 100 events"));
+    let audited = ward
+        .audited(AuditAction::Request, "enable")
+        .iter()
+        .filter(|r| r.actor.as_ref().is_some_and(|a| a.name == "Flooder"))
+        .count() as u32;
+    assert_eq!(
+        audited,
+        3 * (limit - 1) + limit,
+        "every request before the cut is audited"
+    );
+    assert_eq!(
+        ward.state(),
+        SupervisorStateCode::Engaged,
+        "the surgeon operates on"
+    );
+}

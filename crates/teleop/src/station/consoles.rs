@@ -146,6 +146,9 @@ impl StationSession {
         let Some(index) = self.peer_index(peer) else {
             return;
         };
+        if !self.peers[index].within_event_rate(now) {
+            return self.refuse_peer(peer, REASON_FLOOD, now);
+        }
         let hello = self.peers[index].hello;
         let request = match event {
             SessionEvent::Hello {

@@ -81,6 +81,7 @@ const REASON_WIRE_VERSION: &str = "the console speaks another wire version";
 const REASON_NO_HELLO: &str = "the console sent a request before its hello";
 const REASON_UNEXPECTED: &str = "the console sent an event only a station may send";
 const REASON_FULL: &str = "the station serves no more consoles";
+const REASON_FLOOD: &str = "the console sent more than 100 events in a second";
 const WATCH_ONLY: &str = "this console may watch but not operate";
 const NOT_CONFIRMED: &str = "the bedside team has not confirmed this surgeon yet (site policy: bedside.confirm_first_engage)";
 const NO_RECIPIENT: &str = "no connected operator has that name";

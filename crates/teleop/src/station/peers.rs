@@ -11,6 +11,10 @@ use trust::Identity;
 /// The most consoles (one in control, the others watching) a station serves at once.
 pub const MAX_CONSOLES: usize = 8;
 
+/// The most events a console may send in one second. A person presses a few buttons a second;
+/// a console far beyond this is flooding the station (and its audit log) and is disconnected.
+pub const MAX_EVENTS_PER_SECOND: u32 = 100;
+
 /// What the site's admission policy decided for a console, computed by the edge (which reads the
 /// policy file and the consent record) and handed to the core with the connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +73,9 @@ pub struct Peer {
     pub hello: bool,
     pub ping_id: u64,
     pub next_ping: Duration,
+    /// Events in the current one-second window, and when it began.
+    events_in_window: u32,
+    window_start: Duration,
 }
 
 impl Peer {
@@ -93,7 +100,20 @@ impl Peer {
             hello: false,
             ping_id: 0,
             next_ping: now,
+            events_in_window: 0,
+            window_start: now,
         }
+    }
+
+    /// Counts an event at `now`; false when the console has sent more than
+    /// `MAX_EVENTS_PER_SECOND` within a second.
+    pub fn within_event_rate(&mut self, now: Duration) -> bool {
+        if now.saturating_sub(self.window_start) >= Duration::from_secs(1) {
+            self.window_start = now;
+            self.events_in_window = 0;
+        }
+        self.events_in_window += 1;
+        self.events_in_window <= MAX_EVENTS_PER_SECOND
     }
 
     /// "Dr Li Wei (surgeon)".
