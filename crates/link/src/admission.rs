@@ -165,8 +165,15 @@ pub(crate) struct StationCertVerifier {
 }
 
 impl StationCertVerifier {
-    pub(crate) fn new(roots: rustls::RootCertStore) -> Result<Self, PkiError> {
+    /// Trusts `roots`, and refuses a station certificate in `crls` (the CA's revocation list
+    /// where the console has a copy of it beside its CA certificate).
+    pub(crate) fn new(
+        roots: rustls::RootCertStore,
+        crls: Vec<rustls::pki_types::CertificateRevocationListDer<'static>>,
+    ) -> Result<Self, PkiError> {
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), tls::provider())
+            .with_crls(crls)
+            .only_check_end_entity_revocation()
             .build()
             .map_err(|e| PkiError::Tls(e.to_string()))?;
         Ok(Self { inner })

@@ -41,7 +41,10 @@ pub fn server_config_with(
 /// `station`, and presents its own certificate.
 pub fn client_config(identity: Identity) -> Result<rustls::ClientConfig, PkiError> {
     let tls = |e: &dyn std::fmt::Display| PkiError::Tls(e.to_string());
-    let verifier = Arc::new(StationCertVerifier::new(identity.roots)?);
+    // A copy of the CA's revocation list beside the console's CA certificate, where the site
+    // hands one out, revokes stations too.
+    let crls = crate::pki::files::read_crls_if_any(&identity.crl)?;
+    let verifier = Arc::new(StationCertVerifier::new(identity.roots, crls)?);
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls(&e))?

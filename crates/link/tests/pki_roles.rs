@@ -470,3 +470,29 @@ fn station_with(dir: &Path, stem: &str) -> Station {
         revocations,
     }
 }
+
+#[tokio::test]
+async fn a_console_with_the_sites_revocation_list_refuses_a_revoked_station() {
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let dir = tempfile::tempdir().unwrap();
+    site(dir.path());
+    let station = station(dir.path());
+    let console = || Identity::load(&PkiPaths::in_dir(dir.path(), "console")).unwrap();
+    try_session(&station, console())
+        .await
+        .expect("the station is trusted before its revocation");
+    pki::revoke(
+        dir.path(),
+        None,
+        &dir.path().join("station.crt"),
+        pki::RevocationReason::KeyCompromise,
+        pki::now_unix(),
+    )
+    .unwrap();
+    // The console's PKI directory now holds ca.crl beside ca.crt (as a site would copy it).
+    let refused = try_session(&station, console())
+        .await
+        .expect_err("a revoked station must be refused by the console");
+    assert!(refused.to_lowercase().contains("revoked"), "{refused}");
+}

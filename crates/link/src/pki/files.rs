@@ -37,6 +37,23 @@ pub(crate) fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Pk
 
 /// Writes `contents` to `path` whole: a reader (the station reloading `ca.crl`) sees the old file
 /// or the new one, never half of one. `private` files get mode 0600 before any byte is written.
+/// The revocation lists in a PEM file; none when the file does not exist.
+pub(crate) fn read_crls_if_any(
+    path: &Path,
+) -> Result<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>, PkiError> {
+    let pem = match std::fs::read(path) {
+        Ok(pem) => pem,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    rustls_pemfile::crls(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PkiError::BadCrl {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
+}
+
 pub(crate) fn write(path: &Path, contents: &[u8], private: bool) -> Result<(), PkiError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
