@@ -575,3 +575,28 @@ fn a_console_flooding_the_station_with_requests_is_disconnected() {
         "the surgeon operates on"
     );
 }
+
+#[test]
+fn a_full_station_refuses_a_ninth_console_but_not_a_reconnect() {
+    let mut ward = engaged_with_a();
+    let max = teleop::station::peers::MAX_CONSOLES as u64;
+    for peer in 2..=max {
+        let watcher = Identity::simulated(&format!("Watcher {peer}"), TrustRole::Observer);
+        let admission = Admission::without_policy(&watcher);
+        ward.connect(peer, watcher, admission);
+    }
+    assert!(ward.closed.is_empty(), "{:?}", ward.closed);
+    let ninth = Identity::simulated("Ninth", TrustRole::Observer);
+    let admission = Admission::without_policy(&ninth);
+    ward.connect(max + 1, ninth, admission);
+    assert_eq!(ward.closed.last().map(|c| c.0), Some(max + 1));
+    assert!(ward.closed.last().unwrap().1.contains("no more consoles"));
+    // The surgeon's certificate reconnecting replaces its old connection and keeps control.
+    ward.connect_operator(max + 2, "Dr A");
+    assert_eq!(
+        ward.closed.last().map(|c| c.0),
+        Some(A),
+        "the old connection is closed"
+    );
+    assert!(ward.station.control().is_controller(max + 2));
+}

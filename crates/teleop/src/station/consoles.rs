@@ -24,7 +24,13 @@ impl StationSession {
                 "refused by rule {}: {}",
                 admission.rule, admission.explanation
             ))
-        } else if self.peers.len() >= MAX_CONSOLES {
+        } else if self.peers.len() >= MAX_CONSOLES
+            && !self
+                .peers
+                .iter()
+                .any(|p| p.key == peers::certificate_key(&identity))
+        {
+            // A certificate that reconnects replaces its own connection and takes no more room.
             Some(REASON_FULL.to_string())
         } else {
             None
