@@ -158,7 +158,9 @@ impl Header {
 
     /// Parses header bytes, which must be UTF-8 (WFDB headers are ASCII).
     pub fn parse_bytes(bytes: &[u8]) -> Result<Self, WfdbError> {
-        let text = std::str::from_utf8(bytes).map_err(|_| WfdbError::NotText)?;
+        let text = std::str::from_utf8(bytes).map_err(|e| WfdbError::NotText {
+            offset: e.valid_up_to(),
+        })?;
         Self::parse(text)
     }
 
@@ -209,6 +211,7 @@ fn parse_record_line(text: &str, line: usize) -> Result<Header, WfdbError> {
             line,
             "number of signals",
             &signal_count.to_string(),
+            "is not between 1 and 64",
         ));
     }
     let sampling_frequency = match fields.next() {
@@ -217,7 +220,12 @@ fn parse_record_line(text: &str, line: usize) -> Result<Header, WfdbError> {
             let frequency = field.split(['/', '(']).next().unwrap_or(field);
             let value: f64 = parse_field(Some(frequency), "sampling frequency", line)?;
             if !(value.is_finite() && value > 0.0 && value <= 1.0e6) {
-                return Err(bad_field(line, "sampling frequency", field));
+                return Err(bad_field(
+                    line,
+                    "sampling frequency",
+                    field,
+                    "is not a positive frequency up to 1 MHz",
+                ));
             }
             value
         }
@@ -239,9 +247,9 @@ fn parse_signal_line(text: &str, line: usize) -> Result<SignalSpec, WfdbError> {
     let fields: Vec<&str> = text.split_whitespace().collect();
     let file_name = fields
         .first()
-        .ok_or_else(|| bad_field(line, "file name", ""))?
+        .ok_or_else(|| missing_field(line, "file name"))?
         .to_string();
-    let format_field = fields.get(1).ok_or_else(|| bad_field(line, "format", ""))?;
+    let format_field = fields.get(1).ok_or_else(|| missing_field(line, "format"))?;
     let format = SignalFormat::from_code(format_field, line)?;
     let (gain, baseline, units) = match fields.get(2) {
         Some(field) => parse_gain(field, line)?,
@@ -251,13 +259,23 @@ fn parse_signal_line(text: &str, line: usize) -> Result<SignalSpec, WfdbError> {
         Some(&field) => match parse_field::<u32>(Some(field), "ADC resolution", line)? {
             0 => format.bits(),
             bits if bits <= 32 => bits,
-            _ => return Err(bad_field(line, "ADC resolution", field)),
+            _ => {
+                return Err(bad_field(
+                    line,
+                    "ADC resolution",
+                    field,
+                    "is more than 32 bits",
+                ));
+            }
         },
         None => format.bits(),
     };
     let adc_zero = optional_field(fields.get(4), "ADC zero", line)?.unwrap_or(0);
     let initial_value = optional_field(fields.get(5), "initial value", line)?.unwrap_or(0);
-    let checksum = optional_field(fields.get(6), "checksum", line)?.unwrap_or(0);
+    let checksum = match fields.get(6) {
+        Some(&field) => parse_checksum(field, line)?,
+        None => 0,
+    };
     let block_size = optional_field(fields.get(7), "block size", line)?.unwrap_or(0);
     let description = fields
         .get(8..)
@@ -288,14 +306,19 @@ fn parse_gain(field: &str, line: usize) -> Result<(f64, Option<i32>, String), Wf
         Some((gain, rest)) => {
             let inner = rest
                 .strip_suffix(')')
-                .ok_or_else(|| bad_field(line, "baseline", field))?;
+                .ok_or_else(|| bad_field(line, "baseline", field, "has no closing ')'"))?;
             (gain, Some(parse_field(Some(inner), "baseline", line)?))
         }
         None => (value, None),
     };
     let gain: f64 = parse_field(Some(gain_text), "gain", line)?;
     if !gain.is_finite() || gain < 0.0 {
-        return Err(bad_field(line, "gain", field));
+        return Err(bad_field(
+            line,
+            "gain",
+            field,
+            "is not a finite, non-negative number",
+        ));
     }
     let gain = if gain == 0.0 { DEFAULT_GAIN } else { gain };
     Ok((gain, baseline, units))
@@ -316,16 +339,39 @@ fn parse_field<T: std::str::FromStr>(
     name: &'static str,
     line: usize,
 ) -> Result<T, WfdbError> {
-    let text = field.ok_or_else(|| bad_field(line, name, ""))?;
-    text.parse().map_err(|_| bad_field(line, name, text))
+    let text = field.ok_or_else(|| missing_field(line, name))?;
+    text.parse()
+        .map_err(|_| bad_field(line, name, text, "is not a number of the expected kind"))
 }
 
-fn bad_field(line: usize, field: &'static str, value: &str) -> WfdbError {
+/// Reads a checksum. WFDB checksums are 16-bit: the WFDB library writes them signed, other
+/// writers (wfdb-python) unsigned, so both ranges are accepted and the value is kept modulo 2^16.
+fn parse_checksum(field: &str, line: usize) -> Result<i16, WfdbError> {
+    let value: i64 = field
+        .parse()
+        .map_err(|_| bad_field(line, "checksum", field, "is not a whole number"))?;
+    if !(-32_768..=65_535).contains(&value) {
+        return Err(bad_field(
+            line,
+            "checksum",
+            field,
+            "is not a 16-bit value (-32768 to 65535)",
+        ));
+    }
+    Ok(value.rem_euclid(65_536) as u16 as i16)
+}
+
+fn bad_field(line: usize, field: &'static str, value: &str, problem: &'static str) -> WfdbError {
     WfdbError::BadField {
         line,
         field,
         value: value.chars().take(40).collect(),
+        problem,
     }
+}
+
+fn missing_field(line: usize, field: &'static str) -> WfdbError {
+    WfdbError::MissingField { line, field }
 }
 
 #[cfg(test)]
@@ -399,6 +445,64 @@ mod tests {
             Header::parse("r 2 360\na.dat 16\nb.dat 16\n"),
             Err(WfdbError::MixedSignalFiles)
         ));
+    }
+
+    #[test]
+    fn checksums_are_16_bit_stored_signed_or_unsigned() {
+        // wfdb-python writes checksums unsigned (sum mod 65536); the WFDB library signed.
+        let unsigned = Header::parse("r 1 360\nr.dat 16 200 16 0 1000 42496 0 a\n").unwrap();
+        let signed = Header::parse("r 1 360\nr.dat 16 200 16 0 1000 -23040 0 a\n").unwrap();
+        assert_eq!(unsigned.signals[0].checksum, -23040);
+        assert_eq!(unsigned, signed);
+        for edge in ["65535", "-32768", "32768", "0"] {
+            let text = format!("r 1 360\nr.dat 16 200 16 0 0 {edge} 0 a\n");
+            assert!(Header::parse(&text).is_ok(), "{edge}");
+        }
+    }
+
+    #[test]
+    fn every_header_error_says_which_line_field_and_value_is_wrong() {
+        let cases = [
+            (
+                "r 1 360\nr.dat 16 200 16 0 0 65536 0 a\n",
+                "header line 2: checksum \"65536\" is not a 16-bit value",
+            ),
+            (
+                "r 1 360\nr.dat 16 200 16 0 0 -32769 0 a\n",
+                "header line 2: checksum \"-32769\" is not a 16-bit value",
+            ),
+            (
+                "r 1 360\nr.dat 16 200 16 0 0 x1 0 a\n",
+                "header line 2: checksum \"x1\" is not a whole number",
+            ),
+            ("r 1 360\nr.dat\n", "header line 2: format is missing"),
+            ("r 1 360\nr.dat 16 abc\n", "header line 2: gain \"abc\""),
+            (
+                "r 1 360\nr.dat 16 200(5\n",
+                "header line 2: baseline \"200(5\" has no closing ')'",
+            ),
+            (
+                "r 0 360\n",
+                "header line 1: number of signals \"0\" is not between 1 and 64",
+            ),
+            ("r 1 -5\n", "header line 1: sampling frequency \"-5\""),
+            (
+                "r 1 360\nr.dat 16 200 40\n",
+                "header line 2: ADC resolution \"40\" is more than 32 bits",
+            ),
+            (
+                "r 2 360\nr.dat 16\n",
+                "header names 2 signals but has 1 signal lines",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = Header::parse(text).unwrap_err().to_string();
+            assert!(message.starts_with(expected), "{text:?} gave {message:?}");
+        }
+        let not_text = Header::parse_bytes(b"r 1 360\n\xff")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(not_text, "header is not text: byte 8 is not UTF-8");
     }
 
     #[test]

@@ -15,25 +15,30 @@ use std::io::Read;
 /// Why a WFDB file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum WfdbError {
-    #[error("header is not text")]
-    NotText,
-    #[error("header has no record line")]
+    #[error("header is not text: byte {offset} is not UTF-8")]
+    NotText { offset: usize },
+    #[error("header has no record line (record name, number of signals, frequency, length)")]
     MissingRecordLine,
-    #[error("header line {line}: bad {field} {value:?}")]
+    #[error("header line {line}: {field} {value:?} {problem}")]
     BadField {
         line: usize,
         field: &'static str,
         value: String,
+        problem: &'static str,
     },
+    #[error("header line {line}: {field} is missing")]
+    MissingField { line: usize, field: &'static str },
     #[error("header line {line}: signal format {format:?} is not supported (only 212 and 16)")]
     UnsupportedFormat { line: usize, format: String },
     #[error("header names {expected} signals but has {found} signal lines")]
     MissingSignalLines { expected: usize, found: usize },
-    #[error("multi-segment records are not supported")]
+    #[error("header: multi-segment records are not supported")]
     MultiSegment,
-    #[error("all signals must share one signal file and format")]
+    #[error("header: all signals must share one signal file and format")]
     MixedSignalFiles,
-    #[error("signal file holds {found} samples per signal, header says {expected}")]
+    #[error(
+        "signal file is too short: it holds {found} samples per signal, the header says {expected}"
+    )]
     TruncatedSignal { expected: usize, found: usize },
     #[error("annotation file ends inside the item at byte {offset}")]
     TruncatedAnnotation { offset: usize },
