@@ -187,11 +187,13 @@ fn an_expired_snooze_pages_again_if_unacknowledged() {
 fn resolves_when_the_condition_clears_and_can_raise_anew() {
     let mut ward = Ward::new();
     let first = ward.measure(pulse(135.0), 0)[0].alert.id;
-    let events = ward.measure(pulse(70.0), S);
+    // Hysteresis: `resolve_after_readings` (2) clear readings in a row.
+    assert!(ward.measure(pulse(70.0), S).is_empty());
+    let events = ward.measure(pulse(70.0), 2 * S);
     assert_eq!(kinds(&events), vec![EventKind::Resolved]);
-    assert_eq!(events[0].alert.resolved_at_ms, Some(S));
+    assert_eq!(events[0].alert.resolved_at_ms, Some(2 * S));
     assert!(ward.engine.active().is_empty());
-    let again = ward.measure(pulse(135.0), 2 * S);
+    let again = ward.measure(pulse(135.0), 3 * S);
     assert_eq!(kinds(&again), vec![EventKind::Raised]);
     assert_ne!(again[0].alert.id, first);
 }

@@ -35,6 +35,12 @@ pub struct AlertConfig {
     pub offline_after_ms: i64,
     /// A live device with no measurement for this long raises "no data".
     pub no_data_after_ms: i64,
+    /// In the high band, a NEWS2 aggregate this much above the one last paged pages again
+    /// (0: never).
+    pub renotify_rise: u8,
+    /// Consecutive readings under `news2_min_band` needed before a NEWS2 alert resolves (at
+    /// least 1): one better reading between bad ones does not resolve and re-raise.
+    pub resolve_after_readings: u32,
 }
 
 impl Default for AlertConfig {
@@ -48,6 +54,8 @@ impl Default for AlertConfig {
             sustained_low_spo2: Some(SustainedLowSpo2::default()),
             offline_after_ms: 30_000,
             no_data_after_ms: 120_000,
+            renotify_rise: 2,
+            resolve_after_readings: 2,
         }
     }
 }

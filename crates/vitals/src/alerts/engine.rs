@@ -28,6 +28,10 @@ pub struct AlertEngine {
     resolved: VecDeque<Alert>,
     next_id: u64,
     low_spo2_since: BTreeMap<String, i64>,
+    /// NEWS2 aggregate of each patient's last NEWS2 page (re-notification baseline).
+    news2_paged: BTreeMap<String, u8>,
+    /// Consecutive readings under the NEWS2 threshold while the alert is active (hysteresis).
+    news2_clear: BTreeMap<String, u32>,
     liveness: Liveness,
     events: VecDeque<AlertEvent>,
 }
@@ -40,6 +44,8 @@ impl AlertEngine {
             resolved: VecDeque::new(),
             next_id: 1,
             low_spo2_since: BTreeMap::new(),
+            news2_paged: BTreeMap::new(),
+            news2_clear: BTreeMap::new(),
             liveness: Liveness::default(),
             events: VecDeque::new(),
         }
@@ -49,16 +55,19 @@ impl AlertEngine {
         &self.config
     }
 
-    /// A scored measurement: evaluates NEWS2 and sustained-low-SpO2, and marks the device live.
+    /// A scored measurement: evaluates NEWS2 and sustained-low-SpO2, and marks the device live
+    /// (not for an Observation posted over FHIR: no device sent it, none can go offline).
     pub fn handle_assessment(&mut self, assessment: &Assessment, now: i64) {
         let device = &assessment.device;
-        self.liveness
-            .heard(device, Some(&assessment.patient), now)
-            .last_data_ms = now;
-        self.evaluate(Rule::DeviceOffline, device, None, now);
-        self.evaluate(Rule::NoData, device, None, now);
+        if crate::fhir::posted_device(device).is_none() {
+            self.liveness
+                .heard(device, Some(&assessment.patient), now)
+                .last_data_ms = now;
+            self.evaluate(Rule::DeviceOffline, device, None, now);
+            self.evaluate(Rule::NoData, device, None, now);
+        }
         let news2 = self.news2_condition(assessment);
-        self.evaluate(Rule::News2, &assessment.patient, news2, now);
+        self.evaluate_news2(assessment, news2, now);
         self.evaluate_low_spo2(assessment, now);
     }
 
@@ -255,6 +264,59 @@ impl AlertEngine {
         })
     }
 
+    /// NEWS2 with its two clinical refinements: hysteresis (`resolve_after_readings` clear
+    /// readings in a row resolve) and re-notification within the high band (`renotify_rise`).
+    fn evaluate_news2(&mut self, a: &Assessment, condition: Option<Condition>, now: i64) {
+        let patient = &a.patient;
+        let key = (Rule::News2, patient.clone());
+        let Some(alert) = self.active.get(&key) else {
+            self.news2_clear.remove(patient);
+            if condition.is_some() {
+                self.news2_paged.insert(patient.clone(), a.news2.aggregate);
+                self.evaluate(Rule::News2, patient, condition, now);
+            }
+            return;
+        };
+        let Some(c) = condition else {
+            let clear = self.news2_clear.entry(patient.clone()).or_insert(0);
+            *clear += 1;
+            if *clear >= self.config.resolve_after_readings.max(1) {
+                self.news2_clear.remove(patient);
+                self.news2_paged.remove(patient);
+                self.evaluate(Rule::News2, patient, None, now);
+            }
+            return;
+        };
+        self.news2_clear.remove(patient);
+        let (peak, rise) = (alert.peak_severity, self.config.renotify_rise);
+        let paged = self.news2_paged.get(patient).copied().unwrap_or(u8::MAX);
+        let risen = rise > 0 && a.news2.aggregate >= paged.saturating_add(rise);
+        if c.severity == 3 && alert.severity == 3 && risen {
+            self.news2_paged.insert(patient.clone(), a.news2.aggregate);
+            self.renotify(&key, c, now);
+        } else {
+            if c.severity > peak {
+                self.news2_paged.insert(patient.clone(), a.news2.aggregate);
+            }
+            self.evaluate(Rule::News2, patient, Some(c), now);
+        }
+    }
+
+    /// Pages the current role again about an alert that got worse within its severity (as a
+    /// worsening above the peak does: acknowledgement and snooze are cleared).
+    fn renotify(&mut self, key: &(Rule, String), c: Condition, now: i64) {
+        let Some(alert) = self.active.get_mut(key) else {
+            return;
+        };
+        alert.message = c.message;
+        alert.acknowledged = None;
+        alert.snoozed = None;
+        alert.last_notified_ms = now;
+        alert.updated_at_ms = now;
+        let (role, alert) = (alert.notified_role.clone(), alert.clone());
+        self.emit(EventKind::Worsened, Some(role), alert, now);
+    }
+
     fn evaluate_low_spo2(&mut self, a: &Assessment, now: i64) {
         let (Some(rule), Some(spo2)) = (&self.config.sustained_low_spo2, a.new_spo2) else {
             return;
@@ -355,6 +417,12 @@ impl AlertEngine {
             }
             (Some(alert), Some(c)) => {
                 if c.severity == alert.severity {
+                    // Same severity: the message (e.g. the NEWS2 aggregate) is kept current,
+                    // nobody is paged.
+                    if c.message != alert.message {
+                        alert.message = c.message;
+                        alert.updated_at_ms = now;
+                    }
                     return;
                 }
                 let (kind, notify) = if c.severity > alert.peak_severity {
