@@ -1,15 +1,22 @@
 //! FHIR R4 mapping: vital-sign Observations (LOINC, UCUM, vital-signs profile), Patient, Device,
-//! search Bundles, the CapabilityStatement and OperationOutcome. JSON in, JSON out; no IO.
+//! search Bundles and parameters, the CapabilityStatement and OperationOutcome. JSON in, JSON
+//! out; no IO.
 
 mod observation;
+mod posted;
 mod resources;
+mod search;
 mod time;
 
-pub use observation::{ObservationInput, observation, observation_from_json, observations_for};
-pub use resources::{
-    Page, capability_statement, device_resource, operation_outcome, patient_resource, searchset,
-    transaction_response,
+pub use observation::{
+    ObservationInput, observation, observation_from_json, observation_id, observations_for,
 };
+pub use posted::{POSTED_MARK, posted_device, posted_source};
+pub use resources::{
+    DEVICE_SEARCH, OBSERVATION_SEARCH, PATIENT_SEARCH, Page, capability_statement, device_resource,
+    operation_outcome, patient_resource, searchset, transaction_response,
+};
+pub use search::{Handling, PAGING, name_matches, name_param_matches, supported_params};
 pub use time::{DateBound, DateParam, format_instant, parse_date_param, parse_instant};
 
 /// Why a FHIR request could not be honoured; becomes an OperationOutcome.

@@ -1,5 +1,6 @@
 //! Vital-sign Observations: from a stored measurement to FHIR JSON, and back for transactions.
 
+use super::posted::posted_device;
 use super::time::{format_instant, parse_instant};
 use super::{FhirError, Recorded};
 use crate::model::{VitalKind, Vitals};
@@ -72,15 +73,24 @@ pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
         "resourceType": "Observation",
         "id": observation_id(recorded.row_id, kind),
         "meta": {"profile": [profile(kind)]},
-        "identifier": [{"system": "urn:medlink:device-seq", "value": format!("{}/{}", m.device, m.seq)}],
         "status": "final",
         "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs", "display": "Vital Signs"}],
                       "text": "Vital Signs"}],
         "code": code_of(kind),
         "subject": {"reference": format!("Patient/{}", m.patient)},
         "effectiveDateTime": format_instant(m.time_ms),
-        "device": {"reference": format!("Device/{}", m.device)},
     });
+    // A device's own reading carries its (device, seq) key; a posted one names the device the
+    // client named, if any.
+    match posted_device(&m.device) {
+        None => {
+            obs["identifier"] = json!([{"system": "urn:medlink:device-seq",
+                                        "value": format!("{}/{}", m.device, m.seq)}]);
+            obs["device"] = json!({"reference": format!("Device/{}", m.device)});
+        }
+        Some(Some(device)) => obs["device"] = json!({"reference": format!("Device/{device}")}),
+        Some(None) => {}
+    }
     let value = match kind {
         VitalKind::HeartRate => v.heart_rate,
         VitalKind::RespRate => v.resp_rate,
@@ -98,6 +108,7 @@ pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
         obs["valueQuantity"] = quantity(value, kind.ucum());
     }
     if kind == VitalKind::HeartRate
+        && posted_device(&m.device).is_none()
         && let Some((_, lead)) = crate::source::ecg_stream_parts(&m.device)
     {
         obs["method"] = json!({"coding": [{"system": METHOD, "code": "ecg",
@@ -292,6 +303,18 @@ mod tests {
         assert_eq!(hr["method"]["coding"][0]["code"], "ecg");
         assert_eq!(hr["method"]["text"], "ECG lead II");
         assert_eq!(hr["device"]["reference"], "Device/holter-7.ecg.II");
+    }
+
+    #[test]
+    fn a_posted_observation_names_the_clients_device_and_no_sequence() {
+        let mut posted = recorded();
+        posted.measurement.device = crate::fhir::posted_source(Some("d1"));
+        let hr = observation(&posted, VitalKind::HeartRate).unwrap();
+        assert_eq!(hr["device"]["reference"], "Device/d1");
+        assert!(hr.get("identifier").is_none());
+        posted.measurement.device = crate::fhir::posted_source(None);
+        let hr = observation(&posted, VitalKind::HeartRate).unwrap();
+        assert!(hr.get("device").is_none(), "no device is made up");
     }
 
     #[test]

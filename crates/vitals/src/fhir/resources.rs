@@ -71,13 +71,12 @@ pub fn searchset(base: &str, search_url: &str, resources: Vec<Value>, page: &Pag
            "link": links, "entry": entries})
 }
 
-/// A transaction-response Bundle: one `201 Created` entry per created resource, in request order.
+/// A transaction-response Bundle: one `201 Created` entry per created resource, in request
+/// order. Locations name the resource only (`Observation/42-hr`): the hub keeps no versions.
 pub fn transaction_response(locations: &[String]) -> Value {
     let entries: Vec<Value> = locations
         .iter()
-        .map(|location| {
-            json!({"response": {"status": "201 Created", "location": location, "etag": "W/\"1\""}})
-        })
+        .map(|location| json!({"response": {"status": "201 Created", "location": location}}))
         .collect();
     json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
 }
@@ -88,9 +87,22 @@ pub fn operation_outcome(severity: &str, code: &str, diagnostics: &str) -> Value
            "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}]})
 }
 
-/// The server's CapabilityStatement (FHIR 4.0.1, JSON only).
+/// Search parameters of each resource type the hub serves (paging, `_count` and `_offset`, on all).
+pub const PATIENT_SEARCH: [&str; 2] = ["_id", "name"];
+pub const DEVICE_SEARCH: [&str; 1] = ["patient"];
+pub const OBSERVATION_SEARCH: [&str; 4] = ["patient", "subject", "code", "date"];
+
+/// The server's CapabilityStatement (FHIR 4.0.1, JSON only): exactly the interactions and search
+/// parameters the hub serves; no versions are kept, so no history is offered.
 pub fn capability_statement(base: &str, date: &str) -> Value {
     let search = |name: &str, kind: &str| json!({"name": name, "type": kind});
+    let paging = || [search("_count", "number"), search("_offset", "number")];
+    let interactions =
+        |codes: &[&str]| -> Value { codes.iter().map(|code| json!({"code": code})).collect() };
+    let with_paging = |mut params: Vec<Value>| {
+        params.extend(paging());
+        Value::Array(params)
+    };
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -102,14 +114,16 @@ pub fn capability_statement(base: &str, date: &str) -> Value {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "interaction": [{"code": "transaction"}],
+            "interaction": interactions(&["transaction"]),
             "resource": [
                 {"type": "Patient",
-                 "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "update"}],
-                 "searchParam": [search("_id", "token")]},
+                 "interaction": interactions(&["read", "search-type", "update"]),
+                 "versioning": "no-version", "readHistory": false, "updateCreate": true,
+                 "searchParam": with_paging(vec![search("_id", "token"), search("name", "string")])},
                 {"type": "Device",
-                 "interaction": [{"code": "read"}, {"code": "search-type"}],
-                 "searchParam": [search("patient", "reference")]},
+                 "interaction": interactions(&["read", "search-type"]),
+                 "versioning": "no-version", "readHistory": false,
+                 "searchParam": with_paging(vec![search("patient", "reference")])},
                 {"type": "Observation",
                  "supportedProfile": [
                      "http://hl7.org/fhir/StructureDefinition/heartrate",
@@ -117,11 +131,52 @@ pub fn capability_statement(base: &str, date: &str) -> Value {
                      "http://hl7.org/fhir/StructureDefinition/oxygensat",
                      "http://hl7.org/fhir/StructureDefinition/bodytemp",
                      "http://hl7.org/fhir/StructureDefinition/bp"],
-                 "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "create"}],
-                 "searchParam": [search("patient", "reference"), search("subject", "reference"),
-                                 search("code", "token"), search("date", "date"),
-                                 search("_count", "number"), search("_offset", "number")]}
+                 "interaction": interactions(&["read", "search-type"]),
+                 "versioning": "no-version", "readHistory": false,
+                 "searchParam": with_paging(vec![search("patient", "reference"),
+                     search("subject", "reference"), search("code", "token"),
+                     search("date", "date")])}
             ]
         }]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_statement_lists_each_served_search_parameter_and_no_create() {
+        let cs = capability_statement("http://h/fhir", "2026-12-03");
+        let resources = cs["rest"][0]["resource"].as_array().unwrap();
+        for (resource, own) in [
+            ("Patient", &PATIENT_SEARCH[..]),
+            ("Device", &DEVICE_SEARCH[..]),
+            ("Observation", &OBSERVATION_SEARCH[..]),
+        ] {
+            let entry = resources.iter().find(|r| r["type"] == resource).unwrap();
+            let names: Vec<&str> = entry["searchParam"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            let mut expected = own.to_vec();
+            expected.extend(super::super::search::PAGING);
+            assert_eq!(names, expected, "{resource}");
+            let codes = entry["interaction"].to_string();
+            assert!(
+                !codes.contains("create") && !codes.contains("history"),
+                "{codes}"
+            );
+        }
+    }
+
+    #[test]
+    fn transaction_response_offers_no_history() {
+        let bundle = transaction_response(&["Observation/1-hr".to_string()]);
+        let response = &bundle["entry"][0]["response"];
+        assert_eq!(response["location"], "Observation/1-hr");
+        assert!(response.get("etag").is_none());
+    }
 }
