@@ -3,6 +3,8 @@
 
 mod api;
 mod fhir;
+mod fhir_extract;
+mod fhir_observation;
 
 use crate::Shared;
 use axum::Router;
@@ -10,9 +12,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-/// Builds the router.
+/// Builds the router. A path nobody serves answers 404: an OperationOutcome under `/fhir`.
 pub fn router(shared: Arc<Shared>) -> Router {
-    api::routes().merge(fhir::routes()).with_state(shared)
+    api::routes()
+        .merge(fhir::routes())
+        .fallback(unknown_path)
+        .with_state(shared)
+}
+
+async fn unknown_path(uri: axum::http::Uri) -> HttpError {
+    let path = uri.path();
+    let message = format!("nothing is served at {path}");
+    if path == "/fhir" || path.starts_with("/fhir/") {
+        HttpError::fhir(StatusCode::NOT_FOUND, message)
+    } else {
+        HttpError::api(StatusCode::NOT_FOUND, message)
+    }
 }
 
 /// An error answer: JSON `{"error": ...}` on `/api`, an OperationOutcome on `/fhir`.
@@ -46,6 +61,7 @@ impl IntoResponse for HttpError {
         if self.fhir {
             let code = match self.status {
                 StatusCode::NOT_FOUND => "not-found",
+                StatusCode::METHOD_NOT_ALLOWED => "not-supported",
                 StatusCode::INTERNAL_SERVER_ERROR => "exception",
                 _ => "invalid",
             };
