@@ -183,6 +183,29 @@ fn observation(code: &str, value: Value, unit: &str, when: &str) -> Value {
                         "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}})
 }
 
+/// A request with an optional `Prefer` header; the status and the body as JSON (Null if not).
+fn fhir_request(port: u16, method: &str, path: &str, prefer: &str, body: &str) -> (u16, Value) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let prefer = if prefer.is_empty() {
+        String::new()
+    } else {
+        format!("Prefer: {prefer}\r\n")
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{prefer}Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let json = response
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
 #[test]
 fn fhir_output_validates_with_fhir_resources() {
     let python = venv_python();
@@ -200,8 +223,10 @@ fn fhir_output_validates_with_fhir_resources() {
     resource["component"] = json!([
         {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueQuantity": {"value": 128, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
         {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueQuantity": {"value": 82, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]);
+    let mut hr = observation("8867-4", json!(88), "/min", "2026-11-21T10:00:00Z");
+    hr["resource"]["device"] = json!({"reference": "Device/wearable-9"});
     let entries = vec![
-        observation("8867-4", json!(88), "/min", "2026-11-21T10:00:00Z"),
+        hr,
         observation("9279-1", json!(18), "/min", "2026-11-21T10:01:00Z"),
         observation("2708-6", json!(95), "%", "2026-11-21T10:02:00Z"),
         observation("8310-5", json!(100.4), "[degF]", "2026-11-22T10:03:00Z"),
@@ -274,6 +299,44 @@ fn fhir_output_validates_with_fhir_resources() {
         .to_string();
     let (status, _) = http(http_port, "GET", "/fhir/Observation/999-hr", None);
     assert_eq!(status, 404);
+    let by_name = get_json(http_port, "/fhir/Patient?name=byr");
+    assert_eq!(by_name["total"], 1, "{by_name}");
+    assert_eq!(
+        get_json(http_port, "/fhir/Patient?name=lovelace")["total"],
+        0
+    );
+    let lenient = get_json(http_port, "/fhir/Observation?patient=p-fhir&colour=red");
+    assert_eq!(lenient["total"], 5, "an unknown parameter is ignored");
+
+    // Every error is an OperationOutcome.
+    let mut outcomes = vec![(
+        "outcome-transaction",
+        serde_json::from_str(&outcome).unwrap(),
+    )];
+    for (name, method, path, prefer, body, expected) in [
+        ("outcome-not-found", "GET", "/fhir/Nothing", "", "", 404),
+        (
+            "outcome-no-create",
+            "POST",
+            "/fhir/Observation",
+            "",
+            "{}",
+            405,
+        ),
+        (
+            "outcome-strict",
+            "GET",
+            "/fhir/Patient?colour=red",
+            "handling=strict",
+            "",
+            400,
+        ),
+        ("outcome-not-json", "POST", "/fhir", "", "{oops", 400),
+    ] {
+        let (status, body) = fhir_request(http_port, method, path, prefer, body);
+        assert_eq!(status, expected, "{method} {path}: {body}");
+        outcomes.push((name, body));
+    }
 
     let documents = [
         ("metadata", get_json(http_port, "/fhir/metadata")),
@@ -287,19 +350,38 @@ fn fhir_output_validates_with_fhir_resources() {
         ("temperature", temp),
         ("patient", get_json(http_port, "/fhir/Patient/p-fhir")),
         ("patients", get_json(http_port, "/fhir/Patient")),
-        (
-            "devices",
-            get_json(http_port, "/fhir/Device?patient=p-fhir"),
-        ),
-        ("device", get_json(http_port, "/fhir/Device/fhir-api")),
-        ("outcome", serde_json::from_str(&outcome).unwrap()),
+        ("patients-by-name", by_name),
+        ("observations-lenient", lenient),
+        ("devices", get_json(http_port, "/fhir/Device")),
+        ("device", get_json(http_port, "/fhir/Device/wearable-9")),
     ];
     let mut paths = Vec::new();
-    for (name, document) in documents {
+    for (name, document) in documents.into_iter().chain(outcomes) {
         let path = dir.join(format!("{name}.json"));
         std::fs::write(&path, document.to_string()).unwrap();
         paths.push(path);
     }
+    let types: std::collections::BTreeSet<String> = paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            let doc: Value = serde_json::from_str(&text).unwrap();
+            doc["resourceType"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    let served = [
+        "Bundle",
+        "CapabilityStatement",
+        "Device",
+        "Observation",
+        "OperationOutcome",
+        "Patient",
+    ];
+    assert_eq!(
+        types,
+        served.map(String::from).into(),
+        "every type the hub serves"
+    );
     let output = Command::new(python)
         .arg(repo_root().join("tests/interop/validate_fhir.py"))
         .args(&paths)
