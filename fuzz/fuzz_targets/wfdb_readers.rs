@@ -1,5 +1,6 @@
-//! Fuzz target: the WFDB readers (header, 212/16 signal files, MIT annotations) and the ECG chunk
-//! payload decoder must return errors on any input, never panic.
+//! Fuzz target: the WFDB readers (header, signal files in every format: 8, 16, 24, 32, 61, 80,
+//! 160, 212, 310, 311; MIT annotations) and the ECG chunk payload decoder must return errors on
+//! any input, never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

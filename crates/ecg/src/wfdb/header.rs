@@ -1,60 +1,11 @@
 //! WFDB header (`.hea`) parsing and writing: the record line and one line per signal.
 
-use super::WfdbError;
+use super::{SignalFormat, WfdbError};
 
 /// Sampling frequency WFDB assumes when a header gives none.
 const DEFAULT_FREQUENCY_HZ: f64 = 250.0;
 /// Gain WFDB assumes when a header gives none (or zero), in ADC units per physical unit.
 const DEFAULT_GAIN: f64 = 200.0;
-
-/// The storage formats this crate reads and writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalFormat {
-    /// Two 12-bit two's-complement samples packed into three bytes.
-    Packed212,
-    /// One 16-bit little-endian two's-complement sample per value.
-    Int16,
-}
-
-impl SignalFormat {
-    /// The number WFDB headers use for this format.
-    pub fn code(self) -> u32 {
-        match self {
-            SignalFormat::Packed212 => 212,
-            SignalFormat::Int16 => 16,
-        }
-    }
-
-    /// Bits per sample, the ADC resolution assumed when a header gives none.
-    pub fn bits(self) -> u32 {
-        match self {
-            SignalFormat::Packed212 => 12,
-            SignalFormat::Int16 => 16,
-        }
-    }
-
-    /// The reserved value that marks a missing sample in this format.
-    pub fn invalid_sample(self) -> i32 {
-        -(1 << (self.bits() - 1))
-    }
-
-    /// The smallest and largest storable valid sample.
-    pub fn sample_range(self) -> (i32, i32) {
-        let half = 1 << (self.bits() - 1);
-        (-half + 1, half - 1)
-    }
-
-    fn from_code(code: &str, line: usize) -> Result<Self, WfdbError> {
-        match code {
-            "212" => Ok(SignalFormat::Packed212),
-            "16" => Ok(SignalFormat::Int16),
-            other => Err(WfdbError::UnsupportedFormat {
-                line,
-                format: other.to_string(),
-            }),
-        }
-    }
-}
 
 /// One signal line of a header.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,17 +28,18 @@ pub struct SignalSpec {
 impl SignalSpec {
     /// Converts a stored sample to physical units; a missing sample becomes NaN.
     pub fn to_physical(&self, adu: i32) -> f32 {
-        if adu == self.format.invalid_sample() {
+        if Some(adu) == self.format.invalid_sample() {
             f32::NAN
         } else {
             ((f64::from(adu) - f64::from(self.baseline)) / self.gain) as f32
         }
     }
 
-    /// Converts a physical value back to the nearest storable sample (clipped; NaN → missing).
+    /// Converts a physical value back to the nearest storable sample (clipped; NaN → missing,
+    /// or the baseline in format 8, which has no missing-sample marker).
     pub fn to_adu(&self, physical: f32) -> i32 {
         if physical.is_nan() {
-            return self.format.invalid_sample();
+            return self.format.invalid_sample().unwrap_or(self.baseline);
         }
         let (low, high) = self.format.sample_range();
         let adu = (f64::from(physical) * self.gain + f64::from(self.baseline)).round();
@@ -96,7 +48,7 @@ impl SignalSpec {
 
     /// The largest magnitude, in physical units, the ADC can represent around the baseline.
     pub fn saturation_level(&self) -> f32 {
-        let half = f64::from(1u32 << (self.adc_resolution.clamp(2, 16) - 1));
+        let half = f64::from(1u32 << (self.adc_resolution.clamp(2, 32) - 1));
         let top = f64::from(self.adc_zero) + half - 1.0 - f64::from(self.baseline);
         let bottom = f64::from(self.baseline) - (f64::from(self.adc_zero) - half);
         (top.min(bottom) / self.gain) as f32
@@ -427,7 +379,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            Header::parse("r 1 360\nr.dat 80\n"),
+            Header::parse("r 1 360\nr.dat 508\n"),
             Err(WfdbError::UnsupportedFormat { .. })
         ));
         assert!(matches!(

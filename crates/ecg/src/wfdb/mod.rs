@@ -1,13 +1,16 @@
-//! WFDB (PhysioNet) records: headers, signal files in formats 212 and 16, and MIT annotations.
+//! WFDB (PhysioNet) records: headers, signal files in formats 8, 16, 24, 32, 61, 80, 160, 212,
+//! 310 and 311, and MIT annotations.
 //!
 //! Everything here works on bytes or readers; opening files is the caller's job.
 
 pub mod annotation;
+mod format;
 mod header;
 pub mod signal;
 
 pub use annotation::Annotation;
-pub use header::{Header, SignalFormat, SignalSpec};
+pub use format::{ALL_FORMATS, SignalFormat};
+pub use header::{Header, SignalSpec};
 pub use signal::{ChecksumMismatch, Samples};
 
 use std::io::Read;
@@ -28,7 +31,10 @@ pub enum WfdbError {
     },
     #[error("header line {line}: {field} is missing")]
     MissingField { line: usize, field: &'static str },
-    #[error("header line {line}: signal format {format:?} is not supported (only 212 and 16)")]
+    #[error(
+        "header line {line}: signal format {format:?} is not supported \
+         (this reader knows 8, 16, 24, 32, 61, 80, 160, 212, 310 and 311)"
+    )]
     UnsupportedFormat { line: usize, format: String },
     #[error("header names {expected} signals but has {found} signal lines")]
     MissingSignalLines { expected: usize, found: usize },

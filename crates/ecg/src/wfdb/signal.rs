@@ -1,5 +1,7 @@
-//! WFDB signal files in formats 212 and 16: decoding, encoding and checksums.
+//! WFDB signal files (one interleaved file per record, any format of `format.rs`): decoding,
+//! encoding and checksums.
 
+use super::format::{decode_values, encode_values};
 use super::{Header, SignalFormat, WfdbError};
 
 /// Samples of a record, one vector of stored ADC values per signal.
@@ -50,10 +52,7 @@ pub fn decode(header: &Header, bytes: &[u8]) -> Result<Samples, WfdbError> {
         });
     };
     let channels = header.signals.len();
-    let available = match first.format {
-        SignalFormat::Packed212 => bytes.len() * 2 / 3,
-        SignalFormat::Int16 => bytes.len() / 2,
-    } / channels;
+    let available = first.format.samples_in(bytes.len()) / channels;
     let length = match header.samples_per_signal {
         Some(stated) => {
             let stated = usize::try_from(stated).unwrap_or(usize::MAX);
@@ -67,95 +66,63 @@ pub fn decode(header: &Header, bytes: &[u8]) -> Result<Samples, WfdbError> {
         }
         None => available,
     };
-    let total = length * channels;
-    let interleaved: Vec<i32> = match first.format {
-        SignalFormat::Packed212 => decode_212(bytes, total),
-        SignalFormat::Int16 => bytes
-            .chunks_exact(2)
-            .take(total)
-            .map(|pair| i32::from(i16::from_le_bytes([pair[0], pair[1]])))
-            .collect(),
-    };
+    let interleaved = decode_values(first.format, bytes, length * channels);
     let mut signals = vec![Vec::with_capacity(length); channels];
     for frame in interleaved.chunks_exact(channels) {
         for (signal, &value) in signals.iter_mut().zip(frame) {
             signal.push(value);
         }
     }
-    Ok(Samples { signals })
-}
-
-fn decode_212(bytes: &[u8], total: usize) -> Vec<i32> {
-    let mut values = Vec::with_capacity(total + 1);
-    for group in bytes.chunks(3) {
-        if values.len() >= total {
-            break;
-        }
-        if let [b0, b1, rest @ ..] = group {
-            values.push(sign_extend_12(
-                i32::from(*b0) | (i32::from(*b1 & 0x0F) << 8),
-            ));
-            if let [b2] = rest {
-                values.push(sign_extend_12(
-                    i32::from(*b2) | (i32::from(*b1 & 0xF0) << 4),
-                ));
+    if first.format == SignalFormat::Diff8 {
+        // Format 8 stores differences: each signal starts from its header initial value.
+        for (signal, spec) in signals.iter_mut().zip(&header.signals) {
+            let mut value = spec.initial_value;
+            for sample in signal.iter_mut() {
+                value = value.wrapping_add(*sample);
+                *sample = value;
             }
         }
     }
-    values.truncate(total);
-    values
-}
-
-fn sign_extend_12(value: i32) -> i32 {
-    (value << 20) >> 20
+    Ok(Samples { signals })
 }
 
 /// Encodes interleaved samples of equal-length signals; values are clipped to the format's range.
+/// Format 8 stores each signal's differences from its first sample (the initial value that
+/// `describe` writes into the header), each step clipped to ±127 as WFDB does.
 pub fn encode(format: SignalFormat, samples: &Samples) -> Vec<u8> {
     let channels = samples.signals.len();
     let length = samples.len();
     let mut interleaved = Vec::with_capacity(length * channels);
+    let mut previous: Vec<i32> = samples
+        .signals
+        .iter()
+        .map(|signal| signal.first().copied().unwrap_or(0))
+        .collect();
     for index in 0..length {
-        for signal in &samples.signals {
-            let value = signal
-                .get(index)
-                .copied()
-                .unwrap_or(format.invalid_sample());
-            interleaved.push(clip(format, value));
+        for (signal, last) in samples.signals.iter().zip(previous.iter_mut()) {
+            let value = signal.get(index).copied();
+            if format == SignalFormat::Diff8 {
+                let step = value
+                    .unwrap_or(*last)
+                    .saturating_sub(*last)
+                    .clamp(-128, 127);
+                *last += step;
+                interleaved.push(step);
+            } else {
+                let missing = format.invalid_sample().unwrap_or(0);
+                interleaved.push(clip(format, value.unwrap_or(missing)));
+            }
         }
     }
-    match format {
-        SignalFormat::Packed212 => encode_212(&interleaved),
-        SignalFormat::Int16 => interleaved
-            .iter()
-            .flat_map(|&v| (v as i16).to_le_bytes())
-            .collect(),
-    }
+    encode_values(format, &interleaved)
 }
 
 fn clip(format: SignalFormat, value: i32) -> i32 {
-    if value == format.invalid_sample() {
+    if Some(value) == format.invalid_sample() {
         return value;
     }
     let (low, high) = format.sample_range();
     value.clamp(low, high)
-}
-
-fn encode_212(values: &[i32]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(values.len() * 3 / 2 + 2);
-    for pair in values.chunks(2) {
-        let first = (pair[0] & 0xFFF) as u16;
-        bytes.push((first & 0xFF) as u8);
-        match pair.get(1) {
-            Some(&second) => {
-                let second = (second & 0xFFF) as u16;
-                bytes.push(((first >> 8) as u8) | (((second >> 8) as u8) << 4));
-                bytes.push((second & 0xFF) as u8);
-            }
-            None => bytes.push((first >> 8) as u8),
-        }
-    }
-    bytes
 }
 
 /// Compares the header's checksums and initial values with the decoded samples.
