@@ -101,6 +101,9 @@ pub struct QrsDetector {
     ring: Vec<(f32, f32, f32)>,
     ring_mask: usize,
     next_index: u64,
+    /// The first valid sample: inputs are taken relative to it, so that a record starting away
+    /// from zero does not hit the filters as a step (which looked like a beat at sample 0).
+    origin: Option<f32>,
     last_input: f32,
     previous_integrated: f32,
     rising: bool,
@@ -161,6 +164,7 @@ impl QrsDetector {
             ring: vec![(0.0, 0.0, 0.0); ring_len],
             ring_mask: ring_len - 1,
             next_index: 0,
+            origin: None,
             last_input: 0.0,
             previous_integrated: 0.0,
             rising: false,
@@ -203,9 +207,12 @@ impl QrsDetector {
     }
 
     /// Feeds one sample (any unit; a NaN, i.e. a missing sample, repeats the previous value).
+    ///
+    /// The filters start as if the signal had stayed at its first valid sample forever: the
+    /// band-pass removes a constant anyway, and the start of a record is not a step.
     pub fn push(&mut self, value: f32) {
         let value = if value.is_finite() {
-            value
+            value - *self.origin.get_or_insert(value)
         } else {
             self.last_input
         };
