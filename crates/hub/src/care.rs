@@ -2,12 +2,13 @@
 //! plus the event stream pushed to connected clients.
 
 use crate::ecg_streams::Analysis;
-use crate::recent::RecentSeqs;
+use crate::recent::{RecentSeqs, Seen};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
 use vitals::geo::{self, LatLon};
-use vitals::payload::Position;
+use vitals::payload::{Position, Rejection};
+use vitals::reading_window::ReadingWindow;
 use vitals::tracker::{PatientSummary, PatientTracker};
 use vitals::{Measurement, News2};
 
@@ -52,11 +53,25 @@ pub struct Care {
     pub tracker: PatientTracker,
     pub engine: AlertEngine,
     pub devices: BTreeMap<String, DeviceInfo>,
-    ambulances: BTreeMap<String, (Position, f64)>,
+    ambulances: BTreeMap<String, Ambulance>,
     hospital: LatLon,
     /// Device measurements scored so far (both MQTT connections score; each measurement once).
     scored: RecentSeqs,
+    /// Device times believed; readings outside are refused, never scored.
+    window: ReadingWindow,
 }
+
+/// An ambulance's last position, when the hub received it, and its ETA then.
+#[derive(Debug, Clone)]
+struct Ambulance {
+    position: Position,
+    received_ms: i64,
+    eta_at_fix_s: f64,
+    eta_s: f64,
+}
+
+/// Closer than this to the hospital, an ambulance has arrived.
+pub const ARRIVED_WITHIN_M: f64 = 100.0;
 
 impl Care {
     pub fn new(engine: AlertEngine, hospital: LatLon) -> Self {
@@ -67,7 +82,13 @@ impl Care {
             ambulances: BTreeMap::new(),
             hospital,
             scored: RecentSeqs::default(),
+            window: ReadingWindow::default(),
         }
+    }
+
+    /// The same, with readings refused outside `window` (the default: 30 s ahead, 24 h old).
+    pub fn with_reading_window(self, window: ReadingWindow) -> Self {
+        Care { window, ..self }
     }
 
     fn seen(&mut self, device: &str, patient: Option<&str>, online: bool, now: i64) -> bool {
@@ -92,14 +113,22 @@ impl Care {
         changed
     }
 
-    /// A device measurement from either MQTT connection: scored (as [`Care::measurement`]) the
-    /// first time its `(device, seq)` comes, ignored after that. Returns whether it was scored.
-    pub fn score_new(&mut self, m: &Measurement, now: i64, out: &mut Vec<HubEvent>) -> bool {
-        let new = self.scored.first_time(&m.device, m.seq);
-        if new {
+    /// A device measurement from either MQTT connection: refused when stamped outside the
+    /// reading window at `now` (then nothing about the patient changes), otherwise scored (as
+    /// [`Care::measurement`]) the first time its `(device, seq)` comes in the device's current
+    /// boot, ignored after that.
+    pub fn score_new(
+        &mut self,
+        m: &Measurement,
+        now: i64,
+        out: &mut Vec<HubEvent>,
+    ) -> Result<Seen, Rejection> {
+        self.window.check(m, now)?;
+        let seen = self.scored.offer(&m.device, m.seq, m.time_ms);
+        if seen.is_new() {
             self.measurement(m, now, out);
         }
-        new
+        Ok(seen)
     }
 
     /// A measurement: scores it and runs the alert rules.
@@ -164,21 +193,38 @@ impl Care {
         self.engine.handle_heartbeat(device, patient, now);
     }
 
-    /// An ambulance position: the ETA is computed against the hospital.
-    pub fn position(&mut self, unit: &str, position: Position) {
+    /// An ambulance position received at `now`: the ETA is computed against the hospital and
+    /// counts down from there until the next position; at the hospital the unit has arrived.
+    pub fn position(&mut self, unit: &str, position: Position, now: i64) {
         let here = LatLon {
             lat: position.lat,
             lon: position.lon,
         };
+        if geo::distance_m(here, self.hospital) <= ARRIVED_WITHIN_M {
+            self.ambulances.remove(unit);
+            return;
+        }
         let eta = geo::eta_s(here, self.hospital, position.speed_mps);
-        self.ambulances.insert(unit.to_string(), (position, eta));
+        let ambulance = Ambulance {
+            position,
+            received_ms: now,
+            eta_at_fix_s: eta,
+            eta_s: eta,
+        };
+        self.ambulances.insert(unit.to_string(), ambulance);
     }
 
-    /// Runs the alert timers and marks silent devices offline.
+    /// Runs the alert timers, marks silent devices offline, counts the ambulances' ETAs down
+    /// and takes those whose ETA ran out off the incoming list.
     pub fn tick(&mut self, now: i64) {
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now);
         }
+        self.ambulances.retain(|_, a| {
+            let driven_s = (now - a.received_ms).max(0) as f64 / 1000.0;
+            a.eta_s = a.eta_at_fix_s - driven_s;
+            a.eta_s > 0.0
+        });
     }
 
     /// Moves alert events from the engine to `out`.
@@ -207,17 +253,20 @@ impl Care {
         let mut list: Vec<Incoming> = self
             .ambulances
             .iter()
-            .map(|(unit, (p, eta))| Incoming {
+            .map(|(unit, a)| Incoming {
                 unit: unit.clone(),
-                patient: p.patient.clone(),
+                patient: a.position.patient.clone(),
                 position: LatLon {
-                    lat: p.lat,
-                    lon: p.lon,
+                    lat: a.position.lat,
+                    lon: a.position.lon,
                 },
-                speed_mps: p.speed_mps,
-                eta_s: *eta,
-                updated_ms: p.time_ms,
-                news2: self.tracker.summary(&p.patient).and_then(|s| s.news2),
+                speed_mps: a.position.speed_mps,
+                eta_s: a.eta_s,
+                updated_ms: a.position.time_ms,
+                news2: self
+                    .tracker
+                    .summary(&a.position.patient)
+                    .and_then(|s| s.news2),
             })
             .collect();
         list.sort_by(|a, b| a.eta_s.total_cmp(&b.eta_s));
@@ -259,9 +308,11 @@ mod tests {
         let hospital = LatLon { lat: 0.0, lon: 0.0 };
         let mut care = Care::new(AlertEngine::new(AlertConfig::default()), hospital);
         let mut events = Vec::new();
-        assert!(care.score_new(&red_score(1), 0, &mut events));
-        assert!(!care.score_new(&red_score(1), 5, &mut events));
-        assert!(care.score_new(&red_score(2), 10, &mut events));
+        let mut scored =
+            |m: Measurement, now| care.score_new(&m, now, &mut events).map(Seen::is_new);
+        assert_eq!(scored(red_score(1), 1_000), Ok(true));
+        assert_eq!(scored(red_score(1), 1_005), Ok(false));
+        assert_eq!(scored(red_score(2), 2_000), Ok(true));
         care.drain_alerts(&mut events);
         let raised = events
             .iter()

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use vitals::alerts::AlertConfig;
 use vitals::geo::LatLon;
+use vitals::reading_window::ReadingWindow;
 
 /// Where measurements come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +69,10 @@ pub struct HubConfig {
     /// Where ambulances are heading.
     pub hospital: LatLon,
     pub alerts: AlertConfig,
+    /// Most seconds a reading may be stamped ahead of the hub's clock; beyond, it is refused.
+    pub max_future_skew_s: i64,
+    /// Most seconds a reading may be stamped behind the hub's clock; beyond, it is refused.
+    pub max_reading_age_s: i64,
     /// ECG analysis of `medlink/v1/ecg/...` streams (QRS detector, rhythm limits, quality gate).
     pub ecg: ecg::MonitorConfig,
 }
@@ -90,6 +95,8 @@ impl Default for HubConfig {
                 lon: -0.1340,
             },
             alerts: AlertConfig::default(),
+            max_future_skew_s: ReadingWindow::default().max_future_skew_s,
+            max_reading_age_s: ReadingWindow::default().max_reading_age_s,
             ecg: ecg::MonitorConfig::default(),
         }
     }
@@ -107,7 +114,21 @@ impl HubConfig {
                 self.alert_realtime_priority
             ));
         }
+        if self.max_future_skew_s < 0 || self.max_reading_age_s <= 0 {
+            return Err(format!(
+                "max_future_skew_s = {}, max_reading_age_s = {}: expected >= 0 and > 0",
+                self.max_future_skew_s, self.max_reading_age_s
+            ));
+        }
         Ok(())
+    }
+
+    /// The span of device times readings are accepted in.
+    pub fn reading_window(&self) -> ReadingWindow {
+        ReadingWindow {
+            max_future_skew_s: self.max_future_skew_s,
+            max_reading_age_s: self.max_reading_age_s,
+        }
     }
 
     /// The MQTT source this configuration asks for.

@@ -12,6 +12,7 @@
 use crate::care::HubEvent;
 use crate::ecg_streams::{self, Analysis, EcgStreams};
 use crate::metrics::Metrics;
+use crate::recent::Seen;
 use crate::topics::{self, Topic};
 use crate::{Shared, now_ms};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
@@ -22,6 +23,7 @@ use store::{Insert, Store, StoreError};
 use tokio::sync::mpsc;
 use vitals::Measurement;
 use vitals::payload::{self, DeviceState, Heartbeat, Position, Rejection, Status};
+use vitals::reading_window::ReadingWindow;
 
 /// A decoded publish, still holding the packet so it can be acknowledged after the commit.
 pub struct Inbound {
@@ -30,7 +32,9 @@ pub struct Inbound {
 }
 
 enum Message {
-    Vitals(String, Result<Vec<Measurement>, Rejection>),
+    /// Vitals of a device: the readings accepted (or why the payload was not), and the readings
+    /// refused for their time stamp ([`ReadingWindow`]).
+    Vitals(String, Result<Vec<Measurement>, Rejection>, Vec<Rejection>),
     Status(String, Result<Status, Rejection>),
     Heartbeat(String, Result<Heartbeat, Rejection>),
     Position(String, Result<Position, Rejection>),
@@ -39,10 +43,16 @@ enum Message {
     UnknownTopic,
 }
 
-fn classify(publish: Publish, streams: &mut EcgStreams) -> Inbound {
+fn classify(publish: Publish, streams: &mut EcgStreams, window: &ReadingWindow) -> Inbound {
     let body = &publish.payload[..];
     let message = match topics::parse(&publish.topic) {
-        Some(Topic::Vitals(d)) => Message::Vitals(d.into(), payload::decode_vitals_batch(d, body)),
+        Some(Topic::Vitals(d)) => match payload::decode_vitals_batch(d, body) {
+            Ok(readings) => {
+                let (accepted, refused) = window.split(readings, now_ms());
+                Message::Vitals(d.into(), Ok(accepted), refused)
+            }
+            Err(r) => Message::Vitals(d.into(), Err(r), Vec::new()),
+        },
         Some(Topic::Status(d)) => Message::Status(d.into(), payload::decode_status(body)),
         Some(Topic::Heartbeat(d)) => Message::Heartbeat(d.into(), payload::decode_heartbeat(body)),
         Some(Topic::Position(u)) => Message::Position(u.into(), payload::decode_position(body)),
@@ -80,6 +90,7 @@ pub async fn mqtt_loop(
     tx: mpsc::Sender<Inbound>,
     shared: Arc<Shared>,
     mut streams: EcgStreams,
+    window: ReadingWindow,
 ) {
     no_delay(&mut eventloop);
     loop {
@@ -102,9 +113,9 @@ pub async fn mqtt_loop(
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let inbound = classify(publish, &mut streams);
+                let inbound = classify(publish, &mut streams, &window);
                 match &inbound.message {
-                    Message::Vitals(_, Ok(measurements)) => {
+                    Message::Vitals(_, Ok(measurements), _) => {
                         let scored = raise_alerts(&shared, measurements);
                         Metrics::add(&shared.metrics.scored_durable_path, scored);
                     }
@@ -207,7 +218,10 @@ impl Ingest {
         for inbound in batch.drain(..) {
             let topic = inbound.publish.topic.clone();
             match inbound.message {
-                Message::Vitals(_, Ok(measurements)) => {
+                Message::Vitals(d, Ok(measurements), refused) => {
+                    for r in refused {
+                        out.reject(metrics, Some(topics::error(&d)), &topic, r);
+                    }
                     for m in measurements {
                         if known.insert((m.device.clone(), m.patient.clone())) {
                             tx.ensure_patient(&m.patient)?;
@@ -225,7 +239,7 @@ impl Ingest {
                         }
                     }
                 }
-                Message::Vitals(d, Err(r)) => {
+                Message::Vitals(d, Err(r), _) => {
                     out.reject(metrics, Some(topics::error(&d)), &topic, r)
                 }
                 Message::Status(d, Ok(s)) => out.statuses.push((d, s)),
@@ -288,7 +302,7 @@ impl Ingest {
                 care.heartbeat(device, h.patient.as_deref(), now, &mut events);
             }
             for (unit, p) in out.positions {
-                care.position(&unit, p);
+                care.position(&unit, p, now);
             }
             care.drain_alerts(&mut events);
         }
@@ -307,14 +321,23 @@ impl Ingest {
 /// Scores the measurements not scored before (by either connection) and pushes the alerts they
 /// raise at once: an alert does not queue behind the batch commits (nor is it lost if a commit
 /// fails: then nothing is acknowledged and the device sends the measurement again, which is stored
-/// but not re-scored). Returns how many it scored.
+/// but not re-scored). Readings stamped outside the reading window are not scored (the durable
+/// path reports them). Returns how many it scored.
 pub(crate) fn raise_alerts(shared: &Shared, measurements: &[Measurement]) -> u64 {
     let mut events = Vec::new();
     let mut scored = 0;
     if let Ok(mut care) = shared.care.lock() {
         let now = now_ms();
         for m in measurements {
-            scored += u64::from(care.score_new(m, now, &mut events));
+            match care.score_new(m, now, &mut events) {
+                Ok(Seen::Again) | Err(_) => {}
+                Ok(Seen::New) => scored += 1,
+                Ok(Seen::Reboot) => {
+                    scored += 1;
+                    Metrics::add(&shared.metrics.device_reboots, 1);
+                    tracing::info!(device = %m.device, seq = m.seq, "device rebooted: sequence restarted");
+                }
+            }
         }
         care.drain_alerts(&mut events);
     }

@@ -147,7 +147,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     };
     let writer = Store::open(&config.database, durability)?;
     let reader = Store::open(&config.database, durability)?;
-    let mut care = Care::new(AlertEngine::new(config.alerts.clone()), config.hospital);
+    let mut care = Care::new(AlertEngine::new(config.alerts.clone()), config.hospital)
+        .with_reading_window(config.reading_window());
     load_scales(&reader, &mut care)?;
 
     let (mqtt_host, mqtt_port) = match config.mqtt_source().map_err(HubError::Config)? {
@@ -189,6 +190,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         tx,
         shared.clone(),
         streams,
+        config.reading_window(),
     ));
     if config.alert_fast_path {
         let options = fast_path::client_options(&config.client_id, &mqtt_host, mqtt_port);

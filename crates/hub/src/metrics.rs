@@ -21,6 +21,8 @@ pub struct Metrics {
     pub scored_fast_path: AtomicU64,
     /// Measurements scored by the durable path because the fast path had not seen them.
     pub scored_durable_path: AtomicU64,
+    /// Device reboots detected (a sequence counter that started again; docs/hub.md).
+    pub device_reboots: AtomicU64,
     /// The hub's MQTT subscriptions are in place (set on SUBACK, cleared on a lost connection).
     pub mqtt_subscribed: AtomicBool,
     /// The alert fast path's subscription is in place.
@@ -97,6 +99,11 @@ impl Metrics {
                 "medlink_hub_ecg_missed_chunks_total",
                 "ECG chunks missing from their stream (sequence gaps).",
                 &self.ecg_missed_chunks,
+            ),
+            (
+                "medlink_hub_device_reboots_total",
+                "Device reboots detected (sequence counter restarted); their readings are scored.",
+                &self.device_reboots,
             ),
         ];
         for (name, help, counter) in counters {

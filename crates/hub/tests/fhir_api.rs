@@ -235,7 +235,7 @@ async fn posted_observations_keep_out_of_device_sequences_and_liveness() {
         .await
         .unwrap();
     let reading = |seq: u64| {
-        json!({"patient": "p-1", "seq": seq, "time_ms": 1_795_000_000_000i64 + seq as i64, "hr": 70}).to_string()
+        json!({"patient": "p-1", "seq": seq, "time_ms": hub::now_ms() + seq as i64, "hr": 70}).to_string()
     };
     device.publish_vitals(1, reading(1)).await.unwrap();
     assert!(eventually(|| device.counts().1 == 1).await);

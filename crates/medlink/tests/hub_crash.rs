@@ -16,7 +16,7 @@ const WINDOW: usize = 400;
 fn payload(patient: &str, seq: u64) -> String {
     format!(
         r#"{{"patient":"{patient}","seq":{seq},"time_ms":{},"hr":72,"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":125,"dbp":80,"acvpu":"A"}}"#,
-        1_795_000_000_000 + seq as i64
+        hub::now_ms() + seq as i64 // stamped now: the hub refuses readings older than a day
     )
 }
 

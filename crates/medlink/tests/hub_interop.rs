@@ -74,7 +74,12 @@ fn mosquitto_clients_reach_the_hub_through_mosquitto() {
         .spawn()
         .unwrap();
     // The hub subscribes once connected; retry the first publish until it is stored.
-    let red = r#"{"patient":"p-mq","seq":1,"time_ms":1795000000000,"hr":140,"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":125,"dbp":80,"acvpu":"A"}"#;
+    // Stamped now: the hub refuses readings stamped more than a day ago (max_reading_age_s).
+    let red = format!(
+        r#"{{"patient":"p-mq","seq":1,"time_ms":{},"hr":140,"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":125,"dbp":80,"acvpu":"A"}}"#,
+        hub::now_ms()
+    );
+    let red = red.as_str();
     assert!(
         eventually(15, || {
             mosquitto_pub(mqtt_port, "medlink/v1/devices/mq-1/vitals", red, false);

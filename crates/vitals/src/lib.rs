@@ -9,6 +9,7 @@ pub mod geo;
 pub mod model;
 pub mod news2;
 pub mod payload;
+pub mod reading_window;
 pub mod source;
 pub mod tracker;
 

@@ -43,6 +43,12 @@ pub enum Rejection {
     NoVitals,
     #[error("acvpu must be one of A, C, V, P, U, not {0:?}")]
     BadAcvpu(String),
+    #[error(
+        "reading {seq} is stamped {ahead_s} s in the future (more than {max_s} s of clock skew)"
+    )]
+    FutureTime { seq: u64, ahead_s: i64, max_s: i64 },
+    #[error("reading {seq} is stamped {age_s} s ago (older than {max_s} s)")]
+    TooOld { seq: u64, age_s: i64, max_s: i64 },
 }
 
 impl Rejection {
@@ -58,11 +64,13 @@ impl Rejection {
             Rejection::UnknownUnit(_) => "unknown_unit",
             Rejection::NoVitals => "no_vitals",
             Rejection::BadAcvpu(_) => "bad_acvpu",
+            Rejection::FutureTime { .. } => "future_time",
+            Rejection::TooOld { .. } => "too_old",
         }
     }
 
     /// Every reason label, so counters can be listed even at zero.
-    pub const REASONS: [&'static str; 9] = [
+    pub const REASONS: [&'static str; 11] = [
         "too_large",
         "batch_size",
         "not_json",
@@ -72,6 +80,8 @@ impl Rejection {
         "unknown_unit",
         "no_vitals",
         "bad_acvpu",
+        "future_time",
+        "too_old",
     ];
 }
 
