@@ -7,6 +7,7 @@
 mod config;
 mod engine;
 mod liveness;
+mod news2_rule;
 
 pub use config::{AlertConfig, SustainedLowSpo2};
 pub use engine::{AlertEngine, Condition};
