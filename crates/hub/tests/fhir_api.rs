@@ -235,7 +235,8 @@ async fn posted_observations_keep_out_of_device_sequences_and_liveness() {
         .await
         .unwrap();
     let reading = |seq: u64| {
-        json!({"patient": "p-1", "seq": seq, "time_ms": hub::now_ms() + seq as i64, "hr": 70}).to_string()
+        json!({"patient": "p-1", "seq": seq, "time_ms": hub::now_ms() + seq as i64, "hr": 70})
+            .to_string()
     };
     device.publish_vitals(1, reading(1)).await.unwrap();
     assert!(eventually(|| device.counts().1 == 1).await);
@@ -319,4 +320,33 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acvpu_and_air_or_oxygen_are_searchable_observations() {
+    let dir = tempdir("fhir-news2-params");
+    let hub = start_hub(&dir, |_| {}).await;
+    let addr = hub.http_addr;
+    let device = hub::device::Device::connect(&hub.mqtt_host, hub.mqtt_port, "w-2", "p-7")
+        .await
+        .unwrap();
+    let reading = json!({"patient": "p-7", "seq": 1, "time_ms": hub::now_ms(), "hr": 90,
+                         "acvpu": "V", "o2": true});
+    device.publish_vitals(1, reading.to_string()).await.unwrap();
+    assert!(eventually(|| device.counts().1 == 1).await);
+
+    let (_, all) = get(addr, "/fhir/Observation?patient=p-7").await;
+    assert_eq!(all["total"], 3, "heart rate, ACVPU, air or oxygen: {all}");
+    let acvpu_search = "/fhir/Observation?code=http://snomed.info/sct|1104441000000107";
+    let (_, acvpu) = get(addr, acvpu_search).await;
+    assert_eq!(acvpu["total"], 1, "{acvpu}");
+    let resource = &acvpu["entry"][0]["resource"];
+    assert_eq!(resource["valueCodeableConcept"]["coding"][0]["code"], "V");
+    let id = resource["id"].as_str().unwrap();
+    assert!(id.ends_with("-acvpu"), "{id}");
+    assert_eq!(get(addr, &format!("/fhir/Observation/{id}")).await.0, 200);
+    let (_, o2) = get(addr, "/fhir/Observation?code=air-or-oxygen").await;
+    assert_eq!(o2["total"], 1, "{o2}");
+    let value = &o2["entry"][0]["resource"]["valueCodeableConcept"];
+    assert_eq!(value["text"], "Supplemental oxygen");
 }

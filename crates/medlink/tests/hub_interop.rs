@@ -304,6 +304,27 @@ fn fhir_output_validates_with_fhir_resources() {
         .to_string();
     let (status, _) = http(http_port, "GET", "/fhir/Observation/999-hr", None);
     assert_eq!(status, 404);
+    // ACVPU and air or oxygen come from a device (they cannot be posted).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let reading = format!(
+        r#"{{"patient":"p-acvpu","seq":1,"time_ms":{now_ms},"hr":90,"acvpu":"V","o2":true}}"#
+    );
+    assert!(
+        eventually(15, || {
+            mosquitto_pub(
+                mqtt_port,
+                "medlink/v1/devices/w-acvpu/vitals",
+                &reading,
+                false,
+            );
+            get_json(http_port, "/fhir/Observation?patient=p-acvpu")["total"] == 3
+        }),
+        "the reading with ACVPU and air or oxygen never reached the store"
+    );
+    let news2_params = get_json(http_port, "/fhir/Observation?patient=p-acvpu");
     let by_name = get_json(http_port, "/fhir/Patient?name=byr");
     assert_eq!(by_name["total"], 1, "{by_name}");
     assert_eq!(
@@ -355,6 +376,7 @@ fn fhir_output_validates_with_fhir_resources() {
         ("temperature", temp),
         ("patient", get_json(http_port, "/fhir/Patient/p-fhir")),
         ("patients", get_json(http_port, "/fhir/Patient")),
+        ("observations-acvpu-air-or-oxygen", news2_params),
         ("patients-by-name", by_name),
         ("observations-lenient", lenient),
         ("devices", get_json(http_port, "/fhir/Device")),

@@ -13,12 +13,16 @@ CREATE TABLE IF NOT EXISTS measurements (
 CREATE INDEX IF NOT EXISTS measurements_by_patient_time ON measurements (patient, time_ms);
 CREATE INDEX IF NOT EXISTS measurements_by_time ON measurements (time_ms);
 
-CREATE VIEW IF NOT EXISTS observation_index AS
-          SELECT id, 'hr'   AS kind, patient, time_ms FROM measurements WHERE hr   IS NOT NULL
-UNION ALL SELECT id, 'rr'   AS kind, patient, time_ms FROM measurements WHERE rr   IS NOT NULL
-UNION ALL SELECT id, 'spo2' AS kind, patient, time_ms FROM measurements WHERE spo2 IS NOT NULL
-UNION ALL SELECT id, 'temp' AS kind, patient, time_ms FROM measurements WHERE temp IS NOT NULL
-UNION ALL SELECT id, 'bp'   AS kind, patient, time_ms FROM measurements WHERE sbp  IS NOT NULL;
+-- Recreated on every open, so a database made by an older hub gets the newer kinds.
+DROP VIEW IF EXISTS observation_index;
+CREATE VIEW observation_index AS
+          SELECT id, 'hr'    AS kind, patient, time_ms FROM measurements WHERE hr    IS NOT NULL
+UNION ALL SELECT id, 'rr'    AS kind, patient, time_ms FROM measurements WHERE rr    IS NOT NULL
+UNION ALL SELECT id, 'spo2'  AS kind, patient, time_ms FROM measurements WHERE spo2  IS NOT NULL
+UNION ALL SELECT id, 'temp'  AS kind, patient, time_ms FROM measurements WHERE temp  IS NOT NULL
+UNION ALL SELECT id, 'bp'    AS kind, patient, time_ms FROM measurements WHERE sbp   IS NOT NULL
+UNION ALL SELECT id, 'acvpu' AS kind, patient, time_ms FROM measurements WHERE acvpu IS NOT NULL
+UNION ALL SELECT id, 'o2'    AS kind, patient, time_ms FROM measurements WHERE o2    IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS patients (
     id         TEXT PRIMARY KEY,

@@ -88,7 +88,7 @@ pub struct Vitals {
 impl Vitals {
     /// True when no vital sign at all is present.
     pub fn is_empty(&self) -> bool {
-        VitalKind::ALL.iter().all(|kind| !kind.is_present(self))
+        VitalKind::SIGNS.iter().all(|kind| !kind.is_present(self))
     }
 }
 
@@ -103,7 +103,9 @@ pub struct Measurement {
     pub vitals: Vitals,
 }
 
-/// A kind of vital sign with its FHIR coding (LOINC code, UCUM unit).
+/// A kind of observation the hub stores and exports: the five vital signs of the FHIR
+/// vital-signs profile (LOINC codes, UCUM units) and the two other NEWS2 parameters,
+/// consciousness (ACVPU) and air or oxygen, which carry coded values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VitalKind {
     HeartRate,
@@ -111,10 +113,31 @@ pub enum VitalKind {
     SpO2,
     Temperature,
     BloodPressure,
+    Consciousness,
+    AirOrOxygen,
 }
 
+/// LOINC, the code system of the vital-signs profile.
+pub const LOINC: &str = "http://loinc.org";
+/// SNOMED CT (ACVPU).
+pub const SNOMED: &str = "http://snomed.info/sct";
+/// The hub's own code system, where no standard code was verified (air or oxygen).
+pub const LOCAL_CODES: &str = "urn:medlink:fhir:observation";
+
 impl VitalKind {
-    pub const ALL: [VitalKind; 5] = [
+    pub const ALL: [VitalKind; 7] = [
+        VitalKind::HeartRate,
+        VitalKind::RespRate,
+        VitalKind::SpO2,
+        VitalKind::Temperature,
+        VitalKind::BloodPressure,
+        VitalKind::Consciousness,
+        VitalKind::AirOrOxygen,
+    ];
+
+    /// The measured vital signs: a measurement must carry at least one (ACVPU or air or
+    /// oxygen alone is not a measurement).
+    pub const SIGNS: [VitalKind; 5] = [
         VitalKind::HeartRate,
         VitalKind::RespRate,
         VitalKind::SpO2,
@@ -122,14 +145,26 @@ impl VitalKind {
         VitalKind::BloodPressure,
     ];
 
-    /// The LOINC code of the FHIR vital-signs profile.
-    pub fn loinc(self) -> &'static str {
+    /// The code system of [`VitalKind::code`].
+    pub fn system(self) -> &'static str {
+        match self {
+            VitalKind::Consciousness => SNOMED,
+            VitalKind::AirOrOxygen => LOCAL_CODES,
+            _ => LOINC,
+        }
+    }
+
+    /// The Observation code: LOINC for the vital signs, SNOMED CT 1104441000000107 for ACVPU
+    /// (as the NHS NEWS2 examples code it), a local code for air or oxygen.
+    pub fn code(self) -> &'static str {
         match self {
             VitalKind::HeartRate => "8867-4",
             VitalKind::RespRate => "9279-1",
             VitalKind::SpO2 => "2708-6",
             VitalKind::Temperature => "8310-5",
             VitalKind::BloodPressure => "85354-9",
+            VitalKind::Consciousness => "1104441000000107",
+            VitalKind::AirOrOxygen => "air-or-oxygen",
         }
     }
 
@@ -141,20 +176,27 @@ impl VitalKind {
             VitalKind::SpO2 => "Oxygen saturation in Arterial blood",
             VitalKind::Temperature => "Body temperature",
             VitalKind::BloodPressure => "Blood pressure panel with all children optional",
+            VitalKind::Consciousness => {
+                "ACVPU (Alert Confusion Voice Pain Unresponsive) scale score"
+            }
+            VitalKind::AirOrOxygen => "Air or oxygen (NEWS2)",
         }
     }
 
-    /// The UCUM unit code of the value (for blood pressure: of each component).
-    pub fn ucum(self) -> &'static str {
+    /// The UCUM unit code of the value (for blood pressure: of each component); `None` for
+    /// the coded values (ACVPU, air or oxygen).
+    pub fn ucum(self) -> Option<&'static str> {
         match self {
-            VitalKind::HeartRate | VitalKind::RespRate => "/min",
-            VitalKind::SpO2 => "%",
-            VitalKind::Temperature => "Cel",
-            VitalKind::BloodPressure => "mm[Hg]",
+            VitalKind::HeartRate | VitalKind::RespRate => Some("/min"),
+            VitalKind::SpO2 => Some("%"),
+            VitalKind::Temperature => Some("Cel"),
+            VitalKind::BloodPressure => Some("mm[Hg]"),
+            VitalKind::Consciousness | VitalKind::AirOrOxygen => None,
         }
     }
 
-    /// Short stable name used in resource ids and storage (`hr`, `rr`, `spo2`, `temp`, `bp`).
+    /// Short stable name used in resource ids and storage (`hr`, `rr`, `spo2`, `temp`, `bp`,
+    /// `acvpu`, `o2`).
     pub fn slug(self) -> &'static str {
         match self {
             VitalKind::HeartRate => "hr",
@@ -162,6 +204,8 @@ impl VitalKind {
             VitalKind::SpO2 => "spo2",
             VitalKind::Temperature => "temp",
             VitalKind::BloodPressure => "bp",
+            VitalKind::Consciousness => "acvpu",
+            VitalKind::AirOrOxygen => "o2",
         }
     }
 
@@ -170,12 +214,15 @@ impl VitalKind {
         VitalKind::ALL.into_iter().find(|kind| kind.slug() == slug)
     }
 
-    /// The kind for a LOINC code (also accepts the pulse-oximetry code 59408-5 for SpO2).
-    pub fn from_loinc(code: &str) -> Option<VitalKind> {
-        if code == "59408-5" {
+    /// The kind for a code in a system (LOINC also takes the pulse-oximetry code 59408-5
+    /// for SpO2).
+    pub fn from_code(system: &str, code: &str) -> Option<VitalKind> {
+        if system == LOINC && code == "59408-5" {
             return Some(VitalKind::SpO2);
         }
-        VitalKind::ALL.into_iter().find(|kind| kind.loinc() == code)
+        VitalKind::ALL
+            .into_iter()
+            .find(|kind| kind.system() == system && kind.code() == code)
     }
 
     /// Whether this kind has a value in `vitals` (blood pressure needs the systolic value).
@@ -186,6 +233,8 @@ impl VitalKind {
             VitalKind::SpO2 => vitals.spo2.is_some(),
             VitalKind::Temperature => vitals.temperature.is_some(),
             VitalKind::BloodPressure => vitals.systolic.is_some(),
+            VitalKind::Consciousness => vitals.consciousness.is_some(),
+            VitalKind::AirOrOxygen => vitals.on_oxygen.is_some(),
         }
     }
 }

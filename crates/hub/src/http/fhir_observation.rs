@@ -17,6 +17,17 @@ use store::ObservationQuery;
 use vitals::fhir::{self, DateBound, Page};
 use vitals::{Measurement, VitalKind};
 
+/// The kind with this code in any system the hub uses.
+fn any_system(code: &str) -> Option<VitalKind> {
+    [
+        vitals::model::LOINC,
+        vitals::model::SNOMED,
+        vitals::model::LOCAL_CODES,
+    ]
+    .into_iter()
+    .find_map(|system| VitalKind::from_code(system, code))
+}
+
 /// Builds the store query from `patient`/`subject`, `code`, `date`, `_count`, `_offset`.
 /// Returns `None` when a code was asked for that no stored kind has (an empty result).
 fn observation_query(params: &[(String, String)]) -> Result<Option<ObservationQuery>, HttpError> {
@@ -35,13 +46,9 @@ fn observation_query(params: &[(String, String)]) -> Result<Option<ObservationQu
                 let kinds: Vec<VitalKind> = value
                     .split(',')
                     .filter_map(|token| match token.split_once('|') {
-                        Some((system, code))
-                            if system.is_empty() || system == "http://loinc.org" =>
-                        {
-                            VitalKind::from_loinc(code)
-                        }
-                        Some(_) => None,
-                        None => VitalKind::from_loinc(token),
+                        Some(("", code)) => any_system(code),
+                        Some((system, code)) => VitalKind::from_code(system, code),
+                        None => any_system(token),
                     })
                     .collect();
                 if kinds.is_empty() {

@@ -2,6 +2,7 @@
 //! search Bundles and parameters, the CapabilityStatement and OperationOutcome. JSON in, JSON
 //! out; no IO.
 
+mod coded;
 mod observation;
 mod posted;
 mod resources;

@@ -1,12 +1,13 @@
-//! Vital-sign Observations: from a stored measurement to FHIR JSON, and back for transactions.
+//! Observations: from a stored measurement to FHIR JSON (the vital signs, ACVPU and air or
+//! oxygen), and back for transactions (the vital signs).
 
+use super::coded;
 use super::posted::posted_device;
 use super::time::{format_instant, parse_instant};
 use super::{FhirError, Recorded};
-use crate::model::{VitalKind, Vitals};
+use crate::model::{LOINC, VitalKind, Vitals};
 use serde_json::{Value, json};
 
-const LOINC: &str = "http://loinc.org";
 const UCUM: &str = "http://unitsofmeasure.org";
 const CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 /// Local code system for how a value was measured (no SNOMED code was verified for it).
@@ -14,26 +15,32 @@ const METHOD: &str = "urn:medlink:fhir:measurement-method";
 const SYSTOLIC: &str = "8480-6";
 const DIASTOLIC: &str = "8462-4";
 
-fn profile(kind: VitalKind) -> &'static str {
-    match kind {
+/// The vital-signs profile of a kind (none for ACVPU and air or oxygen).
+fn profile(kind: VitalKind) -> Option<&'static str> {
+    Some(match kind {
         VitalKind::HeartRate => "http://hl7.org/fhir/StructureDefinition/heartrate",
         VitalKind::RespRate => "http://hl7.org/fhir/StructureDefinition/resprate",
         VitalKind::SpO2 => "http://hl7.org/fhir/StructureDefinition/oxygensat",
         VitalKind::Temperature => "http://hl7.org/fhir/StructureDefinition/bodytemp",
         VitalKind::BloodPressure => "http://hl7.org/fhir/StructureDefinition/bp",
-    }
+        VitalKind::Consciousness | VitalKind::AirOrOxygen => return None,
+    })
 }
 
 fn quantity(value: f64, unit: &str) -> Value {
     json!({"value": value, "unit": unit, "system": UCUM, "code": unit})
 }
 
+fn concept(system: &str, code: &str, display: &str) -> Value {
+    json!({"coding": [{"system": system, "code": code, "display": display}], "text": display})
+}
+
 fn loinc_concept(code: &str, display: &str) -> Value {
-    json!({"coding": [{"system": LOINC, "code": code, "display": display}], "text": display})
+    concept(LOINC, code, display)
 }
 
 fn code_of(kind: VitalKind) -> Value {
-    let mut concept = loinc_concept(kind.loinc(), kind.display());
+    let mut concept = concept(kind.system(), kind.code(), kind.display());
     if kind == VitalKind::SpO2
         && let Some(codings) = concept["coding"].as_array_mut()
     {
@@ -72,14 +79,18 @@ pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
     let mut obs = json!({
         "resourceType": "Observation",
         "id": observation_id(recorded.row_id, kind),
-        "meta": {"profile": [profile(kind)]},
         "status": "final",
-        "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs", "display": "Vital Signs"}],
-                      "text": "Vital Signs"}],
         "code": code_of(kind),
         "subject": {"reference": format!("Patient/{}", m.patient)},
         "effectiveDateTime": format_instant(m.time_ms),
     });
+    if let Some(profile) = profile(kind) {
+        obs["meta"] = json!({"profile": [profile]});
+        obs["category"] = json!([{"coding": [{"system": CATEGORY, "code": "vital-signs",
+                                              "display": "Vital Signs"}], "text": "Vital Signs"}]);
+    } else if let Some(category) = coded::category(kind) {
+        obs["category"] = category;
+    }
     // A device's own reading carries its (device, seq) key; a posted one names the device the
     // client named, if any.
     match posted_device(&m.device) {
@@ -103,9 +114,13 @@ pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
             ]);
             None
         }
+        VitalKind::Consciousness | VitalKind::AirOrOxygen => {
+            obs["valueCodeableConcept"] = coded::value(kind, v)?;
+            None
+        }
     };
-    if let Some(value) = value {
-        obs["valueQuantity"] = quantity(value, kind.ucum());
+    if let (Some(value), Some(unit)) = (value, kind.ucum()) {
+        obs["valueQuantity"] = quantity(value, unit);
     }
     if kind == VitalKind::HeartRate
         && posted_device(&m.device).is_none()
@@ -182,7 +197,11 @@ fn kind_of(obs: &Value) -> Result<VitalKind, FhirError> {
     codings
         .iter()
         .filter(|c| c["system"].as_str() == Some(LOINC))
-        .find_map(|c| c["code"].as_str().and_then(VitalKind::from_loinc))
+        .find_map(|c| {
+            c["code"]
+                .as_str()
+                .and_then(|code| VitalKind::from_code(LOINC, code))
+        })
         .ok_or_else(|| invalid("code must carry a supported vital-signs LOINC code"))
 }
 
@@ -245,6 +264,11 @@ pub fn observation_from_json(obs: &Value) -> Result<ObservationInput, FhirError>
             };
             vitals.temperature = Some(celsius);
         }
+        VitalKind::Consciousness | VitalKind::AirOrOxygen => {
+            return Err(FhirError::NotSupported(
+                "only vital-sign Observations can be posted".into(),
+            ));
+        }
     }
     Ok(ObservationInput {
         patient,
@@ -303,6 +327,31 @@ mod tests {
         assert_eq!(hr["method"]["coding"][0]["code"], "ecg");
         assert_eq!(hr["method"]["text"], "ECG lead II");
         assert_eq!(hr["device"]["reference"], "Device/holter-7.ecg.II");
+    }
+
+    #[test]
+    fn acvpu_and_air_or_oxygen_are_observations_of_their_own() {
+        let mut with_news2_params = recorded();
+        with_news2_params.measurement.vitals.consciousness = Some(crate::Acvpu::Confusion);
+        with_news2_params.measurement.vitals.on_oxygen = Some(true);
+        let all = observations_for(&with_news2_params);
+        assert_eq!(all.len(), 4);
+        let acvpu = &all[2];
+        assert_eq!(acvpu["id"], "9-acvpu");
+        assert_eq!(
+            acvpu["code"]["coding"][0]["system"],
+            "http://snomed.info/sct"
+        );
+        assert_eq!(acvpu["code"]["coding"][0]["code"], "1104441000000107");
+        assert_eq!(acvpu["valueCodeableConcept"]["coding"][0]["code"], "C");
+        assert!(acvpu.get("valueQuantity").is_none() && acvpu.get("meta").is_none());
+        let o2 = &all[3];
+        assert_eq!(o2["id"], "9-o2");
+        assert_eq!(o2["valueCodeableConcept"]["text"], "Supplemental oxygen");
+        assert!(
+            observation_from_json(acvpu).is_err(),
+            "only vital signs are posted"
+        );
     }
 
     #[test]
