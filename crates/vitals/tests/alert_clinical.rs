@@ -156,3 +156,23 @@ fn resolve_after_one_reading_resolves_at_once() {
     ward.measure(high_plus(37.0, 97.0, Acvpu::Alert), 0);
     assert_eq!(kinds(&ward.measure(normal(), S)), vec![EventKind::Resolved]);
 }
+
+#[test]
+fn resolve_after_ms_also_needs_the_clear_readings_to_last() {
+    let mut ward = Ward::with(AlertConfig {
+        resolve_after_ms: 5 * 60 * S,
+        ..AlertConfig::default()
+    });
+    ward.measure(high_plus(37.0, 97.0, Acvpu::Alert), 0);
+    assert!(ward.measure(normal(), S).is_empty());
+    assert!(
+        ward.measure(normal(), 2 * S).is_empty(),
+        "two readings, but not 5 minutes"
+    );
+    assert!(
+        ward.measure(normal(), 5 * 60 * S).is_empty(),
+        "4:59 since the first clear one"
+    );
+    let events = ward.measure(normal(), 5 * 60 * S + S);
+    assert_eq!(kinds(&events), vec![EventKind::Resolved]);
+}

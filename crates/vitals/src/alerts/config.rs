@@ -41,6 +41,8 @@ pub struct AlertConfig {
     /// Consecutive readings under `news2_min_band` needed before a NEWS2 alert resolves (at
     /// least 1): one better reading between bad ones does not resolve and re-raise.
     pub resolve_after_readings: u32,
+    /// And for at least this long since the first of them (0: the readings alone decide).
+    pub resolve_after_ms: i64,
 }
 
 impl Default for AlertConfig {
@@ -56,6 +58,7 @@ impl Default for AlertConfig {
             no_data_after_ms: 120_000,
             renotify_rise: 2,
             resolve_after_readings: 2,
+            resolve_after_ms: 0,
         }
     }
 }

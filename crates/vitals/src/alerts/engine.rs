@@ -29,8 +29,9 @@ pub struct AlertEngine {
     low_spo2_since: BTreeMap<String, i64>,
     /// NEWS2 aggregate of each patient's last NEWS2 page (re-notification baseline).
     pub(super) news2_paged: BTreeMap<String, u8>,
-    /// Consecutive readings under the NEWS2 threshold while the alert is active (hysteresis).
-    pub(super) news2_clear: BTreeMap<String, u32>,
+    /// Consecutive readings under the NEWS2 threshold while the alert is active, and the time
+    /// of the first of them (hysteresis).
+    pub(super) news2_clear: BTreeMap<String, (u32, i64)>,
     liveness: Liveness,
     events: VecDeque<AlertEvent>,
 }

@@ -1,5 +1,5 @@
-//! The NEWS2 rule: band to severity, hysteresis before resolving (`resolve_after_readings`) and
-//! re-notification when the score rises within the high band (`renotify_rise`).
+//! The NEWS2 rule: band to severity, hysteresis before resolving (`resolve_after_readings`,
+//! `resolve_after_ms`) and re-notification when the score rises within the high band (`renotify_rise`).
 
 use super::engine::{AlertEngine, Condition};
 use super::{EventKind, Rule};
@@ -52,9 +52,10 @@ impl AlertEngine {
             return;
         };
         let Some(c) = condition else {
-            let clear = self.news2_clear.entry(patient.clone()).or_insert(0);
-            *clear += 1;
-            if *clear >= self.config.resolve_after_readings.max(1) {
+            let clear = self.news2_clear.entry(patient.clone()).or_insert((0, now));
+            clear.0 += 1;
+            let enough = clear.0 >= self.config.resolve_after_readings.max(1);
+            if enough && now - clear.1 >= self.config.resolve_after_ms {
                 self.news2_clear.remove(patient);
                 self.news2_paged.remove(patient);
                 self.evaluate(Rule::News2, patient, None, now);
