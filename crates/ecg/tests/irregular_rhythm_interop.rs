@@ -1,7 +1,7 @@
 //! Sensitivity on irregular, AF-like rhythms against neurokit2 on the same records: synthetic
 //! ECG from `ecg::synth` (no P waves, RR drawn uniformly from 0.4–1.0 s, i.e. a heart-rate
-//! standard deviation of about 25 /min, baseline wander and a little muscle noise, a DC
-//! offset), written as WFDB records, read back by us and by neurokit2 (via the Python `wfdb`
+//! standard deviation of about 25 /min, baseline wander and a little muscle noise, a 0.8 mV
+//! DC offset), written as WFDB records, read back by us and by neurokit2 (via the Python `wfdb`
 //! package) and scored beat by beat against the known beat times (150 ms window). Runs in the
 //! project venv (MEDLINK_VENV, else <repo>/.venv; `bash scripts/setup-python.sh`). The table
 //! in docs/ecg.md is this test's output: `cargo test -p ecg --test irregular_rhythm_interop --
@@ -15,6 +15,7 @@ use ecg::{Comparison, NoiseKind, compare, synth};
 
 const SECONDS: f64 = 300.0;
 const RECORDS_PER_RATE: u64 = 4;
+const OFFSET_MV: f32 = 0.8;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -56,7 +57,9 @@ fn write_record(
         let power = ecg::noise::signal_power(&signal, &reference, rate).unwrap();
         signal = ecg::noise::add_at_snr(&signal, &added, power, snr);
     }
-    let text = format!("{name} 1 {rate}\n{name}.dat 16 1000(-800)/mV 16 0 0 0 0 AF-like\n");
+    // A DC offset, as a real front end has: the record does not start at zero.
+    signal.iter_mut().for_each(|v| *v += OFFSET_MV);
+    let text = format!("{name} 1 {rate}\n{name}.dat 16 1000(0)/mV 16 0 0 0 0 AF-like\n");
     let header = Header::parse(&text).unwrap();
     let spec = &header.signals[0];
     let samples = Samples {
