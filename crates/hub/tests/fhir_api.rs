@@ -132,7 +132,7 @@ async fn unknown_search_parameters_are_ignored_unless_the_client_is_strict() {
         );
     }
     let (_, found) = get(addr, "/fhir/Observation?patient=p-1&colour=red").await;
-    assert_eq!(found["total"], 1);
+    assert_eq!(found["total"], 2, "the heart rate and the NEWS2 as of it");
     let self_link = found["link"][0]["url"].as_str().unwrap();
     assert!(
         self_link.contains("patient=p-1") && !self_link.contains("colour"),
@@ -285,7 +285,10 @@ async fn posted_observations_keep_out_of_device_sequences_and_liveness() {
     device.publish_vitals(2, reading(2)).await.unwrap();
     assert!(eventually(|| device.counts().1 == 2).await);
     let (_, from_device) = get(addr, "/fhir/Observation?patient=p-1").await;
-    assert_eq!(from_device["total"], 3, "{from_device}");
+    assert_eq!(
+        from_device["total"], 6,
+        "three heart rates and the NEWS2 as of each: {from_device}"
+    );
 
     // The device goes silent and is reported; nothing is ever reported for the FHIR API.
     let offline = |subject: &str| {
@@ -323,7 +326,7 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acvpu_and_air_or_oxygen_are_searchable_observations() {
+async fn acvpu_air_or_oxygen_and_news2_are_searchable_observations() {
     let dir = tempdir("fhir-news2-params");
     let hub = start_hub(&dir, |_| {}).await;
     let addr = hub.http_addr;
@@ -336,7 +339,10 @@ async fn acvpu_and_air_or_oxygen_are_searchable_observations() {
     assert!(eventually(|| device.counts().1 == 1).await);
 
     let (_, all) = get(addr, "/fhir/Observation?patient=p-7").await;
-    assert_eq!(all["total"], 3, "heart rate, ACVPU, air or oxygen: {all}");
+    assert_eq!(
+        all["total"], 4,
+        "heart rate, ACVPU, air or oxygen, NEWS2: {all}"
+    );
     let acvpu_search = "/fhir/Observation?code=http://snomed.info/sct|1104441000000107";
     let (_, acvpu) = get(addr, acvpu_search).await;
     assert_eq!(acvpu["total"], 1, "{acvpu}");
@@ -349,4 +355,16 @@ async fn acvpu_and_air_or_oxygen_are_searchable_observations() {
     assert_eq!(o2["total"], 1, "{o2}");
     let value = &o2["entry"][0]["resource"]["valueCodeableConcept"];
     assert_eq!(value["text"], "Supplemental oxygen");
+
+    let news2_search = "/fhir/Observation?patient=p-7&code=http://snomed.info/sct|1104051000000101";
+    let (_, news2) = get(addr, news2_search).await;
+    assert_eq!(news2["total"], 1, "{news2}");
+    let resource = &news2["entry"][0]["resource"];
+    assert_eq!(
+        resource["valueQuantity"]["value"], 5,
+        "ACVPU V 3 + oxygen 2 + pulse 90 0"
+    );
+    let id = resource["id"].as_str().unwrap();
+    let (status, read) = get(addr, &format!("/fhir/Observation/{id}")).await;
+    assert_eq!((status, &read), (200, resource));
 }

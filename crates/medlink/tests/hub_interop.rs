@@ -271,7 +271,10 @@ fn fhir_output_validates_with_fhir_resources() {
         http_port,
         "/fhir/Observation?patient=Patient/p-fhir&_count=2",
     );
-    assert_eq!(all["total"], 5);
+    assert_eq!(
+        all["total"], 10,
+        "five vital signs and the NEWS2 as of each"
+    );
     assert_eq!(all["entry"].as_array().unwrap().len(), 2);
     assert!(
         all["link"]
@@ -284,7 +287,7 @@ fn fhir_output_validates_with_fhir_resources() {
         http_port,
         "/fhir/Observation?patient=p-fhir&date=ge2026-11-21&date=lt2026-11-22",
     );
-    assert_eq!(day["total"], 4, "the temperature is on the next day");
+    assert_eq!(day["total"], 8, "the temperature is on the next day");
     let hr = get_json(
         http_port,
         "/fhir/Observation?patient=p-fhir&code=http://loinc.org|8867-4",
@@ -320,11 +323,16 @@ fn fhir_output_validates_with_fhir_resources() {
                 &reading,
                 false,
             );
-            get_json(http_port, "/fhir/Observation?patient=p-acvpu")["total"] == 3
+            get_json(http_port, "/fhir/Observation?patient=p-acvpu")["total"] == 4
         }),
         "the reading with ACVPU and air or oxygen never reached the store"
     );
     let news2_params = get_json(http_port, "/fhir/Observation?patient=p-acvpu");
+    let news2 = get_json(
+        http_port,
+        "/fhir/Observation?code=http://snomed.info/sct|1104051000000101&patient=p-acvpu",
+    );
+    assert_eq!(news2["total"], 1, "{news2}");
     let by_name = get_json(http_port, "/fhir/Patient?name=byr");
     assert_eq!(by_name["total"], 1, "{by_name}");
     assert_eq!(
@@ -332,7 +340,7 @@ fn fhir_output_validates_with_fhir_resources() {
         0
     );
     let lenient = get_json(http_port, "/fhir/Observation?patient=p-fhir&colour=red");
-    assert_eq!(lenient["total"], 5, "an unknown parameter is ignored");
+    assert_eq!(lenient["total"], 10, "an unknown parameter is ignored");
 
     // Every error is an OperationOutcome.
     let mut outcomes = vec![(
@@ -376,7 +384,8 @@ fn fhir_output_validates_with_fhir_resources() {
         ("temperature", temp),
         ("patient", get_json(http_port, "/fhir/Patient/p-fhir")),
         ("patients", get_json(http_port, "/fhir/Patient")),
-        ("observations-acvpu-air-or-oxygen", news2_params),
+        ("observations-acvpu-air-or-oxygen-news2", news2_params),
+        ("news2", news2),
         ("patients-by-name", by_name),
         ("observations-lenient", lenient),
         ("devices", get_json(http_port, "/fhir/Device")),

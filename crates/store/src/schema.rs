@@ -22,7 +22,8 @@ UNION ALL SELECT id, 'spo2'  AS kind, patient, time_ms FROM measurements WHERE s
 UNION ALL SELECT id, 'temp'  AS kind, patient, time_ms FROM measurements WHERE temp  IS NOT NULL
 UNION ALL SELECT id, 'bp'    AS kind, patient, time_ms FROM measurements WHERE sbp   IS NOT NULL
 UNION ALL SELECT id, 'acvpu' AS kind, patient, time_ms FROM measurements WHERE acvpu IS NOT NULL
-UNION ALL SELECT id, 'o2'    AS kind, patient, time_ms FROM measurements WHERE o2    IS NOT NULL;
+UNION ALL SELECT id, 'o2'    AS kind, patient, time_ms FROM measurements WHERE o2    IS NOT NULL
+UNION ALL SELECT id, 'news2' AS kind, patient, time_ms FROM measurements;
 
 CREATE TABLE IF NOT EXISTS patients (
     id         TEXT PRIMARY KEY,

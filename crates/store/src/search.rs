@@ -91,4 +91,27 @@ impl Store {
             Some(row) => Ok(Some(row??)),
         }
     }
+
+    /// A patient's measurements stamped from `from_ms` up to measurement `row_id` stamped
+    /// `time_ms`, by time then row id, that one last (the readings a NEWS2 as of it is scored on).
+    pub fn measurements_up_to(
+        &self,
+        patient: &str,
+        from_ms: i64,
+        time_ms: i64,
+        row_id: i64,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM measurements WHERE patient = ?1 AND time_ms >= ?2
+             AND (time_ms < ?3 OR (time_ms = ?3 AND id <= ?4)) ORDER BY time_ms, id"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params![patient, from_ms, time_ms, row_id], |r| {
+            recorded_from_row(r)
+        })?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(row??);
+        }
+        Ok(found)
+    }
 }

@@ -66,8 +66,8 @@ fn search_filters_by_patient_code_and_date_and_pages() {
     let (total, page) = store.search_observations(&all).unwrap();
     assert_eq!(
         (total, page.len()),
-        (30, 30),
-        "hr, spo2 and bp of 10 measurements"
+        (40, 40),
+        "hr, spo2, bp and the NEWS2 total of 10 measurements"
     );
     let hr = ObservationQuery {
         kinds: vec![VitalKind::HeartRate],

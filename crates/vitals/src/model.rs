@@ -104,8 +104,9 @@ pub struct Measurement {
 }
 
 /// A kind of observation the hub stores and exports: the five vital signs of the FHIR
-/// vital-signs profile (LOINC codes, UCUM units) and the two other NEWS2 parameters,
-/// consciousness (ACVPU) and air or oxygen, which carry coded values.
+/// vital-signs profile (LOINC codes, UCUM units), the two other NEWS2 parameters,
+/// consciousness (ACVPU) and air or oxygen, which carry coded values, and the NEWS2 total
+/// as of each measurement (derived, not measured).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VitalKind {
     HeartRate,
@@ -115,17 +116,18 @@ pub enum VitalKind {
     BloodPressure,
     Consciousness,
     AirOrOxygen,
+    News2Total,
 }
 
 /// LOINC, the code system of the vital-signs profile.
 pub const LOINC: &str = "http://loinc.org";
-/// SNOMED CT (ACVPU).
+/// SNOMED CT (ACVPU, the NEWS2 total).
 pub const SNOMED: &str = "http://snomed.info/sct";
 /// The hub's own code system, where no standard code was verified (air or oxygen).
 pub const LOCAL_CODES: &str = "urn:medlink:fhir:observation";
 
 impl VitalKind {
-    pub const ALL: [VitalKind; 7] = [
+    pub const ALL: [VitalKind; 8] = [
         VitalKind::HeartRate,
         VitalKind::RespRate,
         VitalKind::SpO2,
@@ -133,6 +135,7 @@ impl VitalKind {
         VitalKind::BloodPressure,
         VitalKind::Consciousness,
         VitalKind::AirOrOxygen,
+        VitalKind::News2Total,
     ];
 
     /// The measured vital signs: a measurement must carry at least one (ACVPU or air or
@@ -148,14 +151,15 @@ impl VitalKind {
     /// The code system of [`VitalKind::code`].
     pub fn system(self) -> &'static str {
         match self {
-            VitalKind::Consciousness => SNOMED,
+            VitalKind::Consciousness | VitalKind::News2Total => SNOMED,
             VitalKind::AirOrOxygen => LOCAL_CODES,
             _ => LOINC,
         }
     }
 
     /// The Observation code: LOINC for the vital signs, SNOMED CT 1104441000000107 for ACVPU
-    /// (as the NHS NEWS2 examples code it), a local code for air or oxygen.
+    /// and 1104051000000101 for the NEWS2 total (as the NHS NEWS2 examples code them), a local
+    /// code for air or oxygen.
     pub fn code(self) -> &'static str {
         match self {
             VitalKind::HeartRate => "8867-4",
@@ -165,6 +169,7 @@ impl VitalKind {
             VitalKind::BloodPressure => "85354-9",
             VitalKind::Consciousness => "1104441000000107",
             VitalKind::AirOrOxygen => "air-or-oxygen",
+            VitalKind::News2Total => "1104051000000101",
         }
     }
 
@@ -180,23 +185,26 @@ impl VitalKind {
                 "ACVPU (Alert Confusion Voice Pain Unresponsive) scale score"
             }
             VitalKind::AirOrOxygen => "Air or oxygen (NEWS2)",
+            VitalKind::News2Total => {
+                "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score"
+            }
         }
     }
 
     /// The UCUM unit code of the value (for blood pressure: of each component); `None` for
-    /// the coded values (ACVPU, air or oxygen).
+    /// the coded values (ACVPU, air or oxygen) and the NEWS2 total (a score).
     pub fn ucum(self) -> Option<&'static str> {
         match self {
             VitalKind::HeartRate | VitalKind::RespRate => Some("/min"),
             VitalKind::SpO2 => Some("%"),
             VitalKind::Temperature => Some("Cel"),
             VitalKind::BloodPressure => Some("mm[Hg]"),
-            VitalKind::Consciousness | VitalKind::AirOrOxygen => None,
+            VitalKind::Consciousness | VitalKind::AirOrOxygen | VitalKind::News2Total => None,
         }
     }
 
     /// Short stable name used in resource ids and storage (`hr`, `rr`, `spo2`, `temp`, `bp`,
-    /// `acvpu`, `o2`).
+    /// `acvpu`, `o2`, `news2`).
     pub fn slug(self) -> &'static str {
         match self {
             VitalKind::HeartRate => "hr",
@@ -206,6 +214,7 @@ impl VitalKind {
             VitalKind::BloodPressure => "bp",
             VitalKind::Consciousness => "acvpu",
             VitalKind::AirOrOxygen => "o2",
+            VitalKind::News2Total => "news2",
         }
     }
 
@@ -225,7 +234,8 @@ impl VitalKind {
             .find(|kind| kind.system() == system && kind.code() == code)
     }
 
-    /// Whether this kind has a value in `vitals` (blood pressure needs the systolic value).
+    /// Whether this kind has a value in `vitals` (blood pressure needs the systolic value; a
+    /// NEWS2 total is scored as of every measurement).
     pub fn is_present(self, vitals: &Vitals) -> bool {
         match self {
             VitalKind::HeartRate => vitals.heart_rate.is_some(),
@@ -235,6 +245,7 @@ impl VitalKind {
             VitalKind::BloodPressure => vitals.systolic.is_some(),
             VitalKind::Consciousness => vitals.consciousness.is_some(),
             VitalKind::AirOrOxygen => vitals.on_oxygen.is_some(),
+            VitalKind::News2Total => true,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `/fhir/Observation` (read, search by patient, code and date with paging) and `POST /fhir`
 //! (a transaction Bundle of Observations, all or nothing). Posted Observations are stored under
 //! a source of their own (never a device's sequence numbers) and scored like any measurement,
-//! but no device is marked live for them, so none can raise "device offline".
+//! but no device is marked live for them, so none can raise "device offline". The NEWS2 total
+//! of each measurement is scored when it is read.
 
 use super::fhir::{
     AppState, bad, fhir_json, internal, not_found, page_params, search_params, searchset_response,
@@ -15,7 +16,7 @@ use axum::response::Response;
 use serde_json::Value;
 use store::ObservationQuery;
 use vitals::fhir::{self, DateBound, Page};
-use vitals::{Measurement, VitalKind};
+use vitals::{Measurement, SpO2Scale, VitalKind};
 
 /// The kind with this code in any system the hub uses.
 fn any_system(code: &str) -> Option<VitalKind> {
@@ -84,13 +85,12 @@ pub async fn search_observations(
     let (total, resources) = match observation_query(&params)? {
         None => (0, Vec::new()),
         Some(query) => {
-            let (total, hits) = lock(&shared.store, true)?
-                .search_observations(&query)
-                .map_err(internal)?;
-            let resources = hits
-                .iter()
-                .filter_map(|(recorded, kind)| fhir::observation(recorded, *kind))
-                .collect();
+            let store = lock(&shared.store, true)?;
+            let (total, hits) = store.search_observations(&query).map_err(internal)?;
+            let mut resources = Vec::with_capacity(hits.len());
+            for (recorded, kind) in &hits {
+                resources.extend(resource_of(&store, recorded, *kind)?);
+            }
             (total, resources)
         }
     };
@@ -116,14 +116,40 @@ pub async fn read_observation(
     let (row, slug) = id.split_once('-').ok_or_else(missing)?;
     let row: i64 = row.parse().map_err(|_| missing())?;
     let kind = VitalKind::from_slug(slug).ok_or_else(missing)?;
-    let recorded = lock(&shared.store, true)?
+    let store = lock(&shared.store, true)?;
+    let recorded = store
         .measurement(row)
-        .map_err(internal)?;
-    let resource = recorded
-        .as_ref()
-        .and_then(|r| fhir::observation(r, kind))
+        .map_err(internal)?
         .ok_or_else(missing)?;
+    let resource = resource_of(&store, &recorded, kind)?.ok_or_else(missing)?;
     Ok(fhir_json(StatusCode::OK, resource))
+}
+
+/// The Observation of one kind of a stored measurement; the NEWS2 total is scored as of it,
+/// over the patient's readings of the window before it, on the patient's SpO2 scale.
+fn resource_of(
+    store: &store::Store,
+    recorded: &fhir::Recorded,
+    kind: VitalKind,
+) -> Result<Option<Value>, HttpError> {
+    if kind != VitalKind::News2Total {
+        return Ok(fhir::observation(recorded, kind));
+    }
+    let m = &recorded.measurement;
+    let since = m.time_ms.saturating_sub(fhir::NEWS2_WINDOW_MS);
+    let readings: Vec<Measurement> = store
+        .measurements_up_to(&m.patient, since, m.time_ms, recorded.row_id)
+        .map_err(internal)?
+        .into_iter()
+        .map(|r| r.measurement)
+        .collect();
+    let scale = store
+        .patient(&m.patient)
+        .map_err(internal)?
+        .and_then(|p| SpO2Scale::from_number(i64::from(p.spo2_scale)))
+        .unwrap_or_default();
+    let news2 = fhir::news2_as_of(&readings, scale);
+    Ok(news2.map(|n| fhir::news2_observation(recorded, &n, scale)))
 }
 
 /// Checks one transaction entry and reads its Observation.

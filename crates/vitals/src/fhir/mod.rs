@@ -3,12 +3,14 @@
 //! out; no IO.
 
 mod coded;
+mod news2;
 mod observation;
 mod posted;
 mod resources;
 mod search;
 mod time;
 
+pub use news2::{NEWS2_WINDOW_MS, news2_as_of, news2_observation};
 pub use observation::{
     ObservationInput, observation, observation_from_json, observation_id, observations_for,
 };

@@ -23,7 +23,7 @@ fn profile(kind: VitalKind) -> Option<&'static str> {
         VitalKind::SpO2 => "http://hl7.org/fhir/StructureDefinition/oxygensat",
         VitalKind::Temperature => "http://hl7.org/fhir/StructureDefinition/bodytemp",
         VitalKind::BloodPressure => "http://hl7.org/fhir/StructureDefinition/bp",
-        VitalKind::Consciousness | VitalKind::AirOrOxygen => return None,
+        VitalKind::Consciousness | VitalKind::AirOrOxygen | VitalKind::News2Total => return None,
     })
 }
 
@@ -73,7 +73,8 @@ pub fn observation_id(row_id: i64, kind: VitalKind) -> String {
 pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
     let m = &recorded.measurement;
     let v = &m.vitals;
-    if !kind.is_present(v) {
+    // The NEWS2 total needs the readings before it: `news2_observation`.
+    if !kind.is_present(v) || kind == VitalKind::News2Total {
         return None;
     }
     let mut obs = json!({
@@ -118,6 +119,7 @@ pub fn observation(recorded: &Recorded, kind: VitalKind) -> Option<Value> {
             obs["valueCodeableConcept"] = coded::value(kind, v)?;
             None
         }
+        VitalKind::News2Total => return None,
     };
     if let (Some(value), Some(unit)) = (value, kind.ucum()) {
         obs["valueQuantity"] = quantity(value, unit);
@@ -264,7 +266,7 @@ pub fn observation_from_json(obs: &Value) -> Result<ObservationInput, FhirError>
             };
             vitals.temperature = Some(celsius);
         }
-        VitalKind::Consciousness | VitalKind::AirOrOxygen => {
+        VitalKind::Consciousness | VitalKind::AirOrOxygen | VitalKind::News2Total => {
             return Err(FhirError::NotSupported(
                 "only vital-sign Observations can be posted".into(),
             ));
