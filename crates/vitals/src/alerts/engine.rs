@@ -25,7 +25,7 @@ pub struct AlertEngine {
     pub(super) config: AlertConfig,
     pub(super) active: BTreeMap<(Rule, String), Alert>,
     resolved: VecDeque<Alert>,
-    next_id: u64,
+    pub(super) next_id: u64,
     low_spo2_since: BTreeMap<String, i64>,
     /// NEWS2 aggregate of each patient's last NEWS2 page (re-notification baseline).
     pub(super) news2_paged: BTreeMap<String, u8>,

@@ -8,14 +8,15 @@ mod config;
 mod engine;
 mod liveness;
 mod news2_rule;
+mod restore;
 
 pub use config::{AlertConfig, SustainedLowSpo2};
 pub use engine::{AlertEngine, Condition};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which rule an alert comes from. One active alert per (rule, subject): no duplicates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// NEWS2 band at or above the configured minimum; subject = patient.

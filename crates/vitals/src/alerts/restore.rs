@@ -1,0 +1,29 @@
+//! Restoring the engine from stored alerts after a restart: the unresolved alerts come back with
+//! their ids, acknowledgements, snoozes and escalation levels, and ids go on from the highest
+//! ever given.
+
+use super::engine::AlertEngine;
+use super::{Alert, Rule};
+
+impl AlertEngine {
+    /// Takes back the unresolved `alerts` a previous run left (resolved ones are ignored) and
+    /// makes the next id at least `next_id`, so no id is given twice. Each alert's escalation
+    /// goes on from its stored `last_notified_ms` (wall time): one whose deadline passed while the
+    /// hub was down escalates at the first [`AlertEngine::handle_timeout`].
+    pub fn restore(&mut self, alerts: impl IntoIterator<Item = Alert>, next_id: u64) {
+        let mut highest = 0;
+        for alert in alerts {
+            highest = highest.max(alert.id);
+            if alert.resolved_at_ms.is_some() {
+                continue;
+            }
+            if alert.rule == Rule::News2 {
+                // A NEWS2 alert resolves only after clear readings counted from now on.
+                self.news2_clear.remove(&alert.subject);
+            }
+            self.active
+                .insert((alert.rule, alert.subject.clone()), alert);
+        }
+        self.next_id = self.next_id.max(next_id).max(highest.saturating_add(1));
+    }
+}
