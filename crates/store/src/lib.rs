@@ -2,14 +2,18 @@
 //!
 //! Measurements are written in batches, one transaction per batch; the hub acknowledges a
 //! measurement to its device only after [`Batch::commit`] returned. `(device, seq)` is unique,
-//! so a redelivered measurement is recognised as a duplicate and stored once.
+//! so a redelivered measurement is recognised as a duplicate and stored once. Alerts go to a
+//! journal of their own ([`AlertStore`]).
 
+mod alerts;
 mod batch;
+mod migrate;
 mod patients;
 mod rows;
 mod schema;
 mod search;
 
+pub use alerts::AlertStore;
 pub use batch::{Batch, Insert};
 pub use patients::{DeviceRow, PatientRow};
 pub use search::ObservationQuery;
@@ -24,6 +28,12 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
+    #[error("the {what} has schema version {found}, newer than this program knows ({known})")]
+    NewerSchema {
+        what: String,
+        found: i64,
+        known: i64,
+    },
 }
 
 /// How hard a commit waits for the disk.
@@ -53,13 +63,7 @@ impl Store {
     }
 
     fn init(conn: Connection, durability: Durability) -> Result<Store, StoreError> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        let sync = match durability {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        };
-        conn.pragma_update(None, "synchronous", sync)?;
-        conn.pragma_update(None, "busy_timeout", 5000)?;
+        configure(&conn, durability)?;
         conn.execute_batch(schema::SCHEMA)?;
         Ok(Store { conn })
     }
@@ -85,4 +89,16 @@ impl Store {
             .exists(rusqlite::params![device, seq as i64])?;
         Ok(found)
     }
+}
+
+/// WAL, the commit durability and a busy timeout: what every connection of ours uses.
+fn configure(conn: &Connection, durability: Durability) -> Result<(), StoreError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    Ok(())
 }

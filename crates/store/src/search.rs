@@ -114,4 +114,18 @@ impl Store {
         }
         Ok(found)
     }
+
+    /// Every measurement stamped at or after `from_ms`, by time then row id (what the hub replays
+    /// through its patient tracker at start).
+    pub fn measurements_since(&self, from_ms: i64) -> Result<Vec<Recorded>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM measurements WHERE time_ms >= ?1 ORDER BY time_ms, id"
+        ))?;
+        let rows = stmt.query_map([from_ms], recorded_from_row)?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(row??);
+        }
+        Ok(found)
+    }
 }

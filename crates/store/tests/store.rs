@@ -127,3 +127,22 @@ fn survives_reopen_from_disk() {
     assert!(store.contains("d", 1).unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn measurements_since_lists_every_patient_by_time() {
+    let mut store = Store::open_in_memory().unwrap();
+    let batch = store.begin_batch().unwrap();
+    for (device, patient, seq, time_ms) in
+        [("d", "p", 1, 100), ("e", "q", 1, 50), ("d", "p", 2, 10)]
+    {
+        batch.insert(&m(device, patient, seq, time_ms)).unwrap();
+    }
+    batch.commit().unwrap();
+    let since: Vec<(String, i64)> = store
+        .measurements_since(50)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.measurement.patient, r.measurement.time_ms))
+        .collect();
+    assert_eq!(since, [("q".to_string(), 50), ("p".to_string(), 100)]);
+}

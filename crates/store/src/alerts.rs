@@ -1,0 +1,218 @@
+//! The alert journal: every alert's latest state (one row per id, never deleted, so ids are never
+//! reused) and every event that changed it, in a database file of its own.
+//!
+//! A file of its own because the alert fast path must not wait behind measurement commits (a
+//! slow fsync or a long batch holds the measurements database's write lock): an alert waits
+//! only for its own small commit. The hub commits each change here before it tells anyone.
+
+use crate::migrate::migrate;
+use crate::{Durability, StoreError};
+use rusqlite::{Connection, Row, params};
+use std::path::Path;
+use vitals::alerts::{Acknowledgement, Alert, AlertEvent, Rule, Snooze};
+
+/// The journal's migrations, in order (`PRAGMA user_version` = how many are applied).
+const MIGRATIONS: &[&str] = &["
+CREATE TABLE alerts (
+    id               INTEGER PRIMARY KEY,
+    rule             TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    patient          TEXT,
+    severity         INTEGER NOT NULL,
+    peak_severity    INTEGER NOT NULL,
+    message          TEXT NOT NULL,
+    raised_at_ms     INTEGER NOT NULL,
+    updated_at_ms    INTEGER NOT NULL,
+    escalation_level INTEGER NOT NULL,
+    notified_role    TEXT NOT NULL,
+    last_notified_ms INTEGER NOT NULL,
+    acknowledged_by  TEXT,
+    acknowledged_at_ms INTEGER,
+    snoozed_by       TEXT,
+    snoozed_until_ms INTEGER,
+    snoozed_severity INTEGER,
+    resolved_at_ms   INTEGER
+);
+CREATE INDEX alerts_unresolved ON alerts (id) WHERE resolved_at_ms IS NULL;
+CREATE TABLE alert_events (
+    alert_id INTEGER NOT NULL REFERENCES alerts (id),
+    kind     TEXT NOT NULL,
+    at_ms    INTEGER NOT NULL,
+    notify   TEXT
+);
+CREATE INDEX alert_events_by_alert ON alert_events (alert_id, at_ms);
+"];
+
+const COLUMNS: &str = "id, rule, subject, patient, severity, peak_severity, message, raised_at_ms,
+    updated_at_ms, escalation_level, notified_role, last_notified_ms, acknowledged_by,
+    acknowledged_at_ms, snoozed_by, snoozed_until_ms, snoozed_severity, resolved_at_ms";
+
+/// The alert journal database.
+pub struct AlertStore {
+    conn: Connection,
+}
+
+impl AlertStore {
+    /// Opens (and creates, or migrates) the journal at `path` in WAL mode.
+    pub fn open(path: &Path, durability: Durability) -> Result<AlertStore, StoreError> {
+        AlertStore::init(Connection::open(path)?, durability)
+    }
+
+    /// A private in-memory journal, for tests.
+    pub fn open_in_memory() -> Result<AlertStore, StoreError> {
+        AlertStore::init(Connection::open_in_memory()?, Durability::Normal)
+    }
+
+    fn init(mut conn: Connection, durability: Durability) -> Result<AlertStore, StoreError> {
+        crate::configure(&conn, durability)?;
+        migrate(&mut conn, "alert journal", MIGRATIONS)?;
+        Ok(AlertStore { conn })
+    }
+
+    /// Commits `events` in one transaction: each alert's new state and the event itself. Returns
+    /// only once they are on disk (as `durability` says), so the caller may then tell people.
+    pub fn record(&mut self, events: &[&AlertEvent]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for event in events {
+            save_alert(&tx, &event.alert)?;
+            let kind = serde_json::to_value(&event.kind)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_string)))
+                .unwrap_or_else(|| format!("{:?}", event.kind));
+            tx.prepare_cached(
+                "INSERT INTO alert_events (alert_id, kind, at_ms, notify) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                event.alert.id as i64,
+                kind,
+                event.at_ms,
+                event.notify
+            ])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every alert not resolved, oldest id first.
+    pub fn unresolved(&self) -> Result<Vec<Alert>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM alerts WHERE resolved_at_ms IS NULL ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], alert_from_row)?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(row??);
+        }
+        Ok(found)
+    }
+
+    /// One alert by id, resolved or not.
+    pub fn alert(&self, id: u64) -> Result<Option<Alert>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"))?;
+        let mut rows = stmt.query_map([id as i64], alert_from_row)?;
+        match rows.next() {
+            None => Ok(None),
+            Some(row) => Ok(Some(row??)),
+        }
+    }
+
+    /// The id the next alert gets: one above every id ever stored (1 when none).
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        let max: Option<i64> = self
+            .conn
+            .query_row("SELECT max(id) FROM alerts", [], |r| r.get(0))?;
+        Ok(max.map_or(1, |m| m.max(0) as u64 + 1))
+    }
+
+    /// The kinds of the events recorded for alert `id`, oldest first.
+    pub fn event_kinds(&self, id: u64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind FROM alert_events WHERE alert_id = ?1 ORDER BY at_ms, rowid",
+        )?;
+        let rows = stmt.query_map([id as i64], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn save_alert(tx: &rusqlite::Transaction<'_>, a: &Alert) -> Result<(), StoreError> {
+    let rule = serde_json::to_value(a.rule)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .ok_or_else(|| StoreError::Corrupt(format!("rule {:?} has no name", a.rule)))?;
+    let (ack_by, ack_at) = match &a.acknowledged {
+        Some(k) => (Some(k.by.as_str()), Some(k.at_ms)),
+        None => (None, None),
+    };
+    let (snooze_by, snooze_until, snooze_severity) = match &a.snoozed {
+        Some(s) => (Some(s.by.as_str()), Some(s.until_ms), Some(s.severity)),
+        None => (None, None, None),
+    };
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO alerts ({COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+    ))?
+    .execute(params![
+        a.id as i64,
+        rule,
+        a.subject,
+        a.patient,
+        a.severity,
+        a.peak_severity,
+        a.message,
+        a.raised_at_ms,
+        a.updated_at_ms,
+        a.escalation_level as i64,
+        a.notified_role,
+        a.last_notified_ms,
+        ack_by,
+        ack_at,
+        snooze_by,
+        snooze_until,
+        snooze_severity,
+        a.resolved_at_ms,
+    ])?;
+    Ok(())
+}
+
+fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert, StoreError>> {
+    let rule: String = row.get(1)?;
+    let Ok(parsed) = serde_json::from_value::<Rule>(serde_json::Value::String(rule.clone())) else {
+        return Ok(Err(StoreError::Corrupt(format!("alert rule {rule:?}"))));
+    };
+    let (id, level): (i64, i64) = (row.get(0)?, row.get(9)?);
+    let acknowledged = match (row.get::<_, Option<String>>(12)?, row.get(13)?) {
+        (Some(by), Some(at_ms)) => Some(Acknowledgement { by, at_ms }),
+        _ => None,
+    };
+    let snoozed = match (
+        row.get::<_, Option<String>>(14)?,
+        row.get(15)?,
+        row.get(16)?,
+    ) {
+        (Some(by), Some(until_ms), Some(severity)) => Some(Snooze {
+            by,
+            until_ms,
+            severity,
+        }),
+        _ => None,
+    };
+    Ok(Ok(Alert {
+        id: id.max(0) as u64,
+        rule: parsed,
+        subject: row.get(2)?,
+        patient: row.get(3)?,
+        severity: row.get(4)?,
+        peak_severity: row.get(5)?,
+        message: row.get(6)?,
+        raised_at_ms: row.get(7)?,
+        updated_at_ms: row.get(8)?,
+        escalation_level: level.max(0) as usize,
+        notified_role: row.get(10)?,
+        last_notified_ms: row.get(11)?,
+        acknowledged,
+        snoozed,
+        resolved_at_ms: row.get(17)?,
+    }))
+}
