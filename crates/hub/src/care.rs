@@ -1,10 +1,12 @@
 //! The hub's live picture of the ward: patient tracker, alert engine, devices and ambulances,
-//! plus the event stream pushed to connected clients.
+//! plus the event stream pushed to connected clients. Every alert change is committed to the
+//! alert journal before it is handed on to be pushed or paged.
 
 use crate::ecg_streams::Analysis;
 use crate::recent::{RecentSeqs, Seen};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use store::AlertStore;
 use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
 use vitals::geo::{self, LatLon};
 use vitals::payload::{Position, Rejection};
@@ -59,6 +61,8 @@ pub struct Care {
     scored: RecentSeqs,
     /// Device times believed; readings outside are refused, never scored.
     window: ReadingWindow,
+    /// Where alert changes are committed before anyone is told (none in some tests).
+    journal: Option<AlertStore>,
 }
 
 /// An ambulance's last position, when the hub received it, and its ETA then.
@@ -83,7 +87,28 @@ impl Care {
             hospital,
             scored: RecentSeqs::default(),
             window: ReadingWindow::default(),
+            journal: None,
         }
+    }
+
+    /// The same, committing every alert change to `journal` before it is pushed or paged.
+    pub fn with_journal(self, journal: AlertStore) -> Self {
+        Care {
+            journal: Some(journal),
+            ..self
+        }
+    }
+
+    /// The alert journal, when there is one.
+    pub fn journal(&self) -> Option<&AlertStore> {
+        self.journal.as_ref()
+    }
+
+    /// A stored measurement replayed at start: the patient's tracker takes it (so NEWS2 goes on
+    /// from the readings before the restart) and it counts as scored; no alert rule runs on it.
+    pub fn replay(&mut self, m: &Measurement) {
+        self.scored.offer(&m.device, m.seq, m.time_ms);
+        self.tracker.observe(m);
     }
 
     /// The same, with readings refused outside `window` (the default: 30 s ahead, 24 h old).
@@ -227,10 +252,22 @@ impl Care {
         });
     }
 
-    /// Moves alert events from the engine to `out`.
-    /// A device-offline alert (last will or silence) also marks the device offline.
+    /// Moves alert events from the engine to `out`, after committing them to the journal (one
+    /// transaction). A device-offline alert (last will or silence) also marks the device offline.
+    /// Should the commit fail, the events are still handed on (paging is not held back by a
+    /// broken disk) and the failure is logged.
     pub fn drain_alerts(&mut self, out: &mut Vec<HubEvent>) {
+        let mut drained = Vec::new();
         while let Some(event) = self.engine.poll_output() {
+            drained.push(event);
+        }
+        if let (Some(journal), false) = (&mut self.journal, drained.is_empty()) {
+            let events: Vec<&AlertEvent> = drained.iter().collect();
+            if let Err(e) = journal.record(&events) {
+                tracing::error!("alert changes not committed to the alert journal: {e}");
+            }
+        }
+        for event in drained {
             let offline =
                 event.kind == EventKind::Raised && event.alert.rule == Rule::DeviceOffline;
             if offline
@@ -319,5 +356,45 @@ mod tests {
             .filter(|e| matches!(e, HubEvent::Alert(a) if a.kind == EventKind::Raised))
             .count();
         assert_eq!(raised, 1, "{events:?}");
+    }
+
+    #[test]
+    fn an_alert_is_in_the_journal_before_it_is_handed_on() {
+        let hospital = LatLon { lat: 0.0, lon: 0.0 };
+        let journal = AlertStore::open_in_memory().unwrap();
+        let engine = AlertEngine::new(AlertConfig::default());
+        let mut care = Care::new(engine, hospital).with_journal(journal);
+        let mut events = Vec::new();
+        care.score_new(&red_score(1), 1_000, &mut events).unwrap();
+        care.drain_alerts(&mut events);
+        let raised: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                HubEvent::Alert(a) if a.kind == EventKind::Raised => Some(a.alert.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(raised, [1]);
+        let journal = care.journal().unwrap();
+        let stored: Vec<u64> = journal.unresolved().unwrap().iter().map(|a| a.id).collect();
+        assert_eq!(stored, raised);
+        assert_eq!(journal.event_kinds(1).unwrap(), ["raised"]);
+    }
+
+    #[test]
+    fn replayed_readings_feed_the_tracker_and_are_not_scored_again() {
+        let hospital = LatLon { lat: 0.0, lon: 0.0 };
+        let mut care = Care::new(AlertEngine::new(AlertConfig::default()), hospital);
+        care.replay(&red_score(1));
+        assert!(
+            care.tracker
+                .summary("p-1")
+                .is_some_and(|s| s.news2.is_some())
+        );
+        let mut events = Vec::new();
+        let seen = care.score_new(&red_score(1), 1_005, &mut events);
+        assert_eq!(seen.map(Seen::is_new), Ok(false));
+        care.drain_alerts(&mut events);
+        assert!(events.is_empty(), "{events:?}");
     }
 }

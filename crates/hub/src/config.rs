@@ -123,6 +123,11 @@ impl HubConfig {
         Ok(())
     }
 
+    /// The alert journal, beside the database: `hub.db` gives `hub.alerts.db`.
+    pub fn alerts_database(&self) -> PathBuf {
+        self.database.with_extension("alerts.db")
+    }
+
     /// The span of device times readings are accepted in.
     pub fn reading_window(&self) -> ReadingWindow {
         ReadingWindow {

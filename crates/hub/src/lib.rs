@@ -21,10 +21,11 @@ use metrics::Metrics;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::{Durability, Store, StoreError};
+use store::{AlertStore, Durability, Store, StoreError};
 use tokio::sync::{broadcast, mpsc};
 use vitals::SpO2Scale;
 use vitals::alerts::AlertEngine;
+use vitals::tracker::DEFAULT_FRESH_FOR_MS;
 
 /// Errors that stop the hub.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +137,15 @@ fn load_scales(store: &Store, care: &mut Care) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Feeds the readings of the NEWS2 window before `now` back through the patient tracker.
+fn replay_recent(store: &Store, care: &mut Care, now: i64) -> Result<usize, StoreError> {
+    let recent = store.measurements_since(now.saturating_sub(DEFAULT_FRESH_FOR_MS))?;
+    for r in &recent {
+        care.replay(&r.measurement);
+    }
+    Ok(recent.len())
+}
+
 /// Starts the hub inside the current tokio runtime: store, broker, MQTT subscriber, ingest
 /// thread, alert timer and HTTP server.
 pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
@@ -147,9 +157,17 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     };
     let writer = Store::open(&config.database, durability)?;
     let reader = Store::open(&config.database, durability)?;
-    let mut care = Care::new(AlertEngine::new(config.alerts.clone()), config.hospital)
-        .with_reading_window(config.reading_window());
+    let journal = AlertStore::open(&config.alerts_database(), durability)?;
+    let mut engine = AlertEngine::new(config.alerts.clone());
+    let unresolved = journal.unresolved()?;
+    let restored = unresolved.len();
+    engine.restore(unresolved, journal.next_id()?);
+    let mut care = Care::new(engine, config.hospital)
+        .with_reading_window(config.reading_window())
+        .with_journal(journal);
     load_scales(&reader, &mut care)?;
+    let replayed = replay_recent(&reader, &mut care, now_ms())?;
+    tracing::info!("{restored} unresolved alerts restored, {replayed} recent readings replayed");
 
     let (mqtt_host, mqtt_port) = match config.mqtt_source().map_err(HubError::Config)? {
         MqttSource::Embedded(listen) => {
