@@ -62,9 +62,10 @@ impl Store {
         Store::init(Connection::open_in_memory()?, Durability::Normal)
     }
 
-    fn init(conn: Connection, durability: Durability) -> Result<Store, StoreError> {
+    fn init(mut conn: Connection, durability: Durability) -> Result<Store, StoreError> {
         configure(&conn, durability)?;
-        conn.execute_batch(schema::SCHEMA)?;
+        migrate::migrate(&mut conn, "database", schema::MIGRATIONS)?;
+        conn.execute_batch(schema::VIEWS)?;
         Ok(Store { conn })
     }
 

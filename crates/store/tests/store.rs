@@ -146,3 +146,39 @@ fn measurements_since_lists_every_patient_by_time() {
         .collect();
     assert_eq!(since, [("q".to_string(), 50), ("p".to_string(), 100)]);
 }
+
+#[test]
+fn a_database_from_before_versioning_is_taken_and_a_newer_one_refused() {
+    let dir = std::env::temp_dir().join(format!("medlink-store-version-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hub.db");
+    {
+        let mut store = Store::open(&path, store::Durability::Normal).unwrap();
+        let batch = store.begin_batch().unwrap();
+        batch.insert(&m("d", "p", 1, 0)).unwrap();
+        batch.commit().unwrap();
+    }
+    let version = |v: i64| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", v).unwrap();
+    };
+    version(0); // as a hub before versioned migrations left it
+    let store = Store::open(&path, store::Durability::Normal).unwrap();
+    assert!(store.contains("d", 1).unwrap());
+    drop(store);
+    version(2);
+    let refused = Store::open(&path, store::Durability::Normal);
+    assert!(
+        matches!(
+            refused,
+            Err(store::StoreError::NewerSchema {
+                found: 2,
+                known: 1,
+                ..
+            })
+        ),
+        "a newer database was opened"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
