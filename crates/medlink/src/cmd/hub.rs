@@ -11,7 +11,7 @@ pub struct HubArgs {
     /// TOML configuration file (every field optional; see docs/hub.md).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// SQLite database file.
+    /// SQLite database file (the alert journal goes beside it: `hub.db` gives `hub.alerts.db`).
     #[arg(long)]
     db: Option<PathBuf>,
     /// HTTP address for FHIR, alerts, events and metrics.
