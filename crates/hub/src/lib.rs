@@ -162,6 +162,9 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let unresolved = journal.unresolved()?;
     let restored = unresolved.len();
     engine.restore(unresolved, journal.next_id()?);
+    for (patient, aggregate) in journal.news2_baselines()? {
+        engine.restore_news2_baseline(&patient, aggregate);
+    }
     let mut care = Care::new(engine, config.hospital)
         .with_reading_window(config.reading_window())
         .with_journal(journal);

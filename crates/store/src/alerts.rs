@@ -12,7 +12,8 @@ use std::path::Path;
 use vitals::alerts::{Acknowledgement, Alert, AlertEvent, Rule, Snooze};
 
 /// The journal's migrations, in order (`PRAGMA user_version` = how many are applied).
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE alerts (
     id               INTEGER PRIMARY KEY,
     rule             TEXT NOT NULL,
@@ -41,7 +42,15 @@ CREATE TABLE alert_events (
     notify   TEXT
 );
 CREATE INDEX alert_events_by_alert ON alert_events (alert_id, at_ms);
-"];
+",
+    "
+-- The NEWS2 aggregate last paged about each patient with an active NEWS2 alert.
+CREATE TABLE news2_baselines (
+    patient   TEXT PRIMARY KEY,
+    aggregate INTEGER NOT NULL
+);
+",
+];
 
 const COLUMNS: &str = "id, rule, subject, patient, severity, peak_severity, message, raised_at_ms,
     updated_at_ms, escalation_level, notified_role, last_notified_ms, acknowledged_by,
@@ -69,10 +78,25 @@ impl AlertStore {
         Ok(AlertStore { conn })
     }
 
-    /// Commits `events` in one transaction: each alert's new state and the event itself. Returns
-    /// only once they are on disk (as `durability` says), so the caller may then tell people.
-    pub fn record(&mut self, events: &[&AlertEvent]) -> Result<(), StoreError> {
+    /// Commits `events` in one transaction: each alert's new state and the event itself, with
+    /// the NEWS2 re-notification baselines they changed (`None` removes one). Returns only once
+    /// they are on disk (as `durability` says), so the caller may then tell people.
+    pub fn record(
+        &mut self,
+        events: &[&AlertEvent],
+        news2_baselines: &[(&str, Option<u8>)],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        for (patient, baseline) in news2_baselines {
+            match baseline {
+                Some(aggregate) => tx
+                    .prepare_cached("INSERT OR REPLACE INTO news2_baselines VALUES (?1, ?2)")?
+                    .execute(params![patient, aggregate])?,
+                None => tx
+                    .prepare_cached("DELETE FROM news2_baselines WHERE patient = ?1")?
+                    .execute([patient])?,
+            };
+        }
         for event in events {
             save_alert(&tx, &event.alert)?;
             let kind = serde_json::to_value(&event.kind)
@@ -116,6 +140,15 @@ impl AlertStore {
             None => Ok(None),
             Some(row) => Ok(Some(row??)),
         }
+    }
+
+    /// The stored NEWS2 re-notification baselines, by patient.
+    pub fn news2_baselines(&self) -> Result<Vec<(String, u8)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT patient, aggregate FROM news2_baselines ORDER BY patient")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The id the next alert gets: one above every id ever stored (1 when none).

@@ -1,5 +1,6 @@
 //! The alert journal: each alert's latest state survives a reopen, resolved alerts are not
-//! handed back but keep their ids taken, every event is kept, and a newer schema is refused.
+//! handed back but keep their ids taken, every event is kept, NEWS2 baselines are kept and
+//! removed, and a newer schema is refused.
 
 use store::{AlertStore, Durability, StoreError};
 use vitals::alerts::{Acknowledgement, Alert, AlertEvent, EventKind, Rule, Snooze};
@@ -49,11 +50,14 @@ fn alert_state_survives_a_reopen() {
     {
         let mut journal = AlertStore::open(&path, Durability::Full).unwrap();
         journal
-            .record(&[
-                &event(EventKind::Raised, &escalated),
-                &event(EventKind::Raised, &acked),
-                &event(EventKind::Raised, &snoozed),
-            ])
+            .record(
+                &[
+                    &event(EventKind::Raised, &escalated),
+                    &event(EventKind::Raised, &acked),
+                    &event(EventKind::Raised, &snoozed),
+                ],
+                &[],
+            )
             .unwrap();
         escalated.escalation_level = 2;
         escalated.notified_role = "doctor".into();
@@ -69,11 +73,14 @@ fn alert_state_survives_a_reopen() {
             severity: 1,
         });
         journal
-            .record(&[
-                &event(EventKind::Escalated, &escalated),
-                &event(EventKind::Acknowledged, &acked),
-                &event(EventKind::Snoozed, &snoozed),
-            ])
+            .record(
+                &[
+                    &event(EventKind::Escalated, &escalated),
+                    &event(EventKind::Acknowledged, &acked),
+                    &event(EventKind::Snoozed, &snoozed),
+                ],
+                &[],
+            )
             .unwrap();
     }
     let journal = AlertStore::open(&path, Durability::Full).unwrap();
@@ -89,10 +96,12 @@ fn a_resolved_alert_is_not_handed_back_but_its_id_stays_taken() {
     assert_eq!(journal.next_id().unwrap(), 1);
     let open = alert(4, "p-1");
     let mut resolved = alert(9, "p-2");
-    journal.record(&[&event(EventKind::Raised, &open)]).unwrap();
+    journal
+        .record(&[&event(EventKind::Raised, &open)], &[])
+        .unwrap();
     resolved.resolved_at_ms = Some(2_000);
     journal
-        .record(&[&event(EventKind::Resolved, &resolved)])
+        .record(&[&event(EventKind::Resolved, &resolved)], &[])
         .unwrap();
     assert_eq!(journal.unresolved().unwrap(), [open]);
     assert_eq!(journal.alert(9).unwrap(), Some(resolved));
@@ -111,5 +120,43 @@ fn a_journal_from_a_newer_program_is_refused() {
         Err(other) => panic!("wrong error: {other}"),
         Ok(_) => panic!("a newer journal was opened"),
     }
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[test]
+fn news2_baselines_are_kept_and_removed() {
+    let mut journal = AlertStore::open_in_memory().unwrap();
+    let raised = alert(1, "p-1");
+    let raised_event = event(EventKind::Raised, &raised);
+    journal
+        .record(&[&raised_event], &[("p-1", Some(9)), ("p-2", Some(7))])
+        .unwrap();
+    journal.record(&[], &[("p-1", Some(11))]).unwrap();
+    journal.record(&[], &[("p-2", None)]).unwrap();
+    assert_eq!(
+        journal.news2_baselines().unwrap(),
+        [("p-1".to_string(), 11)]
+    );
+}
+
+#[test]
+fn a_version_1_journal_is_migrated_keeping_its_alerts() {
+    let path = temp_db("migrate");
+    let open = alert(1, "p-1");
+    {
+        let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
+        journal
+            .record(&[&event(EventKind::Raised, &open)], &[])
+            .unwrap();
+    }
+    // Back to what the first version of the journal had.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE news2_baselines; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(conn);
+    let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
+    assert_eq!(journal.unresolved().unwrap(), [open]);
+    journal.record(&[], &[("p-1", Some(9))]).unwrap();
+    assert_eq!(journal.news2_baselines().unwrap(), [("p-1".to_string(), 9)]);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

@@ -85,3 +85,56 @@ fn a_restored_alert_can_be_acknowledged_by_its_id() {
     engine.acknowledge(1, "dr.lee", 130_000).unwrap();
     assert_eq!(engine.poll_timeout(), None, "nothing left to escalate");
 }
+
+/// Every parameter given: pulse 135 (3) + RR 26 (3) + SBP 85 (3) = 9, plus 2 with a fever.
+fn high(fever: bool) -> vitals::Measurement {
+    vitals::Measurement {
+        device: "d".into(),
+        patient: "p".into(),
+        seq: 1 + fever as u64,
+        time_ms: 1_000 + 1_000 * fever as i64,
+        vitals: vitals::Vitals {
+            heart_rate: Some(135.0),
+            resp_rate: Some(26.0),
+            systolic: Some(85.0),
+            diastolic: Some(60.0),
+            temperature: Some(if fever { 39.5 } else { 37.0 }),
+            spo2: Some(97.0),
+            on_oxygen: Some(false),
+            consciousness: Some(vitals::Acvpu::Alert),
+        },
+    }
+}
+
+/// Raises a NEWS2 9 alert, restarts (alerts and, when `keep_baseline`, the baseline restored;
+/// the tracker replays the reading), then scores 11: the events of that reading.
+fn rise_after_restart(keep_baseline: bool) -> Vec<vitals::alerts::AlertEvent> {
+    let mut tracker = vitals::tracker::PatientTracker::default();
+    let mut engine = AlertEngine::new(AlertConfig::default());
+    engine.handle_assessment(&tracker.observe(&high(false)), 1_000);
+    let stored: Vec<Alert> = engine.active().into_iter().cloned().collect();
+    let baseline = engine.news2_baseline("p");
+    assert_eq!(baseline, Some(9));
+
+    let mut tracker = vitals::tracker::PatientTracker::default();
+    tracker.observe(&high(false));
+    let mut engine = AlertEngine::new(AlertConfig::default());
+    engine.restore(stored, 0);
+    if let (true, Some(aggregate)) = (keep_baseline, baseline) {
+        engine.restore_news2_baseline("p", aggregate);
+    }
+    engine.handle_assessment(&tracker.observe(&high(true)), 2_000);
+    std::iter::from_fn(|| engine.poll_output())
+        .filter(|e| e.alert.rule == Rule::News2)
+        .collect()
+}
+
+#[test]
+fn a_restored_news2_baseline_re_notifies_on_a_rise() {
+    let events = rise_after_restart(true);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, EventKind::Worsened);
+    assert_eq!(events[0].notify.as_deref(), Some("nurse"));
+    // The control: without the baseline the rise pages nobody.
+    assert!(rise_after_restart(false).is_empty());
+}

@@ -1,6 +1,6 @@
 //! Restoring the engine from stored alerts after a restart: the unresolved alerts come back with
-//! their ids, acknowledgements, snoozes and escalation levels, and ids go on from the highest
-//! ever given.
+//! their ids, acknowledgements, snoozes and escalation levels, ids go on from the highest ever
+//! given, and each NEWS2 alert's re-notification baseline is put back.
 
 use super::engine::AlertEngine;
 use super::{Alert, Rule};
@@ -25,5 +25,22 @@ impl AlertEngine {
                 .insert((alert.rule, alert.subject.clone()), alert);
         }
         self.next_id = self.next_id.max(next_id).max(highest.saturating_add(1));
+    }
+
+    /// The NEWS2 aggregate last paged about `patient` (the re-notification baseline) while its
+    /// NEWS2 alert is active; what the hub stores beside the alert.
+    pub fn news2_baseline(&self, patient: &str) -> Option<u8> {
+        self.news2_paged.get(patient).copied()
+    }
+
+    /// Puts back a stored re-notification baseline; ignored unless `patient` has an active
+    /// NEWS2 alert (restore the alerts first).
+    pub fn restore_news2_baseline(&mut self, patient: &str, aggregate: u8) {
+        if self
+            .active
+            .contains_key(&(Rule::News2, patient.to_string()))
+        {
+            self.news2_paged.insert(patient.to_string(), aggregate);
+        }
     }
 }
