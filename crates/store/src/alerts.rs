@@ -4,6 +4,7 @@
 //! A file of its own because the alert fast path must not wait behind measurement commits (a
 //! slow fsync or a long batch holds the measurements database's write lock): an alert waits
 //! only for its own small commit. The hub commits each change here before it tells anyone.
+//! The audit trail lives here too (`audit_table.rs`).
 
 use crate::migrate::migrate;
 use crate::{Durability, StoreError};
@@ -50,6 +51,21 @@ CREATE TABLE news2_baselines (
     aggregate INTEGER NOT NULL
 );
 ",
+    "
+-- The audit trail (see audit.rs): hash-chained, appended only.
+CREATE TABLE audit (
+    seq         INTEGER PRIMARY KEY,
+    at_ms       INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    account     TEXT,
+    action      TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity      TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+",
 ];
 
 const COLUMNS: &str = "id, rule, subject, patient, severity, peak_severity, message, raised_at_ms,
@@ -58,7 +74,7 @@ const COLUMNS: &str = "id, rule, subject, patient, severity, peak_severity, mess
 
 /// The alert journal database.
 pub struct AlertStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 impl AlertStore {

@@ -6,6 +6,8 @@
 //! journal of their own ([`AlertStore`]).
 
 mod alerts;
+pub mod audit;
+mod audit_table;
 mod batch;
 mod migrate;
 mod patients;
@@ -14,6 +16,7 @@ mod schema;
 mod search;
 
 pub use alerts::AlertStore;
+pub use audit::{AuditBreak, AuditRow, NewAudit};
 pub use batch::{Batch, Insert};
 pub use patients::{DeviceRow, PatientRow};
 pub use search::ObservationQuery;

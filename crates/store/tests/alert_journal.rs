@@ -151,7 +151,7 @@ fn a_version_1_journal_is_migrated_keeping_its_alerts() {
     }
     // Back to what the first version of the journal had.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE news2_baselines; PRAGMA user_version = 1;")
+    conn.execute_batch("DROP TABLE news2_baselines; DROP TABLE audit; PRAGMA user_version = 1;")
         .unwrap();
     drop(conn);
     let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
