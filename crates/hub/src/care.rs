@@ -6,7 +6,7 @@ use crate::ecg_streams::Analysis;
 use crate::recent::{RecentSeqs, Seen};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use store::AlertStore;
+use store::{AlertStore, NewAudit, StoreError};
 use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
 use vitals::geo::{self, LatLon};
 use vitals::payload::{Position, Rejection};
@@ -102,6 +102,15 @@ impl Care {
     /// The alert journal, when there is one.
     pub fn journal(&self) -> Option<&AlertStore> {
         self.journal.as_ref()
+    }
+
+    /// Appends an action a person took to the audit trail in the journal (committed when this
+    /// returns). Without a journal (some tests) nothing is kept.
+    pub fn audit(&mut self, entry: NewAudit) -> Result<(), StoreError> {
+        match &mut self.journal {
+            Some(journal) => journal.append_audit(entry).map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     /// A stored measurement replayed at start: the patient's tracker takes it (so NEWS2 goes on

@@ -1,5 +1,6 @@
 //! `/api`: alerts (list, acknowledge, snooze), patients and SpO2 scale, devices, incoming
-//! ambulances, the server-sent event stream, `/metrics` and `/health`.
+//! ambulances, the audit trail, the server-sent event stream, `/metrics` and `/health`.
+//! Every alert action and scale change is appended to the audit trail before it is answered.
 
 use super::{HttpError, lock};
 use crate::{Shared, now_ms};
@@ -13,6 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::sync::Arc;
+use store::NewAudit;
+use store::audit;
 use tokio::sync::broadcast::error::RecvError;
 use vitals::SpO2Scale;
 use vitals::alerts::Alert;
@@ -31,6 +34,55 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/api/devices", get(devices))
         .route("/api/incoming", get(incoming))
         .route("/api/events", get(events))
+        .route("/api/audit", get(audit_rows))
+}
+
+#[derive(Deserialize)]
+struct AuditPage {
+    #[serde(default)]
+    offset: usize,
+    count: Option<usize>,
+}
+
+/// The audit trail, oldest first, `count` (default 50, at most 1000) rows from `offset`.
+async fn audit_rows(
+    State(shared): AppState,
+    Query(page): Query<AuditPage>,
+) -> Result<Json<Value>, HttpError> {
+    let count = page.count.unwrap_or(50).min(1000);
+    let care = lock(&shared.care, false)?;
+    let internal = |e: store::StoreError| HttpError::api(StatusCode::INTERNAL_SERVER_ERROR, e);
+    let Some(journal) = care.journal() else {
+        return Ok(Json(json!({ "total": 0, "rows": [] })));
+    };
+    let total = journal.audit_count().map_err(internal)?;
+    let rows = journal.audit_page(page.offset, count).map_err(internal)?;
+    Ok(Json(json!({ "total": total, "rows": rows })))
+}
+
+/// An audit entry for `action` by `by` on `entity_type`/`entity`, now.
+fn audit_entry(
+    by: &str,
+    action: &str,
+    entity_type: &str,
+    entity: &str,
+    outcome: String,
+) -> NewAudit {
+    NewAudit {
+        at_ms: now_ms(),
+        actor: by.to_string(),
+        account: None,
+        action: action.to_string(),
+        entity_type: entity_type.to_string(),
+        entity: entity.to_string(),
+        outcome,
+    }
+}
+
+/// The answer when the action was taken but could not be written to the audit trail.
+fn not_audited(e: store::StoreError) -> HttpError {
+    let message = format!("the action was taken but not recorded in the audit trail: {e}");
+    HttpError::api(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
 async fn metrics(State(shared): AppState) -> Result<String, HttpError> {
@@ -84,17 +136,32 @@ fn alert_error(e: vitals::alerts::AlertError) -> HttpError {
     HttpError::api(status, e)
 }
 
-/// Runs an alert command, pushes its events, and answers with the alert.
+/// Runs an alert command by `by`, audits it (refused or done), pushes its events, and answers
+/// with the alert.
 fn alert_command(
     shared: &Shared,
     id: u64,
+    by: &str,
+    action: &str,
     command: impl FnOnce(&mut vitals::alerts::AlertEngine) -> Result<(), vitals::alerts::AlertError>,
 ) -> Result<Json<Alert>, HttpError> {
     let mut events = Vec::new();
     let alert = {
         let mut care = lock(&shared.care, false)?;
-        command(&mut care.engine).map_err(alert_error)?;
+        let entity = id.to_string();
+        if let Err(e) = command(&mut care.engine) {
+            let refused = audit_entry(by, action, "alert", &entity, format!("refused: {e}"));
+            care.audit(refused).map_err(not_audited)?;
+            return Err(alert_error(e));
+        }
         care.drain_alerts(&mut events);
+        let done = audit_entry(by, action, "alert", &entity, "success".into());
+        let audited = care.audit(done);
+        if let Err(e) = audited {
+            drop(care);
+            shared.publish_events(events);
+            return Err(not_audited(e));
+        }
         care.engine.get(id).cloned()
     };
     shared.publish_events(events);
@@ -108,7 +175,8 @@ async fn acknowledge(
     Path(id): Path<u64>,
     Json(actor): Json<Actor>,
 ) -> Result<Json<Alert>, HttpError> {
-    alert_command(&shared, id, |engine| {
+    let action = audit::action::ALERT_ACKNOWLEDGED;
+    alert_command(&shared, id, &actor.by, action, |engine| {
         engine.acknowledge(id, &actor.by, now_ms())
     })
 }
@@ -122,7 +190,8 @@ async fn snooze(
         .minutes
         .ok_or_else(|| HttpError::api(StatusCode::BAD_REQUEST, "minutes is required"))?;
     let for_ms = minutes.saturating_mul(60_000);
-    alert_command(&shared, id, |engine| {
+    let action = audit::action::ALERT_SNOOZED;
+    alert_command(&shared, id, &actor.by, action, |engine| {
         engine.snooze(id, &actor.by, for_ms, now_ms())
     })
 }
@@ -155,7 +224,14 @@ async fn set_scale(
     lock(&shared.store, false)?
         .set_spo2_scale(&id, scale.number(), &change.by, now_ms())
         .map_err(|e| HttpError::api(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    lock(&shared.care, false)?.tracker.set_scale(&id, scale);
+    {
+        let mut care = lock(&shared.care, false)?;
+        care.tracker.set_scale(&id, scale);
+        let outcome = format!("success: scale {}", scale.number());
+        let action = audit::action::SPO2_SCALE_CHANGED;
+        care.audit(audit_entry(&change.by, action, "patient", &id, outcome))
+            .map_err(not_audited)?;
+    }
     tracing::info!(patient = %id, scale = scale.number(), by = %change.by, "SpO2 scale changed");
     Ok(Json(
         json!({ "patient": id, "scale": scale.number(), "by": change.by }),

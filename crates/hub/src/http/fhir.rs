@@ -1,7 +1,8 @@
 //! `/fhir`: the routes, FHIR JSON answers, search parameters and paging, the CapabilityStatement,
 //! Patient (read, update, search by `_id` and `name`) and Device (read, search by `patient`).
-//! Observations and transactions are in `fhir_observation`. Every error is an OperationOutcome.
+//! Observations and transactions are in `fhir_observation`, AuditEvent in `fhir_audit`. Every error is an OperationOutcome.
 
+use super::fhir_audit::{read_audit_event, search_audit_events};
 use super::fhir_extract::{FhirBody, FhirId, Prefer, method_not_allowed};
 use super::fhir_observation::{read_observation, search_observations, transaction};
 use super::{HttpError, lock};
@@ -35,6 +36,8 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/fhir/Device/:id", only(get(read_device)))
         .route("/fhir/Observation", only(get(search_observations)))
         .route("/fhir/Observation/:id", only(get(read_observation)))
+        .route("/fhir/AuditEvent", only(get(search_audit_events)))
+        .route("/fhir/AuditEvent/:id", only(get(read_audit_event)))
 }
 
 /// A FHIR JSON response.

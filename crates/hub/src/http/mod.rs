@@ -3,6 +3,7 @@
 
 mod api;
 mod fhir;
+mod fhir_audit;
 mod fhir_extract;
 mod fhir_observation;
 

@@ -16,8 +16,9 @@ pub use observation::{
 };
 pub use posted::{POSTED_MARK, posted_device, posted_source};
 pub use resources::{
-    DEVICE_SEARCH, OBSERVATION_SEARCH, PATIENT_SEARCH, Page, capability_statement, device_resource,
-    operation_outcome, patient_resource, searchset, transaction_response,
+    AUDIT_EVENT_SEARCH, DEVICE_SEARCH, OBSERVATION_SEARCH, PATIENT_SEARCH, Page,
+    capability_statement, device_resource, operation_outcome, patient_resource, searchset,
+    transaction_response,
 };
 pub use search::{Handling, PAGING, name_matches, name_param_matches, supported_params};
 pub use time::{DateBound, DateParam, format_instant, parse_date_param, parse_instant};

@@ -91,6 +91,8 @@ pub fn operation_outcome(severity: &str, code: &str, diagnostics: &str) -> Value
 pub const PATIENT_SEARCH: [&str; 2] = ["_id", "name"];
 pub const DEVICE_SEARCH: [&str; 1] = ["patient"];
 pub const OBSERVATION_SEARCH: [&str; 4] = ["patient", "subject", "code", "date"];
+/// AuditEvent is paged through in order; no search parameters besides paging.
+pub const AUDIT_EVENT_SEARCH: [&str; 0] = [];
 
 /// The server's CapabilityStatement (FHIR 4.0.1, JSON only): exactly the interactions and search
 /// parameters the hub serves; no versions are kept, so no history is offered.
@@ -135,7 +137,11 @@ pub fn capability_statement(base: &str, date: &str) -> Value {
                  "versioning": "no-version", "readHistory": false,
                  "searchParam": with_paging(vec![search("patient", "reference"),
                      search("subject", "reference"), search("code", "token"),
-                     search("date", "date")])}
+                     search("date", "date")])},
+                {"type": "AuditEvent",
+                 "interaction": interactions(&["read", "search-type"]),
+                 "versioning": "no-version", "readHistory": false,
+                 "searchParam": with_paging(vec![])}
             ]
         }]
     })
@@ -153,6 +159,7 @@ mod tests {
             ("Patient", &PATIENT_SEARCH[..]),
             ("Device", &DEVICE_SEARCH[..]),
             ("Observation", &OBSERVATION_SEARCH[..]),
+            ("AuditEvent", &AUDIT_EVENT_SEARCH[..]),
         ] {
             let entry = resources.iter().find(|r| r["type"] == resource).unwrap();
             let names: Vec<&str> = entry["searchParam"]
