@@ -339,6 +339,18 @@ fn fhir_output_validates_with_fhir_resources() {
         get_json(http_port, "/fhir/Patient?name=lovelace")["total"],
         0
     );
+    // A scale change is audited: served as an AuditEvent.
+    let (status, body) = http(
+        http_port,
+        "PUT",
+        "/api/patients/p-fhir/spo2-scale",
+        Some(r#"{"scale":2,"by":"dr.lin"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let audit_event = get_json(http_port, "/fhir/AuditEvent/1");
+    assert_eq!(audit_event["agent"][0]["who"]["display"], "dr.lin");
+    let audit_events = get_json(http_port, "/fhir/AuditEvent?_count=1");
+    assert_eq!(audit_events["total"], 1, "{audit_events}");
     let lenient = get_json(http_port, "/fhir/Observation?patient=p-fhir&colour=red");
     assert_eq!(lenient["total"], 10, "an unknown parameter is ignored");
 
@@ -390,6 +402,8 @@ fn fhir_output_validates_with_fhir_resources() {
         ("observations-lenient", lenient),
         ("devices", get_json(http_port, "/fhir/Device")),
         ("device", get_json(http_port, "/fhir/Device/wearable-9")),
+        ("audit-event", audit_event),
+        ("audit-events", audit_events),
     ];
     let mut paths = Vec::new();
     for (name, document) in documents.into_iter().chain(outcomes) {
@@ -406,6 +420,7 @@ fn fhir_output_validates_with_fhir_resources() {
         })
         .collect();
     let served = [
+        "AuditEvent",
         "Bundle",
         "CapabilityStatement",
         "Device",

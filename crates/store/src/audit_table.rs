@@ -1,9 +1,26 @@
 //! The `audit` table in the alert journal: append (in one transaction with the link to the row
-//! before), page through, read one row, count.
+//! before), page through, read one row, count; and every row of a journal file read without
+//! writing to it (for verification).
 
 use crate::audit::{AuditRow, GENESIS, NewAudit};
 use crate::{AlertStore, StoreError};
-use rusqlite::{Row, params};
+use rusqlite::{Connection, OpenFlags, Row, params};
+use std::path::Path;
+
+/// Every audit row of the journal at `path`, in seq order, opened read-only: nothing is created,
+/// migrated or written. A journal from before the audit trail has no rows.
+pub fn read_audit_trail(path: &Path) -> Result<Vec<AuditRow>, StoreError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let has_table = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'")?
+        .exists([])?;
+    if !has_table {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
+    let rows = stmt.query_map([], audit_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
 
 const COLUMNS: &str =
     "seq, at_ms, actor, account, action, entity_type, entity, outcome, prev_hash, hash";

@@ -17,6 +17,7 @@ mod search;
 
 pub use alerts::AlertStore;
 pub use audit::{AuditBreak, AuditRow, NewAudit};
+pub use audit_table::read_audit_trail;
 pub use batch::{Batch, Insert};
 pub use patients::{DeviceRow, PatientRow};
 pub use search::ObservationQuery;

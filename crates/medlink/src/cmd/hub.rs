@@ -1,13 +1,17 @@
-//! `medlink hub`: runs the care hub (MQTT ingestion, NEWS2, alerts, FHIR, metrics).
+//! `medlink hub`: runs the care hub (MQTT ingestion, NEWS2, alerts, FHIR, metrics);
+//! `medlink hub audit verify --db PATH` checks the hub's audit trail instead.
 
-use anyhow::Context;
-use clap::Args;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
 use hub::config::HubConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct HubArgs {
+    #[command(subcommand)]
+    command: Option<HubCommand>,
     /// TOML configuration file (every field optional; see docs/hub.md).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -30,6 +34,24 @@ pub struct HubArgs {
     /// (alerts then wait for commits under load; docs/hub.md).
     #[arg(long)]
     no_alert_fast_path: bool,
+}
+
+#[derive(Subcommand)]
+enum HubCommand {
+    /// The hub's audit trail (docs/hub.md, "Audit").
+    #[command(subcommand)]
+    Audit(HubAuditCommand),
+}
+
+#[derive(Subcommand)]
+enum HubAuditCommand {
+    /// Walk the audit trail's hash chain: print OK, or the first row that is wrong (and fail).
+    Verify {
+        /// The hub's database (the trail is in the alert journal beside it: `hub.db` gives
+        /// `hub.alerts.db`).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
 }
 
 impl HubArgs {
@@ -64,7 +86,10 @@ impl HubArgs {
     }
 }
 
-pub fn run(args: HubArgs) -> anyhow::Result<()> {
+pub fn run(mut args: HubArgs) -> anyhow::Result<()> {
+    if let Some(HubCommand::Audit(HubAuditCommand::Verify { db })) = args.command.take() {
+        return verify_audit(db);
+    }
     let config = args.into_config()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -77,4 +102,27 @@ pub fn run(args: HubArgs) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+fn verify_audit(db: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = HubConfig::default();
+    if let Some(db) = db {
+        config.database = db;
+    }
+    let journal = config.alerts_database();
+    if !journal.is_file() {
+        bail!("no alert journal at {}", journal.display());
+    }
+    let rows = store::read_audit_trail(&journal)
+        .with_context(|| format!("reading the audit trail in {}", journal.display()))?;
+    match store::audit::verify(&rows) {
+        Ok(n) => {
+            println!("OK: {n} audit rows in {} hold together", journal.display());
+            Ok(())
+        }
+        Err(broken) => {
+            println!("BAD: {broken}");
+            bail!("{}: {broken}", journal.display())
+        }
+    }
 }
