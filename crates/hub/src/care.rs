@@ -266,11 +266,32 @@ impl Care {
     /// Should the commit fail, the events are still handed on (paging is not held back by a
     /// broken disk) and the failure is logged.
     pub fn drain_alerts(&mut self, out: &mut Vec<HubEvent>) {
+        if let Err(e) = self.drain(out, None) {
+            tracing::error!("alert changes not committed to the alert journal: {e}");
+        }
+    }
+
+    /// The same after a person's action: `audit` is committed in the same transaction as the
+    /// alert changes it caused, and a failed commit is returned (the events are handed on).
+    pub fn drain_alerts_audited(
+        &mut self,
+        out: &mut Vec<HubEvent>,
+        audit: NewAudit,
+    ) -> Result<(), StoreError> {
+        self.drain(out, Some(audit))
+    }
+
+    fn drain(
+        &mut self,
+        out: &mut Vec<HubEvent>,
+        audit: Option<NewAudit>,
+    ) -> Result<(), StoreError> {
         let mut drained = Vec::new();
         while let Some(event) = self.engine.poll_output() {
             drained.push(event);
         }
-        if let (Some(journal), false) = (&mut self.journal, drained.is_empty()) {
+        let mut committed = Ok(());
+        if let (Some(journal), false) = (&mut self.journal, drained.is_empty() && audit.is_none()) {
             let events: Vec<&AlertEvent> = drained.iter().collect();
             let baselines: Vec<(&str, Option<u8>)> = drained
                 .iter()
@@ -280,9 +301,7 @@ impl Care {
                     (patient, self.engine.news2_baseline(patient))
                 })
                 .collect();
-            if let Err(e) = journal.record(&events, &baselines) {
-                tracing::error!("alert changes not committed to the alert journal: {e}");
-            }
+            committed = journal.record_audited(&events, &baselines, audit);
         }
         for event in drained {
             let offline =
@@ -300,6 +319,7 @@ impl Care {
             }
             out.push(HubEvent::Alert(Box::new(event)));
         }
+        committed
     }
 
     /// Ambulances on their way, soonest arrival first.

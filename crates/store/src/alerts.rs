@@ -7,7 +7,7 @@
 //! The audit trail lives here too (`audit_table.rs`).
 
 use crate::migrate::migrate;
-use crate::{Durability, StoreError};
+use crate::{Durability, NewAudit, StoreError};
 use rusqlite::{Connection, Row, params};
 use std::path::Path;
 use vitals::alerts::{Acknowledgement, Alert, AlertEvent, Rule, Snooze};
@@ -102,6 +102,17 @@ impl AlertStore {
         events: &[&AlertEvent],
         news2_baselines: &[(&str, Option<u8>)],
     ) -> Result<(), StoreError> {
+        self.record_audited(events, news2_baselines, None)
+    }
+
+    /// The same, with the audit row of the person's action that caused the events (if any)
+    /// appended in the same transaction: both are committed, or neither.
+    pub fn record_audited(
+        &mut self,
+        events: &[&AlertEvent],
+        news2_baselines: &[(&str, Option<u8>)],
+        audit: Option<NewAudit>,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         for (patient, baseline) in news2_baselines {
             match baseline {
@@ -128,6 +139,9 @@ impl AlertStore {
                 event.at_ms,
                 event.notify
             ])?;
+        }
+        if let Some(entry) = audit {
+            crate::audit_table::append(&tx, entry)?;
         }
         tx.commit()?;
         Ok(())

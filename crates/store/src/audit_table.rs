@@ -29,34 +29,7 @@ impl AlertStore {
     /// Appends `entry` after the last row, linked to it, and commits; returns the stored row.
     pub fn append_audit(&mut self, entry: NewAudit) -> Result<AuditRow, StoreError> {
         let tx = self.conn.transaction()?;
-        let last: Option<(i64, String)> = tx
-            .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        let (seq, prev) = match last {
-            Some((seq, hash)) => (seq.max(0) as u64 + 1, hash),
-            None => (1, GENESIS.to_string()),
-        };
-        let row = AuditRow::seal(seq, &prev, entry);
-        tx.prepare_cached(&format!(
-            "INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))?
-        .execute(params![
-            row.seq as i64,
-            row.at_ms,
-            row.actor,
-            row.account,
-            row.action,
-            row.entity_type,
-            row.entity,
-            row.outcome,
-            row.prev_hash,
-            row.hash
-        ])?;
+        let row = append(&tx, entry)?;
         tx.commit()?;
         Ok(row)
     }
@@ -91,6 +64,42 @@ impl AlertStore {
             .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
+}
+
+/// Appends `entry` within `tx`, linked to the last row; returns the row as stored.
+pub(crate) fn append(
+    tx: &rusqlite::Transaction<'_>,
+    entry: NewAudit,
+) -> Result<AuditRow, StoreError> {
+    let last: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (seq.max(0) as u64 + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let row = AuditRow::seal(seq, &prev, entry);
+    tx.prepare_cached(&format!(
+        "INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        row.seq as i64,
+        row.at_ms,
+        row.actor,
+        row.account,
+        row.action,
+        row.entity_type,
+        row.entity,
+        row.outcome,
+        row.prev_hash,
+        row.hash
+    ])?;
+    Ok(row)
 }
 
 fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {

@@ -160,3 +160,36 @@ fn a_version_1_journal_is_migrated_keeping_its_alerts() {
     assert_eq!(journal.news2_baselines().unwrap(), [("p-1".to_string(), 9)]);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+#[test]
+fn an_audited_change_commits_the_alert_and_its_audit_row_together() {
+    let path = temp_db("audited");
+    let mut acked = alert(1, "p-1");
+    acked.acknowledged = Some(Acknowledgement {
+        by: "nurse.jo".into(),
+        at_ms: 2_000,
+    });
+    let entry = store::NewAudit {
+        at_ms: 2_000,
+        actor: "nurse.jo".into(),
+        account: None,
+        action: store::audit::action::ALERT_ACKNOWLEDGED.into(),
+        entity_type: "alert".into(),
+        entity: "1".into(),
+        outcome: "success".into(),
+    };
+    {
+        let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
+        let event = event(EventKind::Acknowledged, &acked);
+        journal.record_audited(&[&event], &[], Some(entry)).unwrap();
+    }
+    let journal = AlertStore::open(&path, Durability::Normal).unwrap();
+    assert_eq!(journal.alert(1).unwrap(), Some(acked));
+    let rows = journal.audit_all().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].actor.as_str(), rows[0].entity.as_str()),
+        ("nurse.jo", "1")
+    );
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}

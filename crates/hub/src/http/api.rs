@@ -136,8 +136,8 @@ fn alert_error(e: vitals::alerts::AlertError) -> HttpError {
     HttpError::api(status, e)
 }
 
-/// Runs an alert command by `by`, audits it (refused or done), pushes its events, and answers
-/// with the alert.
+/// Runs an alert command by `by`, audits it (refused, or done: in the same journal transaction
+/// as the alert change), pushes its events, and answers with the alert.
 fn alert_command(
     shared: &Shared,
     id: u64,
@@ -154,10 +154,8 @@ fn alert_command(
             care.audit(refused).map_err(not_audited)?;
             return Err(alert_error(e));
         }
-        care.drain_alerts(&mut events);
         let done = audit_entry(by, action, "alert", &entity, "success".into());
-        let audited = care.audit(done);
-        if let Err(e) = audited {
+        if let Err(e) = care.drain_alerts_audited(&mut events, done) {
             drop(care);
             shared.publish_events(events);
             return Err(not_audited(e));
