@@ -58,10 +58,7 @@ impl RecentSeqs {
             return Seen::Again; // from before the last reboot
         }
         let mut seen = Seen::New;
-        if let Some((highest, highest_ms)) = boot.highest
-            && seq < highest
-            && time_ms > highest_ms
-        {
+        if vitals::reboot::restarts(seq, time_ms, boot.highest) {
             *boot = Boot {
                 started_ms: Some(time_ms),
                 ..Boot::default()

@@ -9,7 +9,7 @@ use vitals::Measurement;
 pub enum Insert {
     /// Newly stored with this row id.
     Stored(i64),
-    /// `(device, seq)` was already stored: a redelivery.
+    /// `(device, boot, seq)` was already stored: a redelivery.
     Duplicate,
 }
 
@@ -23,15 +23,23 @@ impl<'a> Batch<'a> {
         Batch { tx }
     }
 
-    /// Stores a measurement unless `(device, seq)` is already there.
+    /// Stores a measurement unless `(device, boot, seq)` is already there; the boot is the
+    /// device's current one, or the next when `m` shows the device rebooted (see
+    /// [`crate::boots`]), so a rebooted device's readings are stored though their numbers repeat.
     pub fn insert(&self, m: &Measurement) -> Result<Insert, StoreError> {
+        let boot = crate::boots::boot_of(&self.tx, m)?;
+        self.insert_in(m, boot)
+    }
+
+    /// Stores a measurement in `boot` of its device unless `(device, boot, seq)` is there.
+    fn insert_in(&self, m: &Measurement, boot: i64) -> Result<Insert, StoreError> {
         let v = &m.vitals;
         let changed = self
             .tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO measurements
-                 (device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 (device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, boot)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 m.device,
@@ -46,6 +54,7 @@ impl<'a> Batch<'a> {
                 v.systolic,
                 v.diastolic,
                 v.consciousness.map(|c| c.letter()),
+                boot,
             ])?;
         Ok(if changed == 1 {
             Insert::Stored(self.tx.last_insert_rowid())
@@ -55,16 +64,17 @@ impl<'a> Batch<'a> {
     }
 
     /// Stores a measurement that has no device sequence (a posted FHIR Observation): it gets
-    /// the next sequence number of its device.
+    /// the next sequence number of its device's current boot.
     pub fn insert_unsequenced(&self, mut m: Measurement) -> Result<i64, StoreError> {
+        let (boot, _) = crate::boots::current(&self.tx, &m.device)?;
         let last: Option<i64> = self
             .tx
-            .prepare_cached("SELECT max(seq) FROM measurements WHERE device = ?1")?
-            .query_row(params![m.device], |r| r.get(0))
+            .prepare_cached("SELECT max(seq) FROM measurements WHERE device = ?1 AND boot = ?2")?
+            .query_row(params![m.device, boot], |r| r.get(0))
             .optional()?
             .flatten();
         m.seq = last.map_or(1, |s| s as u64 + 1);
-        match self.insert(&m)? {
+        match self.insert_in(&m, boot)? {
             Insert::Stored(id) => Ok(id),
             Insert::Duplicate => Err(StoreError::Corrupt(format!(
                 "sequence {} of {} already taken",

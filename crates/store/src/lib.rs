@@ -9,6 +9,7 @@ mod alerts;
 pub mod audit;
 mod audit_table;
 mod batch;
+mod boots;
 mod migrate;
 mod patients;
 mod rows;

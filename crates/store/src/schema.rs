@@ -3,7 +3,7 @@
 
 /// The migrations, in order. The first uses `IF NOT EXISTS` throughout, so a database made
 /// before versioning (`user_version` 0) takes it as it is.
-pub const MIGRATIONS: &[&str] = &[TABLES_V1];
+pub const MIGRATIONS: &[&str] = &[TABLES_V1, BOOTS_V2];
 
 const TABLES_V1: &str = "
 CREATE TABLE IF NOT EXISTS measurements (
@@ -34,6 +34,38 @@ CREATE TABLE IF NOT EXISTS spo2_scale_audit (
 CREATE TABLE IF NOT EXISTS devices (
     id      TEXT PRIMARY KEY,
     patient TEXT
+);
+";
+
+/// Device boots: a measurement is unique on `(device, boot, seq)`, so a rebooted device's
+/// readings (reusing sequence numbers) are stored; `device_boots` holds each rebooted device's
+/// current boot and the device time it started (see [`crate::boots`]). SQLite cannot change a
+/// table's constraints, so `measurements` is rebuilt (row ids kept; the view is recreated on open).
+const BOOTS_V2: &str = "
+DROP VIEW IF EXISTS observation_index;
+CREATE TABLE measurements_v2 (
+    id      INTEGER PRIMARY KEY,
+    device  TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    patient TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    hr REAL, rr REAL, spo2 REAL, o2 INTEGER, temp REAL, sbp REAL, dbp REAL, acvpu TEXT,
+    boot    INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (device, boot, seq)
+);
+INSERT INTO measurements_v2
+    (id, device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, boot)
+    SELECT id, device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, 0
+    FROM measurements;
+DROP TABLE measurements;
+ALTER TABLE measurements_v2 RENAME TO measurements;
+CREATE INDEX measurements_by_patient_time ON measurements (patient, time_ms);
+CREATE INDEX measurements_by_time ON measurements (time_ms);
+
+CREATE TABLE device_boots (
+    device     TEXT PRIMARY KEY,
+    boot       INTEGER NOT NULL,
+    started_ms INTEGER NOT NULL
 );
 ";
 

@@ -154,27 +154,33 @@ fn a_database_from_before_versioning_is_taken_and_a_newer_one_refused() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("hub.db");
     {
-        let mut store = Store::open(&path, store::Durability::Normal).unwrap();
-        let batch = store.begin_batch().unwrap();
-        batch.insert(&m("d", "p", 1, 0)).unwrap();
-        batch.commit().unwrap();
+        // As a hub before versioned migrations left it: the first tables, `user_version` 0.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE measurements (
+                id INTEGER PRIMARY KEY, device TEXT NOT NULL, seq INTEGER NOT NULL,
+                patient TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                hr REAL, rr REAL, spo2 REAL, o2 INTEGER, temp REAL, sbp REAL, dbp REAL, acvpu TEXT,
+                UNIQUE (device, seq));
+             INSERT INTO measurements (device, seq, patient, time_ms, hr) VALUES ('d', 1, 'p', 0, 70);",
+        )
+        .unwrap();
     }
     let version = |v: i64| {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", v).unwrap();
     };
-    version(0); // as a hub before versioned migrations left it
     let store = Store::open(&path, store::Durability::Normal).unwrap();
     assert!(store.contains("d", 1).unwrap());
     drop(store);
-    version(2);
+    version(3);
     let refused = Store::open(&path, store::Durability::Normal);
     assert!(
         matches!(
             refused,
             Err(store::StoreError::NewerSchema {
-                found: 2,
-                known: 1,
+                found: 3,
+                known: 2,
                 ..
             })
         ),

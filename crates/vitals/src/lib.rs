@@ -10,6 +10,7 @@ pub mod model;
 pub mod news2;
 pub mod payload;
 pub mod reading_window;
+pub mod reboot;
 pub mod source;
 pub mod tracker;
 
