@@ -12,6 +12,7 @@ use ecg::{
 use std::collections::HashMap;
 use vitals::alerts::{Condition, Rule};
 use vitals::payload::{Rejection, validate_id};
+use vitals::reading_window::ReadingWindow;
 use vitals::{Measurement, Vitals};
 
 /// Largest ECG chunk payload accepted, in bytes (the hub's MQTT packet limit).
@@ -122,6 +123,16 @@ pub struct Analysis {
     pub alerts: Vec<AlertChange>,
     /// Chunks missing before this one (the monitor restarted its analysis).
     pub missed_chunks: u64,
+}
+
+impl Analysis {
+    /// Keeps the heart rates stamped inside `window` at hub time `now` and returns the refusals
+    /// of the others, so an ECG heart rate can no more freeze a patient's NEWS2 than any vital.
+    pub fn keep_in_window(&mut self, window: &ReadingWindow, now: i64) -> Vec<Rejection> {
+        let (accepted, refused) = window.split(std::mem::take(&mut self.heart_rates), now);
+        self.heart_rates = accepted;
+        refused
+    }
 }
 
 /// One [`EcgMonitor`] per stream.

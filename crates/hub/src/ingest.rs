@@ -38,8 +38,9 @@ enum Message {
     Status(String, Result<Status, Rejection>),
     Heartbeat(String, Result<Heartbeat, Rejection>),
     Position(String, Result<Position, Rejection>),
-    /// An ECG chunk, already analysed in the MQTT task (its alerts are raised there).
-    Ecg(Result<Analysis, Rejection>),
+    /// An ECG chunk, already analysed in the MQTT task (its alerts are raised there), and the
+    /// heart rates refused for their time stamp ([`ReadingWindow`]).
+    Ecg(Result<Analysis, Rejection>, Vec<Rejection>),
     UnknownTopic,
 }
 
@@ -56,9 +57,14 @@ fn classify(publish: Publish, streams: &mut EcgStreams, window: &ReadingWindow) 
         Some(Topic::Status(d)) => Message::Status(d.into(), payload::decode_status(body)),
         Some(Topic::Heartbeat(d)) => Message::Heartbeat(d.into(), payload::decode_heartbeat(body)),
         Some(Topic::Position(u)) => Message::Position(u.into(), payload::decode_position(body)),
-        Some(Topic::Ecg(stream)) => {
-            Message::Ecg(ecg_streams::decode(&stream, body).map(|chunk| streams.analyse(chunk)))
-        }
+        Some(Topic::Ecg(stream)) => match ecg_streams::decode(&stream, body) {
+            Ok(chunk) => {
+                let mut analysis = streams.analyse(chunk);
+                let refused = analysis.keep_in_window(window, now_ms());
+                Message::Ecg(Ok(analysis), refused)
+            }
+            Err(r) => Message::Ecg(Err(r), Vec::new()),
+        },
         None => Message::UnknownTopic,
     };
     Inbound { publish, message }
@@ -119,7 +125,7 @@ pub async fn mqtt_loop(
                         let scored = raise_alerts(&shared, measurements);
                         Metrics::add(&shared.metrics.scored_durable_path, scored);
                     }
-                    Message::Ecg(Ok(analysis)) => raise_ecg_alerts(&shared, analysis),
+                    Message::Ecg(Ok(analysis), _) => raise_ecg_alerts(&shared, analysis),
                     _ => {}
                 }
                 if tx.send(inbound).await.is_err() {
@@ -248,7 +254,10 @@ impl Ingest {
                 Message::Status(d, Err(r)) | Message::Heartbeat(d, Err(r)) => {
                     out.reject(metrics, Some(topics::error(&d)), &topic, r)
                 }
-                Message::Ecg(Ok(analysis)) => {
+                Message::Ecg(Ok(analysis), refused) => {
+                    for r in refused {
+                        out.reject(metrics, Some(format!("{topic}/error")), &topic, r);
+                    }
                     let stream = analysis.key.stream_device();
                     duplicates += u64::from(analysis.duplicate);
                     if known.insert((stream.clone(), analysis.key.patient.clone())) {
@@ -268,7 +277,7 @@ impl Ingest {
                         .or_default()
                         .push(analysis.chunk_seq);
                 }
-                Message::Ecg(Err(r)) => {
+                Message::Ecg(Err(r), _) => {
                     out.reject(metrics, Some(format!("{topic}/error")), &topic, r)
                 }
                 Message::Position(_, Err(r)) => out.reject(metrics, None, &topic, r),

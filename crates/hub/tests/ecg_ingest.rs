@@ -11,7 +11,6 @@ use hub::device::Device;
 use vitals::alerts::{Alert, EventKind, Rule};
 
 const RATE: f64 = 360.0;
-const T0_MS: i64 = 1_795_000_000_000;
 
 /// A device streaming one lead, listening for the hub's confirmations.
 async fn ecg_device(hub: &hub::RunningHub, patient: &str, device: &str) -> (Device, String) {
@@ -24,13 +23,26 @@ async fn ecg_device(hub: &hub::RunningHub, patient: &str, device: &str) -> (Devi
     (dev, topic)
 }
 
-/// Publishes `signal` (mV) as one-second chunks and waits until the hub committed them all.
+/// Publishes `signal` (mV) as one-second chunks stamped to end now and waits until the hub
+/// committed them all.
 async fn stream(hub: &hub::RunningHub, patient: &str, device: &str, signal: &[f32]) {
+    stream_at(hub, patient, device, signal, 0).await;
+}
+
+/// As [`stream`], with every chunk stamped `shift_ms` later; returns the device.
+async fn stream_at(
+    hub: &hub::RunningHub,
+    patient: &str,
+    device: &str,
+    signal: &[f32],
+    shift_ms: i64,
+) -> Device {
     let (dev, topic) = ecg_device(hub, patient, device).await;
     let chunks: Vec<&[f32]> = signal.chunks(RATE as usize).collect();
+    let start_ms = hub::now_ms() - 1000 * chunks.len() as i64 + shift_ms;
     for (index, samples) in chunks.iter().enumerate() {
         let seq = index as u64 + 1;
-        let t0 = T0_MS + 1000 * index as i64;
+        let t0 = start_ms + 1000 * index as i64;
         let message = EcgChunkMessage::from_mv(seq, t0, RATE, 200.0, 1024, samples);
         let body = serde_json::to_vec(&message).unwrap();
         dev.publish_sequenced(topic.clone(), seq, body)
@@ -44,6 +56,7 @@ async fn stream(hub: &hub::RunningHub, patient: &str, device: &str, signal: &[f3
         dev.counts(),
         chunks.len()
     );
+    dev
 }
 
 fn alerts(hub: &hub::RunningHub, subject: &str) -> (Vec<Alert>, Vec<Alert>) {
@@ -197,5 +210,51 @@ async fn malformed_ecg_payloads_are_counted_and_reported_never_a_crash() {
             .load(std::sync::atomic::Ordering::Relaxed)
             >= 1
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecg_heart_rates_stamped_in_the_future_or_long_ago_are_refused_with_a_reason() {
+    let dir = std::env::temp_dir().join(format!("medlink-hub-ecg-time-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let hub = start_hub(&dir, |c| c.client_id = "ecg-test-hub".into()).await;
+    let metrics = &hub.shared.metrics;
+    let stored = || {
+        metrics
+            .measurements_stored
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let hour = 3_600_000;
+    // The chunks are committed and acknowledged, their heart rates refused and reported.
+    let ahead = stream_at(&hub, "p-clock", "holter-f", &regular(75.0, 12.0), hour).await;
+    let old = stream_at(
+        &hub,
+        "p-clock",
+        "holter-o",
+        &regular(75.0, 12.0),
+        -48 * hour,
+    )
+    .await;
+    assert_eq!(stored(), 0, "no heart rate stored");
+    assert!(metrics.rejected("future_time") >= 1);
+    assert!(metrics.rejected("too_old") >= 1);
+    for dev in [&ahead, &old] {
+        let told = eventually(|| !dev.confirmations.lock().unwrap().errors.is_empty()).await;
+        assert!(told, "the device was not told on its error topic");
+    }
+    assert!(
+        hub.shared
+            .care
+            .lock()
+            .unwrap()
+            .tracker
+            .summary("p-clock")
+            .is_none(),
+        "the patient's NEWS2 is untouched"
+    );
+    // A stream stamped now is stored as before.
+    stream(&hub, "p-clock", "holter-n", &regular(75.0, 12.0)).await;
+    assert!(stored() >= 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -58,6 +58,32 @@ fn beats(bpm: f64, seconds: f64) -> Vec<f32> {
 }
 
 #[test]
+fn ecg_heart_rates_outside_the_reading_window_are_refused_with_a_reason() {
+    let window = ReadingWindow::default();
+    let reasons = |now: i64| {
+        let mut analyses = analyse(&beats(75.0, 40.0));
+        let refused: Vec<&str> = analyses
+            .iter_mut()
+            .flat_map(|a| a.keep_in_window(&window, now))
+            .map(|r| r.reason())
+            .collect();
+        let kept: usize = analyses.iter().map(|a| a.heart_rates.len()).sum();
+        (kept, refused)
+    };
+    let (kept, refused) = reasons(T0_MS + 40_000);
+    assert!(kept >= 6 && refused.is_empty(), "{kept} kept, {refused:?}");
+    let (kept, refused) = reasons(T0_MS - 3_600_000);
+    assert!(
+        kept == 0 && refused.len() >= 6,
+        "stamped an hour ahead: {refused:?}"
+    );
+    assert!(refused.iter().all(|&r| r == "future_time"));
+    let (kept, refused) = reasons(T0_MS + 2 * 24 * 3_600_000);
+    assert!(kept == 0 && refused.len() >= 6, "two days old: {refused:?}");
+    assert!(refused.iter().all(|&r| r == "too_old"));
+}
+
+#[test]
 fn normal_rhythm_gives_heart_rates_under_the_stream_device_and_no_alert() {
     let analyses = analyse(&beats(75.0, 40.0));
     assert_eq!(raised_rules(&analyses), vec![]);

@@ -182,7 +182,11 @@ pub async fn run(args: EcgSimArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let started = tokio::time::Instant::now();
-    let t0_ms = super::sim::wall_ms();
+    // Faster than real time, the recording is stamped to end when it has been sent, so no chunk
+    // is stamped ahead of the wall clock (the hub refuses readings beyond its future skew).
+    let total_ms = samples.len() as f64 / rate * 1000.0;
+    let t0_ms =
+        super::sim::wall_ms() - (total_ms * (1.0 - 1.0 / args.speed.max(1.0))).round() as i64;
     for (index, chunk) in chunks.iter().enumerate() {
         let offset_s = (index * per_chunk) as f64 / rate;
         tokio::time::sleep_until(started + Duration::from_secs_f64(offset_s / args.speed)).await;
