@@ -1,7 +1,8 @@
 //! Clinical refinements of the NEWS2 alert: a rise within the high band pages again (and the
-//! message follows the score), and one better reading between bad ones does not resolve it.
+//! message follows the score), and one better reading between bad ones does not resolve it; the
+//! sustained-low-SpO2 alert resolves with the same hysteresis.
 
-use vitals::alerts::{AlertConfig, AlertEngine, AlertEvent, EventKind};
+use vitals::alerts::{AlertConfig, AlertEngine, AlertEvent, EventKind, Rule};
 use vitals::tracker::PatientTracker;
 use vitals::{Acvpu, Measurement, Vitals};
 
@@ -174,5 +175,79 @@ fn resolve_after_ms_also_needs_the_clear_readings_to_last() {
         "4:59 since the first clear one"
     );
     let events = ward.measure(normal(), 5 * 60 * S + S);
+    assert_eq!(kinds(&events), vec![EventKind::Resolved]);
+}
+
+/// A ward with the sustained-low-SpO2 rule (NEWS2 still runs; only SpO2 events are kept).
+fn spo2_ward(config: AlertConfig) -> Ward {
+    let mut ward = Ward::with(config);
+    ward.engine = AlertEngine::new(AlertConfig {
+        sustained_low_spo2: AlertConfig::default().sustained_low_spo2,
+        ..ward.engine.config().clone()
+    });
+    ward
+}
+
+fn spo2(ward: &mut Ward, value: f64, now: i64) -> Vec<AlertEvent> {
+    let vitals = Vitals {
+        spo2: Some(value),
+        ..Vitals::default()
+    };
+    let events = ward.measure(vitals, now);
+    events
+        .into_iter()
+        .filter(|e| e.alert.rule == Rule::SustainedLowSpo2)
+        .collect()
+}
+
+/// SpO2 87 % from 0 to 30 s raises the sustained-low-SpO2 alert; returns its id.
+fn low_for_30_s(ward: &mut Ward) -> u64 {
+    let raised: Vec<AlertEvent> = (0..=30).flat_map(|t| spo2(ward, 87.0, t * S)).collect();
+    assert_eq!(kinds(&raised), vec![EventKind::Raised]);
+    raised[0].alert.id
+}
+
+#[test]
+fn one_good_spo2_reading_between_low_ones_neither_resolves_nor_raises_anew() {
+    let mut ward = spo2_ward(AlertConfig::default());
+    let id = low_for_30_s(&mut ward);
+    assert!(spo2(&mut ward, 95.0, 31 * S).is_empty(), "one good reading");
+    assert!(spo2(&mut ward, 87.0, 32 * S).is_empty(), "the same alert");
+    let active = ward
+        .engine
+        .active()
+        .into_iter()
+        .find(|a| a.rule == Rule::SustainedLowSpo2)
+        .map(|a| a.id);
+    assert_eq!(active, Some(id));
+    // Two good readings in a row (the count restarted after the low one) resolve it.
+    assert!(spo2(&mut ward, 95.0, 33 * S).is_empty());
+    let events = spo2(&mut ward, 95.0, 34 * S);
+    assert_eq!(kinds(&events), vec![EventKind::Resolved]);
+    assert_eq!(events[0].alert.id, id);
+}
+
+#[test]
+fn a_low_spo2_alert_also_waits_resolve_after_ms() {
+    let mut ward = spo2_ward(AlertConfig {
+        resolve_after_ms: 5 * 60 * S,
+        ..AlertConfig::default()
+    });
+    low_for_30_s(&mut ward);
+    assert!(spo2(&mut ward, 95.0, 31 * S).is_empty());
+    assert!(spo2(&mut ward, 95.0, 32 * S).is_empty(), "two, not 5 min");
+    assert!(spo2(&mut ward, 95.0, 31 * S + 5 * 60 * S - 1).is_empty());
+    let events = spo2(&mut ward, 95.0, 31 * S + 5 * 60 * S);
+    assert_eq!(kinds(&events), vec![EventKind::Resolved]);
+}
+
+#[test]
+fn a_low_spo2_alert_resolves_at_once_with_resolve_after_one_reading() {
+    let mut ward = spo2_ward(AlertConfig {
+        resolve_after_readings: 1,
+        ..AlertConfig::default()
+    });
+    low_for_30_s(&mut ward);
+    let events = spo2(&mut ward, 95.0, 31 * S);
     assert_eq!(kinds(&events), vec![EventKind::Resolved]);
 }

@@ -254,18 +254,18 @@ fn sustained_low_spo2_needs_the_whole_duration() {
         .collect();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].at_ms, 30 * S);
-    let recovered = ward.measure(
-        Vitals {
-            spo2: Some(95.0),
-            ..Vitals::default()
-        },
-        31 * S,
-    );
-    assert!(
-        recovered
+    let good = Vitals {
+        spo2: Some(95.0),
+        ..Vitals::default()
+    };
+    // Resolved after `resolve_after_readings` (2) good readings in a row.
+    let resolved = |events: Vec<AlertEvent>| {
+        events
             .iter()
             .any(|e| e.alert.rule == Rule::SustainedLowSpo2 && e.kind == EventKind::Resolved)
-    );
+    };
+    assert!(!resolved(ward.measure(good, 31 * S)));
+    assert!(resolved(ward.measure(good, 32 * S)));
 }
 
 #[test]

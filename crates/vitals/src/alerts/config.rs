@@ -39,7 +39,8 @@ pub struct AlertConfig {
     /// (0: never).
     pub renotify_rise: u8,
     /// Consecutive readings under `news2_min_band` needed before a NEWS2 alert resolves (at
-    /// least 1): one better reading between bad ones does not resolve and re-raise.
+    /// least 1): one better reading between bad ones does not resolve and re-raise. The same
+    /// count of SpO2 readings at or above its threshold resolves a sustained-low-SpO2 alert.
     pub resolve_after_readings: u32,
     /// And for at least this long since the first of them (0: the readings alone decide).
     pub resolve_after_ms: i64,

@@ -1,5 +1,6 @@
 //! The alert engine: evaluates the rules and drives each alert through its lifecycle.
 
+use super::hysteresis::ClearCounts;
 use super::liveness::Liveness;
 use super::{Acknowledgement, Alert, AlertConfig, AlertError, AlertEvent, EventKind, Rule, Snooze};
 use crate::tracker::Assessment;
@@ -26,12 +27,14 @@ pub struct AlertEngine {
     pub(super) active: BTreeMap<(Rule, String), Alert>,
     resolved: VecDeque<Alert>,
     pub(super) next_id: u64,
-    low_spo2_since: BTreeMap<String, i64>,
+    pub(super) low_spo2_since: BTreeMap<String, i64>,
     /// NEWS2 aggregate of each patient's last NEWS2 page (re-notification baseline).
     pub(super) news2_paged: BTreeMap<String, u8>,
     /// Consecutive readings under the NEWS2 threshold while the alert is active, and the time
     /// of the first of them (hysteresis).
-    pub(super) news2_clear: BTreeMap<String, (u32, i64)>,
+    pub(super) news2_clear: ClearCounts,
+    /// The same for each patient's sustained-low-SpO2 alert.
+    pub(super) spo2_clear: ClearCounts,
     liveness: Liveness,
     events: VecDeque<AlertEvent>,
 }
@@ -46,6 +49,7 @@ impl AlertEngine {
             low_spo2_since: BTreeMap::new(),
             news2_paged: BTreeMap::new(),
             news2_clear: BTreeMap::new(),
+            spo2_clear: BTreeMap::new(),
             liveness: Liveness::default(),
             events: VecDeque::new(),
         }
@@ -236,31 +240,6 @@ impl AlertEngine {
             .values_mut()
             .find(|a| a.id == id)
             .ok_or(AlertError::NotFound(id))
-    }
-
-    fn evaluate_low_spo2(&mut self, a: &Assessment, now: i64) {
-        let (Some(rule), Some(spo2)) = (&self.config.sustained_low_spo2, a.new_spo2) else {
-            return;
-        };
-        let (threshold, for_ms) = (rule.threshold, rule.for_ms);
-        if spo2 >= threshold {
-            self.low_spo2_since.remove(&a.patient);
-            self.evaluate(Rule::SustainedLowSpo2, &a.patient, None, now);
-            return;
-        }
-        let since = *self.low_spo2_since.entry(a.patient.clone()).or_insert(now);
-        if now - since >= for_ms {
-            let severity = (1.0 + ((threshold - spo2) / 5.0).floor()).clamp(1.0, 3.0) as u8;
-            let condition = Condition {
-                severity,
-                message: format!(
-                    "SpO2 {spo2:.0} % under {threshold:.0} % for {} s",
-                    (now - since) / 1000
-                ),
-                patient: Some(a.patient.clone()),
-            };
-            self.evaluate(Rule::SustainedLowSpo2, &a.patient, Some(condition), now);
-        }
     }
 
     fn detect_silent_devices(&mut self, now: i64) {

@@ -6,9 +6,11 @@
 
 mod config;
 mod engine;
+mod hysteresis;
 mod liveness;
 mod news2_rule;
 mod restore;
+mod spo2_rule;
 
 pub use config::{AlertConfig, SustainedLowSpo2};
 pub use engine::{AlertEngine, Condition};

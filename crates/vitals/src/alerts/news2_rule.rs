@@ -2,6 +2,7 @@
 //! `resolve_after_ms`) and re-notification when the score rises within the high band (`renotify_rise`).
 
 use super::engine::{AlertEngine, Condition};
+use super::hysteresis::clear_reading;
 use super::{EventKind, Rule};
 use crate::news2::RiskBand;
 use crate::tracker::Assessment;
@@ -52,11 +53,7 @@ impl AlertEngine {
             return;
         };
         let Some(c) = condition else {
-            let clear = self.news2_clear.entry(patient.clone()).or_insert((0, now));
-            clear.0 += 1;
-            let enough = clear.0 >= self.config.resolve_after_readings.max(1);
-            if enough && now - clear.1 >= self.config.resolve_after_ms {
-                self.news2_clear.remove(patient);
+            if clear_reading(&mut self.news2_clear, &self.config, patient, now) {
                 self.news2_paged.remove(patient);
                 self.evaluate(Rule::News2, patient, None, now);
             }

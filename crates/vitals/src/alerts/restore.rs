@@ -17,9 +17,14 @@ impl AlertEngine {
             if alert.resolved_at_ms.is_some() {
                 continue;
             }
-            if alert.rule == Rule::News2 {
-                // A NEWS2 alert resolves only after clear readings counted from now on.
-                self.news2_clear.remove(&alert.subject);
+            // A NEWS2 or low-SpO2 alert resolves only after clear readings counted from now on.
+            let counts = match alert.rule {
+                Rule::News2 => Some(&mut self.news2_clear),
+                Rule::SustainedLowSpo2 => Some(&mut self.spo2_clear),
+                _ => None,
+            };
+            if let Some(counts) = counts {
+                counts.remove(&alert.subject);
             }
             self.active
                 .insert((alert.rule, alert.subject.clone()), alert);
