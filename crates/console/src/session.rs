@@ -243,23 +243,13 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         report.duration_s = self
             .script_start
             .map_or(0.0, |s| s.elapsed().min(self.duration).as_secs_f64());
-        if let Some(audit) = &self.controls.audit {
-            let operator = self.core.core().config().operator.as_ref();
-            let stopped = format!(
-                "{:.1} s, {} sessions, {} commands sent",
-                report.duration_s,
-                report.sessions.len(),
-                report.operator.commands_sent
-            );
-            let at_us = self.now().as_micros() as i64;
-            audit.push(trust::AuditRecord::new(
-                at_us,
-                operator,
-                trust::AuditAction::Stopped,
-                "console",
-                stopped,
-            ));
-        }
+        let stopped = format!(
+            "{:.1} s, {} sessions, {} commands sent",
+            report.duration_s,
+            report.sessions.len(),
+            report.operator.commands_sent
+        );
+        self.audit_own(trust::AuditAction::Stopped, "console".into(), stopped);
         Ok(report)
     }
 
@@ -446,16 +436,11 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                 match self.live.as_ref().and_then(|l| refusal(&l.connection)) {
                     Some(refused) => {
                         tracing::error!(reason = %refused, "the station refused this console");
-                        if let Some(audit) = &self.controls.audit {
-                            let operator = self.core.core().config().operator.as_ref();
-                            audit.push(trust::AuditRecord::new(
-                                now.as_micros() as i64,
-                                operator,
-                                trust::AuditAction::Admission,
-                                self.config.station.to_string(),
-                                format!("refused by the station: {refused}"),
-                            ));
-                        }
+                        self.audit_own(
+                            trust::AuditAction::Admission,
+                            self.config.station.to_string(),
+                            format!("refused by the station: {refused}"),
+                        );
                         self.lose_link(format!("closed by the station: {refused}"));
                         self.refused = Some(refused);
                     }
@@ -463,6 +448,18 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Appends what the console edge itself saw (a refusal, the run's end) to the console's
+    /// audit log, as the person at this console, at the session clock's now.
+    fn audit_own(&self, action: trust::AuditAction, subject: String, outcome: String) {
+        if let Some(audit) = &self.controls.audit {
+            let operator = self.core.core().config().operator.as_ref();
+            let at_us = self.now().as_micros() as i64;
+            audit.push(trust::AuditRecord::new(
+                at_us, operator, action, subject, outcome,
+            ));
         }
     }
 

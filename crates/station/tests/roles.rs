@@ -7,7 +7,6 @@ use console::{ConsoleConfig, Controls};
 use link::pki::LeafRequest;
 use station::{StationConfig, StationHandle};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 use teleop::{NoTap, OperatorAction};
 use trust::{AuditAction, AuditRecord, AuditSink, Role};
 
@@ -94,17 +93,12 @@ fn an_observer_connects_sees_the_state_and_its_requests_are_refused() {
         actions: Some(rx),
         audit: None,
     };
-    let started = Instant::now();
     let watched = console::run(
         &console_config(dir.path(), &station, &observer, 1.5),
         controls,
         no_tap,
     )
     .unwrap();
-    assert!(
-        started.elapsed().as_secs_f64() < 10.0,
-        "the observer did not wait for the arm"
-    );
     let operated = surgeon.join().unwrap();
     station.shutdown();
 
@@ -228,7 +222,6 @@ fn a_certificate_revoked_while_its_console_is_connected_is_dropped_without_a_res
     let config = console_config(dir.path(), &station, "console", 8.0);
     let console = std::thread::spawn(move || console::run(&config, Controls::default(), no_tap));
     std::thread::sleep(std::time::Duration::from_millis(1_500));
-    let started = Instant::now();
     link::pki::revoke(
         dir.path(),
         None,
@@ -238,7 +231,6 @@ fn a_certificate_revoked_while_its_console_is_connected_is_dropped_without_a_res
     )
     .unwrap();
     let result = console.join().unwrap();
-    let stopped_after = started.elapsed();
     let report = station.shutdown();
     match result {
         Err(console::ConsoleError::Refused(reason)) => {
@@ -247,7 +239,6 @@ fn a_certificate_revoked_while_its_console_is_connected_is_dropped_without_a_res
         other => panic!("the console was not dropped: {other:?}"),
     }
     // Unrevoked, the console would have run its 8 s and ended with a bye, not a refusal.
-    eprintln!("dropped {stopped_after:?} after the revocation");
     assert_eq!(report.unsafe_applied, 0);
     assert!(
         report
