@@ -205,7 +205,7 @@ impl HifuDevice {
         let oars = self.treatment.oar_readings();
         let reading = BeamReading {
             focal_temp_c: self.treatment.hottest_heated_c(),
-            oars: oars.as_slice(),
+            oars: &oars,
             sonicated_s: self.treatment.time_s() - self.spot_started_s,
             planned_s: self.planned_s,
             energy_j: self.treatment.energy_j(),

@@ -1,4 +1,5 @@
-//! How the acoustic field is sampled for heating: Rayleigh patch size, table resolution, focal window.
+//! How the acoustic field is sampled for heating: Rayleigh patch size, table resolution, the focal
+//! zone the table covers, and whether the beam outside it (the whole path) heats.
 
 use crate::heating::HeatPattern;
 use crate::rayleigh::IntensityTable;
@@ -13,7 +14,13 @@ pub struct FieldSettings {
     pub patches_per_wavelength: f64,
     pub table_dr_mm: f64,
     pub table_dz_mm: f64,
-    /// Half-size of the heated window around the focus, across and along the beam.
+    /// Heat the whole beam path (bowl face to past the focus): the Rayleigh table within
+    /// `focal_zone_mm` of the focus, geometric rays outside it. `false`: only the window below
+    /// (the model before issue 17, which left skin, abdominal wall and far field unheated).
+    pub whole_beam: bool,
+    /// Radius of the focal zone where the Rayleigh table gives the intensity.
+    pub focal_zone_mm: f64,
+    /// Half-size of the heated window around the focus when `whole_beam` is off.
     pub window_lateral_mm: f64,
     pub window_axial_mm: f64,
     /// Sub-samples per voxel edge when averaging intensity over a voxel.
@@ -26,6 +33,8 @@ impl Default for FieldSettings {
             patches_per_wavelength: 3.0,
             table_dr_mm: 0.2,
             table_dz_mm: 0.5,
+            whole_beam: true,
+            focal_zone_mm: 12.0,
             window_lateral_mm: 6.0,
             window_axial_mm: 15.0,
             subsamples: 4,
@@ -41,8 +50,15 @@ impl FieldSettings {
         spacing_m: f64,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> IntensityTable {
-        let r_max = (self.window_lateral_mm * 1e-3 + spacing_m) * std::f64::consts::SQRT_2;
-        let z_half = self.window_axial_mm * 1e-3 + spacing_m;
+        let (r_max, z_half) = if self.whole_beam {
+            let reach = self.focal_zone_mm * 1e-3 + spacing_m;
+            (reach, reach)
+        } else {
+            (
+                (self.window_lateral_mm * 1e-3 + spacing_m) * std::f64::consts::SQRT_2,
+                self.window_axial_mm * 1e-3 + spacing_m,
+            )
+        };
         IntensityTable::compute(
             bowl,
             WATER,
@@ -61,11 +77,20 @@ impl FieldSettings {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> HeatPattern {
         let table = self.intensity_table(bowl, spacing_m, progress);
-        HeatPattern::from_table(
-            &table,
-            spacing_m,
-            (self.window_lateral_mm * 1e-3, self.window_axial_mm * 1e-3),
-            self.subsamples,
-        )
+        if self.whole_beam {
+            HeatPattern::focal_zone(
+                &table,
+                spacing_m,
+                self.focal_zone_mm * 1e-3,
+                self.subsamples,
+            )
+        } else {
+            HeatPattern::from_table(
+                &table,
+                spacing_m,
+                (self.window_lateral_mm * 1e-3, self.window_axial_mm * 1e-3),
+                self.subsamples,
+            )
+        }
     }
 }

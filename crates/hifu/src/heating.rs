@@ -1,33 +1,65 @@
-//! Acoustic heating on the voxel grid: the focal intensity window (computed once from the Rayleigh
-//! table, voxel-averaged so deposited power is conserved) translated to each focus, scaled by the
-//! power-law attenuation along rays from the bowl through each tissue, and turned into Q = 2·alpha·I.
+//! Acoustic heating on the voxel grid: in the focal zone (a sphere around the focus) the intensity
+//! of the Rayleigh table, computed once, voxel-averaged so deposited power is conserved, translated
+//! to each focus and scaled by the power-law attenuation along rays from the bowl; outside it the
+//! geometric cone of `beam_path.rs` from the bowl face to past the focus; Q = 2·alpha_abs·I.
 
+use crate::beam_path::{PathBeam, path_sources};
 use crate::grid::{Grid, Voxel};
 use crate::medium::Medium;
 use crate::rayleigh::IntensityTable;
 use crate::tissue::Tissue;
 use crate::transducer::Bowl;
 
-/// Voxel-averaged intensity per watt (1/m²) on a window of offsets around the focus voxel.
+/// Voxel-averaged intensity per watt (1/m²) on the voxels of the focal zone around the focus voxel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeatPattern {
     /// Half-extent of the window in voxels along x, y and z.
     pub half: [usize; 3],
     pub spacing_m: f64,
+    /// Radius of the focal zone (m): voxel centres nearer the focus take the table, the others the
+    /// beam-path model; `None`: the table's window alone (the beam outside it is not modelled).
+    pub zone_m: Option<f64>,
     per_watt: Vec<f32>,
 }
 
 impl HeatPattern {
     /// Averages the table over `subsamples`³ points in each voxel of a window of half-size
-    /// `lateral_m` × `lateral_m` × `axial_m`.
+    /// `lateral_m` × `lateral_m` × `axial_m` (no beam outside it).
     pub fn from_table(
         table: &IntensityTable,
         spacing_m: f64,
         (lateral_m, axial_m): (f64, f64),
         subsamples: usize,
     ) -> HeatPattern {
+        Self::averaged(table, spacing_m, (lateral_m, axial_m), subsamples, None)
+    }
+
+    /// The focal zone of radius `zone_m`, voxel-averaged like [`HeatPattern::from_table`]; the
+    /// beam outside it comes from the beam-path model.
+    pub fn focal_zone(
+        table: &IntensityTable,
+        spacing_m: f64,
+        zone_m: f64,
+        subsamples: usize,
+    ) -> HeatPattern {
+        Self::averaged(table, spacing_m, (zone_m, zone_m), subsamples, Some(zone_m))
+    }
+
+    fn averaged(
+        table: &IntensityTable,
+        spacing_m: f64,
+        (lateral_m, axial_m): (f64, f64),
+        subsamples: usize,
+        zone_m: Option<f64>,
+    ) -> HeatPattern {
         let hl = (lateral_m / spacing_m).ceil() as usize;
         let half = [hl, hl, (axial_m / spacing_m).ceil() as usize];
+        let outside_zone = |dx: isize, dy: isize, dz: isize| {
+            zone_m.is_some_and(|zone| {
+                let d2 = (dx * dx + dy * dy + dz * dz) as f64 * spacing_m * spacing_m;
+                d2.sqrt() >= zone
+            })
+        };
         let n = subsamples.max(1);
         let sub = |i: usize| ((i as f64 + 0.5) / n as f64 - 0.5) * spacing_m;
         let mut per_watt =
@@ -35,6 +67,10 @@ impl HeatPattern {
         for dz in -(half[2] as isize)..=half[2] as isize {
             for dy in -(half[1] as isize)..=half[1] as isize {
                 for dx in -(half[0] as isize)..=half[0] as isize {
+                    if outside_zone(dx, dy, dz) {
+                        per_watt.push(0.0);
+                        continue;
+                    }
                     let mut sum = 0.0;
                     for (i, j, k) in (0..n)
                         .flat_map(|i| (0..n).flat_map(move |j| (0..n).map(move |k| (i, j, k))))
@@ -51,6 +87,7 @@ impl HeatPattern {
         HeatPattern {
             half,
             spacing_m,
+            zone_m,
             per_watt,
         }
     }
@@ -105,8 +142,10 @@ pub fn transmission(medium: &Medium, bowl: &Bowl, focus_m: [f64; 3]) -> f64 {
     total / weights
 }
 
-/// The heat sources (voxel, K/s) of a sonication at `focus` and `power_w`: Q = 2·alpha·I/(rho·c), with
-/// I the pattern scaled by the ray transmission and the local attenuation past the focus depth.
+/// The heat sources (voxel, K/s) of a sonication at `focus` and `power_w`, in voxel order:
+/// Q = 2·alpha_abs·I/(rho·c), with I in the focal zone the pattern scaled by the ray transmission
+/// and the local attenuation past the focus depth, and outside it (when the pattern has a zone)
+/// the beam path from the bowl face through the focus and beyond.
 pub fn spot_sources(
     medium: &Medium,
     pattern: &HeatPattern,
@@ -116,7 +155,21 @@ pub fn spot_sources(
     is_free: &dyn Fn(usize) -> bool,
 ) -> Vec<(u32, f32)> {
     let path = transmission(medium, bowl, medium.grid.position(focus));
-    sources_with_transmission(medium, pattern, bowl, focus, power_w * path, is_free)
+    let mut sources =
+        sources_with_transmission(medium, pattern, bowl, focus, power_w * path, is_free);
+    if let Some(zone_m) = pattern.zone_m {
+        let beam = PathBeam {
+            bowl,
+            focus,
+            power_w,
+            focal_zone_m: zone_m,
+            focal_optical_depth: -0.5 * path.max(f64::MIN_POSITIVE).ln(),
+        };
+        sources.extend(path_sources(medium, &beam, is_free));
+    }
+    // Ordered by voxel, as the two-step sweep wants them (the two sets do not overlap).
+    sources.sort_by_key(|&(index, _)| index);
+    sources
 }
 
 /// Like [`spot_sources`] with the power already scaled by the path transmission.
@@ -143,7 +196,9 @@ pub fn sources_with_transmission(
             let past_focus = offset[2] as f64 * grid.spacing_m;
             let intensity =
                 focal_intensity_scale * f64::from(per_watt) * (-2.0 * a * past_focus).exp();
-            let rate = 2.0 * a * intensity / tissue.properties().heat_capacity();
+            let props = tissue.properties();
+            let rate = 2.0 * props.absorption_np_per_m(bowl.frequency_hz) * intensity
+                / props.heat_capacity();
             Some((index as u32, rate as f32))
         })
         .collect()

@@ -1,6 +1,7 @@
 //! HIFU ablation core: focused-bowl acoustic field (O'Neil, Rayleigh–Sommerfeld), voxel tissue models,
 //! Pennes bioheat with CEM43 dose, a sonication planner and a simulated device. Pure: no clocks, no IO.
 
+pub mod beam_path;
 pub mod bioheat;
 pub mod device;
 pub mod device_script;

@@ -36,7 +36,37 @@ impl Default for OarLimits {
 struct Sonication {
     power_w: f64,
     remaining_s: f64,
+    /// Every voxel the beam heats, the whole path included, in voxel order.
     sources: Vec<(u32, f32)>,
+    /// The heated voxels of the focal zone: where the focal peak and ceiling are judged.
+    focal: Vec<u32>,
+}
+
+/// A tissue region whose peaks a treatment follows: the organs at risk (skin, bowel), whose limits
+/// the supervisor enforces, and the abdominal wall under the skin, reported only.
+#[derive(Debug, Clone)]
+struct Organ {
+    name: &'static str,
+    at_risk: bool,
+    voxels: Vec<u32>,
+    max_temp_c: f32,
+}
+
+/// The organs a treatment follows, by tissue label.
+const ORGANS: [(&str, bool, &[Tissue]); 3] = [
+    ("skin", true, &[Tissue::Skin]),
+    ("abdominal_wall", false, &[Tissue::Fat, Tissue::Muscle]),
+    ("bowel", true, &[Tissue::Bowel]),
+];
+
+/// One organ's figures in a summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganFigures {
+    pub organ: String,
+    /// Whether its limits are enforced (an organ at risk) or it is only reported.
+    pub at_risk: bool,
+    pub max_temp_c: f32,
+    pub max_cem43: f32,
 }
 
 /// Peak temperature over time on one axial (constant z) and one sagittal (constant y) slice.
@@ -56,9 +86,12 @@ pub struct TreatmentSummary {
     pub ablated_fraction: f64,
     pub lesion_volume_mm3: f64,
     pub ablated_volume_mm3: f64,
+    /// Over every organ at risk (skin and bowel).
     pub oar_max_temp_c: f32,
     pub oar_max_cem43: f32,
     pub oar_within_limits: bool,
+    /// Each followed organ's peaks: skin, abdominal wall (fat and muscle), bowel.
+    pub organs: Vec<OrganFigures>,
     pub energy_j: f64,
     pub eef_j_per_mm3: f64,
     pub treatment_time_s: f64,
@@ -77,7 +110,7 @@ pub struct Treatment {
     model: BioheatModel,
     state: BioheatState,
     lesion: Vec<u32>,
-    oar: Vec<u32>,
+    organs: Vec<Organ>,
     limits: OarLimits,
     active: Option<Sonication>,
     last_focus: Option<Voxel>,
@@ -90,7 +123,7 @@ pub struct Treatment {
 }
 
 impl Treatment {
-    /// A treatment of `medium` (lesion = fibroid voxels, organ at risk = bowel voxels).
+    /// A treatment of `medium` (lesion = fibroid voxels, organs at risk = skin and bowel voxels).
     pub fn new(
         medium: Medium,
         bowl: Bowl,
@@ -101,7 +134,23 @@ impl Treatment {
         let (model, state) = BioheatModel::new(&medium, thermal)?;
         let as_u32 = |v: Vec<usize>| v.into_iter().map(|i| i as u32).collect::<Vec<_>>();
         let lesion = as_u32(medium.indices_of(Tissue::Fibroid));
-        let oar = as_u32(medium.indices_of(Tissue::Bowel));
+        let organs = ORGANS
+            .iter()
+            .map(|&(name, at_risk, tissues)| {
+                let mut voxels: Vec<u32> = tissues
+                    .iter()
+                    .flat_map(|&t| as_u32(medium.indices_of(t)))
+                    .collect();
+                voxels.sort_unstable();
+                Organ {
+                    name,
+                    at_risk,
+                    voxels,
+                    max_temp_c: f32::NEG_INFINITY,
+                }
+            })
+            .filter(|organ| !organ.voxels.is_empty())
+            .collect();
         let [nx, ny, nz] = medium.grid.dims;
         let centre_z = lesion_centre_z(&medium, &lesion).unwrap_or(nz / 2);
         let slices = SlicePeaks {
@@ -117,7 +166,7 @@ impl Treatment {
             model,
             state,
             lesion,
-            oar,
+            organs,
             limits,
             active: None,
             last_focus: None,
@@ -154,7 +203,8 @@ impl Treatment {
                 "focus {focus:?} is outside the grid"
             )));
         }
-        let mut sources = spot_sources(
+        // Ordered by voxel, as the two-step sweep wants them.
+        let sources = spot_sources(
             &self.medium,
             &self.pattern,
             &self.bowl,
@@ -162,12 +212,21 @@ impl Treatment {
             power_w,
             &|i| self.model.is_free(i),
         );
-        // Ordered by voxel, as the two-step sweep wants them (stable: repeats keep their order).
-        sources.sort_by_key(|&(index, _)| index);
+        let grid = self.medium.grid;
+        let half = self.pattern.half;
+        let focal = sources
+            .iter()
+            .map(|&(i, _)| i)
+            .filter(|&i| {
+                let v = grid.voxel(i as usize);
+                (0..3).all(|a| v[a].abs_diff(focus[a]) <= half[a])
+            })
+            .collect();
         self.active = Some(Sonication {
             power_w,
             remaining_s: duration_s,
             sources,
+            focal,
         });
         self.last_focus = Some(focus);
         self.probes = self.watched_voxels();
@@ -242,16 +301,14 @@ impl Treatment {
         let [nx, ny, nz] = grid.dims;
         let axial = (0..nx * ny).map(|i| grid.index([i % nx, i / nx, self.slices.axial_z]));
         let sagittal = (0..nx * nz).map(|i| grid.index([i % nx, self.slices.sagittal_y, i / nx]));
-        let sources = self
-            .active
-            .iter()
-            .flat_map(|s| s.sources.iter().map(|&(i, _)| i));
+        let focal = self.active.iter().flat_map(|s| s.focal.iter().copied());
+        let organs = self.organs.iter().flat_map(|o| o.voxels.iter().copied());
         let indices = axial
             .chain(sagittal)
             .chain(self.focus_index())
             .map(|i| i as u32)
-            .chain(sources)
-            .chain(self.oar.iter().copied())
+            .chain(focal)
+            .chain(organs)
             .collect();
         Probes::new(indices, &grid)
     }
@@ -262,19 +319,15 @@ impl Treatment {
             Field::Current => &self.state.temperature[..],
             Field::FirstOfPair => self.probes.temperature(),
         };
-        let oar_max = self
-            .oar
-            .iter()
-            .map(|&i| t[i as usize])
-            .fold(f32::NEG_INFINITY, f32::max);
-        self.oar_max_temp_c = self.oar_max_temp_c.max(oar_max);
+        for organ in &mut self.organs {
+            let hottest = hottest(t, &organ.voxels);
+            organ.max_temp_c = organ.max_temp_c.max(hottest);
+            if organ.at_risk {
+                self.oar_max_temp_c = self.oar_max_temp_c.max(hottest);
+            }
+        }
         if let Some(sonication) = &self.active {
-            let hottest = sonication
-                .sources
-                .iter()
-                .map(|&(i, _)| t[i as usize])
-                .fold(f32::NEG_INFINITY, f32::max);
-            self.peak_temperature_c = self.peak_temperature_c.max(hottest);
+            self.peak_temperature_c = self.peak_temperature_c.max(hottest(t, &sonication.focal));
         }
         let grid = self.medium.grid;
         let [nx, ny, nz] = grid.dims;
@@ -346,16 +399,17 @@ impl Treatment {
         self.limits
     }
 
-    /// The hottest voxel the beam heats now, or the focus when it is off (°C): what the
-    /// supervisor's focal ceiling judges (the hottest point can sit beside the focal voxel).
+    /// The hottest voxel the beam heats in its focal zone now, or the focus when it is off (°C):
+    /// what the supervisor's focal ceiling judges (the hottest point can sit beside the focal
+    /// voxel); the tissue the rest of the path heats is judged as organs at risk.
     pub fn hottest_heated_c(&self) -> f32 {
         let t = &self.state.temperature;
         let focal = self.focal_temperature_c();
         self.active.as_ref().map_or(focal, |sonication| {
             sonication
-                .sources
+                .focal
                 .iter()
-                .map(|&(i, _)| t[i as usize])
+                .map(|&i| t[i as usize])
                 .fold(focal, |hottest, v| {
                     if v.is_nan() || hottest.is_nan() {
                         f32::NAN
@@ -372,32 +426,35 @@ impl Treatment {
     }
 
     /// The organs at risk now, for the HIFU supervisor: each one's hottest voxel at this step
-    /// and its highest accumulated dose (none when the scene has no organ at risk).
-    pub fn oar_readings(&self) -> Option<safety::hifu::OarReading> {
-        if self.oar.is_empty() {
-            return None;
-        }
+    /// and its highest accumulated dose (empty when the scene has no organ at risk).
+    pub fn oar_readings(&self) -> Vec<safety::hifu::OarReading> {
         let (t, dose) = (&self.state.temperature, &self.state.dose);
-        let (temp_c, cem43) = self
-            .oar
+        self.organs
             .iter()
-            .map(|&i| (t[i as usize], dose[i as usize]))
-            .fold((f32::NEG_INFINITY, 0.0f32), |(tm, dm), (tv, dv)| {
-                // NaN propagates, so that an unreadable voxel stops the beam.
-                (
-                    if tv.is_nan() || tm.is_nan() {
-                        f32::NAN
-                    } else {
-                        tm.max(tv)
-                    },
-                    dm.max(dv),
-                )
-            });
-        Some(safety::hifu::OarReading {
-            organ: "bowel",
-            temp_c,
-            cem43,
-        })
+            .filter(|organ| organ.at_risk)
+            .map(|organ| {
+                let (temp_c, cem43) = organ
+                    .voxels
+                    .iter()
+                    .map(|&i| (t[i as usize], dose[i as usize]))
+                    .fold((f32::NEG_INFINITY, 0.0f32), |(tm, dm), (tv, dv)| {
+                        // NaN propagates, so that an unreadable voxel stops the beam.
+                        (
+                            if tv.is_nan() || tm.is_nan() {
+                                f32::NAN
+                            } else {
+                                tm.max(tv)
+                            },
+                            dm.max(dv),
+                        )
+                    });
+                safety::hifu::OarReading {
+                    organ: organ.name,
+                    temp_c,
+                    cem43,
+                }
+            })
+            .collect()
     }
 
     /// Cells the solver updates per step (for throughput figures).
@@ -415,15 +472,27 @@ impl Treatment {
             .count();
         let ablated_volume_mm3 =
             dose.iter().filter(|&&d| d >= NECROSIS_CEM43).count() as f64 * voxel;
-        let oar_max_cem43 = self
-            .oar
+        let organs: Vec<OrganFigures> = self
+            .organs
             .iter()
-            .map(|&i| dose[i as usize])
-            .fold(0.0, f32::max);
-        let oar_max_temp_c = if self.oar.is_empty() {
-            f32::NAN
-        } else {
+            .map(|organ| OrganFigures {
+                organ: organ.name.to_string(),
+                at_risk: organ.at_risk,
+                max_temp_c: organ.max_temp_c,
+                max_cem43: organ
+                    .voxels
+                    .iter()
+                    .map(|&i| dose[i as usize])
+                    .fold(0.0, f32::max),
+            })
+            .collect();
+        let at_risk = || organs.iter().filter(|o| o.at_risk);
+        let any_at_risk = at_risk().next().is_some();
+        let oar_max_cem43 = at_risk().map(|o| o.max_cem43).fold(0.0, f32::max);
+        let oar_max_temp_c = if any_at_risk {
             self.oar_max_temp_c
+        } else {
+            f32::NAN
         };
         TreatmentSummary {
             ablated_fraction: if self.lesion.is_empty() {
@@ -435,9 +504,10 @@ impl Treatment {
             ablated_volume_mm3,
             oar_max_temp_c,
             oar_max_cem43,
-            oar_within_limits: self.oar.is_empty()
+            oar_within_limits: !any_at_risk
                 || (oar_max_temp_c <= self.limits.max_temp_c
                     && oar_max_cem43 <= self.limits.max_cem43),
+            organs,
             energy_j: self.energy_j,
             eef_j_per_mm3: if ablated_volume_mm3 > 0.0 {
                 EEF_ETA * self.energy_j / ablated_volume_mm3
@@ -466,6 +536,14 @@ enum Field {
     Current,
     /// The probed temperatures after the first step of the latest pair.
     FirstOfPair,
+}
+
+/// The highest of `t` over `voxels` (NaN is skipped; −∞ for none).
+fn hottest(t: &[f32], voxels: &[u32]) -> f32 {
+    voxels
+        .iter()
+        .map(|&i| t[i as usize])
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Depth (voxel z) of the lesion's centre of mass.

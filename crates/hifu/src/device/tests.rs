@@ -212,7 +212,12 @@ fn step_until_off(device: &mut HifuDevice, mut now: Duration) -> (f32, f32, f32,
     let step = Duration::from_secs_f64(device.treatment().dt_s());
     let (mut focal_rise, mut oar_rise) = (0.0f32, 0.0f32);
     let reading = |d: &HifuDevice| {
-        let oar = d.treatment().oar_readings().map_or(f32::NAN, |o| o.temp_c);
+        let oar = d
+            .treatment()
+            .oar_readings()
+            .iter()
+            .map(|o| o.temp_c)
+            .fold(f32::NEG_INFINITY, f32::max);
         (d.treatment().focal_temperature_c(), oar)
     };
     let (mut focal, mut oar) = reading(device);
@@ -329,4 +334,36 @@ fn a_silent_operator_switches_the_beam_off_within_the_survival_time_and_a_step()
     ));
     assert!(!device.treatment().is_sonicating());
     assert!(device.poll_timeout().is_some());
+}
+
+#[test]
+fn the_skin_is_an_organ_at_risk_whose_limit_switches_the_beam_off() {
+    let (medium, pattern, mut plan) = small_plan();
+    // A bolus at body temperature: the skin's warming is the beam's alone.
+    plan.thermal.bolus_c = 37.0;
+    let spots = plan
+        .spots
+        .iter()
+        .map(|s| crate::plan::Plan::focus_voxel(&medium.grid, s).unwrap())
+        .collect();
+    let treatment = treatment_for(&plan, medium, pattern).unwrap();
+    let limits = HifuLimits {
+        survival_time: None,
+        focal_ceiling_c: 1000.0,
+        oar_max_temp_c: 37.1,
+        ..Default::default()
+    };
+    let mut device = HifuDevice::new(treatment, spots, 1.0, 2.0, limits).unwrap();
+    let start = Duration::from_secs(1);
+    let sonicate = DeviceCommand::Sonicate {
+        spot: 0,
+        power_w: 400.0,
+        duration_s: 60.0,
+    };
+    device.handle_command(sonicate, start).unwrap();
+    step_until_off(&mut device, start);
+    match device.beam() {
+        BeamState::Stopped(BeamStop::OarTemperature { organ, .. }) => assert_eq!(organ, "skin"),
+        other => panic!("expected the skin's limit to stop the beam, got {other:?}"),
+    }
 }

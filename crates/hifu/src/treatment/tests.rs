@@ -55,3 +55,61 @@ fn the_focal_temperature_is_body_temperature_before_the_first_sonication() {
     treatment.step_pair();
     assert_eq!(treatment.focal_temperature_c(), 37.0);
 }
+
+/// The small scenario with the bolus at body temperature (so any warming of the skin is the
+/// beam's), a field with or without the whole beam path, and 400 W on the middle of the fibroid
+/// for 10 s; the organs' figures after it.
+fn organs_after_full_power(whole_beam: bool) -> Vec<OrganFigures> {
+    let medium = small_scenario().build().unwrap();
+    let bowl = Bowl::default();
+    let field = crate::field::FieldSettings {
+        whole_beam,
+        ..coarse_field()
+    };
+    let pattern = field.heat_pattern(&bowl, medium.grid.spacing_m, &|_, _| {});
+    let thermal = ThermalSettings {
+        bolus_c: 37.0,
+        ..ThermalSettings::default()
+    };
+    let [nx, ny, _] = medium.grid.dims;
+    let centre_z = lesion_centre_z(&medium, &as_indices(&medium)).unwrap();
+    let mut treatment =
+        Treatment::new(medium, bowl, pattern, &thermal, OarLimits::default()).unwrap();
+    treatment
+        .sonicate([nx / 2, ny / 2, centre_z], 400.0, 10.0)
+        .unwrap();
+    while treatment.time_s() < 10.0 {
+        treatment.step();
+    }
+    treatment.summary().organs
+}
+
+fn as_indices(medium: &Medium) -> Vec<u32> {
+    medium
+        .indices_of(Tissue::Fibroid)
+        .into_iter()
+        .map(|i| i as u32)
+        .collect()
+}
+
+#[test]
+fn the_whole_beam_heats_skin_abdominal_wall_and_bowel_and_the_focal_window_alone_does_not() {
+    let peak = |organs: &[OrganFigures], name: &str| {
+        organs
+            .iter()
+            .find(|o| o.organ == name)
+            .map(|o| o.max_temp_c)
+            .unwrap()
+    };
+    let whole = organs_after_full_power(true);
+    assert!(whole.iter().any(|o| o.organ == "skin" && o.at_risk));
+    assert!(whole.iter().any(|o| o.organ == "bowel" && o.at_risk));
+    for organ in ["skin", "abdominal_wall", "bowel"] {
+        assert!(peak(&whole, organ) > 37.05, "{organ}: {whole:?}");
+    }
+    let window = organs_after_full_power(false);
+    assert!(peak(&window, "skin") <= 37.0 + 1e-4, "{window:?}");
+    assert!(peak(&window, "bowel") <= 37.0 + 1e-4, "{window:?}");
+    // The window reaches the muscle just above this shallow fibroid, but not the skin or the fat.
+    assert!(peak(&whole, "abdominal_wall") > peak(&window, "abdominal_wall"));
+}
