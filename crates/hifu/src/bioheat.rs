@@ -1,6 +1,7 @@
-//! Pennes bioheat solver in f32: an explicit conservative 7-point update fused with CEM43 (and optional
-//! Arrhenius damage) accumulation, the stable time step chosen automatically, multi-threaded over depth
-//! planes (rayon); [`BioheatModel::step_pair`] does two steps per sweep over memory (temporal blocking).
+//! Pennes bioheat solver in f32 with CEM43 (and optional Arrhenius damage) accumulation, two schemes:
+//! explicit (a conservative 7-point update, the stable time step chosen automatically, two steps per
+//! sweep over memory in [`BioheatModel::step_pair`]) and ADI (Douglas–Gunn, unconditionally stable,
+//! any time step); both multi-threaded (rayon) over depth planes.
 
 use crate::HifuError;
 use crate::dose::{Arrhenius, ArrheniusRule, Cem43Rule, Cem43Variant};
@@ -26,6 +27,20 @@ pub struct ThermalSettings {
     pub cem43: Cem43Variant,
     /// Accumulate the Arrhenius damage integral Ω too (off by default: it costs bandwidth).
     pub arrhenius: Option<Arrhenius>,
+    /// How the equation is advanced in time.
+    pub scheme: Scheme,
+}
+
+/// The time-stepping scheme. TOML: `scheme = { kind = "adi", dt_s = 0.5 }` or `{ kind = "explicit" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scheme {
+    /// Explicit 7-point update at `stability_fraction` of its positivity limit.
+    Explicit,
+    /// Douglas–Gunn ADI (Crank–Nicolson split by axis, perfusion shared by the three axes): stable
+    /// for any step; `dt_s` is the step (capped by `max_dt_s`), dose integrated over each step
+    /// with the temperature taken linear in time.
+    Adi { dt_s: f64 },
 }
 
 impl Default for ThermalSettings {
@@ -37,6 +52,7 @@ impl Default for ThermalSettings {
             max_dt_s: None,
             cem43: Cem43Variant::SaparetoDewey,
             arrhenius: None,
+            scheme: Scheme::Explicit,
         }
     }
 }
@@ -53,6 +69,8 @@ pub struct BioheatModel {
     diffusion_gain: Vec<f32>,
     /// dt·P with P = rho_b·c_b·w_b/(rho·c).
     perfusion_gain: Vec<f32>,
+    /// The ADI scheme's line factors (none for the explicit scheme).
+    adi: Option<adi::Factors>,
 }
 
 /// Temperature (°C), accumulated dose (CEM43 minutes) and, when enabled, Arrhenius damage Ω of every
@@ -64,6 +82,8 @@ pub struct BioheatState {
     pub damage: Option<Vec<f32>>,
     pub time_s: f64,
     scratch: Vec<f32>,
+    /// ADI only: the beam's heat (voxel, K) spread over the coming step instead of added at once.
+    pending_heat: Option<Vec<(u32, f32)>>,
 }
 
 impl BioheatModel {
@@ -108,12 +128,20 @@ impl BioheatModel {
             .arrhenius
             .map(ArrheniusRule::try_from)
             .transpose()?;
-        let fraction = settings.stability_fraction.clamp(1e-3, 1.0);
         let cap = settings
             .max_dt_s
             .filter(|cap| cap.is_finite() && *cap > 0.0)
             .unwrap_or(f64::INFINITY);
-        let dt = (limit * fraction).min(cap);
+        let dt = match settings.scheme {
+            Scheme::Explicit => limit * settings.stability_fraction.clamp(1e-3, 1.0),
+            Scheme::Adi { dt_s } if dt_s.is_finite() && dt_s > 0.0 => dt_s,
+            Scheme::Adi { dt_s } => {
+                return Err(HifuError::Plan(format!(
+                    "the ADI time step must be positive and finite, got {dt_s} s"
+                )));
+            }
+        }
+        .min(cap);
         let gain =
             |i: usize, f: &dyn Fn(Tissue) -> f64| if fixed[i] { 0.0 } else { f(labels[i]) as f32 };
         let diffusion_gain = (0..grid.cell_count())
@@ -132,7 +160,7 @@ impl BioheatModel {
                 }
             })
             .collect();
-        let model = BioheatModel {
+        let mut model = BioheatModel {
             grid,
             dt_s: dt as f32,
             body_c: settings.body_c,
@@ -141,13 +169,26 @@ impl BioheatModel {
             conductivity,
             diffusion_gain,
             perfusion_gain,
+            adi: None,
         };
+        let implicit = matches!(settings.scheme, Scheme::Adi { .. });
+        if implicit {
+            model.adi = Some(adi::Factors::new(&model));
+        }
+        let cells = temperature.len();
         let state = BioheatState {
-            dose: vec![0.0; temperature.len()],
-            damage: damage.map(|_| vec![0.0; temperature.len()]),
-            scratch: temperature.clone(),
+            dose: vec![0.0; cells],
+            damage: damage.map(|_| vec![0.0; cells]),
+            // The explicit scheme writes the next temperatures beside the current ones; ADI keeps
+            // its increment there instead, and the beam's heat for the coming step.
+            scratch: if implicit {
+                vec![0.0; cells]
+            } else {
+                temperature.clone()
+            },
             temperature,
             time_s: 0.0,
+            pending_heat: implicit.then(Vec::new),
         };
         Ok((model, state))
     }
@@ -182,8 +223,21 @@ impl BioheatModel {
         self.damage.is_some()
     }
 
-    /// Advances `state` by one time step `dt_s`: diffusion, perfusion and dose in one pass.
+    /// The scheme's name, for reports: "explicit" or "adi".
+    pub fn scheme_name(&self) -> &'static str {
+        if self.adi.is_some() {
+            "adi"
+        } else {
+            "explicit"
+        }
+    }
+
+    /// Advances `state` by one time step `dt_s`: diffusion, perfusion and dose (explicit: in one
+    /// pass; ADI: the three line solves, the heat given since the last step spread over it).
     pub fn step(&self, state: &mut BioheatState) {
+        if let Some(factors) = &self.adi {
+            return self.adi_step(factors, state);
+        }
         let [nx, ny, nz] = self.grid.dims;
         let plane = nx * ny;
         let t = &state.temperature;
@@ -211,8 +265,20 @@ impl BioheatModel {
 }
 
 impl BioheatState {
-    /// Adds `rate` K/s for `seconds` to each listed voxel (the acoustic heat source, split from diffusion).
+    /// Adds `rate` K/s for `seconds` to each listed voxel (the acoustic heat source): the explicit
+    /// scheme adds it at once (split from diffusion), the ADI scheme over the next step (a source
+    /// term of that step, the temperature field changes when the step is taken).
     pub fn heat(&mut self, sources: &[(u32, f32)], seconds: f32) {
+        if let Some(pending) = &mut self.pending_heat {
+            let cells = self.temperature.len();
+            pending.extend(
+                sources
+                    .iter()
+                    .filter(|s| (s.0 as usize) < cells)
+                    .map(|&(index, rate)| (index, rate * seconds)),
+            );
+            return;
+        }
         for &(index, rate) in sources {
             if let Some(t) = self.temperature.get_mut(index as usize) {
                 *t += rate * seconds;
@@ -236,6 +302,7 @@ fn neighbours(grid: &Grid, index: usize) -> impl Iterator<Item = usize> + '_ {
     .filter_map(move |offset| grid.offset(voxel, offset).map(|v| grid.index(v)))
 }
 
+mod adi;
 mod fields;
 mod kernel;
 mod pair;

@@ -53,7 +53,8 @@ const CELLS_PER_TILE: usize = 16_384;
 impl BioheatModel {
     /// Advances `state` by two time steps in one sweep, exactly as `step` twice would with
     /// `state.heat(heat, seconds)` between them (heat goes to free voxels). The temperature after the
-    /// first step, before that heat, is kept at the probed voxels.
+    /// first step, before that heat, is kept at the probed voxels. (The ADI scheme takes the two
+    /// steps one after the other.)
     pub fn step_pair(
         &self,
         state: &mut BioheatState,
@@ -61,6 +62,16 @@ impl BioheatModel {
         seconds: f32,
         probes: &mut Probes,
     ) {
+        if self.adi.is_some() {
+            // ADI streams its fields several times per step: two plain steps, the probes between.
+            self.step(state);
+            probes.temperature.resize(self.grid.cell_count(), 0.0);
+            for &i in &probes.indices {
+                probes.temperature[i as usize] = state.temperature[i as usize];
+            }
+            state.heat(heat, seconds);
+            return self.step(state);
+        }
         let interior = self.grid.dims[2] - 2;
         let slabs = (interior / PLANES_PER_SLAB).clamp(1, 2 * rayon::current_num_threads());
         let rows = (CELLS_PER_TILE / self.grid.dims[0]).max(1);

@@ -5,7 +5,7 @@ use crate::dose::NECROSIS_CEM43;
 
 /// Exact temperature rise at radius `r` and time `t` for a Gaussian source S0·e^(−r²/2σ²) switched on
 /// at t = 0 in an infinite homogeneous medium (Simpson's rule on the reference's integral).
-fn gaussian_source_exact(
+pub(super) fn gaussian_source_exact(
     s0: f64,
     sigma: f64,
     diffusivity: f64,
@@ -105,28 +105,87 @@ fn without_a_source_body_temperature_is_steady_and_the_bolus_cools_the_skin() {
         },
     ];
     let medium = Medium::from_shapes(grid, &layers, &[]);
-    let (model, mut state) = BioheatModel::new(&medium, &ThermalSettings::default()).unwrap();
-    for _ in 0..400 {
-        model.step(&mut state);
+    let mut steady = Vec::new();
+    for settings in both_schemes() {
+        let (model, mut state) = BioheatModel::new(&medium, &settings).unwrap();
+        while state.time_s < 60.0 {
+            model.step(&mut state);
+        }
+        let t = |z| state.temperature[grid.index([3, 3, z])];
+        assert_eq!(t(0), 20.0);
+        assert_eq!(
+            state.temperature[grid.index([0, 3, 6])],
+            37.0,
+            "a held face"
+        );
+        assert!(
+            t(2) < t(5) && t(5) < t(9) && t(9) <= 37.0,
+            "{} {} {}",
+            t(2),
+            t(5),
+            t(9)
+        );
+        assert!(t(2) > 20.0);
+        steady.push(t(2));
     }
-    let t = |z| state.temperature[grid.index([3, 3, z])];
-    assert_eq!(t(0), 20.0);
-    assert!(
-        t(2) < t(5) && t(5) < t(9) && t(9) <= 37.0,
-        "{} {} {}",
-        t(2),
-        t(5),
-        t(9)
-    );
-    assert!(t(2) > 20.0);
+    assert!((steady[0] - steady[1]).abs() < 0.05, "{steady:?}");
+}
+
+/// The explicit scheme and ADI with a step of 0.5 s.
+fn both_schemes() -> [ThermalSettings; 2] {
+    [
+        ThermalSettings::default(),
+        ThermalSettings {
+            scheme: Scheme::Adi { dt_s: 0.5 },
+            ..ThermalSettings::default()
+        },
+    ]
+}
+
+#[test]
+fn thermal_settings_without_a_scheme_load_as_before_and_adi_is_named_by_kind() {
+    let old: ThermalSettings =
+        serde_json::from_str(r#"{"body_c": 37.0, "bolus_c": 20.0}"#).unwrap();
+    assert_eq!(old.scheme, Scheme::Explicit);
+    let adi: ThermalSettings =
+        serde_json::from_str(r#"{"scheme": {"kind": "adi", "dt_s": 0.5}}"#).unwrap();
+    assert_eq!(adi.scheme, Scheme::Adi { dt_s: 0.5 });
+}
+
+#[test]
+fn adi_pairs_are_two_steps_with_the_heat_between() {
+    let medium = muscle_cube(9, 1e-3);
+    let (model, start) = BioheatModel::new(&medium, &both_schemes()[1]).unwrap();
+    let centre = medium.grid.index([4; 3]) as u32;
+    let heat = [(centre, 20.0), (centre + 1, 10.0)];
+    let mut probes = Probes::new(vec![centre], &medium.grid);
+    let (mut single, mut paired) = (start.clone(), start);
+    single.heat(&heat, 0.5);
+    paired.heat(&heat, 0.5);
+    model.step(&mut single);
+    let first = single.temperature[centre as usize];
+    single.heat(&heat, 0.25);
+    model.step(&mut single);
+    model.step_pair(&mut paired, &heat, 0.25, &mut probes);
+    assert_eq!(probes.temperature()[centre as usize], first);
+    assert_eq!(paired.temperature, single.temperature);
+    assert_eq!(paired.dose, single.dose);
+    assert_eq!(paired.time_s, single.time_s);
+    assert!(paired.temperature[centre as usize] > first);
 }
 
 #[test]
 fn dose_accumulates_at_the_rate_of_the_held_temperature() {
+    for scheme in both_schemes() {
+        dose_at_a_held_temperature(scheme);
+    }
+}
+
+fn dose_at_a_held_temperature(scheme: ThermalSettings) {
     let medium = muscle_cube(5, 1e-3);
     let settings = ThermalSettings {
         body_c: 50.0,
-        ..ThermalSettings::default()
+        ..scheme
     };
     let (model, mut state) = BioheatModel::new(&medium, &settings).unwrap();
     let steps = (112.5 / f64::from(model.dt_s)).round() as usize;
@@ -151,11 +210,14 @@ fn dose_accumulates_at_the_rate_of_the_held_temperature() {
 #[test]
 fn arrhenius_damage_at_a_held_temperature_is_the_analytic_integral() {
     let law = crate::dose::HENRIQUES_MORITZ;
-    for body_c in [50.0f32, 57.0, 65.0] {
+    for (body_c, scheme) in [50.0f32, 57.0, 65.0]
+        .into_iter()
+        .flat_map(|t| both_schemes().map(|s| (t, s)))
+    {
         let settings = ThermalSettings {
             body_c,
             arrhenius: Some(law),
-            ..ThermalSettings::default()
+            ..scheme
         };
         let medium = muscle_cube(5, 1e-3);
         let (model, mut state) = BioheatModel::new(&medium, &settings).unwrap();
