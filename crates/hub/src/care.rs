@@ -3,6 +3,7 @@
 //! alert journal before it is handed on to be pushed or paged.
 
 use crate::ecg_streams::Analysis;
+use crate::ecg_strips::EcgStrips;
 use crate::recent::{RecentSeqs, Seen};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -63,6 +64,8 @@ pub struct Care {
     window: ReadingWindow,
     /// Where alert changes are committed before anyone is told (none in some tests).
     journal: Option<AlertStore>,
+    /// The last seconds of each ECG stream, for the dashboard.
+    pub strips: EcgStrips,
 }
 
 /// An ambulance's last position, when the hub received it, and its ETA then.
@@ -88,6 +91,7 @@ impl Care {
             scored: RecentSeqs::default(),
             window: ReadingWindow::default(),
             journal: None,
+            strips: EcgStrips::default(),
         }
     }
 
@@ -182,6 +186,10 @@ impl Care {
     pub fn ecg(&mut self, analysis: &Analysis, now: i64, out: &mut Vec<HubEvent>) {
         let stream = analysis.key.stream_device();
         self.heartbeat(&stream, Some(&analysis.key.patient), now, out);
+        if !analysis.duplicate {
+            self.strips
+                .push(&stream, &analysis.key.patient, &analysis.chunk);
+        }
         for m in &analysis.heart_rates {
             self.measurement(m, now, out);
         }

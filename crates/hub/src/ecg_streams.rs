@@ -123,6 +123,8 @@ pub struct Analysis {
     pub alerts: Vec<AlertChange>,
     /// Chunks missing before this one (the monitor restarted its analysis).
     pub missed_chunks: u64,
+    /// The chunk itself (its samples are drawn on the dashboard's ECG strip).
+    pub chunk: EcgChunk,
 }
 
 impl Analysis {
@@ -174,6 +176,7 @@ impl EcgStreams {
             alerts: Vec::new(),
             missed_chunks: 0,
             key,
+            chunk,
         };
         let subject = analysis.key.stream_device();
         while let Some(event) = monitor.poll_event() {
@@ -181,7 +184,7 @@ impl EcgStreams {
                 EcgEvent::HeartRate { time_ms, bpm } => {
                     let index = analysis.heart_rates.len() as u64;
                     if index < 1 << OBSERVATION_BITS {
-                        let seq = chunk.sequence << OBSERVATION_BITS | index;
+                        let seq = analysis.chunk_seq << OBSERVATION_BITS | index;
                         let m = heart_rate(&analysis.key, &subject, seq, time_ms, bpm);
                         analysis.heart_rates.push(m);
                     }

@@ -7,6 +7,7 @@ pub mod care;
 pub mod config;
 pub mod device;
 pub mod ecg_streams;
+pub mod ecg_strips;
 pub mod fast_path;
 mod http;
 pub mod ingest;

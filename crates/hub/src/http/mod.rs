@@ -2,6 +2,9 @@
 //! `/fhir/...` (FHIR R4) and `/metrics`.
 
 mod api;
+mod dashboard;
+mod dashboard_feed;
+mod dashboard_history;
 mod fhir;
 mod fhir_audit;
 mod fhir_extract;
@@ -17,6 +20,7 @@ use std::sync::Arc;
 pub fn router(shared: Arc<Shared>) -> Router {
     api::routes()
         .merge(fhir::routes())
+        .merge(dashboard::routes())
         .fallback(unknown_path)
         .with_state(shared)
 }
