@@ -279,3 +279,42 @@ fn the_engine_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_person_escalates_at_once_up_to_the_end_of_the_chain() {
+    let mut ward = Ward::new();
+    let id = ward.measure(pulse(135.0), 0)[0].alert.id;
+    ward.engine.snooze(id, "nurse.jo", 60 * S, S).unwrap();
+    ward.engine.escalate(id, "nurse.jo", 10 * S).unwrap();
+    let events = ward.drain();
+    assert_eq!(
+        kinds(&events),
+        vec![EventKind::Snoozed, EventKind::Escalated]
+    );
+    let escalated = &events[1];
+    assert_eq!(escalated.notify.as_deref(), Some("charge_nurse"));
+    assert_eq!(escalated.alert.notified_role, "charge_nurse");
+    assert_eq!(escalated.alert.escalation_level, 1);
+    assert!(
+        escalated.alert.snoozed.is_none(),
+        "escalating ends a snooze"
+    );
+    // The timer starts again from the escalation: the next page is 120 s after it.
+    assert!(ward.tick(129 * S).is_empty());
+    assert_eq!(kinds(&ward.tick(130 * S)), vec![EventKind::Escalated]);
+    // An acknowledged alert can still be escalated (someone is on it and wants help).
+    ward.engine.acknowledge(id, "dr.lee", 131 * S).unwrap();
+    ward.engine.escalate(id, "dr.lee", 132 * S).unwrap();
+    let last = ward.drain().pop().unwrap();
+    assert_eq!(last.notify.as_deref(), Some("rapid_response_team"));
+    assert_eq!(last.alert.acknowledged.as_ref().unwrap().by, "dr.lee");
+    // At the end of the chain there is nobody left to page.
+    let refused = ward.engine.escalate(id, "dr.lee", 133 * S).unwrap_err();
+    assert!(
+        refused.to_string().contains("end of the escalation chain"),
+        "{refused}"
+    );
+    assert!(ward.drain().is_empty());
+    assert!(ward.engine.escalate(999, "dr.lee", 133 * S).is_err());
+    assert!(ward.engine.escalate(id, "", 133 * S).is_err());
+}

@@ -235,7 +235,7 @@ impl AlertEngine {
             .find(|a| a.id == id)
     }
 
-    fn find_mut(&mut self, id: u64) -> Result<&mut Alert, AlertError> {
+    pub(super) fn find_mut(&mut self, id: u64) -> Result<&mut Alert, AlertError> {
         self.active
             .values_mut()
             .find(|a| a.id == id)
@@ -361,7 +361,7 @@ impl AlertEngine {
     }
 }
 
-fn validate_actor(by: &str) -> Result<(), AlertError> {
+pub(super) fn validate_actor(by: &str) -> Result<(), AlertError> {
     let printable = by.chars().all(|c| !c.is_control());
     if by.trim().is_empty() || by.chars().count() > 64 || !printable {
         return Err(AlertError::BadActor);

@@ -6,6 +6,7 @@
 
 mod config;
 mod engine;
+mod escalation;
 mod hysteresis;
 mod liveness;
 mod news2_rule;
@@ -103,7 +104,7 @@ pub struct AlertEvent {
     pub alert: Alert,
 }
 
-/// Errors of the acknowledge and snooze commands (they come from users).
+/// Errors of the acknowledge, snooze and escalate commands (they come from users).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AlertError {
     #[error("no active alert with id {0}")]
@@ -112,4 +113,6 @@ pub enum AlertError {
     BadSnoozeDuration(i64),
     #[error("the name of who acts must be 1-64 printable characters")]
     BadActor,
+    #[error("alert {0} is already with {1}, the end of the escalation chain")]
+    EndOfChain(u64, String),
 }
