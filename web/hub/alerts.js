@@ -49,7 +49,7 @@ function actions(alert, report) {
       disabled: alert.acknowledged ? true : undefined,
       "aria-label": `Acknowledge ${name}`,
       onclick: run("Acknowledged", () => send("POST", `/api/alerts/${alert.id}/ack`, {})),
-    }, "Acknowledge"),
+    }, alert.acknowledged ? "Acknowledged" : "Acknowledge"),
     minutes,
     el("button", {
       type: "button",

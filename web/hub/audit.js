@@ -15,15 +15,23 @@ const ACTIONS = {
   spo2_scale_changed: "Changed SpO2 scale",
 };
 
+/** "token_issued" -> "Token issued". */
+function sentence(action) {
+  const words = action.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 function row(r) {
-  const who = r.account && r.account !== r.actor ? `${r.actor} (${r.account})` : r.actor;
+  // The account is shown when it says more than the name: a token, or another name.
+  const plain = !r.account || r.account === r.actor || r.account === `user:${r.actor}`;
+  const who = plain ? r.actor : `${r.actor} (${r.account})`;
   return el(
     "tr",
     { dataset: { seq: r.seq, action: r.action }, class: r.outcome.startsWith("success") ? undefined : "refused" },
     el("td", {}, r.seq),
     el("td", {}, dateTime(r.at_ms)),
     el("td", {}, who),
-    el("td", {}, ACTIONS[r.action] || r.action.replaceAll("_", " ")),
+    el("td", {}, ACTIONS[r.action] || sentence(r.action)),
     el("td", {}, `${r.entity_type} ${r.entity}`),
     el("td", {}, r.outcome),
     el("td", { class: "hash", title: r.hash }, r.hash.slice(0, 12)),
