@@ -150,7 +150,11 @@ impl HifuDevice {
                     self.finish_spot();
                 }
                 self.supervisor
-                    .request_on(self.treatment.energy_j(), now)
+                    .request_on(
+                        self.treatment.energy_j(),
+                        &self.treatment.oar_readings(),
+                        now,
+                    )
                     .map_err(HifuError::Refused)?;
                 if let Err(e) = self.treatment.sonicate(focus, power_w, duration_s) {
                     self.supervisor.spot_done(now);
@@ -321,21 +325,32 @@ impl HifuDevice {
     /// The thermometry frame of the axial slice through the current (or latest) focus; the middle
     /// slice before any sonication.
     fn frame(&self) -> ThermometryFrame {
-        let grid = self.treatment.medium().grid;
-        let [nx, ny, nz] = grid.dims;
+        let nz = self.treatment.medium().grid.dims[2];
         let slice_z = self.treatment.latest_focus().map_or(nz / 2, |v| v[2]);
-        let range = grid.index([0, 0, slice_z])..grid.index([0, 0, slice_z]) + nx * ny;
-        let state = self.treatment.state();
-        ThermometryFrame {
-            time_s: self.treatment.time_s(),
-            slice_z,
-            dims: [nx, ny],
-            temperature_c: state.temperature[range.clone()].to_vec(),
-            dose_cem43: state.dose[range].to_vec(),
-            focal_temperature_c: self.treatment.focal_temperature_c(),
-            oar_max_temp_c: self.treatment.oar_max_temp_c(),
-            sonicating_spot: self.current_spot,
-        }
+        thermometry_frame(&self.treatment, slice_z, self.current_spot)
+    }
+}
+
+/// The thermometry frame of axial slice `slice_z` of a treatment now (clamped to the grid).
+pub fn thermometry_frame(
+    treatment: &Treatment,
+    slice_z: usize,
+    sonicating_spot: Option<usize>,
+) -> ThermometryFrame {
+    let grid = treatment.medium().grid;
+    let [nx, ny, nz] = grid.dims;
+    let slice_z = slice_z.min(nz - 1);
+    let range = grid.index([0, 0, slice_z])..grid.index([0, 0, slice_z]) + nx * ny;
+    let state = treatment.state();
+    ThermometryFrame {
+        time_s: treatment.time_s(),
+        slice_z,
+        dims: [nx, ny],
+        temperature_c: state.temperature[range.clone()].to_vec(),
+        dose_cem43: state.dose[range].to_vec(),
+        focal_temperature_c: treatment.focal_temperature_c(),
+        oar_max_temp_c: treatment.oar_max_temp_c(),
+        sonicating_spot,
     }
 }
 

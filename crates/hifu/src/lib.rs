@@ -3,6 +3,7 @@
 
 pub mod beam_path;
 pub mod bioheat;
+pub mod closed_loop;
 pub mod device;
 pub mod device_script;
 pub mod dose;
@@ -15,6 +16,7 @@ pub mod plan;
 pub mod rayleigh;
 pub mod scenario;
 pub mod simulate;
+pub mod study;
 #[cfg(test)]
 mod testing;
 pub mod tissue;

@@ -4,6 +4,7 @@
 
 use crate::HifuError;
 use crate::bioheat::{BioheatModel, ThermalSettings};
+use crate::closed_loop::ClosedLoopSettings;
 use crate::field::FieldSettings;
 use crate::grid::{Grid, Voxel};
 use crate::heating::{HeatPattern, sources_with_transmission, transmission};
@@ -43,6 +44,10 @@ pub struct PlannerSettings {
     pub oar_margin_mm: f64,
     /// Cooling simulated after the last spot so the dose settles.
     pub final_cooling_s: f64,
+    /// Close the loop on the thermometry frames (`closed_loop.rs`): each spot waits until its
+    /// neighbourhood has cooled and stops when its focus has the target dose. `None`: open loop,
+    /// every spot its planned on and off time.
+    pub closed_loop: Option<ClosedLoopSettings>,
 }
 
 impl Default for PlannerSettings {
@@ -57,6 +62,7 @@ impl Default for PlannerSettings {
             axial_inset_mm: 2.5,
             oar_margin_mm: 12.0,
             final_cooling_s: 120.0,
+            closed_loop: None,
         }
     }
 }

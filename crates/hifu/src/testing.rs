@@ -7,10 +7,13 @@ use crate::plan::{MediumSource, Plan, PlannerSettings, plan_spots};
 use crate::scenario::FibroidScenario;
 use crate::transducer::Bowl;
 
-/// A 2 cm fibroid with bowel 15 mm behind it, on the default 1.5 mm grid.
+/// A 2 cm fibroid with bowel 15 mm behind it, on the default 1.5 mm grid, in a tight box (10 mm
+/// lateral margin, nothing behind the bowel) that keeps debug-mode tests quick.
 pub fn small_scenario() -> FibroidScenario {
     FibroidScenario {
         fibroid_semi_axes_mm: [10.0; 3],
+        lateral_margin_mm: 10.0,
+        posterior_mm: 0.0,
         ..FibroidScenario::default()
     }
 }

@@ -134,12 +134,22 @@ impl Treatment {
         let (model, state) = BioheatModel::new(&medium, thermal)?;
         let as_u32 = |v: Vec<usize>| v.into_iter().map(|i| i as u32).collect::<Vec<_>>();
         let lesion = as_u32(medium.indices_of(Tissue::Fibroid));
+        // The abdominal wall is the fat and muscle in front of the uterus (not the muscle behind
+        // the bowel at the box's deep face).
+        let uterus_top = [Tissue::Myometrium, Tissue::Fibroid]
+            .iter()
+            .flat_map(|&t| medium.indices_of(t))
+            .map(|i| medium.grid.voxel(i)[2])
+            .min()
+            .unwrap_or(usize::MAX);
         let organs = ORGANS
             .iter()
             .map(|&(name, at_risk, tissues)| {
                 let mut voxels: Vec<u32> = tissues
                     .iter()
-                    .flat_map(|&t| as_u32(medium.indices_of(t)))
+                    .flat_map(|&t| medium.indices_of(t))
+                    .filter(|&i| at_risk || medium.grid.voxel(i)[2] < uterus_top)
+                    .map(|i| i as u32)
                     .collect();
                 voxels.sort_unstable();
                 Organ {
@@ -244,9 +254,13 @@ impl Treatment {
 
     /// Advances one solver step (`dt_s`): the beam's heat, then diffusion, perfusion and dose.
     pub fn step(&mut self) {
-        self.beam_on_for_one_step();
+        let ended = self.beam_on_for_one_step();
         self.model.step(&mut self.state);
+        // The step in which a sonication ends still counts for its focal peak.
         self.track(Field::Current);
+        if ended {
+            self.active = None;
+        }
     }
 
     /// Advances two solver steps in one sweep over memory, with exactly the results of two calls
@@ -254,6 +268,7 @@ impl Treatment {
     pub fn step_pair(&mut self) -> (f64, f32) {
         let dt = f64::from(self.model.dt_s);
         let first_time_s = self.state.time_s + dt;
+        // A sonication done with the first step heats the second for no time and ends after it.
         self.beam_on_for_one_step();
         // The beam between the two steps: what `beam_on_for_one_step` would do after the first.
         let (sources, seconds, ends) = match &mut self.active {
@@ -280,18 +295,18 @@ impl Treatment {
         (first_time_s, first_focal_c)
     }
 
-    /// Heats by the beam for the coming step, counts its energy, ends the sonication when it is done.
-    fn beam_on_for_one_step(&mut self) {
+    /// Heats by the beam for the coming step and counts its energy; whether the sonication is done
+    /// with this step (the caller ends it after the step).
+    fn beam_on_for_one_step(&mut self) -> bool {
         let dt = f64::from(self.model.dt_s);
-        if let Some(sonication) = &mut self.active {
-            let on = sonication.remaining_s.min(dt);
-            self.state.heat(&sonication.sources, on as f32);
-            self.energy_j += sonication.power_w * on;
-            sonication.remaining_s -= on;
-            if sonication.remaining_s <= 1e-9 {
-                self.active = None;
-            }
-        }
+        let Some(sonication) = &mut self.active else {
+            return false;
+        };
+        let on = sonication.remaining_s.min(dt);
+        self.state.heat(&sonication.sources, on as f32);
+        self.energy_j += sonication.power_w * on;
+        sonication.remaining_s -= on;
+        sonication.remaining_s <= 1e-9
     }
 
     /// Every voxel `track` and the focal trace read: organs at risk, the beam's sources, the two

@@ -81,3 +81,36 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn the_closed_loop_stops_spots_at_their_target_dose_and_waits_for_them_to_cool() {
+    let (medium, pattern, mut plan) = small_plan();
+    // Long planned shots: the loop, not the plan, should end them.
+    for spot in &mut plan.spots {
+        spot.on_s *= 3.0;
+    }
+    let planned_on_s: f64 = plan.spots.iter().map(|s| s.on_s).sum();
+    let settings = crate::closed_loop::ClosedLoopSettings {
+        cooled_below_c: 39.0,
+        cell_radius_mm: 1.5,
+        ..Default::default()
+    };
+    let mut treatment = treatment_for(&plan, medium, pattern).unwrap();
+    let (record, counts) =
+        crate::simulate::run_plan_closed_loop(&mut treatment, &plan, settings, &mut |_| {})
+            .unwrap();
+    assert!(counts.target_dose > plan.spots.len() / 2, "{counts:?}");
+    assert!(counts.beam_on_s < 0.7 * planned_on_s, "{counts:?}");
+    assert!(counts.waited_s > 0.0, "{counts:?}");
+    let stops =
+        counts.target_dose + counts.focal_temperature + counts.oar_warning + counts.on_time_elapsed;
+    assert_eq!(stops, plan.spots.len());
+    // A 1.5 mm cell on a 5.5 mm lattice leaves gaps between the cells (about half is ablated);
+    // the loop is about when each spot ends, not coverage.
+    assert!(
+        record.summary.ablated_fraction > 0.3,
+        "{:?}",
+        record.summary
+    );
+    assert!(record.summary.oar_within_limits, "{:?}", record.summary);
+}

@@ -25,6 +25,9 @@ pub enum HifuCommand {
     /// The simulated HIFU device: commands on stdin (sonicate SPOT [POWER_W SECONDS], stop,
     /// wait SECONDS, wait done, quit), thermometry frames and events as JSON lines on stdout.
     Device(crate::cmd::hifu_device::DeviceArgs),
+    /// Modelling studies: grid convergence of one shot and of a plan (1.5-0.5 mm) and the box's
+    /// boundaries; progress on stderr, tables (or --json) on stdout.
+    Converge(crate::cmd::hifu_study::ConvergeArgs),
 }
 
 pub fn run(command: HifuCommand) -> anyhow::Result<()> {
@@ -33,6 +36,7 @@ pub fn run(command: HifuCommand) -> anyhow::Result<()> {
         HifuCommand::Plan(args) => plan(args),
         HifuCommand::Simulate(args) => crate::cmd::hifu_simulate::run(args),
         HifuCommand::Device(args) => crate::cmd::hifu_device::run(args),
+        HifuCommand::Converge(args) => crate::cmd::hifu_study::converge(args),
     }
 }
 

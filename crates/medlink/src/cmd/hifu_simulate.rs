@@ -7,7 +7,7 @@ use crate::cmd::hifu_images::{SliceImage, plot};
 use anyhow::Context;
 use clap::Args;
 use hifu::plan::Plan;
-use hifu::simulate::{RunRecord, run_plan, treatment_for};
+use hifu::simulate::{RunRecord, run_plan, run_plan_closed_loop, treatment_for};
 use hifu::tissue::Tissue;
 use hifu::treatment::Treatment;
 use std::path::{Path, PathBuf};
@@ -50,10 +50,18 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut treatment = treatment_for(&plan, medium, pattern)?;
     let bar = progress_bar(plan.duration_s().ceil() as u64, "simulated s");
     let started = Instant::now();
-    let record = run_plan(&mut treatment, &plan, &mut |p| {
+    let mut on_progress = |p: hifu::simulate::Progress| {
         bar.set_position(p.simulated_s as u64);
         bar.set_prefix(format!("spot {}/{}", p.spots_done, plan.spots.len()));
-    })?;
+    };
+    let (record, loop_counts) = match plan.planner.closed_loop {
+        Some(settings) => {
+            let (record, counts) =
+                run_plan_closed_loop(&mut treatment, &plan, settings, &mut on_progress)?;
+            (record, Some(counts))
+        }
+        None => (run_plan(&mut treatment, &plan, &mut on_progress)?, None),
+    };
     let sim_wall_s = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     std::fs::create_dir_all(&args.out)
@@ -65,6 +73,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         "oar_max_temp_c": s.oar_max_temp_c,
         "oar_max_cem43": s.oar_max_cem43,
         "oar_within_limits": s.oar_within_limits,
+        "organs": s.organs,
+        "closed_loop": loop_counts,
         "oar_limits": plan.limits,
         "energy_j": s.energy_j,
         "eef_j_per_mm3": s.eef_j_per_mm3,

@@ -22,6 +22,7 @@ pub mod hifu_images;
 pub mod hifu_simulate;
 pub mod hub;
 pub mod netem;
+pub mod hifu_study;
 pub mod pki;
 pub mod policy;
 pub mod python;
