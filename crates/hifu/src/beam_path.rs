@@ -89,7 +89,7 @@ pub fn path_sources(
     let grid = medium.grid;
     let h = grid.spacing_m;
     let cone = Cone::new(beam.bowl, beam.focus, h);
-    let props = Tissue::ALL.map(|t| t.properties());
+    let props = Tissue::ALL.map(|t| medium.properties(t));
     let alpha = props.map(|p| p.attenuation_np_per_m(beam.bowl.frequency_hz) * h);
     let absorption = props.map(|p| p.absorption_np_per_m(beam.bowl.frequency_hz));
     // W/m² at one voxel (d voxels) from the focus, before attenuation: P/(2π d² h² (1 − cos θmax)).

@@ -106,13 +106,13 @@ impl BioheatModel {
             .collect();
         let conductivity: Vec<f32> = labels
             .iter()
-            .map(|t| t.properties().conductivity as f32)
+            .map(|&t| medium.properties(t).conductivity as f32)
             .collect();
         let dx2 = grid.spacing_m * grid.spacing_m;
         let limit = (0..grid.cell_count())
             .filter(|&i| !fixed[i])
             .map(|i| {
-                let props = labels[i].properties();
+                let props = medium.properties(labels[i]);
                 let faces: f64 = neighbours(&grid, i)
                     .map(|j| 0.5 * f64::from(conductivity[i] + conductivity[j]))
                     .sum();
@@ -145,10 +145,14 @@ impl BioheatModel {
         let gain =
             |i: usize, f: &dyn Fn(Tissue) -> f64| if fixed[i] { 0.0 } else { f(labels[i]) as f32 };
         let diffusion_gain = (0..grid.cell_count())
-            .map(|i| gain(i, &|t| dt / (2.0 * t.properties().heat_capacity() * dx2)))
+            .map(|i| {
+                gain(i, &|t| {
+                    dt / (2.0 * medium.properties(t).heat_capacity() * dx2)
+                })
+            })
             .collect();
         let perfusion_gain = (0..grid.cell_count())
-            .map(|i| gain(i, &|t| dt * t.properties().perfusion_rate()))
+            .map(|i| gain(i, &|t| dt * medium.properties(t).perfusion_rate()))
             .collect();
         let temperature: Vec<f32> = labels
             .iter()

@@ -101,9 +101,9 @@ impl HeatPattern {
     }
 }
 
-/// Amplitude attenuation (Np/m) of each tissue at the bowl's frequency, indexed by label.
-fn attenuation_table(bowl: &Bowl) -> [f64; Tissue::ALL.len()] {
-    Tissue::ALL.map(|t| t.properties().attenuation_np_per_m(bowl.frequency_hz))
+/// Amplitude attenuation (Np/m) of each tissue of `medium` at the bowl's frequency, by label.
+fn attenuation_table(medium: &Medium, bowl: &Bowl) -> [f64; Tissue::ALL.len()] {
+    Tissue::ALL.map(|t| medium.properties(t).attenuation_np_per_m(bowl.frequency_hz))
 }
 
 /// Intensity transmission to `focus_m` (metres in grid coordinates): the mean over rays from an
@@ -111,7 +111,7 @@ fn attenuation_table(bowl: &Bowl) -> [f64; Tissue::ALL.len()] {
 pub fn transmission(medium: &Medium, bowl: &Bowl, focus_m: [f64; 3]) -> f64 {
     const RINGS: usize = 5;
     const AZIMUTHS: usize = 8;
-    let alpha = attenuation_table(bowl);
+    let alpha = attenuation_table(medium, bowl);
     let r = bowl.radius_of_curvature_m;
     let theta_max = (bowl.aperture_radius_m / r).asin();
     let step = medium.grid.spacing_m / 2.0;
@@ -182,7 +182,7 @@ pub fn sources_with_transmission(
     is_free: &dyn Fn(usize) -> bool,
 ) -> Vec<(u32, f32)> {
     let grid: &Grid = &medium.grid;
-    let alpha = attenuation_table(bowl);
+    let alpha = attenuation_table(medium, bowl);
     pattern
         .offsets()
         .filter_map(|(offset, per_watt)| {
@@ -196,7 +196,7 @@ pub fn sources_with_transmission(
             let past_focus = offset[2] as f64 * grid.spacing_m;
             let intensity =
                 focal_intensity_scale * f64::from(per_watt) * (-2.0 * a * past_focus).exp();
-            let props = tissue.properties();
+            let props = medium.properties(tissue);
             let rate = 2.0 * props.absorption_np_per_m(bowl.frequency_hz) * intensity
                 / props.heat_capacity();
             Some((index as u32, rate as f32))

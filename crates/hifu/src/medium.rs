@@ -1,15 +1,17 @@
-//! The voxel model of the patient: a tissue label per voxel, built from layers and ellipsoids.
+//! The voxel model of the patient: a tissue label per voxel, built from layers and ellipsoids, and
+//! the properties of each tissue (the defaults of `tissue.rs` unless a study changes them).
 
 use crate::HifuError;
 use crate::grid::{Grid, Voxel};
-use crate::tissue::Tissue;
+use crate::tissue::{Tissue, TissueProperties};
 use serde::{Deserialize, Serialize};
 
-/// A labelled volume: which tissue each voxel holds.
+/// A labelled volume: which tissue each voxel holds, and what each tissue is like.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Medium {
     pub grid: Grid,
     labels: Vec<Tissue>,
+    properties: [TissueProperties; Tissue::ALL.len()],
 }
 
 /// An ellipsoid of one tissue, centre and semi-axes in millimetres.
@@ -43,6 +45,7 @@ impl Medium {
         Medium {
             grid,
             labels: vec![tissue; grid.cell_count()],
+            properties: Tissue::ALL.map(Tissue::properties),
         }
     }
 
@@ -54,7 +57,11 @@ impl Medium {
                 actual: labels.len(),
             });
         }
-        Ok(Medium { grid, labels })
+        Ok(Medium {
+            grid,
+            labels,
+            properties: Tissue::ALL.map(Tissue::properties),
+        })
     }
 
     /// Layers by depth (sorted by `top_mm`), then ellipsoids painted over them in order.
@@ -76,6 +83,17 @@ impl Medium {
 
     pub fn labels(&self) -> &[Tissue] {
         &self.labels
+    }
+
+    /// The properties of `tissue` in this medium.
+    pub fn properties(&self, tissue: Tissue) -> TissueProperties {
+        self.properties[usize::from(tissue.label())]
+    }
+
+    /// This medium with `tissue`'s properties replaced (sensitivity studies).
+    pub fn with_properties(mut self, tissue: Tissue, properties: TissueProperties) -> Medium {
+        self.properties[usize::from(tissue.label())] = properties;
+        self
     }
 
     pub fn tissue(&self, voxel: Voxel) -> Tissue {
