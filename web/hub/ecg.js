@@ -6,6 +6,8 @@ import { el, ruleName, severity, ECG_RULES, drawingContext } from "./format.js";
 
 const KEEP_S = 10;
 const SHOW_S = 6;
+/** Seconds without new signal after which the strip says so. */
+const STALE_S = 3;
 /** Every ECG stream heard of: stream -> {patient, run, fs, first, samples, beats}. */
 const strips = new Map();
 
@@ -24,6 +26,7 @@ export function addStrip(update) {
   const skip = Math.max(0, strip.first + strip.samples.length - update.first_index);
   for (const v of update.samples_mv.slice(skip)) strip.samples.push(v);
   strip.beats.push(...update.beats);
+  strip.receivedAt = performance.now();
   const keep = Math.round(KEEP_S * strip.fs);
   if (strip.samples.length > keep) {
     const drop = strip.samples.length - keep;
@@ -53,8 +56,10 @@ export function renderEcg(stream, alerts) {
   if (!strip) return;
   const flags = [...alerts.values()].filter((a) => a.subject === stream && ECG_RULES.includes(a.rule));
   const rate = heartRate(strip);
+  const silentS = (performance.now() - strip.receivedAt) / 1000;
+  const state = silentS > STALE_S ? "no signal" : `${strip.beats.length} beats in ${KEEP_S} s`;
   document.getElementById("ecg-title").textContent =
-    `ECG ${stream.replace(".ecg.", " lead ")} · ${rate ? `${Math.round(rate)} /min` : "rate –"} · ${strip.beats.length} beats in ${KEEP_S} s`;
+    `ECG ${stream.replace(".ecg.", " lead ")} · ${rate ? `${Math.round(rate)} /min` : "rate –"} · ${state}`;
   document.getElementById("ecg-flags").replaceChildren(
     ...(flags.length === 0
       ? [el("span", { class: "flag ok" }, "No rhythm flags")]
@@ -110,5 +115,18 @@ export function renderEcg(stream, alerts) {
     g.lineTo(x(b), 14);
     g.fill();
   }
-  canvas.setAttribute("aria-label", `Live ECG strip, last ${SHOW_S} s, ${rate ? `heart rate ${Math.round(rate)} per minute` : "no rate yet"}, ${flags.length ? flags.map((a) => ruleName(a.rule)).join(", ") : "no rhythm flags"}`);
+  // A stream that stopped is not drawn as if it were live.
+  if (silentS > STALE_S) {
+    g.fillStyle = "rgba(255, 255, 255, 0.7)";
+    g.fillRect(0, 0, width, height);
+    g.fillStyle = "#b3001b";
+    g.font = "bold 22px system-ui, sans-serif";
+    g.textAlign = "center";
+    g.fillText(`No ECG signal for ${Math.round(silentS)} s`, width / 2, height / 2);
+  }
+  const described = silentS > STALE_S
+    ? `ECG strip: no signal for ${Math.round(silentS)} s`
+    : `Live ECG strip, last ${SHOW_S} s, ${rate ? `heart rate ${Math.round(rate)} per minute` : "no rate yet"}, ` +
+      (flags.length ? flags.map((a) => ruleName(a.rule)).join(", ") : "no rhythm flags");
+  canvas.setAttribute("aria-label", described);
 }
