@@ -1,7 +1,7 @@
 // The audit view: the hub's hash-chained audit trail (/api/audit), newest page first, with
 // who did what to which alert or patient, the outcome, and the start of each row's hash.
 
-import { el, dateTime } from "./format.js";
+import { el, dateTime, capitalised } from "./format.js";
 import { getJson } from "./api.js";
 
 const PAGE = 50;
@@ -15,12 +15,6 @@ const ACTIONS = {
   spo2_scale_changed: "Changed SpO2 scale",
 };
 
-/** "token_issued" -> "Token issued". */
-function sentence(action) {
-  const words = action.replaceAll("_", " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
 function row(r) {
   // The account is shown when it says more than the name: a token, or another name.
   const plain = !r.account || r.account === r.actor || r.account === `user:${r.actor}`;
@@ -31,7 +25,7 @@ function row(r) {
     el("td", {}, r.seq),
     el("td", {}, dateTime(r.at_ms)),
     el("td", {}, who),
-    el("td", {}, ACTIONS[r.action] || sentence(r.action)),
+    el("td", {}, ACTIONS[r.action] || capitalised(r.action.replaceAll("_", " "))),
     el("td", {}, `${r.entity_type} ${r.entity}`),
     el("td", {}, r.outcome),
     el("td", { class: "hash", title: r.hash }, r.hash.slice(0, 12)),

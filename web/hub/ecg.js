@@ -2,7 +2,7 @@
 // 0.5 mV squares), a marker over each beat the hub detected, the heart rate from the last beats,
 // and the stream's rhythm flags (active ECG alerts) in words.
 
-import { el, ruleName, severity, ECG_RULES, drawingContext } from "./format.js";
+import { el, ruleName, severity, ECG_RULES, drawingContext, capitalised } from "./format.js";
 
 const KEEP_S = 10;
 const SHOW_S = 6;
@@ -41,6 +41,12 @@ export function streamsOf(patient) {
   return [...strips.entries()].filter(([, s]) => s.patient === patient).map(([stream]) => stream);
 }
 
+/** "ECG holter-1 lead II: check electrodes (lead off)" -> "Check electrodes (lead off)". */
+function flagText(alert) {
+  const what = alert.message.includes(": ") ? alert.message.slice(alert.message.indexOf(": ") + 2) : ruleName(alert.rule);
+  return capitalised(what);
+}
+
 function heartRate(strip) {
   const beats = strip.beats.slice(-6);
   if (beats.length < 2) return null;
@@ -63,7 +69,7 @@ export function renderEcg(stream, alerts) {
   document.getElementById("ecg-flags").replaceChildren(
     ...(flags.length === 0
       ? [el("span", { class: "flag ok" }, "No rhythm flags")]
-      : flags.map((a) => el("span", { class: `flag ${severity(a.severity).css}` }, `${ruleName(a.rule)}: ${a.message}`))),
+      : flags.map((a) => el("span", { class: `flag ${severity(a.severity).css}` }, flagText(a)))),
   );
   const canvas = document.getElementById("ecg-canvas");
   const { g, width, height } = drawingContext(canvas);

@@ -71,6 +71,11 @@ export function ruleName(rule) {
 
 export const ECG_RULES = ["pause", "bradycardia", "tachycardia", "irregular_rhythm", "check_electrodes"];
 
+/** The text with its first letter in upper case. */
+export function capitalised(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 const pad = (n) => String(n).padStart(2, "0");
 
 export function clockTime(ms) {
