@@ -4,7 +4,7 @@
 import { el, svg, news2Badge, value, ago } from "./format.js";
 
 const TREND_MS = 30 * 60 * 1000;
-const SPARK = { width: 160, height: 36, max: 15 };
+const SPARK = { width: 120, height: 36, max: 15 };
 
 /** The NEWS2 response bands as a sparkline background: 0-4, 5-6, 7 and above. */
 const SPARK_BANDS = [
@@ -63,7 +63,7 @@ export function renderPatients(patients, trends, now) {
       el("td", {}, value(v.spo2, 0, "%"), o2, p.scale === 2 ? el("small", {}, " scale 2") : null),
       el("td", {}, value(v.heart_rate)),
       el("td", {}, v.systolic ? `${value(v.systolic)}/${value(v.diastolic)}` : "–"),
-      el("td", {}, value(v.temperature, 1, " °C")),
+      el("td", {}, value(v.temperature, 1)),
       el("td", {}, v.consciousness || "–"),
       el("td", { class: "muted" }, p.last_measurement_ms ? ago(p.last_measurement_ms, now) : "–"),
     );
