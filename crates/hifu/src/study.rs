@@ -9,9 +9,11 @@ use crate::bioheat::ThermalSettings;
 use crate::dose::NECROSIS_CEM43;
 use crate::field::FieldSettings;
 use crate::heating::HeatPattern;
+use crate::medium::Medium;
 use crate::plan::{PlannerSettings, plan_spots};
 use crate::rayleigh::IntensityTable;
 use crate::scenario::FibroidScenario;
+use crate::tissue::Tissue;
 use crate::transducer::Bowl;
 use crate::treatment::{OarLimits, Treatment};
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,45 @@ pub struct StudyCase {
     pub field: FieldSettings,
     pub thermal: ThermalSettings,
     pub spots: Vec<StudySpot>,
+    /// Tissue properties changed from their defaults (sensitivity studies).
+    #[serde(default)]
+    pub changes: Vec<PropertyChange>,
+}
+
+/// A change to some tissues' properties: attenuation and conductivity scaled, absorption fraction
+/// and perfusion set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyChange {
+    pub tissues: Vec<Tissue>,
+    pub attenuation_scale: f64,
+    pub conductivity_scale: f64,
+    pub absorption_fraction: Option<f64>,
+    pub perfusion_per_s: Option<f64>,
+}
+
+impl PropertyChange {
+    /// No change to `tissues` (the other fields then say what changes).
+    fn of(tissues: &[Tissue]) -> PropertyChange {
+        PropertyChange {
+            tissues: tissues.to_vec(),
+            attenuation_scale: 1.0,
+            conductivity_scale: 1.0,
+            absorption_fraction: None,
+            perfusion_per_s: None,
+        }
+    }
+
+    fn apply(&self, mut medium: Medium) -> Medium {
+        for &tissue in &self.tissues {
+            let mut p = medium.properties(tissue);
+            p.attenuation_db_cm_mhz *= self.attenuation_scale;
+            p.conductivity *= self.conductivity_scale;
+            p.absorption_fraction = self.absorption_fraction.unwrap_or(p.absorption_fraction);
+            p.perfusion_per_s = self.perfusion_per_s.unwrap_or(p.perfusion_per_s);
+            medium = medium.with_properties(tissue, p);
+        }
+        medium
+    }
 }
 
 /// What one run of a case gives.
@@ -71,7 +112,12 @@ pub fn run_case(
     table: &IntensityTable,
     progress: &mut dyn FnMut(f64, f64),
 ) -> Result<StudyFigures, HifuError> {
-    let medium = case.scenario.build()?;
+    let medium = case
+        .changes
+        .iter()
+        .fold(case.scenario.build()?, |medium, change| {
+            change.apply(medium)
+        });
     let spacing_m = medium.grid.spacing_m;
     let field = &case.field;
     let pattern = if field.whole_beam {
@@ -177,6 +223,7 @@ pub fn single_spot_case(spacing_mm: f64, power_w: f64, on_s: f64, cool_s: f64) -
             on_s,
             cool_s,
         }],
+        changes: Vec::new(),
     }
 }
 
@@ -206,6 +253,7 @@ pub fn boundary_case(lateral_margin_mm: f64, posterior_mm: f64) -> StudyCase {
             sustained([-(ax - 5.0), 0.0, 0.0]),
             sustained([0.0, 0.0, az - 5.0]),
         ],
+        changes: Vec::new(),
     }
 }
 
@@ -276,7 +324,67 @@ pub fn plan_case(spacing_mm: f64, table: &IntensityTable) -> Result<StudyCase, H
         field,
         thermal,
         spots,
+        changes: Vec::new(),
     })
+}
+
+/// The sensitivity study: one parameter at a time at the low and high ends of its plausible range
+/// (reference/hifu-tissue.md §1, §2, §6), the others nominal, on `base` (the plan case). Each row
+/// is a label and the change it makes.
+pub fn sensitivity_changes() -> Vec<(&'static str, PropertyChange)> {
+    let fibroid = [Tissue::Fibroid];
+    let wall = [Tissue::Skin, Tissue::Fat, Tissue::Muscle];
+    let soft: Vec<Tissue> = Tissue::ALL
+        .into_iter()
+        .filter(|&t| t != Tissue::Water)
+        .collect();
+    // Fibroid attenuation at 0.8 MHz: nominal 0.56 dB/cm (IT'IS uterus); low 0.25 (the ex-vivo
+    // 5-10 MHz fit extrapolated), high 0.8 (1.0 dB/cm at 1 MHz, the top of the 0.3-1.0 range).
+    let fibroid_alpha = |scale| PropertyChange {
+        attenuation_scale: scale,
+        ..PropertyChange::of(&fibroid)
+    };
+    // Abdominal wall attenuation: labs disagree by up to ×2 (Madsen et al. 1986).
+    let wall_alpha = |scale| PropertyChange {
+        attenuation_scale: scale,
+        ..PropertyChange::of(&wall)
+    };
+    // Fibroid perfusion: 0 (hypovascular or shut down), IT'IS uterus 8.4e-3 1/s, DCE-MRI myoma
+    // 0.055 1/s (Suomi et al. 2019); nominal 3.35e-4 (half of muscle).
+    let fibroid_w = |w| PropertyChange {
+        perfusion_per_s: Some(w),
+        ..PropertyChange::of(&fibroid)
+    };
+    // Conductivity of every tissue: uterus 0.45-0.60 around 0.53 W/m/K (±15 %).
+    let conductivity = |scale| PropertyChange {
+        conductivity_scale: scale,
+        ..PropertyChange::of(&soft)
+    };
+    vec![
+        ("nominal", PropertyChange::of(&[])),
+        (
+            "fibroid attenuation 0.25 dB/cm",
+            fibroid_alpha(0.25 / 0.564),
+        ),
+        (
+            "fibroid attenuation 0.80 dB/cm",
+            fibroid_alpha(0.80 / 0.564),
+        ),
+        ("wall attenuation x0.7", wall_alpha(0.7)),
+        ("wall attenuation x1.4", wall_alpha(1.4)),
+        (
+            "absorption 0.6 of attenuation",
+            PropertyChange {
+                absorption_fraction: Some(0.6),
+                ..PropertyChange::of(&soft)
+            },
+        ),
+        ("fibroid perfusion 0", fibroid_w(0.0)),
+        ("fibroid perfusion 8.4e-3 1/s", fibroid_w(8.4e-3)),
+        ("fibroid perfusion 0.055 1/s", fibroid_w(0.055)),
+        ("conductivity x0.85", conductivity(0.85)),
+        ("conductivity x1.15", conductivity(1.15)),
+    ]
 }
 
 /// Relative difference |a − b| / |b|.
@@ -289,27 +397,38 @@ mod tests {
     use super::*;
     use crate::testing::{coarse_field, small_scenario};
 
+    /// One spot on the small scenario with the coarse field.
+    fn run_small(
+        scenario: FibroidScenario,
+        spot: StudySpot,
+        changes: Vec<PropertyChange>,
+    ) -> StudyFigures {
+        let case = StudyCase {
+            scenario,
+            field: coarse_field(),
+            thermal: ThermalSettings::default(),
+            spots: vec![spot],
+            changes,
+        };
+        let table = study_table(&case.field, &Bowl::default(), 1.5e-3, &|_, _| {});
+        run_case(&case, &table, &mut |_, _| {}).unwrap()
+    }
+
     fn one_spot(margin_mm: f64, posterior_mm: f64) -> StudyFigures {
         let scenario = FibroidScenario {
             lateral_margin_mm: margin_mm,
             posterior_mm,
             ..small_scenario()
         };
-        let case = StudyCase {
-            scenario,
-            field: coarse_field(),
-            thermal: ThermalSettings::default(),
-            spots: vec![StudySpot {
-                // 4 mm inside the fibroid's lateral edge, next to the box's side face; long and
-                // gentle, so that the heat spreads ~10 mm, as it does over many spots.
-                offset_mm: [-6.0, 0.0, 0.0],
-                power_w: 15.0,
-                on_s: 200.0,
-                cool_s: 20.0,
-            }],
+        // 4 mm inside the fibroid's lateral edge, next to the box's side face; long and gentle, so
+        // that the heat spreads ~10 mm, as it does over many spots.
+        let spot = StudySpot {
+            offset_mm: [-6.0, 0.0, 0.0],
+            power_w: 15.0,
+            on_s: 200.0,
+            cool_s: 20.0,
         };
-        let table = study_table(&case.field, &Bowl::default(), 1.5e-3, &|_, _| {});
-        run_case(&case, &table, &mut |_, _| {}).unwrap()
+        run_small(scenario, spot, Vec::new())
     }
 
     #[test]
@@ -331,5 +450,28 @@ mod tests {
             near.lesion_volume_mm3 < 0.95 * far.lesion_volume_mm3,
             "4 vs 25 mm: {near:?} {far:?}"
         );
+    }
+
+    #[test]
+    fn property_changes_reach_the_heating_and_the_solver() {
+        let case = |changes: Vec<PropertyChange>| {
+            let spot = StudySpot {
+                offset_mm: [0.0; 3],
+                power_w: 60.0,
+                on_s: 10.0,
+                cool_s: 10.0,
+            };
+            run_small(small_scenario(), spot, changes)
+        };
+        let rows = sensitivity_changes();
+        let change = |label: &str| rows.iter().find(|r| r.0 == label).unwrap().1.clone();
+        let nominal = case(vec![]);
+        let perfused = case(vec![change("fibroid perfusion 0.055 1/s")]);
+        assert!(perfused.peak_temperature_c < nominal.peak_temperature_c - 1.0);
+        let opaque_wall = case(vec![change("wall attenuation x1.4")]);
+        assert!(opaque_wall.skin_max_c > nominal.skin_max_c);
+        assert!(opaque_wall.peak_temperature_c < nominal.peak_temperature_c);
+        let conductive = case(vec![change("conductivity x1.15")]);
+        assert!(conductive.peak_temperature_c < nominal.peak_temperature_c);
     }
 }

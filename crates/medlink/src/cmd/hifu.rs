@@ -28,6 +28,9 @@ pub enum HifuCommand {
     /// Modelling studies: grid convergence of one shot and of a plan (1.5-0.5 mm) and the box's
     /// boundaries; progress on stderr, tables (or --json) on stdout.
     Converge(crate::cmd::hifu_study::ConvergeArgs),
+    /// Sensitivity of lesion volume and organ peaks to attenuation, absorption, perfusion and
+    /// conductivity over their plausible ranges, one at a time.
+    Sensitivity(crate::cmd::hifu_study::SensitivityArgs),
 }
 
 pub fn run(command: HifuCommand) -> anyhow::Result<()> {
@@ -37,6 +40,7 @@ pub fn run(command: HifuCommand) -> anyhow::Result<()> {
         HifuCommand::Simulate(args) => crate::cmd::hifu_simulate::run(args),
         HifuCommand::Device(args) => crate::cmd::hifu_device::run(args),
         HifuCommand::Converge(args) => crate::cmd::hifu_study::converge(args),
+        HifuCommand::Sensitivity(args) => crate::cmd::hifu_study::sensitivity(args),
     }
 }
 

@@ -5,7 +5,7 @@
 use clap::{Args, ValueEnum};
 use hifu::study::{
     BOUNDARY_BOXES_MM, CONVERGENCE_SPACINGS_MM, StudyCase, StudyFigures, boundary_case, plan_case,
-    relative_change, run_case, single_spot_case, study_table,
+    relative_change, run_case, sensitivity_changes, single_spot_case, study_table,
 };
 use hifu::transducer::Bowl;
 use serde::Serialize;
@@ -200,4 +200,39 @@ pub(crate) fn print_table(name: &str, rows: &[Row]) {
             row.wall_s
         );
     }
+}
+
+#[derive(Args)]
+pub struct SensitivityArgs {
+    /// Grid spacing of the plan case (mm).
+    #[arg(long, default_value_t = 1.5)]
+    spacing_mm: f64,
+    /// Print JSON on stdout instead of a text table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One row per parameter value (one at a time, the others nominal) on the plan case.
+pub fn sensitivity(args: SensitivityArgs) -> anyhow::Result<()> {
+    eprintln!("Rayleigh table...");
+    let field = hifu::field::FieldSettings::default();
+    let table = study_table(
+        &field,
+        &Bowl::default(),
+        args.spacing_mm.max(1.5) * 1e-3,
+        &|_, _| {},
+    );
+    let base = plan_case(args.spacing_mm, &table)?;
+    let cases = sensitivity_changes().into_iter().map(|(label, change)| {
+        let mut case = base.clone();
+        case.changes = vec![change];
+        (label.to_string(), case)
+    });
+    let rows = run_cases("sensitivity", cases, &table)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print_table("sensitivity (3 cm fibroid, clinically shaped plan)", &rows);
+    }
+    Ok(())
 }
