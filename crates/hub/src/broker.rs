@@ -1,65 +1,107 @@
-//! The embedded MQTT broker (rumqttd), used unless `--mqtt` names an external one.
+//! Where devices connect when no external broker is named: the embedded gateway's listener
+//! ([`crate::gateway`]), plain MQTT on loopback, MQTT over TLS (the hub's certificate) anywhere
+//! else. It refuses to listen beyond loopback without a certificate.
 
-use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
-use std::collections::HashMap;
+use crate::gateway::Gateway;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
-/// Most unacknowledged QoS 1 messages the broker keeps in flight per connection: the hub acks
-/// after each commit, so this bounds how many measurements one commit can cover.
-pub const MAX_INFLIGHT: usize = 16_384;
-
-fn config(listen: SocketAddr) -> Config {
-    let connections = ConnectionSettings {
-        connection_timeout_ms: 60_000,
-        max_payload_size: 64 * 1024,
-        max_inflight_count: MAX_INFLIGHT,
-        auth: None,
-        external_auth: None,
-        dynamic_filters: true,
-    };
-    let server = ServerSettings {
-        name: "medlink-v4".to_string(),
-        listen,
-        tls: None,
-        next_connection_delay_ms: 1,
-        connections,
-    };
-    Config {
-        id: 0,
-        router: RouterConfig {
-            max_connections: 100_000,
-            max_outgoing_packet_count: 200,
-            max_segment_size: 100 * 1024 * 1024,
-            max_segment_count: 10,
-            ..RouterConfig::default()
-        },
-        v4: Some(HashMap::from([("1".to_string(), server)])),
-        ..Config::default()
-    }
-}
-
-/// Errors starting the broker.
+/// Errors starting the listener.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
-    #[error("embedded MQTT broker: {0}")]
+    #[error("embedded MQTT gateway: {0}")]
     Start(String),
+    #[error(
+        "the embedded MQTT gateway would listen on {0}, beyond loopback, without TLS: give it the \
+         hub's certificate (mqtt_tls_cert and mqtt_tls_key in the configuration, or \
+         --mqtt-tls-cert/--mqtt-tls-key), or listen on 127.0.0.1"
+    )]
+    CleartextBeyondLoopback(SocketAddr),
+    #[error("MQTT TLS: {0}")]
+    Tls(String),
 }
 
-/// Starts rumqttd on `listen` in its own threads; it runs until the process exits.
-pub fn start(listen: SocketAddr) -> Result<(), BrokerError> {
-    // Fail early and clearly if the port is taken (rumqttd would only log it).
-    drop(
-        std::net::TcpListener::bind(listen)
-            .map_err(|e| BrokerError::Start(format!("{listen}: {e}")))?,
-    );
-    let mut broker = Broker::new(config(listen));
-    std::thread::Builder::new()
-        .name("mqtt-broker".into())
-        .spawn(move || {
-            if let Err(e) = broker.start() {
-                tracing::error!("embedded MQTT broker stopped: {e}");
-            }
-        })
+/// The hub's TLS certificate (PEM chain) and key (PEM, PKCS#8 or RSA/EC).
+pub struct TlsFiles<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+}
+
+/// A server TLS acceptor from PEM files (TLS 1.2 and 1.3, ring crypto, no client certificates:
+/// devices sign in with their password inside the encrypted connection).
+pub fn acceptor(files: &TlsFiles<'_>) -> Result<TlsAcceptor, BrokerError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| BrokerError::Tls(format!("{}: {e}", path.display())))
+    };
+    let chain = rustls_pemfile::certs(&mut &read(files.cert)?[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BrokerError::Tls(format!("{}: {e}", files.cert.display())))?;
+    if chain.is_empty() {
+        return Err(BrokerError::Tls(format!(
+            "{}: no certificate in it",
+            files.cert.display()
+        )));
+    }
+    let key = rustls_pemfile::private_key(&mut &read(files.key)?[..])
+        .map_err(|e| BrokerError::Tls(format!("{}: {e}", files.key.display())))?
+        .ok_or_else(|| {
+            BrokerError::Tls(format!("{}: no private key in it", files.key.display()))
+        })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| BrokerError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| BrokerError::Tls(e.to_string()))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Binds `listen` and serves device connections on spawned tasks; returns the bound address.
+pub async fn start(
+    listen: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    gateway: Arc<Gateway>,
+) -> Result<SocketAddr, BrokerError> {
+    if tls.is_none() && !listen.ip().is_loopback() {
+        return Err(BrokerError::CleartextBeyondLoopback(listen));
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| BrokerError::Start(format!("{listen}: {e}")))?;
+    let bound = listener
+        .local_addr()
         .map_err(|e| BrokerError::Start(e.to_string()))?;
-    Ok(())
+    tokio::spawn(async move {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("MQTT accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let gateway = gateway.clone();
+            let peer = peer.to_string();
+            match tls.clone() {
+                None => {
+                    tokio::spawn(gateway.serve(stream, peer));
+                }
+                Some(acceptor) => {
+                    tokio::spawn(async move {
+                        match acceptor.accept(stream).await {
+                            Ok(stream) => gateway.serve(stream, peer).await,
+                            Err(e) => tracing::warn!(%peer, "MQTT TLS handshake: {e}"),
+                        }
+                    });
+                }
+            }
+        }
+    });
+    Ok(bound)
 }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use vitals::alerts::AlertConfig;
 use vitals::geo::LatLon;
 use vitals::reading_window::ReadingWindow;
@@ -10,7 +10,7 @@ use vitals::reading_window::ReadingWindow;
 /// Where measurements come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MqttSource {
-    /// Run the embedded rumqttd broker on this address and subscribe to it.
+    /// Serve devices on this address with the embedded gateway (per-device credentials and ACL).
     Embedded(SocketAddr),
     /// Subscribe to an external broker, e.g. mosquitto.
     External { host: String, port: u16 },
@@ -49,8 +49,17 @@ pub struct HubConfig {
     pub fsync: bool,
     /// HTTP address (FHIR, alerts, events, metrics).
     pub http: SocketAddr,
-    /// Embedded broker address (ignored with `mqtt_url`).
+    /// Embedded gateway address (ignored with `mqtt_url`); beyond loopback it needs TLS.
     pub mqtt_listen: SocketAddr,
+    /// The hub's certificate (PEM) for MQTT over TLS on the embedded gateway.
+    pub mqtt_tls_cert: Option<PathBuf>,
+    /// The key of `mqtt_tls_cert` (PEM).
+    pub mqtt_tls_key: Option<PathBuf>,
+    /// The hub's user name on an external broker (`medlink hub device mosquitto` writes its
+    /// account into mosquitto's files).
+    pub mqtt_username: Option<String>,
+    /// File holding the hub's password on an external broker (first line).
+    pub mqtt_password_file: Option<PathBuf>,
     /// External broker, e.g. `mqtt://127.0.0.1:1883`; embedded broker when absent.
     pub mqtt_url: Option<String>,
     /// MQTT client id of the hub (its persistent session on the broker).
@@ -85,6 +94,10 @@ impl Default for HubConfig {
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
             mqtt_url: None,
+            mqtt_tls_cert: None,
+            mqtt_tls_key: None,
+            mqtt_username: None,
+            mqtt_password_file: None,
             client_id: "medlink-hub".to_string(),
             max_batch: 4096,
             alert_fast_path: true,
@@ -142,6 +155,46 @@ impl HubConfig {
             Some(url) => parse_mqtt_url(url),
             None => Ok(MqttSource::Embedded(self.mqtt_listen)),
         }
+    }
+}
+
+/// The MQTT side's settings: TLS for the embedded gateway, the hub's account on a broker.
+impl HubConfig {
+    /// Checks the MQTT settings that go in pairs.
+    pub fn check_mqtt(&self) -> Result<(), String> {
+        if self.mqtt_tls_cert.is_some() != self.mqtt_tls_key.is_some() {
+            return Err(
+                "mqtt_tls_cert and mqtt_tls_key (--mqtt-tls-cert/--mqtt-tls-key) go together"
+                    .into(),
+            );
+        }
+        if self.mqtt_username.is_some() != self.mqtt_password_file.is_some() {
+            return Err("mqtt_username and mqtt_password_file go together".into());
+        }
+        Ok(())
+    }
+
+    /// The embedded gateway's certificate and key (`mqtt_tls_cert`, `mqtt_tls_key`; they may
+    /// be the hub's HTTPS files); `None` for plain MQTT (loopback only).
+    pub fn mqtt_tls_files(&self) -> Option<(&Path, &Path)> {
+        Some((
+            self.mqtt_tls_cert.as_deref()?,
+            self.mqtt_tls_key.as_deref()?,
+        ))
+    }
+
+    /// The hub's credentials on an external broker, if configured: (user name, password).
+    pub fn mqtt_credentials(&self) -> Result<Option<(String, String)>, String> {
+        let (Some(user), Some(file)) = (&self.mqtt_username, &self.mqtt_password_file) else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("mqtt_password_file {}: {e}", file.display()))?;
+        let password = text.lines().next().unwrap_or("").trim().to_string();
+        if password.is_empty() {
+            return Err(format!("mqtt_password_file {}: empty", file.display()));
+        }
+        Ok(Some((user.clone(), password)))
     }
 }
 

@@ -41,15 +41,18 @@ struct AckBody {
 }
 
 impl Device {
-    /// Connects, sets the last will (`offline` on the status topic), announces `online` and
-    /// listens for the hub's confirmations. The connection runs on a spawned task.
+    /// Connects with the device's credentials (its id as user name and the password `medlink hub
+    /// device add` printed), sets the last will (`offline` on the status topic), announces
+    /// `online` and listens for the hub's confirmations. The connection runs on a spawned task.
     pub async fn connect(
         host: &str,
         port: u16,
         id: &str,
+        password: &str,
         patient: &str,
     ) -> Result<Device, rumqttc::ClientError> {
         let mut options = MqttOptions::new(format!("dev-{id}"), host, port);
+        options.set_credentials(id, password);
         let will = serde_json::json!({"state": "offline", "patient": patient}).to_string();
         options
             .set_keep_alive(Duration::from_secs(5))

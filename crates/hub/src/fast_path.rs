@@ -11,10 +11,11 @@
 //! measurement is scored once, by whichever path sees it first ([`crate::care::Care::score_new`]);
 //! one this path missed (its connection was down) is scored when the durable path receives it.
 
-use crate::Shared;
 use crate::ingest::{no_delay, raise_alerts};
 use crate::metrics::Metrics;
+use crate::registrations::Registrations;
 use crate::topics::{self, Topic};
+use crate::{Shared, now_ms};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -52,11 +53,13 @@ pub fn spawn(options: MqttOptions, priority: i32, shared: Arc<Shared>) -> std::i
 }
 
 /// Polls the fast-path connection forever: subscribes to vitals on every connect and scores
-/// every measurement not scored before. Bad payloads are left to the durable path, which
-/// rejects and reports them.
+/// every measurement not scored before. Bad payloads, and readings that name another patient
+/// than their device's registered one (or come from an unregistered device), are left to the
+/// durable path, which rejects and reports them.
 async fn run(mut eventloop: EventLoop, client: AsyncClient, shared: Arc<Shared>) {
     no_delay(&mut eventloop);
     let subscribed = &shared.metrics.fast_path_subscribed;
+    let mut registrations = Registrations::default();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -68,6 +71,8 @@ async fn run(mut eventloop: EventLoop, client: AsyncClient, shared: Arc<Shared>)
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 if let Some(Topic::Vitals(device)) = topics::parse(&publish.topic)
                     && let Ok(measurements) = payload::decode_vitals_batch(device, &publish.payload)
+                    && let Some(patient) = registrations.patient_of(&shared, device, now_ms())
+                    && measurements.iter().all(|m| m.patient == patient)
                 {
                     let scored = raise_alerts(&shared, &measurements);
                     Metrics::add(&shared.metrics.scored_fast_path, scored);

@@ -1,23 +1,28 @@
-//! MQTT ingestion: subscribe, decode, commit in batches, and only then acknowledge.
+//! MQTT ingestion: decode, attribute to the registered patient, commit in batches, and only then
+//! acknowledge.
 //!
-//! The MQTT task decodes each publish and hands it to the ingest thread, which owns the store:
-//! the MQTT task also scores each measurement the alert fast path ([`crate::fast_path`]) has not
-//! scored yet and pushes its alerts (they never wait for a commit). The ingest thread drains
-//! whatever is queued (up to `max_batch`), writes it in one transaction, commits, and hands the
-//! batch to the ack task, which after the commit (1) PUBACKs every publish to the broker (manual
-//! acks, persistent session, so an uncommitted message is redelivered after a crash) and (2)
-//! publishes the committed sequence
-//! numbers on each device's `ack` topic: the end-to-end confirmation a device can rely on.
+//! Publishes come from the embedded gateway ([`crate::gateway`], which knows the device that sent
+//! each one) or from the hub's subscription to an external broker (whose ACL binds each device to
+//! its topics; the device is the one its topic names). Either way each publish is classified
+//! here, its readings attributed to the patient the device is registered to, scored at once (its
+//! alerts never wait for a commit), and handed to the ingest thread, which owns the store: it
+//! drains whatever is queued (up to `max_batch`), writes it in one transaction, commits, and hands
+//! the batch to the ack task, which after the commit (1) PUBACKs every publish (to the device, or
+//! to the broker: manual acks, persistent session, so an uncommitted message is redelivered after
+//! a crash) and (2) publishes the committed sequence numbers on each device's `ack` topic: the
+//! end-to-end confirmation a device can rely on.
 
 use crate::care::HubEvent;
 use crate::ecg_streams::{self, Analysis, EcgStreams};
-use crate::metrics::Metrics;
+use crate::gateway::{Gateway, Session};
+use crate::metrics::{DeviceRefusal, Metrics};
 use crate::recent::Seen;
+use crate::registrations::Registrations;
 use crate::topics::{self, Topic};
 use crate::{Shared, now_ms};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use store::{Insert, Store, StoreError};
 use tokio::sync::mpsc;
@@ -25,9 +30,21 @@ use vitals::Measurement;
 use vitals::payload::{self, DeviceState, Heartbeat, Position, Rejection, Status};
 use vitals::reading_window::ReadingWindow;
 
+/// Who a publish is acknowledged to once committed.
+#[derive(Clone)]
+pub enum Origin {
+    /// The external broker (the hub's own subscription).
+    Broker,
+    /// A device connected to the embedded gateway.
+    Device(Arc<Session>),
+    /// Nobody: a QoS 0 publish or a last will.
+    Unacknowledged,
+}
+
 /// A decoded publish, still holding the packet so it can be acknowledged after the commit.
 pub struct Inbound {
     publish: Publish,
+    origin: Origin,
     message: Message,
 }
 
@@ -38,36 +55,103 @@ enum Message {
     Status(String, Result<Status, Rejection>),
     Heartbeat(String, Result<Heartbeat, Rejection>),
     Position(String, Result<Position, Rejection>),
-    /// An ECG chunk, already analysed in the MQTT task (its alerts are raised there), and the
-    /// heart rates refused for their time stamp ([`ReadingWindow`]).
+    /// An ECG chunk, already analysed (its alerts are raised on arrival), and the heart rates
+    /// refused for their time stamp ([`ReadingWindow`]).
     Ecg(Result<Analysis, Rejection>, Vec<Rejection>),
     UnknownTopic,
 }
 
-fn classify(publish: Publish, streams: &mut EcgStreams, window: &ReadingWindow) -> Inbound {
+/// Why a device's message names the wrong patient.
+fn wrong_patient(device: &str, named: &str, registered: &str) -> Rejection {
+    Rejection::Schema(format!(
+        "the message names patient {named}; device {device} is registered to {registered}"
+    ))
+}
+
+/// Classifies a publish of a device registered to `patient` (`None`: not registered, so nothing
+/// it sends is taken): vitals naming another patient are refused whole; status, heartbeat and
+/// position messages count for the registered patient whatever they name.
+pub(crate) fn classify(
+    publish: Publish,
+    origin: Origin,
+    streams: &Mutex<EcgStreams>,
+    window: &ReadingWindow,
+    patient: Option<&str>,
+) -> Inbound {
     let body = &publish.payload[..];
-    let message = match topics::parse(&publish.topic) {
-        Some(Topic::Vitals(d)) => match payload::decode_vitals_batch(d, body) {
-            Ok(readings) => {
-                let (accepted, refused) = window.split(readings, now_ms());
-                Message::Vitals(d.into(), Ok(accepted), refused)
+    let topic = topics::parse(&publish.topic);
+    let message = match (topic, patient) {
+        (None, _) => Message::UnknownTopic,
+        (Some(t), None) => {
+            let r = Rejection::Schema(format!("device {} is not registered", t.device()));
+            match t {
+                Topic::Ecg(_) => Message::Ecg(Err(r), Vec::new()),
+                t => Message::Vitals(t.device().into(), Err(r), Vec::new()),
             }
+        }
+        (Some(Topic::Vitals(d)), Some(p)) => match payload::decode_vitals_batch(d, body) {
+            Ok(readings) => match readings.iter().find(|m| m.patient != p) {
+                Some(m) => Message::Vitals(d.into(), Err(wrong_patient(d, &m.patient, p)), vec![]),
+                None => {
+                    let (accepted, refused) = window.split(readings, now_ms());
+                    Message::Vitals(d.into(), Ok(accepted), refused)
+                }
+            },
             Err(r) => Message::Vitals(d.into(), Err(r), Vec::new()),
         },
-        Some(Topic::Status(d)) => Message::Status(d.into(), payload::decode_status(body)),
-        Some(Topic::Heartbeat(d)) => Message::Heartbeat(d.into(), payload::decode_heartbeat(body)),
-        Some(Topic::Position(u)) => Message::Position(u.into(), payload::decode_position(body)),
-        Some(Topic::Ecg(stream)) => match ecg_streams::decode(&stream, body) {
+        (Some(Topic::Status(d)), Some(p)) => {
+            let status = payload::decode_status(body).map(|s| Status {
+                patient: Some(p.to_string()),
+                ..s
+            });
+            Message::Status(d.into(), status)
+        }
+        (Some(Topic::Heartbeat(d)), Some(p)) => {
+            let heartbeat = payload::decode_heartbeat(body).map(|_| Heartbeat {
+                patient: Some(p.to_string()),
+            });
+            Message::Heartbeat(d.into(), heartbeat)
+        }
+        (Some(Topic::Position(u)), Some(p)) => {
+            let position = payload::decode_position(body).map(|pos| Position {
+                patient: p.to_string(),
+                ..pos
+            });
+            Message::Position(u.into(), position)
+        }
+        (Some(Topic::Ecg(stream)), Some(p)) if stream.patient != p => {
+            let r = wrong_patient(stream.device, stream.patient, p);
+            Message::Ecg(Err(r), Vec::new())
+        }
+        (Some(Topic::Ecg(stream)), Some(_)) => match ecg_streams::decode(&stream, body) {
             Ok(chunk) => {
+                // Locked for ECG chunks only: vitals from many connections never wait on it.
+                let mut streams = streams.lock().unwrap_or_else(PoisonError::into_inner);
                 let mut analysis = streams.analyse(chunk);
                 let refused = analysis.keep_in_window(window, now_ms());
                 Message::Ecg(Ok(analysis), refused)
             }
             Err(r) => Message::Ecg(Err(r), Vec::new()),
         },
-        None => Message::UnknownTopic,
     };
-    Inbound { publish, message }
+    Inbound {
+        publish,
+        origin,
+        message,
+    }
+}
+
+/// Scores what a classified publish carries and pushes the alerts it raises (vitals, ECG) at
+/// once; returns how many measurements it scored.
+pub(crate) fn score_on_arrival(shared: &Shared, inbound: &Inbound) -> u64 {
+    match &inbound.message {
+        Message::Vitals(_, Ok(measurements), _) => raise_alerts(shared, measurements),
+        Message::Ecg(Ok(analysis), _) => {
+            raise_ecg_alerts(shared, analysis);
+            0
+        }
+        _ => 0,
+    }
 }
 
 /// MQTT options of the hub's subscriber: persistent session, acks sent by hand after commit.
@@ -89,16 +173,19 @@ pub fn no_delay(eventloop: &mut EventLoop) {
     eventloop.set_network_options(network);
 }
 
-/// Polls the MQTT connection forever: subscribes on every connect, forwards every publish.
+/// Polls the external broker's connection forever: subscribes on every connect, forwards every
+/// publish (attributed to its topic's device's registration).
 pub async fn mqtt_loop(
     mut eventloop: EventLoop,
     client: AsyncClient,
     tx: mpsc::Sender<Inbound>,
     shared: Arc<Shared>,
-    mut streams: EcgStreams,
+    streams: EcgStreams,
     window: ReadingWindow,
 ) {
+    let streams = Mutex::new(streams);
     no_delay(&mut eventloop);
+    let mut registrations = Registrations::default();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -119,15 +206,20 @@ pub async fn mqtt_loop(
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let inbound = classify(publish, &mut streams, &window);
-                match &inbound.message {
-                    Message::Vitals(_, Ok(measurements), _) => {
-                        let scored = raise_alerts(&shared, measurements);
-                        Metrics::add(&shared.metrics.scored_durable_path, scored);
-                    }
-                    Message::Ecg(Ok(analysis), _) => raise_ecg_alerts(&shared, analysis),
-                    _ => {}
+                let device = topics::parse(&publish.topic).map(|t| t.device().to_string());
+                let patient = device.and_then(|d| registrations.patient_of(&shared, &d, now_ms()));
+                if patient.is_none() {
+                    shared.metrics.refuse_device(DeviceRefusal::Unregistered);
                 }
+                let inbound = classify(
+                    publish,
+                    Origin::Broker,
+                    &streams,
+                    &window,
+                    patient.as_deref(),
+                );
+                let scored = score_on_arrival(&shared, &inbound);
+                Metrics::add(&shared.metrics.scored_durable_path, scored);
                 if tx.send(inbound).await.is_err() {
                     return; // the ingest thread stopped
                 }
@@ -148,7 +240,7 @@ pub async fn mqtt_loop(
 /// What one committed batch owes the outside world.
 #[derive(Default)]
 struct Outcome {
-    publishes: Vec<Publish>,
+    publishes: Vec<(Publish, Origin)>,
     /// Committed sequence numbers by the topic they are confirmed on.
     acks: BTreeMap<String, Vec<u64>>,
     /// Rejections with the topic they are reported on (empty: reported only to the hub's clients).
@@ -172,6 +264,22 @@ impl Outcome {
     }
 }
 
+/// The device-patient links the ingest thread has written (so each is written once, without an
+/// allocation per reading).
+#[derive(Default)]
+struct Linked(HashMap<String, String>);
+
+impl Linked {
+    /// Records the link; true when it is new (and must be written).
+    fn link(&mut self, device: &str, patient: &str) -> bool {
+        if self.0.get(device).is_some_and(|p| p == patient) {
+            return false;
+        }
+        self.0.insert(device.to_string(), patient.to_string());
+        true
+    }
+}
+
 /// The ingest thread: batches, commits, feeds the alert engine, acknowledges.
 pub struct Ingest {
     pub store: Store,
@@ -187,7 +295,7 @@ impl Ingest {
     /// Runs until the MQTT side goes away; a store error stops ingestion (nothing more is acked).
     pub fn run(mut self, mut rx: mpsc::Receiver<Inbound>) -> Result<(), StoreError> {
         crate::priority::lower(self.nice);
-        let mut known = HashSet::new();
+        let mut known = Linked::default();
         let mut batch = Vec::with_capacity(self.max_batch);
         while let Some(first) = rx.blocking_recv() {
             batch.push(first);
@@ -215,7 +323,7 @@ impl Ingest {
     fn commit(
         &mut self,
         batch: &mut Vec<Inbound>,
-        known: &mut HashSet<(String, String)>,
+        known: &mut Linked,
     ) -> Result<Outcome, StoreError> {
         let metrics = &self.shared.metrics;
         let mut out = Outcome::default();
@@ -229,7 +337,7 @@ impl Ingest {
                         out.reject(metrics, Some(topics::error(&d)), &topic, r);
                     }
                     for m in measurements {
-                        if known.insert((m.device.clone(), m.patient.clone())) {
+                        if known.link(&m.device, &m.patient) {
                             tx.ensure_patient(&m.patient)?;
                             tx.ensure_device(&m.device, Some(&m.patient))?;
                         }
@@ -260,7 +368,7 @@ impl Ingest {
                     }
                     let stream = analysis.key.stream_device();
                     duplicates += u64::from(analysis.duplicate);
-                    if known.insert((stream.clone(), analysis.key.patient.clone())) {
+                    if known.link(&stream, &analysis.key.patient) {
                         tx.ensure_patient(&analysis.key.patient)?;
                         tx.ensure_device(&stream, Some(&analysis.key.patient))?;
                     }
@@ -286,7 +394,7 @@ impl Ingest {
                     out.reject(metrics, None, &topic, r)
                 }
             }
-            out.publishes.push(inbound.publish);
+            out.publishes.push((inbound.publish, inbound.origin));
         }
         tx.commit()?;
         Metrics::add(&metrics.commits, 1);
@@ -381,40 +489,58 @@ fn raise_ecg_alerts(shared: &Shared, analysis: &Analysis) {
 
 /// What a committed batch owes the devices and the broker.
 pub struct Acks {
-    publishes: Vec<Publish>,
+    publishes: Vec<(Publish, Origin)>,
     acks: BTreeMap<String, Vec<u64>>,
     errors: Vec<(String, HubEvent)>,
 }
 
+/// Where the hub's PUBACKs and answers go: the external broker or the embedded gateway.
+pub enum Outlet {
+    Broker(AsyncClient),
+    Gateway(Arc<Gateway>),
+}
+
+impl Outlet {
+    async fn puback(&self, publish: &Publish, origin: &Origin) {
+        match (origin, self) {
+            (Origin::Device(session), _) => session.puback(publish.pkid),
+            (Origin::Broker, Outlet::Broker(client)) => {
+                if let Err(e) = client.ack(publish).await {
+                    tracing::warn!("PUBACK not sent: {e}");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn publish(&self, topic: &str, body: String) {
+        match self {
+            Outlet::Broker(client) => {
+                if let Err(e) = client.publish(topic, QoS::AtMostOnce, false, body).await {
+                    tracing::warn!("{topic} not sent: {e}");
+                }
+            }
+            Outlet::Gateway(gateway) => gateway.deliver(topic, body.into_bytes()),
+        }
+    }
+}
+
 /// Sends PUBACKs and `ack`/`error` messages for committed batches, in commit order, so the
 /// ingest thread can start the next batch while the previous one is being acknowledged.
-pub async fn ack_loop(
-    client: AsyncClient,
-    shared: Arc<Shared>,
-    mut rx: mpsc::UnboundedReceiver<Acks>,
-) {
+pub async fn ack_loop(outlet: Outlet, shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Acks>) {
     while let Some(owed) = rx.recv().await {
-        for publish in &owed.publishes {
-            if let Err(e) = client.ack(publish).await {
-                tracing::warn!("PUBACK not sent: {e}");
-            }
+        for (publish, origin) in &owed.publishes {
+            outlet.puback(publish, origin).await;
         }
         let mut acked = 0;
         for (ack_topic, seqs) in &owed.acks {
             acked += seqs.len() as u64;
             let body = serde_json::json!({ "seqs": seqs }).to_string();
-            if let Err(e) = client
-                .publish(ack_topic, QoS::AtMostOnce, false, body)
-                .await
-            {
-                tracing::warn!("ack on {ack_topic} not sent: {e}");
-            }
+            outlet.publish(ack_topic, body).await;
         }
         for (error_topic, event) in owed.errors.iter().filter(|(t, _)| !t.is_empty()) {
             let body = serde_json::to_string(event).unwrap_or_default();
-            let _ = client
-                .publish(error_topic, QoS::AtMostOnce, false, body)
-                .await;
+            outlet.publish(error_topic, body).await;
         }
         Metrics::add(&shared.metrics.acks_sent, acked);
     }

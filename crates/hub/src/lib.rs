@@ -1,4 +1,4 @@
-//! The care hub edge: MQTT ingestion (embedded rumqttd or an external broker), the SQLite store,
+//! The care hub edge: MQTT ingestion (its own device gateway or an external broker), the SQLite store,
 //! NEWS2 and alerts from the `vitals` core, and HTTP (alerts, server-sent events, FHIR R4,
 //! Prometheus metrics) with axum.
 
@@ -6,14 +6,18 @@ pub mod broker;
 pub mod care;
 pub mod config;
 pub mod device;
+pub mod device_acl;
+pub mod device_secret;
 pub mod ecg_streams;
 pub mod ecg_strips;
 pub mod fast_path;
+pub mod gateway;
 mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod priority;
 pub mod recent;
+pub mod registrations;
 pub mod topics;
 
 use care::{Care, HubEvent};
@@ -86,7 +90,8 @@ pub struct RunningHub {
     pub mqtt_host: String,
     pub mqtt_port: u16,
     pub shared: Arc<Shared>,
-    /// Whether the alert fast path runs.
+    /// Whether the alert fast path runs (external broker only: the embedded gateway scores every
+    /// publish on arrival).
     pub fast_path: bool,
     ingest: std::thread::JoinHandle<Result<(), StoreError>>,
 }
@@ -173,15 +178,6 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let replayed = replay_recent(&reader, &mut care, now_ms())?;
     tracing::info!("{restored} unresolved alerts restored, {replayed} recent readings replayed");
 
-    let (mqtt_host, mqtt_port) = match config.mqtt_source().map_err(HubError::Config)? {
-        MqttSource::Embedded(listen) => {
-            broker::start(listen)?;
-            tracing::info!("embedded MQTT broker (rumqttd) on {listen}");
-            (listen.ip().to_string(), listen.port())
-        }
-        MqttSource::External { host, port } => (host, port),
-    };
-
     let listener = tokio::net::TcpListener::bind(config.http)
         .await
         .map_err(|source| HubError::Http {
@@ -202,25 +198,56 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         fhir_base: format!("http://{http_addr}/fhir"),
     });
 
-    let options = ingest::client_options(&config.client_id, &mqtt_host, mqtt_port);
-    let (client, eventloop) = rumqttc::AsyncClient::new(options, 1 << 16);
     let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
     let streams = ecg_streams::EcgStreams::new(config.ecg.clone());
-    tokio::spawn(ingest::mqtt_loop(
-        eventloop,
-        client.clone(),
-        tx,
-        shared.clone(),
-        streams,
-        config.reading_window(),
-    ));
-    if config.alert_fast_path {
-        let options = fast_path::client_options(&config.client_id, &mqtt_host, mqtt_port);
-        fast_path::spawn(options, config.alert_realtime_priority, shared.clone())
-            .map_err(|e| HubError::Ingest(format!("starting the alert fast path: {e}")))?;
-    }
+    config.check_mqtt().map_err(HubError::Config)?;
+    let source = config.mqtt_source().map_err(HubError::Config)?;
+    let fast_path = config.alert_fast_path && matches!(source, MqttSource::External { .. });
+    let (mqtt_host, mqtt_port, outlet) = match source {
+        MqttSource::Embedded(listen) => {
+            let tls = match config.mqtt_tls_files() {
+                Some((cert, key)) => Some(broker::acceptor(&broker::TlsFiles { cert, key })?),
+                None => None,
+            };
+            let gateway =
+                gateway::Gateway::new(shared.clone(), streams, config.reading_window(), tx);
+            let bound = broker::start(listen, tls, gateway.clone()).await?;
+            shared
+                .metrics
+                .mqtt_subscribed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!("embedded MQTT gateway on {bound}");
+            let outlet = ingest::Outlet::Gateway(gateway);
+            (bound.ip().to_string(), bound.port(), outlet)
+        }
+        MqttSource::External { host, port } => {
+            let credentials = config.mqtt_credentials().map_err(HubError::Config)?;
+            let mut options = ingest::client_options(&config.client_id, &host, port);
+            if let Some((user, password)) = &credentials {
+                options.set_credentials(user, password);
+            }
+            let (client, eventloop) = rumqttc::AsyncClient::new(options, 1 << 16);
+            tokio::spawn(ingest::mqtt_loop(
+                eventloop,
+                client.clone(),
+                tx,
+                shared.clone(),
+                streams,
+                config.reading_window(),
+            ));
+            if fast_path {
+                let mut options = fast_path::client_options(&config.client_id, &host, port);
+                if let Some((user, password)) = &credentials {
+                    options.set_credentials(user, password);
+                }
+                fast_path::spawn(options, config.alert_realtime_priority, shared.clone())
+                    .map_err(|e| HubError::Ingest(format!("starting the alert fast path: {e}")))?;
+            }
+            (host, port, ingest::Outlet::Broker(client))
+        }
+    };
     let (acks, owed) = mpsc::unbounded_channel();
-    tokio::spawn(ingest::ack_loop(client, shared.clone(), owed));
+    tokio::spawn(ingest::ack_loop(outlet, shared.clone(), owed));
     let ingest = ingest::Ingest {
         store: writer,
         shared: shared.clone(),
@@ -248,7 +275,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         mqtt_host,
         mqtt_port,
         shared,
-        fast_path: config.alert_fast_path,
+        fast_path,
         ingest,
     })
 }

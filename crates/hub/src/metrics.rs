@@ -28,6 +28,43 @@ pub struct Metrics {
     /// The alert fast path's subscription is in place.
     pub fast_path_subscribed: AtomicBool,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    device_refusals: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// What a device was refused (`medlink_hub_device_refused_total{what=...}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceRefusal {
+    /// Sign-in: unknown device, wrong password, or no credentials.
+    Connect,
+    /// A publish on a topic that is not the device's own.
+    Publish,
+    /// A subscription to anything but the hub's answers to the device.
+    Subscribe,
+    /// A last will on a topic that is not the device's own.
+    Will,
+    /// A message (through an external broker) from a device with no registration.
+    Unregistered,
+}
+
+impl DeviceRefusal {
+    pub const ALL: [DeviceRefusal; 5] = [
+        DeviceRefusal::Connect,
+        DeviceRefusal::Publish,
+        DeviceRefusal::Subscribe,
+        DeviceRefusal::Will,
+        DeviceRefusal::Unregistered,
+    ];
+
+    /// The `what` label of the counter (also the `reason` reported to the device).
+    pub fn label(self) -> &'static str {
+        match self {
+            DeviceRefusal::Connect => "connect",
+            DeviceRefusal::Publish => "publish_acl",
+            DeviceRefusal::Subscribe => "subscribe_acl",
+            DeviceRefusal::Will => "will_acl",
+            DeviceRefusal::Unregistered => "unregistered",
+        }
+    }
 }
 
 impl Metrics {
@@ -44,6 +81,22 @@ impl Metrics {
             .lock()
             .ok()
             .and_then(|r| r.get(reason).copied())
+            .unwrap_or(0)
+    }
+
+    /// Counts a refusal of a device.
+    pub fn refuse_device(&self, what: DeviceRefusal) {
+        if let Ok(mut refused) = self.device_refusals.lock() {
+            *refused.entry(what.label()).or_default() += 1;
+        }
+    }
+
+    /// How many times devices were refused `what`.
+    pub fn device_refused(&self, what: DeviceRefusal) -> u64 {
+        self.device_refusals
+            .lock()
+            .ok()
+            .and_then(|r| r.get(what.label()).copied())
             .unwrap_or(0)
     }
 
@@ -120,6 +173,19 @@ impl Metrics {
                 out,
                 "{name}{{reason=\"{reason}\"}} {}",
                 self.rejected(reason)
+            );
+        }
+        let name = "medlink_hub_device_refused_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Device connections, publishes and subscriptions refused, by what.\n# TYPE {name} counter"
+        );
+        for what in DeviceRefusal::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{what=\"{}\"}} {}",
+                what.label(),
+                self.device_refused(what)
             );
         }
         let subscribed = usize::from(self.mqtt_subscribed.load(Ordering::Relaxed));

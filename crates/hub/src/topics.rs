@@ -30,6 +30,16 @@ pub enum Topic<'a> {
     Ecg(EcgStream<'a>),
 }
 
+impl<'a> Topic<'a> {
+    /// The device the topic belongs to (an ambulance's unit id is its device id).
+    pub fn device(&self) -> &'a str {
+        match self {
+            Topic::Vitals(d) | Topic::Status(d) | Topic::Heartbeat(d) | Topic::Position(d) => d,
+            Topic::Ecg(stream) => stream.device,
+        }
+    }
+}
+
 /// The ids an ECG topic carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EcgStream<'a> {

@@ -64,9 +64,7 @@ async fn alert_actions_and_scale_changes_are_audited_with_their_actor() {
     })
     .await;
     let addr = hub.http_addr;
-    let device = hub::device::Device::connect(&hub.mqtt_host, hub.mqtt_port, "w-1", "p-1")
-        .await
-        .unwrap();
+    let device = common::device(&hub, "w-1", "p-1").await;
     let reading = json!({"patient": "p-1", "seq": 1, "time_ms": hub::now_ms(), "hr": 70});
     device.publish_vitals(1, reading.to_string()).await.unwrap();
     assert!(eventually(|| device.counts().1 == 1).await);

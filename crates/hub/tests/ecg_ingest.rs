@@ -14,9 +14,7 @@ const RATE: f64 = 360.0;
 
 /// A device streaming one lead, listening for the hub's confirmations.
 async fn ecg_device(hub: &hub::RunningHub, patient: &str, device: &str) -> (Device, String) {
-    let dev = Device::connect(&hub.mqtt_host, hub.mqtt_port, device, patient)
-        .await
-        .unwrap();
+    let dev = common::device(hub, device, patient).await;
     let topic = hub::topics::ecg(patient, device, "II");
     dev.listen(format!("{topic}/ack")).await.unwrap();
     dev.listen(format!("{topic}/error")).await.unwrap();

@@ -231,9 +231,7 @@ async fn posted_observations_keep_out_of_device_sequences_and_liveness() {
     })
     .await;
     let addr = hub.http_addr;
-    let device = hub::device::Device::connect(&hub.mqtt_host, hub.mqtt_port, "w-1", "p-1")
-        .await
-        .unwrap();
+    let device = common::device(&hub, "w-1", "p-1").await;
     let reading = |seq: u64| {
         json!({"patient": "p-1", "seq": seq, "time_ms": hub::now_ms() + seq as i64, "hr": 70})
             .to_string()
@@ -330,9 +328,7 @@ async fn acvpu_air_or_oxygen_and_news2_are_searchable_observations() {
     let dir = tempdir("fhir-news2-params");
     let hub = start_hub(&dir, |_| {}).await;
     let addr = hub.http_addr;
-    let device = hub::device::Device::connect(&hub.mqtt_host, hub.mqtt_port, "w-2", "p-7")
-        .await
-        .unwrap();
+    let device = common::device(&hub, "w-2", "p-7").await;
     let reading = json!({"patient": "p-7", "seq": 1, "time_ms": hub::now_ms(), "hr": 90,
                          "acvpu": "V", "o2": true});
     device.publish_vitals(1, reading.to_string()).await.unwrap();

@@ -24,9 +24,11 @@ fn red_score(patient: &str, seq: u64) -> String {
 }
 
 /// Publishes one red-score reading from a new device for `patient`.
-fn alarm(runtime: &tokio::runtime::Runtime, mqtt_port: u16, patient: &str) {
+fn alarm(runtime: &tokio::runtime::Runtime, db: &std::path::Path, mqtt_port: u16, patient: &str) {
+    let id = format!("dev-{patient}");
+    let password = register(db, &id, patient);
     runtime.block_on(async {
-        let device = Device::connect("127.0.0.1", mqtt_port, &format!("dev-{patient}"), patient)
+        let device = Device::connect("127.0.0.1", mqtt_port, &id, &password, patient)
             .await
             .unwrap();
         device
@@ -69,8 +71,8 @@ fn sigkill_keeps_alerts_ids_acknowledgements_and_escalation() {
     ];
     let mut hub = start_hub(&db, http_port, &args);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    alarm(&runtime, mqtt_port, "p-acked");
-    alarm(&runtime, mqtt_port, "p-waiting");
+    alarm(&runtime, &db, mqtt_port, "p-acked");
+    alarm(&runtime, &db, mqtt_port, "p-waiting");
     let raised = eventually(20, || {
         news2_alert(http_port, "p-acked").is_some() && news2_alert(http_port, "p-waiting").is_some()
     });
@@ -141,7 +143,7 @@ fn sigkill_keeps_alerts_ids_acknowledgements_and_escalation() {
 
     // A new alert gets an id above every id given before the kill.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    alarm(&runtime, mqtt_port, "p-new");
+    alarm(&runtime, &db, mqtt_port, "p-new");
     assert!(eventually(20, || news2_alert(http_port, "p-new").is_some()));
     let new_id = field(&news2_alert(http_port, "p-new").unwrap(), "id");
     let highest = ids(&before).into_iter().max().unwrap_or(0);

@@ -50,13 +50,27 @@ async fn hammer(devices: &[Device], stop: Instant, cap: u64, confirmed: fn(&Devi
     }
 }
 
-fn connect_devices(runtime: &tokio::runtime::Runtime, port: u16, prefix: &str) -> Vec<Device> {
+/// Registers the devices `{prefix}-{i}` (patients `p-{prefix}-{i}`) in `db`; their passwords.
+fn register_devices(db: &std::path::Path, prefix: &str) -> Vec<(String, String, String)> {
+    (0..DEVICES)
+        .map(|i| {
+            let (id, patient) = (format!("{prefix}-{i}"), format!("p-{prefix}-{i}"));
+            let password = register(db, &id, &patient);
+            (id, password, patient)
+        })
+        .collect()
+}
+
+fn connect_devices(
+    runtime: &tokio::runtime::Runtime,
+    port: u16,
+    logins: &[(String, String, String)],
+) -> Vec<Device> {
     runtime.block_on(async {
         let mut devices = Vec::new();
-        for i in 0..DEVICES {
-            let (id, patient) = (format!("{prefix}-{i}"), format!("p-{prefix}-{i}"));
+        for (id, password, patient) in logins {
             devices.push(
-                Device::connect("127.0.0.1", port, &id, &patient)
+                Device::connect("127.0.0.1", port, id, password, patient)
                     .await
                     .unwrap(),
             );
@@ -122,7 +136,8 @@ fn sigkill_loses_no_measurement_the_hub_confirmed() {
     let mut hub = start_hub(&db, http_port, &args);
     wait_for_port(mqtt_port);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let devices = connect_devices(&runtime, mqtt_port, "crash");
+    let logins = register_devices(&db, "crash");
+    let devices = connect_devices(&runtime, mqtt_port, &logins);
     let committed = |d: &Device| d.counts().1;
     load_and_kill(&runtime, &devices, &mut hub, u64::MAX, committed);
     let acked = snapshot(&devices, |c| &c.committed);
@@ -150,16 +165,13 @@ fn sigkill_loses_no_measurement_the_hub_confirmed() {
 fn sigkill_behind_mosquitto_loses_no_pubacked_measurement() {
     let dir = temp_dir("crash-mosquitto");
     let db = dir.join("hub.db");
-    let (_broker, mqtt_port) = start_mosquitto(&dir);
+    let logins = register_devices(&db, "mcrash");
+    let (_broker, mqtt_port, mut args) = start_mosquitto(&dir, &db);
     let http_port = free_port();
-    let args = vec![
-        "--mqtt".to_string(),
-        format!("mqtt://127.0.0.1:{mqtt_port}"),
-        "--no-fsync".to_string(),
-    ];
+    args.push("--no-fsync".to_string());
     let mut hub = start_hub(&db, http_port, &args);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let devices = connect_devices(&runtime, mqtt_port, "mcrash");
+    let devices = connect_devices(&runtime, mqtt_port, &logins);
     // Let the hub subscribe before the load starts.
     assert!(
         eventually(10, || hub_has_seen_devices(http_port)),

@@ -9,13 +9,18 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::Command;
 use std::time::Duration;
 
-fn mosquitto_pub(port: u16, topic: &str, message: &str, retain: bool) {
+/// Publishes as device `login.0` with password `login.1`.
+fn mosquitto_pub(port: u16, login: (&str, &str), topic: &str, message: &str, retain: bool) {
     let mut cmd = Command::new("mosquitto_pub");
     cmd.args([
         "-h",
         "127.0.0.1",
         "-p",
         &port.to_string(),
+        "-u",
+        login.0,
+        "-P",
+        login.1,
         "-q",
         "1",
         "-t",
@@ -42,13 +47,12 @@ fn metric(port: u16, name: &str) -> f64 {
 #[test]
 fn mosquitto_clients_reach_the_hub_through_mosquitto() {
     let dir = temp_dir("interop-mosquitto");
-    let (_broker, mqtt_port) = start_mosquitto(&dir);
+    let db = dir.join("hub.db");
+    let password = register(&db, "mq-1", "p-mq");
+    let mq1 = ("mq-1", password.as_str());
+    let (_broker, mqtt_port, args) = start_mosquitto(&dir, &db);
     let http_port = free_port();
-    let args = vec![
-        "--mqtt".to_string(),
-        format!("mqtt://127.0.0.1:{mqtt_port}"),
-    ];
-    let _hub = start_hub(&dir.join("hub.db"), http_port, &args);
+    let _hub = start_hub(&db, http_port, &args);
 
     // A client pushed to over server-sent events.
     let mut sse = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
@@ -69,6 +73,7 @@ fn mosquitto_clients_reach_the_hub_through_mosquitto() {
             "-W",
             "20",
         ])
+        .args(["-u", "mq-1", "-P", &password])
         .args(["-t", "medlink/v1/devices/mq-1/ack"])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -82,7 +87,7 @@ fn mosquitto_clients_reach_the_hub_through_mosquitto() {
     let red = red.as_str();
     assert!(
         eventually(15, || {
-            mosquitto_pub(mqtt_port, "medlink/v1/devices/mq-1/vitals", red, false);
+            mosquitto_pub(mqtt_port, mq1, "medlink/v1/devices/mq-1/vitals", red, false);
             metric(http_port, "medlink_hub_measurements_stored_total") >= 1.0
         }),
         "the measurement never reached the store"
@@ -109,10 +114,11 @@ fn mosquitto_clients_reach_the_hub_through_mosquitto() {
     assert!(pushed, "the alert was not pushed over server-sent events");
 
     // The same (device, seq) again is dropped; bad payloads are counted by reason.
-    mosquitto_pub(mqtt_port, "medlink/v1/devices/mq-1/vitals", red, false);
-    mosquitto_pub(mqtt_port, "medlink/v1/devices/mq-1/vitals", "{oops", false);
+    mosquitto_pub(mqtt_port, mq1, "medlink/v1/devices/mq-1/vitals", red, false);
+    mosquitto_pub(mqtt_port, mq1, "medlink/v1/devices/mq-1/vitals", "{oops", false);
     mosquitto_pub(
         mqtt_port,
+        mq1,
         "medlink/v1/devices/mq-1/vitals",
         r#"{"patient":"p-mq","seq":2,"time_ms":0,"hr":-5}"#,
         false,
@@ -165,6 +171,7 @@ fn mosquitto_clients_reach_the_hub_through_mosquitto() {
     // A last will ("offline" on the status topic) raises device offline.
     mosquitto_pub(
         mqtt_port,
+        mq1,
         "medlink/v1/devices/mq-1/status",
         r#"{"state":"offline"}"#,
         true,
@@ -216,6 +223,7 @@ fn fhir_output_validates_with_fhir_resources() {
     let python = venv_python();
     let dir = temp_dir("interop-fhir");
     let (http_port, mqtt_port) = (free_port(), free_port());
+    let acvpu_password = register(&dir.join("hub.db"), "w-acvpu", "p-acvpu");
     let _hub = start_hub(
         &dir.join("hub.db"),
         http_port,
@@ -319,6 +327,7 @@ fn fhir_output_validates_with_fhir_resources() {
         eventually(15, || {
             mosquitto_pub(
                 mqtt_port,
+                ("w-acvpu", &acvpu_password),
                 "medlink/v1/devices/w-acvpu/vitals",
                 &reading,
                 false,

@@ -12,6 +12,7 @@ mod batch;
 mod boots;
 mod migrate;
 mod patients;
+mod registrations;
 mod rows;
 mod schema;
 mod search;
@@ -21,6 +22,7 @@ pub use audit::{AuditBreak, AuditRow, NewAudit};
 pub use audit_table::read_audit_trail;
 pub use batch::{Batch, Insert};
 pub use patients::{DeviceRow, PatientRow};
+pub use registrations::Registration;
 pub use search::ObservationQuery;
 
 use rusqlite::Connection;

@@ -3,7 +3,7 @@
 
 /// The migrations, in order. The first uses `IF NOT EXISTS` throughout, so a database made
 /// before versioning (`user_version` 0) takes it as it is.
-pub const MIGRATIONS: &[&str] = &[TABLES_V1, BOOTS_V2];
+pub const MIGRATIONS: &[&str] = &[TABLES_V1, BOOTS_V2, DEVICE_REGISTRATIONS_V3];
 
 const TABLES_V1: &str = "
 CREATE TABLE IF NOT EXISTS measurements (
@@ -66,6 +66,17 @@ CREATE TABLE device_boots (
     device     TEXT PRIMARY KEY,
     boot       INTEGER NOT NULL,
     started_ms INTEGER NOT NULL
+);
+";
+
+/// Device registrations (see [`crate::registrations`]): each device's patient and the salted
+/// hash of its MQTT password (mosquitto's `$7$` PBKDF2-SHA512 form); never the password itself.
+const DEVICE_REGISTRATIONS_V3: &str = "
+CREATE TABLE device_registrations (
+    device      TEXT PRIMARY KEY,
+    patient     TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL
 );
 ";
 

@@ -97,7 +97,7 @@ fn a_database_of_the_previous_version_keeps_its_rows_and_stores_reboots() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "migrated to the latest version");
     let ids: Vec<i64> = conn
         .prepare("SELECT id FROM measurements WHERE boot = 0 ORDER BY id")
         .unwrap()
@@ -106,4 +106,39 @@ fn a_database_of_the_previous_version_keeps_its_rows_and_stores_reboots() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(ids, vec![41, 42], "row ids (FHIR ids) are kept");
+}
+
+#[test]
+fn a_rolled_back_batch_leaves_no_sequence_behind() {
+    // The writer keeps each device's boot and highest number in memory; what a batch that never
+    // committed saw must not count: seq 9 rolled back, so seq 3 stamped later is no reboot.
+    let dir = std::env::temp_dir().join(format!("medlink-store-rollback-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hub.db");
+    let mut store = Store::open(&path, store::Durability::Normal).unwrap();
+    assert_eq!(stored(&mut store, &[m(1, 1000), m(2, 2000)]), vec![true; 2]);
+    {
+        let batch = store.begin_batch().unwrap();
+        assert!(matches!(
+            batch.insert(&m(9, 9000)).unwrap(),
+            Insert::Stored(_)
+        ));
+    } // dropped: rolled back
+    assert_eq!(stored(&mut store, &[m(3, 10_000)]), vec![true]);
+    assert!(
+        !store.contains("d", 9).unwrap(),
+        "the rolled-back reading is gone"
+    );
+    let boot_of_3: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT boot FROM measurements WHERE seq = 3", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(boot_of_3, 0, "seq 3 follows seq 2 in the same boot");
+    // A reboot after the rollback is still seen: seq 1 stamped after seq 3.
+    assert_eq!(stored(&mut store, &[m(1, 12_000)]), vec![true], "a reboot");
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -173,14 +173,14 @@ fn a_database_from_before_versioning_is_taken_and_a_newer_one_refused() {
     let store = Store::open(&path, store::Durability::Normal).unwrap();
     assert!(store.contains("d", 1).unwrap());
     drop(store);
-    version(3);
+    version(9);
     let refused = Store::open(&path, store::Durability::Normal);
     assert!(
         matches!(
             refused,
             Err(store::StoreError::NewerSchema {
-                found: 3,
-                known: 2,
+                found: 9,
+                known: 3,
                 ..
             })
         ),

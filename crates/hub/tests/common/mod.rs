@@ -38,3 +38,11 @@ pub async fn eventually(mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// Registers `id` to `patient` with the hub and connects it with its new password.
+pub async fn device(hub: &hub::RunningHub, id: &str, patient: &str) -> hub::device::Device {
+    let password = hub.register_device(id, patient).expect("registered");
+    hub::device::Device::connect(&hub.mqtt_host, hub.mqtt_port, id, &password, patient)
+        .await
+        .expect("connected")
+}

@@ -203,7 +203,7 @@ async fn drive_hub(
         running.wait_subscribed(Duration::from_secs(20)).await,
         "the hub did not subscribe to its broker"
     );
-    let devices = connect(mqtt_port, args.devices).await?;
+    let devices = connect(running, mqtt_port, args.devices).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let committed = |d: &Device| d.counts().1 as u64;
     let total = || devices.iter().map(committed).sum::<u64>();
@@ -227,6 +227,7 @@ async fn drive_hub(
     let every = Duration::from_secs_f64(
         (args.devices as u64 * args.batch) as f64 / target_obs_per_s.max(1.0),
     );
+    let prober = Prober::connect(running, mqtt_port, args.seconds).await?;
     let (background_start, committed_before) = (Instant::now(), total());
     let pace = Pace {
         deadline: Instant::now() + Duration::from_secs_f64(args.seconds),
@@ -237,7 +238,7 @@ async fn drive_hub(
         let devices = devices.clone();
         async move { phase(&devices, &last, pace, committed).await }
     });
-    let latencies = probe_alerts_apart(running, mqtt_port, pace.deadline).await?;
+    let latencies = prober.probe(pace.deadline).await?;
     background.await??;
     let load_obs_per_s =
         (total() - committed_before) as f64 / background_start.elapsed().as_secs_f64();
@@ -257,50 +258,75 @@ fn scored_on_arrival(metrics: &hub::metrics::Metrics) -> f64 {
     fast / (fast + durable).max(1.0)
 }
 
-async fn connect(port: u16, n: usize) -> anyhow::Result<Vec<Device>> {
+/// Registers `n` devices (each to its own patient) and connects them with their passwords:
+/// every device signs in and the gateway checks every topic, as in production.
+async fn connect(running: &hub::RunningHub, port: u16, n: usize) -> anyhow::Result<Vec<Device>> {
     let mut devices = Vec::with_capacity(n);
     for i in 0..n {
-        devices.push(
-            Device::connect(
-                "127.0.0.1",
-                port,
-                &format!("bench-{i}"),
-                &format!("p-bench-{i}"),
-            )
-            .await?,
-        );
+        let (id, patient) = (format!("bench-{i}"), format!("p-bench-{i}"));
+        let password = running.register_device(&id, &patient)?;
+        devices.push(Device::connect("127.0.0.1", port, &id, &password, &patient).await?);
     }
     Ok(devices)
 }
 
 /// [`probe_alerts`] on a thread of its own, as a clinician's device would be: its publishes and the
-/// events it awaits do not queue behind the load generator's tasks.
-async fn probe_alerts_apart(
-    running: &hub::RunningHub,
-    mqtt_port: u16,
-    deadline: Instant,
-) -> anyhow::Result<Vec<f64>> {
-    let events = running.events();
-    let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("bench-alerts".into())
-        .spawn(move || {
-            let probed = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|runtime| {
-                    runtime.block_on(async {
-                        let alerter =
-                            Device::connect("127.0.0.1", mqtt_port, "bench-alerter", "bench-alert")
-                                .await?;
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        probe_alerts(events, &alerter, deadline).await
-                    })
-                });
-            let _ = done.send(probed);
-        })?;
-    result.await?
+/// events it awaits do not queue behind the load generator's tasks. One alerter device per probe:
+/// a device reports for its registered patient only, and each probe needs a patient of its own
+/// (a new alert, not an update of the last one); they connect before the probing starts.
+struct Prober {
+    go: tokio::sync::oneshot::Sender<Instant>,
+    result: tokio::sync::oneshot::Receiver<anyhow::Result<Vec<f64>>>,
+}
+
+impl Prober {
+    async fn connect(running: &hub::RunningHub, port: u16, seconds: f64) -> anyhow::Result<Self> {
+        let events = running.events();
+        let probes = (seconds / PROBE_EVERY.as_secs_f64()).ceil() as usize + 1;
+        let mut alerters = Vec::with_capacity(probes);
+        for k in 1..=probes {
+            let (id, patient) = (format!("bench-alerter-{k}"), format!("bench-alert-{k}"));
+            alerters.push((running.register_device(&id, &patient)?, id, patient));
+        }
+        let (ready, connected) = tokio::sync::oneshot::channel();
+        let (go, deadline) = tokio::sync::oneshot::channel::<Instant>();
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("bench-alerts".into())
+            .spawn(move || {
+                let probed = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|runtime| {
+                        runtime.block_on(async {
+                            let mut devices = Vec::with_capacity(alerters.len());
+                            for (password, id, patient) in &alerters {
+                                let device =
+                                    Device::connect("127.0.0.1", port, id, password, patient);
+                                devices.push(device.await?);
+                            }
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            let _ = ready.send(());
+                            probe_alerts(events, &devices, deadline.await?).await
+                        })
+                    });
+                let _ = done.send(probed);
+            })?;
+        if connected.await.is_err() {
+            return Err(result
+                .await?
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!("alert prober stopped")));
+        }
+        Ok(Prober { go, result })
+    }
+
+    /// Probes until `deadline`; the sorted latencies (ms).
+    async fn probe(self, deadline: Instant) -> anyhow::Result<Vec<f64>> {
+        let _ = self.go.send(deadline);
+        self.result.await?
+    }
 }
 
 /// Time between alert probes.
@@ -310,7 +336,7 @@ const PROBE_EVERY: Duration = Duration::from_millis(10);
 /// from publishing it to the `raised` event reaching a subscriber of the hub's event stream.
 async fn probe_alerts(
     mut events: tokio::sync::broadcast::Receiver<HubEvent>,
-    alerter: &Device,
+    alerters: &[Device],
     deadline: Instant,
 ) -> anyhow::Result<Vec<f64>> {
     let sent_at: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
@@ -334,7 +360,10 @@ async fn probe_alerts(
     };
     let bar = indicatif::ProgressBar::new_spinner();
     let mut probe = 0u64;
-    while Instant::now() < deadline {
+    for alerter in alerters {
+        if Instant::now() >= deadline {
+            break;
+        }
         probe += 1;
         let patient = format!("bench-alert-{probe}");
         let body = format!(
@@ -437,7 +466,13 @@ async fn bench_mosquitto(
             }
         });
     }
-    let devices = connect(port, args.devices).await?;
+    // mosquitto alone runs as it is configured out of the box (anonymous, no ACL): the devices'
+    // credentials are sent and ignored.
+    let mut devices = Vec::with_capacity(args.devices);
+    for i in 0..args.devices {
+        let (id, patient) = (format!("bench-{i}"), format!("p-bench-{i}"));
+        devices.push(Device::connect("127.0.0.1", port, &id, "unused", &patient).await?);
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
@@ -504,7 +539,7 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
         println!("{json}");
     } else {
         println!(
-            "hub (rumqttd -> decode -> NEWS2 -> SQLite WAL commit{} -> ack), {} devices, {} per message:",
+            "hub (devices sign in; gateway ACL -> decode -> NEWS2 -> SQLite WAL commit{} -> PUBACK + ack), {} devices, {} per message:",
             if args.no_fsync { "" } else { " with fsync" },
             args.devices,
             args.batch

@@ -21,12 +21,30 @@ pub struct HubArgs {
     /// HTTP address for FHIR, alerts, events and metrics.
     #[arg(long)]
     http: Option<SocketAddr>,
-    /// Subscribe to an external broker (mqtt://host:port) instead of embedding rumqttd.
+    /// Subscribe to an external broker (mqtt://host:port) instead of serving devices itself.
     #[arg(long)]
     mqtt: Option<String>,
-    /// Address of the embedded broker.
+    /// Address of the embedded MQTT gateway (beyond loopback it needs --mqtt-tls-cert/-key).
     #[arg(long)]
     mqtt_listen: Option<SocketAddr>,
+    /// Certificate (PEM) for MQTT over TLS on the embedded gateway.
+    #[arg(long, requires = "mqtt_tls_key")]
+    mqtt_tls_cert: Option<PathBuf>,
+    /// Key (PEM) of --mqtt-tls-cert.
+    #[arg(long, requires = "mqtt_tls_cert")]
+    mqtt_tls_key: Option<PathBuf>,
+    /// The hub's user name on the external broker (see `medlink hub device mosquitto`).
+    #[arg(long, requires = "mqtt_password_file")]
+    mqtt_username: Option<String>,
+    /// File whose first line is the hub's password on the external broker.
+    #[arg(long, requires = "mqtt_username")]
+    mqtt_password_file: Option<PathBuf>,
+    /// The hub's certificate (PEM): HTTPS, required when --http is not a loopback address.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Skip the fsync per commit (survives a hub crash, not a power cut).
     #[arg(long)]
     no_fsync: bool,
@@ -41,6 +59,9 @@ enum HubCommand {
     /// The hub's audit trail (docs/hub.md, "Audit").
     #[command(subcommand)]
     Audit(HubAuditCommand),
+    /// Device registrations and credentials (docs/hub.md, "Devices").
+    #[command(subcommand)]
+    Device(super::hub_device::HubDeviceCommand),
 }
 
 #[derive(Subcommand)]
@@ -76,6 +97,10 @@ impl HubArgs {
         if let Some(listen) = self.mqtt_listen {
             config.mqtt_listen = listen;
         }
+        config.mqtt_tls_cert = self.mqtt_tls_cert.or(config.mqtt_tls_cert);
+        config.mqtt_tls_key = self.mqtt_tls_key.or(config.mqtt_tls_key);
+        config.mqtt_username = self.mqtt_username.or(config.mqtt_username);
+        config.mqtt_password_file = self.mqtt_password_file.or(config.mqtt_password_file);
         if self.no_fsync {
             config.fsync = false;
         }
@@ -87,8 +112,10 @@ impl HubArgs {
 }
 
 pub fn run(mut args: HubArgs) -> anyhow::Result<()> {
-    if let Some(HubCommand::Audit(HubAuditCommand::Verify { db })) = args.command.take() {
-        return verify_audit(db);
+    match args.command.take() {
+        Some(HubCommand::Audit(HubAuditCommand::Verify { db })) => return verify_audit(db),
+        Some(HubCommand::Device(command)) => return super::hub_device::run(command),
+        None => {}
     }
     let config = args.into_config()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -21,6 +21,7 @@ pub mod hifu_field;
 pub mod hifu_images;
 pub mod hifu_simulate;
 pub mod hub;
+pub mod hub_device;
 pub mod netem;
 pub mod hifu_study;
 pub mod pki;

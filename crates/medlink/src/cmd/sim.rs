@@ -1,5 +1,6 @@
 //! `medlink sim ...`: device simulators that publish to the hub's MQTT broker.
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
 /// Options every simulator shares.
@@ -20,6 +21,56 @@ pub struct SimOptions {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[command(flatten)]
+    pub login: DeviceLogin,
+}
+
+/// How simulated devices get their passwords (every device signs in: docs/hub.md, "Devices").
+#[derive(Args, Clone, Default)]
+pub struct DeviceLogin {
+    /// The devices' passwords: a file of `DEVICE PASSWORD` lines (what `medlink hub device add
+    /// --credentials-file` appends).
+    #[arg(long, conflicts_with = "register")]
+    pub credentials: Option<std::path::PathBuf>,
+    /// Register the simulated devices (to their patients, with new passwords) in this hub
+    /// database first, as `medlink hub device add` would: the quick way on one machine.
+    #[arg(long)]
+    pub register: Option<std::path::PathBuf>,
+}
+
+impl DeviceLogin {
+    /// The password of each `(device, patient)`: registered now (`--register`) or read from
+    /// `--credentials`.
+    pub fn passwords(&self, devices: &[(String, String)]) -> anyhow::Result<Vec<String>> {
+        if let Some(db) = &self.register {
+            let mut store = store::Store::open(db, store::Durability::Full)
+                .with_context(|| format!("opening the hub database {}", db.display()))?;
+            let now = hub::now_ms();
+            return devices
+                .iter()
+                .map(|(device, patient)| {
+                    hub::registrations::register(&mut store, device, patient, now)
+                        .with_context(|| format!("registering {device}"))
+                })
+                .collect();
+        }
+        let known = match &self.credentials {
+            Some(file) => read_credentials(file)?,
+            None => Default::default(),
+        };
+        devices
+            .iter()
+            .map(|(device, patient)| {
+                known.get(device).cloned().with_context(|| {
+                    format!(
+                        "device {device} has no password: register it (`medlink hub device add \
+                         {device} --patient {patient} --credentials-file FILE`, then --credentials \
+                         FILE) or let the simulator do it (--register HUB_DB)"
+                    )
+                })
+            })
+            .collect()
+    }
 }
 
 impl SimOptions {
@@ -60,6 +111,26 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
         SimCommand::Ambulance(args) => runtime.block_on(super::sim_ambulance::run(args)),
         SimCommand::Ecg(args) => runtime.block_on(super::sim_ecg::run(args)),
     }
+}
+
+/// Reads `DEVICE PASSWORD` lines (blank lines and `#` comments skipped).
+fn read_credentials(
+    file: &std::path::Path,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut known = std::collections::HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (device, password) = line
+            .split_once(' ')
+            .with_context(|| format!("{}:{}: expected `DEVICE PASSWORD`", file.display(), n + 1))?;
+        known.insert(device.to_string(), password.trim().to_string());
+    }
+    Ok(known)
 }
 
 /// Time since the Unix epoch in ms (simulators are edges: they read the clock).

@@ -83,9 +83,16 @@ pub async fn run(args: AmbulanceArgs) -> anyhow::Result<()> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
     let mut units = Vec::new();
     let mut starts = Vec::new();
-    for index in 0..args.units {
-        let patient = format!("ambulance-patient-{index:02}");
-        let device_id = format!("ambulance-{index:02}");
+    let ids: Vec<(String, String)> = (0..args.units)
+        .map(|i| {
+            (
+                format!("ambulance-{i:02}"),
+                format!("ambulance-patient-{i:02}"),
+            )
+        })
+        .collect();
+    let passwords = options.login.passwords(&ids)?;
+    for (index, ((device_id, patient), password)) in ids.into_iter().zip(passwords).enumerate() {
         let bearing = (index as f64 * 67.0).to_radians();
         // Degrees of latitude per km is about 1/111; longitude shrinks with cos(latitude).
         let dlat = args.distance_km / 111.2 * bearing.cos();
@@ -99,7 +106,8 @@ pub async fn run(args: AmbulanceArgs) -> anyhow::Result<()> {
         } else {
             Script::Hypoxia
         };
-        let device = hub::device::Device::connect(&host, port, &device_id, &patient).await?;
+        let device =
+            hub::device::Device::connect(&host, port, &device_id, &password, &patient).await?;
         println!(
             "{device_id} with {patient} ({}), {:.1} km out",
             script.label(),
@@ -171,6 +179,7 @@ mod tests {
                 duration: 0.0,
                 speed: 1.0,
                 seed: 1,
+                login: Default::default(),
             },
         };
         let from_file = hospital(&args(Some(path.clone()), None)).unwrap();

@@ -20,6 +20,8 @@ pub struct EcgSimArgs {
     /// Device id (its status and last will go on medlink/v1/devices/{device}/status).
     #[arg(long)]
     device: String,
+    #[command(flatten)]
+    login: super::sim::DeviceLogin,
     /// Lead name in the topic (default: the signal's description, e.g. MLII).
     #[arg(long)]
     lead: Option<String>,
@@ -164,7 +166,10 @@ pub async fn run(args: EcgSimArgs) -> anyhow::Result<()> {
         hub::config::MqttSource::External { host, port } => (host, port),
         hub::config::MqttSource::Embedded(addr) => (addr.ip().to_string(), addr.port()),
     };
-    let device = hub::device::Device::connect(&host, port, &args.device, &args.patient).await?;
+    let ids = [(args.device.clone(), args.patient.clone())];
+    let password = args.login.passwords(&ids)?.remove(0);
+    let device =
+        hub::device::Device::connect(&host, port, &args.device, &password, &args.patient).await?;
     let topic = hub::topics::ecg(&args.patient, &args.device, &lead);
     device.listen(format!("{topic}/ack")).await?;
     device.listen(format!("{topic}/error")).await?;

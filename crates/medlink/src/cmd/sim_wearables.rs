@@ -24,15 +24,18 @@ pub async fn run(args: WearablesArgs) -> anyhow::Result<()> {
     let (host, port) = options.broker()?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
     let mut units = Vec::with_capacity(args.patients);
-    for index in 0..args.patients {
-        let patient = format!("resident-{index:03}");
-        let device_id = format!("wearable-{index:03}");
+    let ids: Vec<(String, String)> = (0..args.patients)
+        .map(|i| (format!("wearable-{i:03}"), format!("resident-{i:03}")))
+        .collect();
+    let passwords = options.login.passwords(&ids)?;
+    for (index, ((device_id, patient), password)) in ids.into_iter().zip(passwords).enumerate() {
         let script = Script::for_resident(index);
         let onset_s = 30.0 + 10.0 * index as f64;
         if script != Script::Stable {
             println!("{patient}: {} from t = {onset_s:.0} s", script.label());
         }
-        let device = hub::device::Device::connect(&host, port, &device_id, &patient).await?;
+        let device =
+            hub::device::Device::connect(&host, port, &device_id, &password, &patient).await?;
         let sim = SimPatient::new(script, onset_s, &mut rng);
         units.push(SimUnit {
             device,

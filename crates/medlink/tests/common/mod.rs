@@ -104,27 +104,59 @@ pub fn mosquitto_binary() -> Option<PathBuf> {
     .find(|p| p.exists())
 }
 
-/// Starts a private mosquitto on a free port (unlimited queues for persistent sessions).
-pub fn start_mosquitto(dir: &Path) -> (Proc, u16) {
+/// Registers a device in the hub's database (as `medlink hub device add`); its password.
+pub fn register(db: &Path, device: &str, patient: &str) -> String {
+    let mut store = store::Store::open(db, store::Durability::Normal).unwrap();
+    hub::registrations::register(&mut store, device, patient, hub::now_ms()).unwrap()
+}
+
+/// Starts a private mosquitto on a free port (unlimited queues for persistent sessions), secured
+/// as docs/hub.md says: no anonymous clients, the password and ACL files `medlink hub device
+/// mosquitto` writes from `db`'s registrations (register the devices first). Returns the broker,
+/// its port and the arguments that point the hub at it with the hub's own account.
+pub fn start_mosquitto(dir: &Path, db: &Path) -> (Proc, u16, Vec<String>) {
     let binary =
         mosquitto_binary().expect("mosquitto is missing: run bash scripts/setup-mosquitto.sh");
+    let files = dir.join("mosquitto");
+    let written = Command::new(env!("CARGO_BIN_EXE_medlink"))
+        .args(["hub", "device", "mosquitto", "--db"])
+        .arg(db)
+        .arg("--dir")
+        .arg(&files)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(written.success(), "medlink hub device mosquitto failed");
     let port = free_port();
     let conf = dir.join("mosquitto.conf");
     std::fs::write(
         &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n"),
+        format!(
+            "user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {0}/passwd\nacl_file {0}/acl\nmax_queued_messages 0\nmax_inflight_messages 0\n",
+            files.display()
+        ),
     )
     .unwrap();
+    let log = std::fs::File::create(dir.join("mosquitto.log")).unwrap();
     let child = Command::new(binary)
+        .arg("-v")
         .arg("-c")
         .arg(&conf)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let proc = Proc(child);
     wait_for_port(port);
-    (proc, port)
+    let hub_args = vec![
+        "--mqtt".to_string(),
+        format!("mqtt://127.0.0.1:{port}"),
+        "--mqtt-username".to_string(),
+        "medlink-hub".to_string(),
+        "--mqtt-password-file".to_string(),
+        files.join("hub.password").display().to_string(),
+    ];
+    (proc, port, hub_args)
 }
 
 /// One HTTP/1.1 request; returns (status, body).
