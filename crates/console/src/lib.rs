@@ -2,8 +2,10 @@
 //! motion or a recorded CSV) at 1 kHz and runs the telesurgery session's console core (`teleop`)
 //! over QUIC with a station; when the link drops it reconnects by itself with backoff, and every
 //! new session starts disengaged. The console can ask; only the station's supervisor decides.
+//! With a HIFU plan (`hifu`) the run carries out a remote HIFU procedure instead of arm motion.
 
 pub mod config;
+pub mod hifu;
 pub mod input;
 pub mod session;
 

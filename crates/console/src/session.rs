@@ -5,6 +5,7 @@
 //! with exponential backoff, and the new session starts disengaged.
 
 use crate::config::ConsoleConfig;
+use crate::hifu::{HifuControls, HifuRun, read_frames, send_plan};
 use crate::input::{self, InputError};
 use bytes::Bytes;
 use link::{AsyncPacer, EventReader, EventWriter, Identity, LinkError, PkiError};
@@ -15,6 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 use teleop::console::surgeon::ScriptedSurgeon;
+use teleop::hifu::operator::OperatorStep;
 use teleop::{
     ConsoleInput, ConsoleOutput, ConsoleReport, ConsoleSession, MasterSample, OperatorAction,
     Recorded, SessionEvent, Tap,
@@ -40,6 +42,8 @@ pub enum ConsoleError {
     Tap(String),
     #[error("the station refused this console: {0}")]
     Refused(String),
+    #[error("the HIFU procedure failed: {0}")]
+    Hifu(String),
 }
 
 /// How long to keep trying the first connection, to wait for the station to become READY, and
@@ -98,12 +102,15 @@ pub struct Controls {
     /// Operator commands, taken each control period.
     pub actions: Option<std::sync::mpsc::Receiver<OperatorAction>>,
     pub audit: Option<Box<dyn trust::AuditSink>>,
+    /// A remote HIFU procedure to run instead of the scripted arm motion.
+    pub hifu: Option<HifuControls>,
 }
 
 /// What the connection's reader tasks hand to the run, tagged with the connection's generation.
 enum Net {
     Datagram(u64, Datagram),
     Event(u64, SessionEvent),
+    Frame(u64, hifu::device::ThermometryFrame),
     Lost(u64, String),
 }
 
@@ -125,7 +132,7 @@ struct Live {
     generation: u64,
     connection: quinn::Connection,
     writer: EventWriter,
-    readers: [tokio::task::JoinHandle<()>; 2],
+    readers: [tokio::task::JoinHandle<()>; 3],
     last_heard: Instant,
 }
 
@@ -157,6 +164,7 @@ struct Run<'a, T: Tap<ConsoleInput, ConsoleOutput>> {
     controls: Controls,
     /// Why the station refused this console, if it did.
     refused: Option<String>,
+    hifu: Option<HifuRun>,
 }
 
 impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
@@ -167,9 +175,10 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         duration_s: f64,
         core: Recorded<ConsoleSession, T>,
         epoch: Instant,
-        controls: Controls,
+        mut controls: Controls,
     ) -> Result<Self, ConsoleError> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let hifu = controls.hifu.take().map(HifuRun::new);
         Ok(Self {
             endpoint: link::client_endpoint(identity, config.station)?,
             config,
@@ -197,6 +206,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             buf: [0; MAX_DATAGRAM_LEN],
             controls,
             refused: None,
+            hifu,
         })
     }
 
@@ -250,7 +260,10 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             report.operator.commands_sent
         );
         self.audit_own(trust::AuditAction::Stopped, "console".into(), stopped);
-        Ok(report)
+        match self.hifu.as_ref().and_then(|h| h.operator.outcome()) {
+            Some(Err(reason)) => Err(ConsoleError::Hifu(reason.clone())),
+            _ => Ok(report),
+        }
     }
 
     /// One control period; returns true when the run is over.
@@ -270,15 +283,22 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                         | proto::SupervisorStateCode::Engaged
                 )
             );
-            // A console admitted to watch only runs its script without waiting for the arm.
-            if ready || view.may_operate == Some(false) {
+            // A console admitted to watch only runs its script without waiting for the arm; a
+            // HIFU procedure needs no arm.
+            let hifu_admitted = self.hifu.is_some() && view.connected && view.may_operate.is_some();
+            if ready || view.may_operate == Some(false) || hifu_admitted {
                 self.script_start = Some(Instant::now());
             } else if self.live.is_some() && self.started.elapsed() > READY_TIMEOUT {
                 return Err(ConsoleError::NeverReady(READY_TIMEOUT));
             }
         }
+        let hifu_over = self
+            .hifu
+            .as_ref()
+            .is_some_and(|h| h.operator.outcome().is_some());
         let input = match self.script_start.map(|s| s.elapsed()) {
-            Some(t) if t < self.duration && self.finished_at.is_none() => {
+            Some(_) if self.hifu.is_some() && !hifu_over => ConsoleInput::Tick,
+            Some(t) if t < self.duration && self.finished_at.is_none() && self.hifu.is_none() => {
                 let t_s = t.as_secs_f64();
                 match self.master.pose_at(t_s) {
                     Some(pose) => ConsoleInput::Master {
@@ -296,7 +316,11 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         };
         self.feed(input, now).await;
         let view = self.core.core().view(now);
-        if let Some(action) = self.surgeon.decide(&view) {
+        if self.hifu.is_some() {
+            if self.script_start.is_some() && self.finished_at.is_none() {
+                self.hifu_step(now).await;
+            }
+        } else if let Some(action) = self.surgeon.decide(&view) {
             self.feed(ConsoleInput::Operator { action }, now).await;
         }
         // Typed commands wait until the station has admitted this console.
@@ -313,6 +337,34 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         Ok(self.finished_at.is_some_and(|at| {
             self.live.is_none() || self.report_is_current() || at.elapsed() > REPORT_TIMEOUT
         }))
+    }
+
+    /// One step of the HIFU procedure: typed commands, the operator's next step, the view.
+    async fn hifu_step(&mut self, now: Duration) {
+        let Some(hifu) = self.hifu.as_mut() else {
+            return;
+        };
+        hifu.take_commands();
+        let step = hifu.poll(now);
+        hifu.show();
+        match step {
+            Some(OperatorStep::SendPlan) => {
+                if let Some(live) = &self.live {
+                    let plan = hifu.operator.plan().clone();
+                    let connection = live.connection.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = send_plan(connection, plan).await {
+                            tracing::warn!(error = %e, "could not send the plan");
+                        }
+                    });
+                }
+            }
+            Some(OperatorStep::Request { digest, request }) => {
+                let action = OperatorAction::Hifu { digest, request };
+                self.feed(ConsoleInput::Operator { action }, now).await;
+            }
+            None => {}
+        }
     }
 
     fn finish(&mut self) -> ConsoleInput {
@@ -390,6 +442,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                     tracing::info!(station = %self.config.station, "connected with mutual TLS");
                 }
                 self.attempts = 0;
+                let generation = self.generation;
                 let readers = [
                     tokio::spawn(read_datagrams(
                         connection.clone(),
@@ -397,7 +450,13 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                         self.tx.clone(),
                     )),
                     tokio::spawn(read_events(reader, self.generation, self.tx.clone())),
+                    tokio::spawn(read_frames(connection.clone(), self.tx.clone(), move |f| {
+                        Net::Frame(generation, f)
+                    })),
                 ];
+                if let Some(hifu) = self.hifu.as_mut() {
+                    hifu.operator.on_connected();
+                }
                 self.live = Some(Live {
                     generation: self.generation,
                     connection,
@@ -428,8 +487,24 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                 }
                 self.feed(ConsoleInput::Datagram { datagram }, now).await;
             }
+            Net::Frame(g, frame) if Some(g) == current => {
+                if let Some(hifu) = self.hifu.as_mut() {
+                    hifu.operator.on_frame(frame);
+                }
+            }
             Net::Event(g, event) if Some(g) == current => {
                 log_event(&event);
+                if let Some(hifu) = self.hifu.as_mut() {
+                    match &event {
+                        SessionEvent::Hifu(news) => hifu.on_news(news, now),
+                        SessionEvent::Refused { request, reason }
+                            if request.starts_with("hifu") =>
+                        {
+                            hifu.operator.on_refused(reason)
+                        }
+                        _ => {}
+                    }
+                }
                 self.feed(ConsoleInput::Event { event }, now).await;
             }
             Net::Lost(g, reason) if Some(g) == current => {

@@ -13,16 +13,7 @@ use std::time::Duration;
 /// Plans the small fibroid of the CLI tests (3 mm grid, 30 mm lesion) into `dir`.
 fn small_plan(dir: &Path) -> Value {
     let plan = dir.join("plan.json");
-    common::medlink_succeeds(&[
-        "hifu".as_ref(),
-        "plan".as_ref(),
-        "--spacing-mm".as_ref(),
-        "3".as_ref(),
-        "--fibroid-diameter-mm".as_ref(),
-        "30".as_ref(),
-        "--out".as_ref(),
-        plan.as_os_str(),
-    ]);
+    common::small_hifu_plan(&plan);
     serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap()
 }
 

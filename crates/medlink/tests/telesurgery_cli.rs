@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Proc;
+use common::{Proc, first_address};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -125,16 +125,6 @@ fn console_session(addr: &str, pki_dir: &str, seconds: &str) -> Value {
         .unwrap();
     assert_succeeded(&console);
     serde_json::from_slice(&console.stdout).unwrap()
-}
-
-/// The address a process prints in its first line ("... listening on ADDR ...").
-fn first_address(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
-    let first = lines.next().unwrap().unwrap();
-    first
-        .split_whitespace()
-        .find(|w| w.contains(':') && w.parse::<std::net::SocketAddr>().is_ok())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string()
 }
 
 /// Every session applied motion after its own explicit engage: the station's report of it counts

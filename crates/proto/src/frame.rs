@@ -8,14 +8,25 @@ use serde::de::DeserializeOwned;
 
 /// No event frame may be longer than this (bytes after the length prefix).
 pub const MAX_FRAME_LEN: usize = 64 * 1024;
+/// No bulk frame (a plan, a thermometry frame with its slice maps) may be longer than this.
+pub const MAX_BULK_FRAME_LEN: usize = 8 * 1024 * 1024;
 const PREFIX_LEN: usize = 4;
 const MIN_FRAME_LEN: usize = 2 + 8;
 
 /// Encodes one message as a frame, appended to `out`. A message that cannot be serialised (a map
 /// with non-string keys, say) is an error and nothing is appended.
 pub fn encode_frame<T: Serialize>(message: &T, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    encode_frame_within(message, MAX_FRAME_LEN, out)
+}
+
+/// Encodes one message as a frame of at most `max_len` bytes (after the length prefix).
+pub fn encode_frame_within<T: Serialize>(
+    message: &T,
+    max_len: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
     let body = serde_json::to_vec(message).map_err(|_| DecodeError::BadEvent)?;
-    if 2 + body.len() + 8 > MAX_FRAME_LEN {
+    if 2 + body.len() + 8 > max_len {
         return Err(DecodeError::Oversize);
     }
     let frame_len = 2 + body.len() + 8;
@@ -30,14 +41,28 @@ pub fn encode_frame<T: Serialize>(message: &T, out: &mut Vec<u8>) -> Result<(), 
 
 /// Accumulates stream bytes and yields whole frames. After an error the stream is unusable
 /// (framing is lost), so the caller closes it.
-#[derive(Default)]
 pub struct FrameDecoder {
     pending: Vec<u8>,
+    max_len: usize,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::within(MAX_FRAME_LEN)
+    }
 }
 
 impl FrameDecoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder that refuses frames longer than `max_len` (bulk streams take larger ones).
+    pub fn within(max_len: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            max_len,
+        }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
@@ -52,7 +77,7 @@ impl FrameDecoder {
         let mut len_le = [0u8; 4];
         len_le.copy_from_slice(&self.pending[..PREFIX_LEN]);
         let frame_len = u32::from_le_bytes(len_le) as usize;
-        if frame_len > MAX_FRAME_LEN {
+        if frame_len > self.max_len {
             return Some(Err(DecodeError::Oversize));
         }
         if frame_len < MIN_FRAME_LEN {

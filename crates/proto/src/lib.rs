@@ -11,7 +11,7 @@ pub mod window;
 pub use clock::{ClockSample, ClockSync};
 pub use datagram::{ClockPing, ClockPong, ControlCommand, Datagram, StateReport, WirePose};
 pub use error::DecodeError;
-pub use frame::{FrameDecoder, encode_frame};
+pub use frame::{FrameDecoder, encode_frame, encode_frame_within};
 pub use state_code::SupervisorStateCode;
 pub use window::{SequenceVerdict, SequenceWindow};
 
@@ -21,3 +21,8 @@ pub const MAGIC: u8 = 0x4D;
 pub const WIRE_VERSION: u8 = 2;
 
 pub(crate) const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_ECMA_182);
+
+/// CRC-64/ECMA-182 of `bytes` (the checksum of every frame and datagram), for content digests.
+pub fn crc64(bytes: &[u8]) -> u64 {
+    CRC64.checksum(bytes)
+}

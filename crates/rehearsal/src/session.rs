@@ -33,6 +33,8 @@ pub enum RehearsalError {
     Arm(#[from] robot::arm::ArmError),
     #[error("the matrix profile: {0}")]
     Profile(#[from] netem::ProfileError),
+    #[error("the HIFU rehearsal's patient model: {0}")]
+    Hifu(#[from] hifu::HifuError),
 }
 
 #[derive(Debug, Clone)]

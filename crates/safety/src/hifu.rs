@@ -216,6 +216,8 @@ pub const REFUSED_LATCHED: &str =
     "the beam was stopped by a safety rule: acknowledge the stop first";
 pub const REFUSED_SILENT: &str = "no heartbeat from the operator within the survival time";
 pub const REFUSED_BUDGET: &str = "the plan's energy budget is spent";
+pub const REFUSED_OAR: &str =
+    "an organ at risk is at or above its temperature or dose limit: wait until it cools";
 
 impl HifuSupervisor {
     /// Starts with the beam off; the operator's heartbeat counts from `now`.
@@ -245,8 +247,15 @@ impl HifuSupervisor {
         self.last_heartbeat = self.last_heartbeat.max(now);
     }
 
-    /// The device asks to switch the beam on (a spot starts); `energy_j` delivered so far.
-    pub fn request_on(&mut self, energy_j: f64, now: Duration) -> Result<(), &'static str> {
+    /// The device asks to switch the beam on (a spot starts); `energy_j` delivered so far and
+    /// the organs at risk as they are now: never on while one is at or above its limit, so that
+    /// no organ passes its limit by more than the one step that heated it there.
+    pub fn request_on(
+        &mut self,
+        energy_j: f64,
+        oars: &[OarReading],
+        now: Duration,
+    ) -> Result<(), &'static str> {
         if let BeamState::Stopped(_) = self.state {
             return Err(REFUSED_LATCHED);
         }
@@ -255,6 +264,13 @@ impl HifuSupervisor {
         }
         if self.limits.energy_budget_j.is_some_and(|b| energy_j >= b) {
             return Err(REFUSED_BUDGET);
+        }
+        let l = &self.limits;
+        if oars
+            .iter()
+            .any(|o| !(o.temp_c < l.oar_max_temp_c && o.cem43 < l.oar_max_cem43))
+        {
+            return Err(REFUSED_OAR);
         }
         self.set(BeamState::On, now);
         Ok(())

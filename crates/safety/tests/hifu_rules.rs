@@ -31,7 +31,7 @@ fn reading(oars: &[OarReading]) -> BeamReading<'_> {
 /// A supervisor with the beam on at 1 s, the operator's heartbeat fresh.
 fn on(limits: HifuLimits) -> HifuSupervisor {
     let mut s = HifuSupervisor::new(limits, ms(1_000));
-    s.request_on(0.0, ms(1_000)).unwrap();
+    s.request_on(0.0, &[], ms(1_000)).unwrap();
     assert!(s.beam_on());
     s
 }
@@ -131,7 +131,7 @@ fn the_plan_past_its_energy_budget_switches_the_beam_off_and_refuses_the_next_sp
     assert!(!s.check(&spent, ms(1_100)));
     assert_eq!(stopped_by(&s), Some("energy_budget"));
     s.acknowledge(ms(1_200)).unwrap();
-    assert_eq!(s.request_on(1_000.5, ms(1_200)), Err(REFUSED_BUDGET));
+    assert_eq!(s.request_on(1_000.5, &[], ms(1_200)), Err(REFUSED_BUDGET));
 }
 
 #[test]
@@ -163,9 +163,9 @@ fn a_silent_operator_is_also_caught_by_the_step_reading() {
 #[test]
 fn the_beam_cannot_go_on_without_a_fresh_heartbeat() {
     let mut s = HifuSupervisor::new(HifuLimits::default(), ms(0));
-    assert_eq!(s.request_on(0.0, ms(600)), Err(REFUSED_SILENT));
+    assert_eq!(s.request_on(0.0, &[], ms(600)), Err(REFUSED_SILENT));
     s.heartbeat(ms(600));
-    assert_eq!(s.request_on(0.0, ms(600)), Ok(()));
+    assert_eq!(s.request_on(0.0, &[], ms(600)), Ok(()));
 }
 
 #[test]
@@ -177,12 +177,12 @@ fn a_stop_by_a_rule_latches_until_the_operator_acknowledges_it() {
     };
     s.check(&r, ms(1_100));
     s.heartbeat(ms(1_150));
-    assert_eq!(s.request_on(0.0, ms(1_150)), Err(REFUSED_LATCHED));
+    assert_eq!(s.request_on(0.0, &[], ms(1_150)), Err(REFUSED_LATCHED));
     // Readings within limits do not clear it either.
     assert!(!s.check(&reading(&[BOWEL_OK]), ms(1_160)));
     s.acknowledge(ms(1_200)).unwrap();
     assert_eq!(s.state(), BeamState::Off);
-    assert_eq!(s.request_on(0.0, ms(1_200)), Ok(()));
+    assert_eq!(s.request_on(0.0, &[], ms(1_200)), Ok(()));
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn the_operator_stop_and_the_end_of_input_switch_off_without_a_latch() {
     s.stop(BeamStop::InputEnded, ms(1_100));
     assert_eq!(s.state(), BeamState::Off);
     s.heartbeat(ms(1_100));
-    s.request_on(0.0, ms(1_100)).unwrap();
+    s.request_on(0.0, &[], ms(1_100)).unwrap();
     s.stop(BeamStop::OperatorStop, ms(1_200));
     assert_eq!(s.state(), BeamState::Off);
 }
@@ -223,4 +223,35 @@ fn without_an_expected_heartbeat_only_the_thermal_rules_apply() {
     let mut s = on(limits);
     assert!(s.tick(ms(600_000)));
     assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn the_beam_never_goes_on_while_an_organ_at_risk_is_at_or_above_its_limit() {
+    let mut s = HifuSupervisor::new(HifuLimits::default(), ms(1_000));
+    let warm_bowel = OarReading {
+        temp_c: 45.0,
+        ..BOWEL_OK
+    };
+    assert_eq!(
+        s.request_on(0.0, &[SKIN_OK, warm_bowel], ms(1_000)),
+        Err(REFUSED_OAR)
+    );
+    let dosed_skin = OarReading {
+        cem43: 30.0,
+        ..SKIN_OK
+    };
+    assert_eq!(
+        s.request_on(0.0, &[dosed_skin], ms(1_000)),
+        Err(REFUSED_OAR)
+    );
+    let unreadable = OarReading {
+        temp_c: f32::NAN,
+        ..SKIN_OK
+    };
+    assert_eq!(
+        s.request_on(0.0, &[unreadable], ms(1_000)),
+        Err(REFUSED_OAR)
+    );
+    assert!(!s.beam_on());
+    assert_eq!(s.request_on(0.0, &[SKIN_OK, BOWEL_OK], ms(1_000)), Ok(()));
 }

@@ -35,6 +35,8 @@ pub struct StationConfig {
     /// actor of take-over, hand-back and local e-stops in the audit log).
     pub bedside_cert: Option<PathBuf>,
     pub supervisor: SupervisorConfig,
+    /// A HIFU device beside the arm (docs/hifu.md, "Remote procedure"); none: the arm alone.
+    pub hifu: Option<HifuStation>,
     /// The clock zero, when the station shares one with a console in the same process (the
     /// demo): the true age of every command is then known and reported.
     #[serde(skip)]
@@ -55,9 +57,20 @@ impl Default for StationConfig {
             audit_dir: PathBuf::from("audit"),
             bedside_cert: None,
             supervisor: SupervisorConfig::default(),
+            hifu: None,
             shared_epoch: None,
         }
     }
+}
+
+/// The station's HIFU device: its own plan file (the patient model and transducer every
+/// console's plan must match) and how the device runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HifuStation {
+    pub plan: PathBuf,
+    #[serde(default)]
+    pub settings: crate::hifu_device::HifuSettings,
 }
 
 impl StationConfig {

@@ -7,12 +7,14 @@
 
 use crate::shared::Shared;
 use bytes::Bytes;
+use hifu::device::ThermometryFrame;
 use link::{EventReader, EventWriter, LinkError};
 use proto::Datagram;
 use proto::datagram::MAX_DATAGRAM_LEN;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use teleop::hifu::{BulkMessage, DeviceOrder};
 use teleop::station::control::PeerId;
 use teleop::station::peers::Admission;
 use teleop::{SessionEvent, StationInput, StationOutput};
@@ -26,6 +28,12 @@ pub use crate::gate::Gate;
 
 /// Decoder rejections by reason, counted on the network side only.
 pub type Malformed = Arc<Mutex<BTreeMap<String, u64>>>;
+
+/// The HIFU device thread's side of the network loop: orders to it, frames from it.
+pub struct HifuLink {
+    pub orders: std::sync::mpsc::Sender<DeviceOrder>,
+    pub frames: mpsc::UnboundedReceiver<ThermometryFrame>,
+}
 
 /// What the per-connection tasks tell the network loop.
 enum NetEvent {
@@ -47,6 +55,8 @@ struct Live {
     /// Events the core sent before the console's stream was open.
     pending: VecDeque<SessionEvent>,
     readers: Vec<tokio::task::JoinHandle<()>>,
+    /// Cancels the thermometry frame still in flight when a newer one is ready (latest wins).
+    frame_in_flight: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Serves consoles until the endpoint closes.
@@ -56,7 +66,12 @@ pub async fn serve(
     waiter: link::wake::Waiter,
     malformed: Malformed,
     mut gate: Box<dyn Gate>,
+    hifu: Option<HifuLink>,
 ) {
+    let (orders, mut frames) = match hifu {
+        Some(link) => (Some(link.orders), Some(link.frames)),
+        None => (None, None),
+    };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut accept = tokio::spawn(accept_loop(endpoint, tx.clone()));
     let mut lives: BTreeMap<PeerId, Live> = BTreeMap::new();
@@ -126,7 +141,20 @@ pub async fn serve(
                 if woke.is_err() {
                     break;
                 }
-                drain_outputs(&shared, &mut lives, &malformed, &mut buf).await;
+                drain_outputs(&shared, &mut lives, &malformed, &mut buf, orders.as_ref()).await;
+            }
+            Some(frame) = async {
+                match frames.as_mut() {
+                    Some(frames) => frames.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                // Only the newest frame matters: skip any already queued behind it.
+                let mut newest = frame;
+                while let Some(newer) = frames.as_mut().and_then(|f| f.try_recv().ok()) {
+                    newest = newer;
+                }
+                send_frame(&mut lives, newest, &malformed);
             }
         }
     }
@@ -190,6 +218,12 @@ fn open(
         shared.clone(),
         malformed.clone(),
     ));
+    let bulk = tokio::spawn(read_bulk(
+        connection.clone(),
+        generation,
+        shared.clone(),
+        malformed.clone(),
+    ));
     let events = tokio::spawn(read_events(
         connection.clone(),
         generation,
@@ -203,7 +237,8 @@ fn open(
         connection,
         writer: None,
         pending: VecDeque::new(),
-        readers: vec![datagrams, events],
+        readers: vec![datagrams, events, bulk],
+        frame_in_flight: None,
     }
 }
 
@@ -288,6 +323,7 @@ async fn drain_outputs(
     lives: &mut BTreeMap<PeerId, Live>,
     malformed: &Malformed,
     buf: &mut [u8; MAX_DATAGRAM_LEN],
+    hifu: Option<&std::sync::mpsc::Sender<DeviceOrder>>,
 ) {
     while let Some(output) = shared.pop_outbound() {
         match output {
@@ -326,6 +362,11 @@ async fn drain_outputs(
                     close_with(session, 2, reason.as_bytes());
                 }
             }
+            StationOutput::HifuDevice(order) => {
+                if let Some(orders) = hifu {
+                    let _ = orders.send(order);
+                }
+            }
             // Audit records go to the audit log on the servo side; verdicts are for the recording.
             StationOutput::Verdict { .. } | StationOutput::Audit(_) => {}
         }
@@ -352,6 +393,11 @@ fn log_event(event: &SessionEvent) {
             tracing::warn!(%request, %reason, "request refused")
         }
         SessionEvent::Hello { session_id, .. } => tracing::info!(session_id, "session opened"),
+        SessionEvent::Hifu(news) => {
+            if let Some(line) = news.describe() {
+                tracing::info!("HIFU: {line}");
+            }
+        }
         SessionEvent::Control {
             step,
             by,
@@ -368,5 +414,76 @@ fn log_event(event: &SessionEvent) {
 fn count(malformed: &Malformed, reason: &str) {
     if let Ok(mut map) = malformed.lock() {
         *map.entry(reason.to_string()).or_default() += 1;
+    }
+}
+
+/// Reads the console's bulk streams (one message each: a HIFU plan) until the connection ends.
+/// A malformed or oversize stream is counted and dropped; the session goes on.
+async fn read_bulk(
+    connection: quinn::Connection,
+    peer: PeerId,
+    shared: Arc<Shared>,
+    malformed: Malformed,
+) {
+    while let Ok(mut stream) = connection.accept_uni().await {
+        let bytes = match stream
+            .read_to_end(proto::frame::MAX_BULK_FRAME_LEN + 4)
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                count(&malformed, "bad_bulk_stream");
+                continue;
+            }
+        };
+        let mut decoder = proto::FrameDecoder::within(proto::frame::MAX_BULK_FRAME_LEN);
+        decoder.push(&bytes);
+        match decoder.next_message::<BulkMessage>() {
+            Some(Ok(message)) => shared.push_inbound(StationInput::Bulk { peer, message }),
+            Some(Err(e)) => count(&malformed, e.reason()),
+            None => count(&malformed, "truncated_bulk_frame"),
+        }
+    }
+}
+
+/// Sends a thermometry frame to every console on its own stream, below control in priority; a
+/// frame still in flight to a console is reset, never queued ahead of the newer one.
+fn send_frame(lives: &mut BTreeMap<PeerId, Live>, frame: ThermometryFrame, malformed: &Malformed) {
+    let mut bytes = Vec::new();
+    let message = BulkMessage::Thermometry(Box::new(frame));
+    if proto::encode_frame_within(&message, proto::frame::MAX_BULK_FRAME_LEN, &mut bytes).is_err() {
+        count(malformed, "thermometry_frame_too_large");
+        return;
+    }
+    let bytes = Bytes::from(bytes);
+    for live in lives.values_mut().filter(|l| l.writer.is_some()) {
+        if let Some(cancel) = live.frame_in_flight.take() {
+            let _ = cancel.send(());
+        }
+        let (cancel, cancelled) = tokio::sync::oneshot::channel();
+        live.frame_in_flight = Some(cancel);
+        tokio::spawn(send_bulk(live.connection.clone(), bytes.clone(), cancelled));
+    }
+}
+
+async fn send_bulk(
+    connection: quinn::Connection,
+    bytes: Bytes,
+    cancelled: tokio::sync::oneshot::Receiver<()>,
+) {
+    let Ok(mut stream) = connection.open_uni().await else {
+        return;
+    };
+    // Control datagrams and events go first (docs/network.md).
+    let _ = stream.set_priority(-1);
+    tokio::select! {
+        written = stream.write_chunk(bytes) => {
+            if written.is_ok() {
+                let _ = stream.finish();
+            }
+        }
+        _ = cancelled => {
+            let _ = stream.reset(0u32.into());
+        }
     }
 }

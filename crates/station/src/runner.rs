@@ -4,7 +4,8 @@
 
 use crate::config::StationConfig;
 use crate::gate::{Gate, StationGate};
-use crate::net::{self, Malformed};
+use crate::hifu_device::{self, HifuKit, HifuThread};
+use crate::net::{self, HifuLink, Malformed};
 use crate::shared::{AuditSink, Shared};
 use link::{Identity, LinkError, Pacer, PkiError};
 use std::net::SocketAddr;
@@ -58,6 +59,7 @@ pub struct StationHandle {
     servo: JoinHandle<StationReport>,
     net: JoinHandle<()>,
     malformed: Malformed,
+    hifu: Option<HifuThread>,
 }
 
 impl StationHandle {
@@ -68,6 +70,20 @@ impl StationHandle {
     pub fn start<T, E>(
         config: &StationConfig,
         audit: Option<Box<dyn AuditSink>>,
+        make_tap: impl FnOnce(&StationSessionConfig) -> Result<T, E>,
+    ) -> Result<Self, StationError>
+    where
+        T: Tap<StationInput, StationOutput> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        Self::start_with_hifu(config, audit, None, make_tap)
+    }
+
+    /// As `start`, with a HIFU device beside the arm when `hifu` is given (its own thread).
+    pub fn start_with_hifu<T, E>(
+        config: &StationConfig,
+        audit: Option<Box<dyn AuditSink>>,
+        hifu: Option<HifuKit>,
         make_tap: impl FnOnce(&StationSessionConfig) -> Result<T, E>,
     ) -> Result<Self, StationError>
     where
@@ -95,11 +111,24 @@ impl StationHandle {
         let session = StationSessionConfig {
             own_clock: link::clock::announce(config.time_source, epoch),
             bedside,
+            hifu: hifu.as_ref().map(HifuKit::station_config),
             ..config.session()
         };
         let tap = make_tap(&session).map_err(|e| StationError::Tap(e.to_string()))?;
         let core = StationSession::new(session)?;
         let malformed: Malformed = Arc::new(Mutex::new(Default::default()));
+        let (hifu_thread, hifu_link) = match hifu {
+            Some(kit) => {
+                let (frames_tx, frames) = tokio::sync::mpsc::unbounded_channel();
+                let thread = hifu_device::spawn(kit, shared.clone(), frames_tx)?;
+                let link = HifuLink {
+                    orders: thread.orders.clone(),
+                    frames,
+                };
+                (Some(thread), Some(link))
+            }
+            None => (None, None),
+        };
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let listen = config.listen;
         let (net_shared, net_malformed) = (shared.clone(), malformed.clone());
@@ -129,7 +158,15 @@ impl StationHandle {
                     match started {
                         Ok((waiter, endpoint)) => {
                             let _ = ready_tx.send(Ok(endpoint.clone()));
-                            net::serve(endpoint, net_shared, waiter, net_malformed, gate).await;
+                            net::serve(
+                                endpoint,
+                                net_shared,
+                                waiter,
+                                net_malformed,
+                                gate,
+                                hifu_link,
+                            )
+                            .await;
                         }
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
@@ -155,6 +192,7 @@ impl StationHandle {
             servo,
             net,
             malformed,
+            hifu: hifu_thread,
         })
     }
 
@@ -187,6 +225,11 @@ impl StationHandle {
         self.endpoint.close(0u32.into(), b"station shutting down");
         self.shared.wake_network();
         let _ = self.net.join();
+        if let Some(HifuThread { orders, handle }) = self.hifu {
+            // Without orders the device thread switches the beam off and ends.
+            drop(orders);
+            let _ = handle.join();
+        }
         if let Ok(counts) = self.malformed.lock() {
             report.malformed = counts.clone();
         }

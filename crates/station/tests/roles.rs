@@ -92,6 +92,7 @@ fn an_observer_connects_sees_the_state_and_its_requests_are_refused() {
     let controls = Controls {
         actions: Some(rx),
         audit: None,
+        hifu: None,
     };
     let watched = console::run(
         &console_config(dir.path(), &station, &observer, 1.5),
@@ -270,6 +271,7 @@ fn control_passes_between_two_surgeons_by_offer_and_accept_over_quic() {
         let controls = Controls {
             actions: Some(offer_rx),
             audit: None,
+            hifu: None,
         };
         console::run(&first_config, controls, no_tap).unwrap()
     });

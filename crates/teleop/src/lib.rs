@@ -8,12 +8,15 @@
 //! - `message` and `report`: the typed events of the reliable stream and the session reports.
 //! - `wire`: poses on the wire. `stats`: latency percentiles. `time`: clock sources.
 //! - `record`: the one entry point every driver goes through, where recording taps in.
+//! - `hifu`: the remote HIFU procedure (the station's part inside the station core, the console's
+//!   operator that runs a plan spot by spot) and its messages.
 //! - `sim`: one simulated pair over the netem core, for the rehearsal and the tests.
 //!
 //! No clocks, no sockets, no files: the edges (`station`, `console` crates) do the IO.
 
 pub mod console;
 pub mod core;
+pub mod hifu;
 pub mod message;
 pub mod record;
 pub mod report;

@@ -2,6 +2,7 @@
 //! the console's requests, the station's supervisor transitions and refusals, and the typed
 //! end-of-session report. Framed and checksummed by `proto::frame`.
 
+use crate::hifu::{HifuNews, HifuRequest};
 use crate::report::StationReport;
 use crate::time::ClockAnnouncement;
 use proto::SupervisorStateCode;
@@ -143,6 +144,13 @@ pub enum SessionEvent {
         present: Vec<String>,
         at_us: i64,
     },
+    /// Console → station: a HIFU request for the plan with this digest (docs/hifu.md).
+    HifuRequest {
+        digest: String,
+        request: HifuRequest,
+    },
+    /// Station → every console: what the HIFU procedure and its beam did.
+    Hifu(HifuNews),
     /// Console has finished; the station answers with `Report` for this session.
     Bye,
     /// The station's statistics of the session that is ending.
@@ -167,6 +175,8 @@ impl SessionEvent {
             SessionEvent::WithdrawOffer => "withdraw_offer",
             SessionEvent::Admitted { .. } => "admitted",
             SessionEvent::Control { .. } => "control",
+            SessionEvent::HifuRequest { request, .. } => request.name(),
+            SessionEvent::Hifu(_) => "hifu",
             SessionEvent::Bye => "bye",
             SessionEvent::Report(_) => "report",
         }

@@ -4,7 +4,7 @@
 //! emulated link and can be lost or delayed; events ride the reliable stream (delayed by outages,
 //! never lost). A reconnect is a new connection: what the old one still had in flight is never
 //! delivered to the new session. The rehearsal's fault matrix and the closed-loop tests drive it
-//! tick by tick.
+//! tick by tick; `hifu` adds the remote HIFU procedure's channels.
 
 use crate::console::surgeon::ScriptedSurgeon;
 use crate::console::{
@@ -116,6 +116,9 @@ pub struct SimPair<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, S
     old_connection_datagrams: u64,
     tick_jitter: Duration,
     jitter_state: u64,
+    bulk_to_station: VecDeque<(Duration, crate::hifu::BulkMessage)>,
+    device_orders: Vec<crate::hifu::DeviceOrder>,
+    console_hifu: Vec<SessionEvent>,
 }
 
 impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>> SimPair<CT, ST> {
@@ -146,6 +149,9 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
             // Every step stays longer than zero.
             tick_jitter: config.tick_jitter.min(2 * TICK - Duration::from_micros(1)),
             jitter_state: config.seed ^ 0x9E37_79B9_7F4A_7C15,
+            bulk_to_station: VecDeque::new(),
+            device_orders: Vec::new(),
+            console_hifu: Vec::new(),
         };
         pair.connect();
         Ok(pair)
@@ -258,6 +264,7 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
         }
         self.deliver_datagrams();
         self.deliver_events();
+        self.deliver_bulk();
         let mut out = Vec::new();
         self.station.drive(StationInput::Tick, now, |o| out.push(o));
         self.route_station(out);
@@ -356,6 +363,7 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
                 StationOutput::Verdict { .. }
                 | StationOutput::Close { .. }
                 | StationOutput::Audit(_) => {}
+                StationOutput::HifuDevice(order) => self.device_orders.push(order),
             }
         }
     }
@@ -438,7 +446,10 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
             let Some((_, event)) = self.to_console.pop_front() else {
                 break;
             };
+            self.note_console_event(&event);
             self.console_input(ConsoleInput::Event { event });
         }
     }
 }
+
+mod hifu;

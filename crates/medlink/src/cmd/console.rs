@@ -80,6 +80,11 @@ pub struct ConsoleArgs {
     /// enable, engage, disengage, estop) while the scripted input runs.
     #[arg(long)]
     commands: bool,
+    /// Run a remote HIFU procedure with this plan instead of arm motion: the plan goes to the
+    /// station on the bulk channel, its spots run one by one with a live view; standard input
+    /// takes pause, resume, stop and ack (docs/hifu.md, "Remote procedure").
+    #[arg(long)]
+    hifu: Option<PathBuf>,
     /// Record the console's sessions (MCAP) into this directory (default: `record_dir` of the
     /// config, `recordings`); see docs/recording.md.
     #[arg(long, conflicts_with = "no_record")]
@@ -115,8 +120,14 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     config.duration_s = args.run.duration.or(config.duration_s);
     let audit = super::audit_file::open(&args.audit_dir, &config.pki_paths(), "console")?;
     let controls = console::Controls {
-        actions: args.commands.then(read_commands),
+        actions: (args.commands && args.hifu.is_none())
+            .then(|| read_commands(teleop::OperatorAction::parse)),
         audit: Some(Box::new(audit.sender())),
+        hifu: args
+            .hifu
+            .as_deref()
+            .map(super::console_hifu::controls)
+            .transpose()?,
     };
     let mut recording = None;
     let result = console::run(&config, controls, |session| {
@@ -124,16 +135,28 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     });
     super::record::finish(recording)?;
     super::audit_file::finish(audit)?;
-    args.run.print(&result?)
+    let report = result?;
+    if args.hifu.is_some() && !args.run.json {
+        println!(
+            "console stopped: {} sessions, procedure over",
+            report.sessions.len()
+        );
+        return Ok(());
+    }
+    args.run.print(&report)
 }
 
 /// Operator commands typed on standard input, parsed on a thread of their own.
-fn read_commands() -> std::sync::mpsc::Receiver<teleop::OperatorAction> {
+/// Lines of standard input parsed by `parse`, on their own thread; a bad line is answered on
+/// stderr and skipped.
+pub fn read_commands<T: Send + 'static>(
+    parse: fn(&str) -> Result<Option<T>, String>,
+) -> std::sync::mpsc::Receiver<T> {
     use std::io::BufRead;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines().map_while(Result::ok) {
-            match teleop::OperatorAction::parse(&line) {
+            match parse(&line) {
                 Ok(Some(action)) => {
                     if tx.send(action).is_err() {
                         return;

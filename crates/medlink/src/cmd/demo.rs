@@ -122,6 +122,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let controls = console::Controls {
         actions: None,
         audit: Some(Box::new(console_audit.sender())),
+        hifu: None,
     };
     let mut console_recording = None;
     let result = console::run(&console_config, controls, |session| {

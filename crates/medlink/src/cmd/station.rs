@@ -43,6 +43,13 @@ pub struct StationArgs {
     /// Where the audit log goes (default: `audit_dir` of the config, `audit`).
     #[arg(long)]
     audit_dir: Option<PathBuf>,
+    /// Host a HIFU device beside the arm, with this plan file as the station's own patient
+    /// model and transducer (every console's plan must match it; docs/hifu.md).
+    #[arg(long)]
+    hifu: Option<PathBuf>,
+    /// Simulated seconds between the HIFU thermometry frames sent to the consoles.
+    #[arg(long, requires = "hifu")]
+    hifu_frame_interval: Option<f64>,
     /// Print the final report as JSON when stopping.
     #[arg(long)]
     json: bool,
@@ -76,11 +83,29 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.audit_dir {
         config.audit_dir = dir;
     }
+    if let Some(plan) = args.hifu {
+        let hifu = config
+            .hifu
+            .get_or_insert_with(|| station::config::HifuStation {
+                plan: plan.clone(),
+                settings: Default::default(),
+            });
+        hifu.plan = plan;
+    }
+    if let (Some(interval), Some(hifu)) = (args.hifu_frame_interval, config.hifu.as_mut()) {
+        hifu.settings.frame_interval_s = interval;
+    }
+    let kit = config
+        .hifu
+        .as_ref()
+        .map(super::station_hifu::kit)
+        .transpose()?;
     let audit = super::audit_file::open(&config.audit_dir, &config.pki_paths(), "station")?;
     let mut recording = None;
-    let station = StationHandle::start(&config, Some(Box::new(audit.sender())), |session| {
-        super::record::start(config.record_dir.as_deref(), session, &mut recording)
-    })?;
+    let station =
+        StationHandle::start_with_hifu(&config, Some(Box::new(audit.sender())), kit, |session| {
+            super::record::start(config.record_dir.as_deref(), session, &mut recording)
+        })?;
     println!(
         "station listening on {} (type {LOCAL_COMMANDS} or quit)",
         station.local_addr()

@@ -243,3 +243,27 @@ pub fn venv_python() -> PathBuf {
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// The address a process prints in its first line ("... listening on ADDR ...").
+pub fn first_address(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
+    let first = lines.next().unwrap().unwrap();
+    first
+        .split_whitespace()
+        .find(|w| w.contains(':') && w.parse::<std::net::SocketAddr>().is_ok())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string()
+}
+
+/// Plans the small fibroid of the CLI tests (3 mm grid, 30 mm lesion) into `out`.
+pub fn small_hifu_plan(out: &Path) {
+    medlink_succeeds(&[
+        "hifu".as_ref(),
+        "plan".as_ref(),
+        "--spacing-mm".as_ref(),
+        "3".as_ref(),
+        "--fibroid-diameter-mm".as_ref(),
+        "30".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+}

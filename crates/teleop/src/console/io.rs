@@ -45,6 +45,11 @@ pub enum OperatorAction {
     WithdrawOffer,
     /// The operator is done: disengage, say bye, wait for the station's report.
     Finish,
+    /// A request of the remote HIFU procedure, for the plan with this digest.
+    Hifu {
+        digest: String,
+        request: crate::hifu::HifuRequest,
+    },
 }
 
 /// The operator's commands, as the console's standard input takes them.
@@ -63,6 +68,7 @@ impl OperatorAction {
             OperatorAction::DeclineControl => "decline_control",
             OperatorAction::WithdrawOffer => "withdraw_offer",
             OperatorAction::Finish => "finish",
+            OperatorAction::Hifu { request, .. } => request.name(),
         }
     }
 

@@ -514,6 +514,9 @@ impl ConsoleSession {
             OperatorAction::AcceptControl => self.send_event(SessionEvent::AcceptControl),
             OperatorAction::DeclineControl => self.send_event(SessionEvent::DeclineControl),
             OperatorAction::WithdrawOffer => self.send_event(SessionEvent::WithdrawOffer),
+            OperatorAction::Hifu { digest, request } => {
+                self.send_event(SessionEvent::HifuRequest { digest, request })
+            }
             OperatorAction::Finish => {
                 self.stop_following(now);
                 self.engage_requested_at = None;

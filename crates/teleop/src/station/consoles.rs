@@ -184,11 +184,15 @@ impl StationSession {
                 return self.control_result(index, "withdraw_offer", result, now);
             }
             SessionEvent::Bye => return self.on_bye(index, now),
+            SessionEvent::HifuRequest { digest, request } => {
+                return self.on_hifu_request(index, &digest, request, now);
+            }
             SessionEvent::Transition { .. }
             | SessionEvent::Refused { .. }
             | SessionEvent::Report(_)
             | SessionEvent::Admitted { .. }
-            | SessionEvent::Control { .. } => {
+            | SessionEvent::Control { .. }
+            | SessionEvent::Hifu(_) => {
                 return self.refuse_peer(peer, REASON_UNEXPECTED, now);
             }
         };

@@ -4,6 +4,7 @@
 
 use super::control::PeerId;
 use super::peers::Admission;
+use crate::hifu::{BulkMessage, DeviceOrder, DeviceReport};
 use crate::message::SessionEvent;
 use proto::Datagram;
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,10 @@ pub enum StationInput {
     },
     /// An event from a console's reliable stream.
     Event { peer: PeerId, event: SessionEvent },
+    /// A message a console sent on the bulk channel (a HIFU plan).
+    Bulk { peer: PeerId, message: BulkMessage },
+    /// What the station's HIFU device thread reported.
+    HifuDevice { report: DeviceReport },
     /// A button or command at the station.
     Local { request: LocalRequest },
     /// One servo tick.
@@ -138,4 +143,6 @@ pub enum StationOutput {
     },
     /// Append to the station's audit log.
     Audit(Box<AuditRecord>),
+    /// Hand to the station's HIFU device thread.
+    HifuDevice(DeviceOrder),
 }

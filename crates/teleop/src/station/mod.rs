@@ -14,6 +14,7 @@
 pub mod arm_loop;
 mod consoles;
 pub mod control;
+mod hifu_session;
 mod io;
 pub mod peers;
 mod two_teams;
@@ -21,6 +22,7 @@ mod two_teams;
 pub use io::{LOCAL_COMMANDS, LocalRequest, StationInput, StationOutput};
 
 use crate::core::{Core, OutputQueue};
+use crate::hifu::procedure::{HifuProcedure, HifuStationConfig};
 use crate::message::{ControlHolder, ControlStep, Role, SessionEvent, state_code};
 use crate::report::StationReport;
 use crate::time::{ClockAnnouncement, TimeSource};
@@ -57,6 +59,8 @@ pub struct StationSessionConfig {
     pub true_offset_us: Option<i64>,
     /// The bedside team member signed in at the station, who takes over and hands back.
     pub bedside: Option<Identity>,
+    /// The HIFU device beside the arm, when the station hosts one.
+    pub hifu: Option<HifuStationConfig>,
 }
 
 impl Default for StationSessionConfig {
@@ -71,6 +75,7 @@ impl Default for StationSessionConfig {
             own_clock: None,
             true_offset_us: None,
             bedside: None,
+            hifu: None,
         }
     }
 }
@@ -108,6 +113,7 @@ pub struct StationSession {
     last_now: Duration,
     /// Whether the start has been audited.
     started: bool,
+    hifu: Option<HifuProcedure>,
 }
 
 impl StationSession {
@@ -126,6 +132,7 @@ impl StationSession {
             .bedside
             .clone()
             .unwrap_or_else(|| Identity::simulated("bedside team", TrustRole::Bedside));
+        let hifu = config.hifu.clone().map(HifuProcedure::new);
         Ok(Self {
             config,
             arm,
@@ -141,6 +148,7 @@ impl StationSession {
             out: OutputQueue::new(),
             last_now: now,
             started: false,
+            hifu,
         })
     }
 
@@ -267,6 +275,7 @@ impl StationSession {
                 if self.control.is_controller(peer) {
                     self.last_rtt_us = rtt.or(self.last_rtt_us);
                     self.last_bound_width_us = width;
+                    self.hifu_heartbeat(now);
                 }
             }
             // A console never sends state; the edge counts it as unexpected before it gets here.
@@ -339,6 +348,8 @@ impl Core for StationSession {
                 received_at,
             } => self.on_datagram(peer, datagram, received_at.min(now), now),
             StationInput::Event { peer, event } => self.on_event(peer, event, now),
+            StationInput::Bulk { peer, message } => self.on_bulk(peer, message, now),
+            StationInput::HifuDevice { report } => self.on_device_report(report, now),
             StationInput::Local { request } => self.on_local(request, now),
             StationInput::Tick => self.on_tick(now),
         }

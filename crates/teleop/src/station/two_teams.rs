@@ -54,7 +54,10 @@ impl StationSession {
         let name = request.name();
         let bedside = self.bedside.clone();
         let result = match request {
-            LocalRequest::Estop => self.arm.request(Request::LocalEstop, now).map(|()| None),
+            LocalRequest::Estop => {
+                self.hifu_bedside_stop();
+                self.arm.request(Request::LocalEstop, now).map(|()| None)
+            }
             LocalRequest::EstopClear => self
                 .arm
                 .request(Request::LocalEstopClear, now)

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod ward;
+
 use proto::{ClockPong, ControlCommand, Datagram, StateReport, WirePose};
 use std::time::Duration;
 use teleop::station::StationSession;
