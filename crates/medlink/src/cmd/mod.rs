@@ -24,6 +24,7 @@ pub mod hifu_simulate;
 pub mod hub;
 pub mod hub_device;
 pub mod netem;
+pub mod netem_hifu;
 pub mod hifu_study;
 pub mod pki;
 pub mod policy;

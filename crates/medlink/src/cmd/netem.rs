@@ -27,6 +27,8 @@ enum NetemCommand {
     Profiles,
     /// Run the fault matrix (every profile x seeds, simulated time) and print the table.
     Matrix(MatrixArgs),
+    /// Run the HIFU fault matrix: the remote HIFU procedure over every profile x seeds.
+    HifuMatrix(super::netem_hifu::HifuMatrixArgs),
     /// Control latency p99 with and without 20 Mbit/s of bulk frames on one connection under
     /// 5g-embb (the same measurement as `medlink bench link --with-bulk`).
     Bulk {
@@ -73,6 +75,7 @@ pub fn run(args: NetemArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Some(NetemCommand::Matrix(m)) => matrix(&m),
+        Some(NetemCommand::HifuMatrix(m)) => super::netem_hifu::run(&m),
         Some(NetemCommand::Bulk { json }) => super::bench_bulk::run_with_bulk(json),
         None => relay(&args.relay),
     }
