@@ -18,12 +18,23 @@ fn device(speed: f64) -> HifuDevice {
 
 fn device_with(speed: f64, limits: HifuLimits) -> HifuDevice {
     let (medium, pattern, plan) = small_plan();
+    device_on(medium, pattern, &plan, speed, limits)
+}
+
+/// A device over `plan`'s spots on `medium`.
+fn device_on(
+    medium: crate::medium::Medium,
+    pattern: crate::heating::HeatPattern,
+    plan: &crate::plan::Plan,
+    speed: f64,
+    limits: HifuLimits,
+) -> HifuDevice {
     let spots = plan
         .spots
         .iter()
         .map(|s| crate::plan::Plan::focus_voxel(&medium.grid, s).unwrap())
         .collect();
-    let treatment = treatment_for(&plan, medium, pattern).unwrap();
+    let treatment = treatment_for(plan, medium, pattern).unwrap();
     HifuDevice::new(treatment, spots, speed, 2.0, limits).unwrap()
 }
 
@@ -341,19 +352,13 @@ fn the_skin_is_an_organ_at_risk_whose_limit_switches_the_beam_off() {
     let (medium, pattern, mut plan) = small_plan();
     // A bolus at body temperature: the skin's warming is the beam's alone.
     plan.thermal.bolus_c = 37.0;
-    let spots = plan
-        .spots
-        .iter()
-        .map(|s| crate::plan::Plan::focus_voxel(&medium.grid, s).unwrap())
-        .collect();
-    let treatment = treatment_for(&plan, medium, pattern).unwrap();
     let limits = HifuLimits {
         survival_time: None,
         focal_ceiling_c: 1000.0,
         oar_max_temp_c: 37.1,
         ..Default::default()
     };
-    let mut device = HifuDevice::new(treatment, spots, 1.0, 2.0, limits).unwrap();
+    let mut device = device_on(medium, pattern, &plan, 1.0, limits);
     let start = Duration::from_secs(1);
     let sonicate = DeviceCommand::Sonicate {
         spot: 0,
