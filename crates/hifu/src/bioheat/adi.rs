@@ -3,9 +3,11 @@
 //! conservative 3-point diffusion along that axis plus a third of the perfusion sink and S the beam's
 //! heat. Stable for any step, second order in space and time. For a fixed step the three tridiagonal
 //! systems are fixed, so their LU factors are computed once; a step is then one pass over the planes
-//! (right-hand side, x and y solves, each plane in cache) and two sweeps along z (forward
-//! elimination; back substitution fused with the temperature update and the dose over the step).
+//! (right-hand side, x and y solves, each plane in cache) and one over blocks of rows through all
+//! planes (the z forward elimination, then the back substitution fused with the temperature update
+//! and the dose over the step).
 
+use super::kernel::{WideLoop, on_widest_isa};
 use super::{BioheatModel, BioheatState};
 use crate::dose::{ArrheniusRule, Cem43Rule};
 use rayon::prelude::*;
@@ -14,7 +16,7 @@ use rayon::prelude::*;
 const THETA: f32 = 0.5;
 
 /// Rows solved together along x: independent recurrences side by side keep the core busy.
-const ROWS_TOGETHER: usize = 8;
+const ROWS_TOGETHER: usize = 16;
 
 /// Voxels of a plane per task in the z sweeps.
 const CELLS_PER_TASK: usize = 4096;
@@ -79,7 +81,7 @@ impl AxisFactors {
 impl BioheatModel {
     /// One ADI step of `state`, the pending heat spread over it; allocates nothing.
     pub(super) fn adi_step(&self, factors: &Factors, state: &mut BioheatState) {
-        let [nx, ny, nz] = self.grid.dims;
+        let [nx, ny, _] = self.grid.dims;
         let plane = nx * ny;
         let heat = state.pending_heat.get_or_insert_with(Vec::new);
         if !heat.is_sorted_by_key(|h| h.0) {
@@ -88,77 +90,82 @@ impl BioheatModel {
         let (t, delta) = (&state.temperature, &mut state.scratch);
         let [fx, fy, fz] = &factors.axes;
         delta.par_chunks_mut(plane).enumerate().for_each(|(z, d)| {
-            if z == 0 || z == nz - 1 {
-                d.fill(0.0);
-                return;
-            }
-            self.right_hand_side(t, z, d);
-            let base = z * plane;
-            let from = heat.partition_point(|h| (h.0 as usize) < base);
-            let to = heat.partition_point(|h| (h.0 as usize) < base + plane);
-            for &(index, kelvin) in &heat[from..to] {
-                if self.is_free(index as usize) {
-                    d[index as usize - base] += kelvin;
-                }
-            }
-            let span = base..base + plane;
-            solve_rows(fx, span.clone(), d, nx);
-            solve_columns(fy, span, d, nx);
+            on_widest_isa(PlaneSolve {
+                model: self,
+                factors: [fx, fy],
+                t,
+                heat,
+                z,
+                d,
+            })
         });
-        for z in 1..nz {
-            let (done, rest) = delta.split_at_mut(z * plane);
-            let (previous, current) = (&done[(z - 1) * plane..], &mut rest[..plane]);
-            let span = z * plane..(z + 1) * plane;
-            let (lower, pivot) = (&fz.lower[span.clone()], &fz.pivot[span]);
-            current
-                .par_chunks_mut(CELLS_PER_TASK)
-                .zip(previous.par_chunks(CELLS_PER_TASK))
-                .zip(lower.par_chunks(CELLS_PER_TASK))
-                .zip(pivot.par_chunks(CELLS_PER_TASK))
-                .for_each(|(((d, p), l), v)| {
-                    for i in 0..d.len() {
-                        d[i] = (d[i] + l[i] * p[i]) * v[i];
-                    }
-                });
-        }
         let end = StepEnd {
             dt: self.dt_s,
             rule: self.rule,
             damage_rule: self.damage,
-            nx,
         };
-        for z in (1..nz - 1).rev() {
-            let (below, above) = delta.split_at_mut((z + 1) * plane);
-            let (current, next) = (&mut below[z * plane..], &above[..plane]);
-            let span = z * plane..(z + 1) * plane;
-            let upper = &fz.upper[span.clone()];
-            current
-                .par_chunks_mut(CELLS_PER_TASK)
-                .zip(next.par_chunks(CELLS_PER_TASK))
-                .zip(upper.par_chunks(CELLS_PER_TASK))
-                .for_each(|((d, n), u)| {
-                    for i in 0..d.len() {
-                        d[i] += u[i] * n[i];
-                    }
-                });
-            let rows = (
-                current.par_chunks(nx),
-                state.temperature[span.clone()].par_chunks_mut(nx),
-                state.dose[span.clone()].par_chunks_mut(nx),
-            );
-            match &mut state.damage {
-                Some(omega) => end.rows(rows, omega[span].par_chunks_mut(nx)),
-                None => end.rows(
-                    rows,
-                    (0..ny).into_par_iter().map(|_| -> &mut [f32] { &mut [] }),
-                ),
-            }
-        }
+        // The z systems, one task per block of rows through all the planes (one dispatch a step:
+        // on a busy machine every dispatch can wait for a descheduled thread).
+        let rows_per_block = (CELLS_PER_TASK / nx).max(1);
+        let fields = SharedFields {
+            delta: delta.as_mut_ptr(),
+            temperature: state.temperature.as_mut_ptr(),
+            dose: state.dose.as_mut_ptr(),
+            damage: state
+                .damage
+                .as_mut()
+                .map_or(std::ptr::null_mut(), |d| d.as_mut_ptr()),
+        };
+        (0..ny.div_ceil(rows_per_block))
+            .into_par_iter()
+            .for_each(|block| {
+                let rows = block * rows_per_block..((block + 1) * rows_per_block).min(ny);
+                on_widest_isa(ColumnSolve {
+                    model: self,
+                    factors: fz,
+                    end: &end,
+                    fields: &fields,
+                    columns: rows.start * nx..rows.end * nx,
+                })
+            });
+        let heat = state.pending_heat.get_or_insert_with(Vec::new);
         heat.clear();
         state.time_s += f64::from(self.dt_s);
     }
 
+    /// Plane `z` of the increment: right-hand side with the pending heat (free voxels only), then
+    /// the x and y solves.
+    #[inline(always)]
+    fn adi_plane(
+        &self,
+        [fx, fy]: [&AxisFactors; 2],
+        t: &[f32],
+        heat: &[(u32, f32)],
+        z: usize,
+        d: &mut [f32],
+    ) {
+        let [nx, ny, nz] = self.grid.dims;
+        let plane = nx * ny;
+        if z == 0 || z == nz - 1 {
+            d.fill(0.0);
+            return;
+        }
+        self.right_hand_side(t, z, d);
+        let base = z * plane;
+        let from = heat.partition_point(|h| (h.0 as usize) < base);
+        let to = heat.partition_point(|h| (h.0 as usize) < base + plane);
+        for &(index, kelvin) in &heat[from..to] {
+            if self.is_free(index as usize) {
+                d[index as usize - base] += kelvin;
+            }
+        }
+        let span = base..base + plane;
+        solve_rows(fx, span.clone(), d, nx);
+        solve_columns(fy, span, d, nx);
+    }
+
     /// dt·(A·Tⁿ) on the plane `z` (interior voxels; zero on the faces and at fixed voxels).
+    #[inline(always)]
     fn right_hand_side(&self, t: &[f32], z: usize, out: &mut [f32]) {
         let [nx, ny, _] = self.grid.dims;
         let plane = nx * ny;
@@ -204,27 +211,49 @@ impl BioheatModel {
 }
 
 /// Solves the x systems of every row of a plane (`span`: its voxels) in place, several rows at once.
+#[inline(always)]
 fn solve_rows(f: &AxisFactors, span: std::ops::Range<usize>, d: &mut [f32], nx: usize) {
     let [lower, pivot, upper] = f.over(span);
     let ny = d.len() / nx;
-    for first in (1..ny - 1).step_by(ROWS_TOGETHER) {
-        let rows = first..(first + ROWS_TOGETHER).min(ny - 1);
-        for x in 1..nx {
-            for y in rows.clone() {
-                let j = y * nx + x;
-                d[j] = (d[j] + lower[j] * d[j - 1]) * pivot[j];
-            }
+    let mut first = 1;
+    while first + ROWS_TOGETHER < ny {
+        solve_row_group::<ROWS_TOGETHER>([lower, pivot, upper], d, first, nx);
+        first += ROWS_TOGETHER;
+    }
+    for row in first..ny - 1 {
+        solve_row_group::<1>([lower, pivot, upper], d, row, nx);
+    }
+}
+
+/// Solves the x systems of the `R` rows from `first`, side by side, the value just solved in each
+/// row carried in a register rather than reloaded.
+#[inline(always)]
+fn solve_row_group<const R: usize>(
+    [lower, pivot, upper]: [&[f32]; 3],
+    d: &mut [f32],
+    first: usize,
+    nx: usize,
+) {
+    let mut carried = [0f32; R];
+    for x in 1..nx {
+        for (r, carry) in carried.iter_mut().enumerate() {
+            let j = (first + r) * nx + x;
+            *carry = (d[j] + lower[j] * *carry) * pivot[j];
+            d[j] = *carry;
         }
-        for x in (0..nx - 1).rev() {
-            for y in rows.clone() {
-                let j = y * nx + x;
-                d[j] += upper[j] * d[j + 1];
-            }
+    }
+    carried = [0f32; R];
+    for x in (0..nx - 1).rev() {
+        for (r, carry) in carried.iter_mut().enumerate() {
+            let j = (first + r) * nx + x;
+            *carry = d[j] + upper[j] * *carry;
+            d[j] = *carry;
         }
     }
 }
 
 /// Solves the y systems of a plane (`span`: its voxels) in place, a whole row of columns at a time.
+#[inline(always)]
 fn solve_columns(f: &AxisFactors, span: std::ops::Range<usize>, d: &mut [f32], nx: usize) {
     let [lower, pivot, upper] = f.over(span);
     let ny = d.len() / nx;
@@ -247,54 +276,132 @@ fn solve_columns(f: &AxisFactors, span: std::ops::Range<usize>, d: &mut [f32], n
     }
 }
 
-/// What the end of a step needs besides the fields: its length, the dose laws, the row length.
+/// The plane pass of one plane, as a loop for the widest instruction set.
+struct PlaneSolve<'a> {
+    model: &'a BioheatModel,
+    factors: [&'a AxisFactors; 2],
+    t: &'a [f32],
+    heat: &'a [(u32, f32)],
+    z: usize,
+    d: &'a mut [f32],
+}
+
+impl WideLoop for PlaneSolve<'_> {
+    #[inline(always)]
+    fn run(self) {
+        self.model
+            .adi_plane(self.factors, self.t, self.heat, self.z, self.d);
+    }
+}
+
+/// The fields the z solves write, shared by tasks that each own a block of rows of every plane.
+struct SharedFields {
+    delta: *mut f32,
+    temperature: *mut f32,
+    dose: *mut f32,
+    /// Null when Ω is not tracked.
+    damage: *mut f32,
+}
+
+// SAFETY: the tasks holding a `SharedFields` write disjoint voxels (see `ColumnSolve::run`), and
+// the fields outlive the parallel loop that holds it.
+unsafe impl Sync for SharedFields {}
+
+/// The z solves of the columns at in-plane indices `columns`, through every plane, with the end of
+/// the step (temperature, dose, Ω) of their interior voxels.
+struct ColumnSolve<'a> {
+    model: &'a BioheatModel,
+    factors: &'a AxisFactors,
+    end: &'a StepEnd,
+    fields: &'a SharedFields,
+    columns: std::ops::Range<usize>,
+}
+
+impl ColumnSolve<'_> {
+    /// The run of `field` at plane `z` over this task's columns.
+    ///
+    /// # Safety
+    /// `field` points to a live field of the grid's size that no other task reads or writes within
+    /// these columns, and no other run of it at this plane is alive.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn run_of(&self, field: *mut f32, z: usize) -> &mut [f32] {
+        let [nx, ny, _] = self.model.grid.dims;
+        let start = z * nx * ny + self.columns.start;
+        // SAFETY: in bounds (columns lie in a plane, z in the grid) and owned by this task.
+        unsafe { std::slice::from_raw_parts_mut(field.add(start), self.columns.len()) }
+    }
+}
+
+impl WideLoop for ColumnSolve<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let [nx, ny, nz] = self.model.grid.dims;
+        let plane = nx * ny;
+        let f = self.fields;
+        let factors = |z: usize| {
+            self.factors
+                .over(z * plane + self.columns.start..z * plane + self.columns.end)
+        };
+        // SAFETY (every `run_of` below): each task owns the voxels of its own columns in every
+        // plane, and at most two runs of `delta` (different planes) and one of each other field
+        // are alive at a time.
+        let mut previous = unsafe { self.run_of(f.delta, 0) };
+        for z in 1..nz {
+            let d = unsafe { self.run_of(f.delta, z) };
+            let [lower, pivot, _] = factors(z);
+            for i in 0..d.len() {
+                d[i] = (d[i] + lower[i] * previous[i]) * pivot[i];
+            }
+            previous = d;
+        }
+        let mut next = previous;
+        for z in (1..nz - 1).rev() {
+            let d = unsafe { self.run_of(f.delta, z) };
+            let [_, _, upper] = factors(z);
+            for i in 0..d.len() {
+                d[i] += upper[i] * next[i];
+            }
+            let t = unsafe { self.run_of(f.temperature, z) };
+            let dose = unsafe { self.run_of(f.dose, z) };
+            let damage = if f.damage.is_null() {
+                &mut [][..]
+            } else {
+                unsafe { self.run_of(f.damage, z) }
+            };
+            let first_row = self.columns.start / nx;
+            for (r, y) in (first_row..first_row + d.len() / nx).enumerate() {
+                if y == 0 || y == ny - 1 {
+                    continue;
+                }
+                let row = r * nx + 1..(r + 1) * nx - 1;
+                let omega = if damage.is_empty() {
+                    &mut damage[..]
+                } else {
+                    &mut damage[row.clone()]
+                };
+                self.end.advance(
+                    &mut t[row.clone()],
+                    &d[row.clone()],
+                    &mut dose[row.clone()],
+                    omega,
+                );
+            }
+            next = d;
+        }
+    }
+}
+
+/// What the end of a step needs besides the fields: its length and the dose laws.
 struct StepEnd {
     dt: f32,
     rule: Cem43Rule,
     damage_rule: Option<ArrheniusRule>,
-    nx: usize,
 }
 
-/// A plane's increment, temperature and dose, row by row.
-type PlaneRows<'a> = (
-    rayon::slice::Chunks<'a, f32>,
-    rayon::slice::ChunksMut<'a, f32>,
-    rayon::slice::ChunksMut<'a, f32>,
-);
-
 impl StepEnd {
-    /// Advances the interior rows of a plane (`damage`: its Ω rows, or empty rows).
-    fn rows<'a>(
-        &self,
-        (delta, temperature, dose): PlaneRows<'a>,
-        damage: impl IndexedParallelIterator<Item = &'a mut [f32]>,
-    ) {
-        let ny = delta.len();
-        let interior = 1..self.nx - 1;
-        delta
-            .zip(temperature)
-            .zip(dose)
-            .zip(damage)
-            .enumerate()
-            .with_min_len((CELLS_PER_TASK / self.nx).max(1))
-            .filter(|(y, _)| *y > 0 && *y < ny - 1)
-            .for_each(|(_, (((d, t), dose), omega))| {
-                let omega = if omega.is_empty() {
-                    omega
-                } else {
-                    &mut omega[interior.clone()]
-                };
-                self.advance(
-                    &mut t[interior.clone()],
-                    &d[interior.clone()],
-                    &mut dose[interior.clone()],
-                    omega,
-                );
-            });
-    }
-
     /// Adds the increment to the temperatures and the dose (and Ω) over the step, the temperature
     /// taken linear in time from the old value to the new.
+    #[inline(always)]
     fn advance(&self, t: &mut [f32], delta: &[f32], dose: &mut [f32], damage: &mut [f32]) {
         for i in 0..t.len() {
             let (before, after) = (t[i], t[i] + delta[i]);

@@ -36,6 +36,37 @@ impl Isa {
     }
 }
 
+/// A loop to compile for the widest instruction set this CPU has: its `run` (inline always) is
+/// inlined into a function compiled for that set, so the loops inside get wider vectors.
+pub(super) trait WideLoop {
+    fn run(self);
+}
+
+/// Runs `work` compiled for the widest instruction set this CPU has.
+#[inline(always)]
+pub(super) fn on_widest_isa(work: impl WideLoop) {
+    match Isa::detect() {
+        // SAFETY (both): `Isa::detect` found the features these functions are compiled for.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512Fma => unsafe { on_avx512(work) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { on_avx2(work) },
+        _ => work.run(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn on_avx512(work: impl WideLoop) {
+    work.run()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn on_avx2(work: impl WideLoop) {
+    work.run()
+}
+
 impl BioheatModel {
     /// Updates every interior voxel of plane `z` from `t` into `out` (whole-plane fields).
     pub(super) fn update_plane(&self, t: &Around, z: usize, out: Fields) {
