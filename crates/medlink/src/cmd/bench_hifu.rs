@@ -5,7 +5,8 @@
 //! update streams. Temporal blocking (two steps per sweep, 14 bytes per update) can pass it; the share
 //! of the triad bandwidth the two-step sweep itself moves is reported beside it.
 //! The triad and both solvers take turns, round by round, so that a slow spell on a shared machine
-//! reaches all three alike instead of deciding the ratio.
+//! reaches all three alike instead of deciding the ratio. Then the fibroid plan is timed at the fine
+//! spacings with ADI against the explicit scheme (`bench_hifu_converged.rs`).
 
 use crate::cmd::python::venv_python;
 use anyhow::Context;
@@ -41,6 +42,22 @@ pub struct BenchHifuArgs {
     /// Print the figures as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Grid spacings (mm) at which the fibroid plan is timed on the whole box with ADI and with the
+    /// explicit baseline; `converged_realtime_ratio` is ADI's at the last one.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0.75, 0.5])]
+    converged_spacing_mm: Vec<f64>,
+    /// Simulated seconds of the plan timed per scheme and spacing (whole spots, from the first).
+    #[arg(long, default_value_t = 40.0)]
+    converged_seconds: f64,
+    /// The ADI time step (s) of the timed treatment.
+    #[arg(long, default_value_t = 1.0)]
+    adi_dt_s: f64,
+    /// The plan whose spots are timed (default: the default plan, as `medlink hifu plan` makes it).
+    #[arg(long)]
+    plan: Option<std::path::PathBuf>,
+    /// Skip the treatment timing at the converged spacings.
+    #[arg(long)]
+    no_converged: bool,
 }
 
 pub fn run(args: BenchHifuArgs) -> anyhow::Result<()> {
@@ -54,7 +71,20 @@ pub fn run(args: BenchHifuArgs) -> anyhow::Result<()> {
     let bound = triad_bytes_per_s / BioheatModel::BYTES_PER_CELL as f64;
     let paired_traffic = cells_per_s * BioheatModel::BYTES_PER_CELL_PAIRED as f64;
     let numpy = numpy_cells_per_s(args.size, args.numpy_steps.max(1))?;
-    let figures = serde_json::json!({
+    let converged = if args.no_converged {
+        Vec::new()
+    } else {
+        crate::cmd::bench_hifu_converged::measure(
+            &crate::cmd::bench_hifu_converged::ConvergedRun {
+                plan: args.plan.as_deref(),
+                spacings_mm: &args.converged_spacing_mm,
+                seconds: args.converged_seconds,
+                adi_dt_s: args.adi_dt_s,
+            },
+        )?
+    };
+    let finest = converged.last();
+    let mut figures = serde_json::json!({
         "cells_per_s": cells_per_s,
         "triad_bytes_per_s": triad_bytes_per_s,
         "bytes_per_cell": BioheatModel::BYTES_PER_CELL,
@@ -69,9 +99,29 @@ pub fn run(args: BenchHifuArgs) -> anyhow::Result<()> {
         "grid": args.size,
         "threads": rayon::current_num_threads(),
     });
+    if let Some(finest) = finest {
+        figures["converged_realtime_ratio"] = finest.adi.realtime_ratio.into();
+        figures["converged_explicit_realtime_ratio"] = finest.explicit.realtime_ratio.into();
+        figures["converged_speedup"] = finest.speedup.into();
+        figures["converged_spacing_mm"] = finest.spacing_mm.into();
+        figures["converged"] = serde_json::to_value(&converged)?;
+    }
     if args.json {
         println!("{figures}");
     } else {
+        for run in &converged {
+            println!(
+                "plan at {} mm ({:?}, {} spots): ADI dt {:.3} s {:>7.1}x real time, explicit dt {:.3} s {:>7.1}x -> ADI {:.2}x faster",
+                run.spacing_mm,
+                run.grid,
+                run.spots,
+                run.adi.dt_s,
+                run.adi.realtime_ratio,
+                run.explicit.dt_s,
+                run.explicit.realtime_ratio,
+                run.speedup
+            );
+        }
         println!(
             "bioheat (ours, 2 steps/sweep): {:>8.3} Gcell/s",
             cells_per_s / 1e9

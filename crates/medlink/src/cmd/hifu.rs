@@ -98,24 +98,7 @@ fn plan(args: PlanArgs) -> anyhow::Result<()> {
         },
         None => MediumSource::Fibroid(config.scenario),
     };
-    let medium = load_medium(&source)?;
-    let pattern = heat_pattern(&config.field, &config.transducer, &medium)?;
-    let spots = plan_spots(
-        &medium,
-        &pattern,
-        &config.transducer,
-        &config.thermal,
-        &config.planner,
-    )?;
-    let plan = Plan {
-        medium: source,
-        transducer: config.transducer,
-        field: config.field,
-        thermal: config.thermal,
-        limits: config.limits,
-        planner: config.planner,
-        spots,
-    };
+    let (plan, medium) = plan_with(&config, source)?;
     std::fs::write(&args.out, serde_json::to_vec_pretty(&plan)?)
         .with_context(|| format!("writing {}", args.out.display()))?;
     let slices = plan
@@ -143,6 +126,29 @@ fn plan(args: PlanArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Plans the spots of `config` on the medium of `source`; the plan and that medium.
+pub fn plan_with(config: &PlanConfig, source: MediumSource) -> anyhow::Result<(Plan, Medium)> {
+    let medium = load_medium(&source)?;
+    let pattern = heat_pattern(&config.field, &config.transducer, &medium)?;
+    let spots = plan_spots(
+        &medium,
+        &pattern,
+        &config.transducer,
+        &config.thermal,
+        &config.planner,
+    )?;
+    let plan = Plan {
+        medium: source,
+        transducer: config.transducer,
+        field: config.field,
+        thermal: config.thermal,
+        limits: config.limits,
+        planner: config.planner,
+        spots,
+    };
+    Ok((plan, medium))
 }
 
 /// Builds the scenario or reads the label volume a plan refers to.

@@ -5,6 +5,7 @@ pub mod audit_file;
 pub mod bench;
 pub mod bench_bulk;
 pub mod bench_hifu;
+pub mod bench_hifu_converged;
 pub mod bench_hub;
 pub mod bench_link;
 pub mod bench_udp;
