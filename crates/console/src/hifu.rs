@@ -24,6 +24,9 @@ pub struct HifuControls {
     /// Called with the live view at most every `view_interval`, and with each piece of news.
     pub view: Box<dyn FnMut(HifuView<'_>) + Send>,
     pub view_interval: Duration,
+    /// For the plan's closed loop (`planner.closed_loop`): each spot's focus voxel on the patient
+    /// model's grid, and the grid's spacing (mm).
+    pub foci: Option<(Vec<[usize; 3]>, f64)>,
 }
 
 /// The procedure's state inside a console run.
@@ -36,7 +39,12 @@ pub(crate) struct HifuRun {
 impl HifuRun {
     pub fn new(controls: HifuControls) -> Self {
         Self {
-            operator: HifuOperator::new(controls.plan.clone()),
+            operator: match controls.foci.clone() {
+                Some((foci, spacing_mm)) => {
+                    HifuOperator::new(controls.plan.clone()).with_closed_loop(foci, spacing_mm)
+                }
+                None => HifuOperator::new(controls.plan.clone()),
+            },
             controls,
             last_view: None,
         }

@@ -420,6 +420,9 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             reader.abort();
         }
         let now = self.now();
+        if let Some(hifu) = self.hifu.as_mut() {
+            hifu.operator.on_link_lost();
+        }
         self.core
             .drive(ConsoleInput::Disconnected { reason }, now, |_| {});
         self.backoff = Duration::from_millis(self.config.reconnect_initial_ms.max(1));

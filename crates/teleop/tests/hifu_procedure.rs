@@ -377,3 +377,30 @@ fn a_console_sending_a_thermometry_frame_is_closed() {
     ward.input(StationInput::Bulk { peer: A, message });
     assert_eq!(ward.closed.len(), 1);
 }
+
+#[test]
+fn a_spot_the_closed_loop_completes_early_counts_as_delivered() {
+    let mut ward = station();
+    let p = plan(vec![spot(100.0, 10.0), spot(100.0, 10.0)]);
+    let digest = ward.ready(&p);
+    ward.hifu(A, &digest, HifuRequest::Complete);
+    assert!(ward.take_refusals(Some(A))[0].contains("no spot is sonicating"));
+    ward.start(&digest, 0, 0.0);
+    ward.take_news();
+    ward.hifu(A, &digest, HifuRequest::Complete);
+    assert_eq!(ward.take_commands(), [DeviceCommand::Stop]);
+    ward.beam("off", None, 6.0);
+    ward.report(DeviceReport::SonicationDone {
+        spot: 0,
+        time_s: 6.0,
+    });
+    let news = ward.take_news();
+    assert!(
+        news.iter().any(|n| matches!(n, HifuNews::SpotEnded { spot: 0, complete: true, delivered_s, .. } if (*delivered_s - 6.0).abs() < 1e-9)),
+        "{news:?}"
+    );
+    ward.hifu(A, &digest, HifuRequest::Resume);
+    assert!(ward.take_refusals(Some(A))[0].contains("no spot is paused"));
+    ward.hifu(A, &digest, HifuRequest::Start { spot: 0 });
+    assert!(ward.take_refusals(Some(A))[0].contains("delivered"));
+}

@@ -1,5 +1,6 @@
-//! `medlink console --hifu PLAN`: the plan read and checked, the operator's commands from standard
-//! input, and the live text view (a status line with progress bars for the spot and the whole
+//! `medlink console --hifu PLAN`: the plan read and checked (with its spots' focus voxels when
+//! the plan closes the loop on the thermometry), the operator's commands from standard input,
+//! and the live text view (a status line with progress bars for the spot and the whole
 //! plan, focal and OAR temperatures, energy; a line for each spot started, ended or stopped).
 
 use anyhow::Context;
@@ -16,7 +17,12 @@ pub fn controls(plan_path: &Path) -> anyhow::Result<HifuControls> {
     let plan = Plan::from_json(&bytes)
         .with_context(|| format!("the HIFU plan {}", plan_path.display()))?;
     let terminal = std::io::stdout().is_terminal();
+    let foci = match plan.planner.closed_loop {
+        Some(_) => Some(foci(&plan)?),
+        None => None,
+    };
     Ok(HifuControls {
+        foci,
         plan,
         commands: Some(super::console::read_commands(OperatorCommand::parse)),
         view: Box::new(move |view| show(view, terminal)),
@@ -34,4 +40,15 @@ fn show(view: HifuView<'_>, terminal: bool) {
         HifuView::News(line) => writeln!(out, "hifu: {line}"),
     };
     let _ = out.flush();
+}
+
+/// Each spot's focus voxel and the grid spacing (mm), for the closed loop.
+fn foci(plan: &Plan) -> anyhow::Result<(Vec<[usize; 3]>, f64)> {
+    let grid = super::hifu::load_medium(&plan.medium)?.grid;
+    let foci = plan
+        .spots
+        .iter()
+        .map(|spot| Plan::focus_voxel(&grid, spot))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((foci, grid.spacing_m * 1e3))
 }

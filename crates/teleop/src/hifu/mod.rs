@@ -33,6 +33,9 @@ pub enum HifuRequest {
     Stop,
     /// The operator has seen the safety stop and its reason.
     Acknowledge,
+    /// End the spot under way as delivered: the closed loop saw its target dose (or another
+    /// reason to end it early, named in the audit log by the console).
+    Complete,
 }
 
 impl HifuRequest {
@@ -43,6 +46,7 @@ impl HifuRequest {
             HifuRequest::Resume => "hifu_resume",
             HifuRequest::Stop => "hifu_stop",
             HifuRequest::Acknowledge => "hifu_acknowledge",
+            HifuRequest::Complete => "hifu_complete",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! spot's delivered time, the energy, the beam's state and the last stop's reason.
 
 use super::{HifuNews, HifuRequest, PlanPreview, plan_digest};
+use hifu::closed_loop::{ClosedLoopSettings, CoolingGate, Decision, SpotController};
 use hifu::device::ThermometryFrame;
 use hifu::plan::Plan;
 use std::collections::VecDeque;
@@ -81,6 +82,18 @@ pub struct HifuOperator {
     outcome: Option<Result<String, String>>,
     /// When the spot under the beam (re)started, on the device's clock.
     started_at_s: Option<f64>,
+    closed_loop: Option<ClosedLoop>,
+}
+
+/// The plan's closed loop on the thermometry frames (`hifu::closed_loop`): it ends a spot when
+/// its cell has the target dose, and holds the next one until its neighbourhood has cooled.
+struct ClosedLoop {
+    settings: ClosedLoopSettings,
+    /// Each spot's focus voxel, and the grid spacing (mm).
+    foci: Vec<[usize; 3]>,
+    spacing_mm: f64,
+    controller: Option<SpotController>,
+    gate: Option<CoolingGate>,
 }
 
 impl HifuOperator {
@@ -98,7 +111,26 @@ impl HifuOperator {
             last_stop: None,
             outcome: None,
             started_at_s: None,
+            closed_loop: None,
         }
+    }
+
+    /// Closes the loop on the thermometry when the plan asks for it (`planner.closed_loop`):
+    /// `foci` are the spots' focus voxels on the patient model's grid of `spacing_mm`.
+    pub fn with_closed_loop(mut self, foci: Vec<[usize; 3]>, spacing_mm: f64) -> Self {
+        self.closed_loop = self
+            .plan
+            .planner
+            .closed_loop
+            .filter(|_| foci.len() == self.plan.spots.len())
+            .map(|settings| ClosedLoop {
+                settings,
+                foci,
+                spacing_mm,
+                controller: None,
+                gate: None,
+            });
+        self
     }
 
     pub fn digest(&self) -> &str {
@@ -116,12 +148,27 @@ impl HifuOperator {
         }
     }
 
+    /// The link is lost: what the view showed of the beam is no longer known (the station's
+    /// dead-man's switch turns it off after its survival time).
+    pub fn on_link_lost(&mut self) {
+        self.beam = "unknown (link lost)".into();
+    }
+
     /// The procedure's end: `Ok` with why when it ended, `Err` when the station refused it.
     pub fn outcome(&self) -> Option<&Result<String, String>> {
         self.outcome.as_ref()
     }
 
     pub fn on_frame(&mut self, frame: ThermometryFrame) {
+        if matches!(self.phase, Phase::Sonicating(_))
+            && let Some(cl) = self.closed_loop.as_mut()
+            && let Some(controller) = cl.controller.as_mut()
+            && let Decision::StopSpot { reason } = controller.on_frame(&frame, frame.time_s)
+        {
+            cl.controller = None;
+            self.last_stop = Some(format!("closed loop: {reason:?}"));
+            self.queued.push_back(HifuRequest::Complete);
+        }
         self.frame = Some(frame);
     }
 
@@ -157,9 +204,25 @@ impl HifuOperator {
             HifuNews::DeviceFailed { reason } => {
                 self.finish(Err(format!("the station's device failed: {reason}")));
             }
-            HifuNews::SpotStarted { spot, time_s, .. } => {
+            HifuNews::SpotStarted {
+                spot,
+                time_s,
+                duration_s,
+                ..
+            } => {
                 self.phase = Phase::Sonicating(*spot);
                 self.started_at_s = Some(*time_s);
+                if let Some(cl) = self.closed_loop.as_mut()
+                    && let Some(&focus) = cl.foci.get(*spot)
+                {
+                    cl.controller = Some(SpotController::start(
+                        cl.settings,
+                        focus,
+                        cl.spacing_mm,
+                        *duration_s,
+                        *time_s,
+                    ));
+                }
             }
             HifuNews::SpotEnded {
                 spot,
@@ -177,6 +240,12 @@ impl HifuOperator {
                         return self.finish(Ok("every spot delivered".into()));
                     }
                     let cool = self.plan.spots.get(*spot).map_or(0.0, |s| s.cool_s);
+                    if let Some(cl) = self.closed_loop.as_mut()
+                        && let Some(&next) = cl.foci.get(*spot + 1)
+                    {
+                        let since = self.frame.as_ref().map_or(0.0, |f| f.time_s);
+                        cl.gate = Some(CoolingGate::new(cl.settings, next, cl.spacing_mm, since));
+                    }
                     if self.phase != Phase::Waiting {
                         self.phase = Phase::Cooling {
                             until: now + Duration::from_secs_f64(cool),
@@ -230,7 +299,7 @@ impl HifuOperator {
                 self.phase = Phase::AwaitingVerdict;
                 Some(OperatorStep::SendPlan)
             }
-            Phase::Cooling { until } if now >= until => {
+            Phase::Cooling { until } if now >= until && self.cooled() => {
                 self.phase = Phase::Idle;
                 self.poll(now)
             }
@@ -240,6 +309,17 @@ impl HifuOperator {
                 Some(self.request(HifuRequest::Start { spot }))
             }
             _ => None,
+        }
+    }
+
+    /// Whether the closed loop's cooling gate (if any) lets the next spot start, by the latest
+    /// frame.
+    fn cooled(&self) -> bool {
+        let gate = self.closed_loop.as_ref().and_then(|cl| cl.gate.as_ref());
+        match (gate, &self.frame) {
+            (None, _) => true,
+            (Some(gate), Some(frame)) => gate.ready(frame, frame.time_s),
+            (Some(_), None) => false,
         }
     }
 

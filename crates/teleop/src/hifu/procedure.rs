@@ -80,6 +80,8 @@ pub struct HifuProcedure {
     sonicating: Option<(usize, f64)>,
     /// A spot interrupted (paused, or stopped by a safety rule) with time left.
     interrupted: Option<usize>,
+    /// The spot the operator's closed loop ended as delivered, until the device reports it off.
+    completing: Option<usize>,
     /// A safety stop the operator has not acknowledged yet.
     latched: bool,
     out: VecDeque<ProcedureOutput>,
@@ -94,6 +96,7 @@ impl HifuProcedure {
             starting: None,
             sonicating: None,
             interrupted: None,
+            completing: None,
             latched: false,
             out: VecDeque::new(),
         }
@@ -275,6 +278,11 @@ impl HifuProcedure {
                 }
                 Ok(DeviceCommand::Stop)
             }
+            HifuRequest::Complete => {
+                let (spot, _) = self.sonicating.ok_or("no spot is sonicating")?;
+                self.completing = Some(spot);
+                Ok(DeviceCommand::Stop)
+            }
             HifuRequest::Stop => {
                 self.end("stopped by the operator");
                 Ok(DeviceCommand::Stop)
@@ -417,7 +425,12 @@ impl HifuProcedure {
             return;
         };
         plan.delivered_s[current] += (time_s - on_at).max(0.0);
-        let (delivered_s, complete) = (plan.delivered_s[current], plan.complete(current));
+        let delivered_s = plan.delivered_s[current];
+        if self.completing.take() == Some(current) {
+            // Ended early by the closed loop: delivered, whatever time was left.
+            plan.delivered_s[current] = plan.spots[current].on_s;
+        }
+        let complete = plan.complete(current);
         let all_done = (0..plan.spots.len()).all(|k| plan.complete(k));
         self.interrupted = (!complete).then_some(current);
         self.audit(
