@@ -84,6 +84,13 @@ pub struct HubConfig {
     pub max_reading_age_s: i64,
     /// ECG analysis of `medlink/v1/ecg/...` streams (QRS detector, rhythm limits, quality gate).
     pub ecg: ecg::MonitorConfig,
+    /// The hub's certificate chain (PEM): HTTP is served over TLS when given, and must be given
+    /// when `http` is not a loopback address.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Sign-in: lock-out and session lifetimes.
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl Default for HubConfig {
@@ -111,6 +118,9 @@ impl Default for HubConfig {
             max_future_skew_s: ReadingWindow::default().max_future_skew_s,
             max_reading_age_s: ReadingWindow::default().max_reading_age_s,
             ecg: ecg::MonitorConfig::default(),
+            tls_cert: None,
+            tls_key: None,
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }
@@ -133,7 +143,27 @@ impl HubConfig {
                 self.max_future_skew_s, self.max_reading_age_s
             ));
         }
-        Ok(())
+        self.auth.validate()?;
+        self.check_https()
+    }
+
+    /// HTTPS whenever the HTTP server is reachable beyond this machine; a key with its
+    /// certificate.
+    fn check_https(&self) -> Result<(), String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), Some(_)) => Ok(()),
+            (Some(_), None) | (None, Some(_)) => {
+                Err("tls_cert and tls_key (--tls-cert, --tls-key) go together".into())
+            }
+            (None, None) if self.http.ip().is_loopback() => Ok(()),
+            (None, None) => Err(format!(
+                "the HTTP server on {} would be reachable beyond this machine without TLS: give \
+                 the hub's certificate and key (--tls-cert, --tls-key, or tls_cert/tls_key in \
+                 the configuration; `medlink pki issue` makes them, docs/hub.md), or bind it to \
+                 127.0.0.1",
+                self.http
+            )),
+        }
     }
 
     /// The alert journal, beside the database: `hub.db` gives `hub.alerts.db`.
@@ -220,6 +250,31 @@ mod tests {
         );
         assert!(parse_mqtt_url("http://x:1").is_err());
         assert!(parse_mqtt_url("mqtt://x:port").is_err());
+    }
+
+    #[test]
+    fn http_beyond_loopback_needs_a_certificate() {
+        let open = HubConfig {
+            http: "0.0.0.0:8080".parse().unwrap(),
+            ..HubConfig::default()
+        };
+        assert!(open.validate().unwrap_err().contains("--tls-cert"));
+        let with_tls = HubConfig {
+            tls_cert: Some("hub.crt".into()),
+            tls_key: Some("hub.key".into()),
+            ..open.clone()
+        };
+        assert!(with_tls.validate().is_ok());
+        let half = HubConfig {
+            tls_key: None,
+            ..with_tls
+        };
+        assert!(half.validate().unwrap_err().contains("go together"));
+        let v6 = HubConfig {
+            http: "[::1]:8080".parse().unwrap(),
+            ..HubConfig::default()
+        };
+        assert!(v6.validate().is_ok());
     }
 
     #[test]

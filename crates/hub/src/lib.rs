@@ -2,6 +2,7 @@
 //! NEWS2 and alerts from the `vitals` core, and HTTP (alerts, server-sent events, FHIR R4,
 //! Prometheus metrics) with axum.
 
+pub mod auth;
 pub mod broker;
 pub mod care;
 pub mod config;
@@ -66,6 +67,9 @@ pub struct Shared {
     /// Second connection for HTTP reads and FHIR writes (WAL lets it read while ingest writes).
     pub store: Mutex<Store>,
     pub fhir_base: String,
+    /// Accounts, sessions and tokens: who may call what (docs/hub.md, "People, sign-in and
+    /// tokens").
+    pub auth: auth::Auth,
 }
 
 impl Shared {
@@ -189,13 +193,25 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         source,
     })?;
 
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let auth = auth::Auth::open(
+        &config.alerts_database(),
+        durability,
+        config.auth.clone(),
+        tls.is_some(),
+    )?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let (events, _) = broadcast::channel(4096);
     let shared = Arc::new(Shared {
         care: Mutex::new(care),
         metrics: Metrics::default(),
         events,
         store: Mutex::new(reader),
-        fhir_base: format!("http://{http_addr}/fhir"),
+        fhir_base: format!("{scheme}://{http_addr}/fhir"),
+        auth,
     });
 
     let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
@@ -262,13 +278,20 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
 
     tokio::spawn(alert_timer(shared.clone()));
     let app = http::router(shared.clone());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!("HTTP server stopped: {e}");
+    match tls {
+        Some(tls) => {
+            tokio::spawn(http::tls::serve(listener, app, tls));
         }
-    });
+        None => {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!("HTTP server stopped: {e}");
+                }
+            });
+        }
+    }
     tracing::info!(
-        "hub HTTP on http://{http_addr} (FHIR at /fhir), MQTT at {mqtt_host}:{mqtt_port}"
+        "hub HTTP on {scheme}://{http_addr} (FHIR at /fhir), MQTT at {mqtt_host}:{mqtt_port}"
     );
     Ok(RunningHub {
         http_addr,

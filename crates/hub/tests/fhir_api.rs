@@ -5,17 +5,19 @@
 
 mod common;
 
+use common::http::{Target, full_access};
 use common::{eventually, start_hub};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use vitals::alerts::{AlertConfig, Rule};
 
-/// One HTTP/1.1 request; returns the status and the body parsed as JSON (Null if it is not).
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
+/// One HTTP/1.1 request with a token that may do everything; returns the status and the body parsed as JSON (Null if it is not).
+fn request(addr: Target, method: &str, path: &str, headers: &str, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr.addr).unwrap();
+    let bearer = addr.bearer;
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {bearer}\r\n{headers}Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).unwrap();
@@ -30,13 +32,7 @@ fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str
     (status, json)
 }
 
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &str,
-    body: &str,
-) -> (u16, Value) {
+async fn call(addr: Target, method: &str, path: &str, headers: &str, body: &str) -> (u16, Value) {
     let (method, path, headers, body) = (
         method.to_string(),
         path.to_string(),
@@ -48,7 +44,7 @@ async fn call(
         .unwrap()
 }
 
-async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
+async fn get(addr: Target, path: &str) -> (u16, Value) {
     call(addr, "GET", path, "", "").await
 }
 
@@ -77,7 +73,7 @@ fn is_outcome(status: u16, body: &Value, expected: u16) -> bool {
 async fn every_fhir_error_is_an_operation_outcome() {
     let dir = tempdir("fhir-errors");
     let hub = start_hub(&dir, |_| {}).await;
-    let addr = hub.http_addr;
+    let addr = full_access(&hub);
     for (method, path, body, status) in [
         ("GET", "/fhir/Nothing", "", 404),
         ("GET", "/fhir/Patient/nobody", "", 404),
@@ -109,7 +105,7 @@ async fn every_fhir_error_is_an_operation_outcome() {
 async fn unknown_search_parameters_are_ignored_unless_the_client_is_strict() {
     let dir = tempdir("fhir-strict");
     let hub = start_hub(&dir, |_| {}).await;
-    let addr = hub.http_addr;
+    let addr = full_access(&hub);
     let posted = bundle(vec![heart_rate("p-1", None, "2026-11-21T10:00:00Z", 80.0)]);
     assert_eq!(call(addr, "POST", "/fhir", "", &posted).await.0, 200);
     for resource in ["Observation", "Patient", "Device"] {
@@ -144,7 +140,7 @@ async fn unknown_search_parameters_are_ignored_unless_the_client_is_strict() {
 async fn patient_name_search_filters() {
     let dir = tempdir("fhir-name");
     let hub = start_hub(&dir, |_| {}).await;
-    let addr = hub.http_addr;
+    let addr = full_access(&hub);
     for (id, name) in [
         ("p-1", "Ada Byron"),
         ("p-2", "Grace Hopper"),
@@ -184,7 +180,7 @@ async fn patient_name_search_filters() {
 async fn the_capability_statement_offers_only_what_is_served() {
     let dir = tempdir("fhir-capability");
     let hub = start_hub(&dir, |_| {}).await;
-    let addr = hub.http_addr;
+    let addr = full_access(&hub);
     let (_, cs) = get(addr, "/fhir/metadata").await;
     let resources = cs["rest"][0]["resource"].as_array().unwrap().clone();
     for resource in resources {
@@ -230,7 +226,7 @@ async fn posted_observations_keep_out_of_device_sequences_and_liveness() {
         };
     })
     .await;
-    let addr = hub.http_addr;
+    let addr = full_access(&hub);
     let device = common::device(&hub, "w-1", "p-1").await;
     let reading = |seq: u64| {
         json!({"patient": "p-1", "seq": seq, "time_ms": hub::now_ms() + seq as i64, "hr": 70})
@@ -327,7 +323,7 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 async fn acvpu_air_or_oxygen_and_news2_are_searchable_observations() {
     let dir = tempdir("fhir-news2-params");
     let hub = start_hub(&dir, |_| {}).await;
-    let addr = hub.http_addr;
+    let addr = full_access(&hub);
     let device = common::device(&hub, "w-2", "p-7").await;
     let reading = json!({"patient": "p-7", "seq": 1, "time_ms": hub::now_ms(), "hr": 90,
                          "acvpu": "V", "o2": true});

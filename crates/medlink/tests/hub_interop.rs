@@ -57,8 +57,11 @@ fn mosquitto_clients_reach_the_hub_through_mosquitto() {
     // A client pushed to over server-sent events.
     let mut sse = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
     sse.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    sse.write_all(b"GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-        .unwrap();
+    let head = format!(
+        "GET /api/events HTTP/1.1\r\nHost: x\r\n{}Accept: text/event-stream\r\n\r\n",
+        authorization(http_port)
+    );
+    sse.write_all(head.as_bytes()).unwrap();
     // mosquitto_sub waits for the hub's confirmation on the device's ack topic.
     let ack_sub = Command::new("mosquitto_sub")
         .args([
@@ -115,7 +118,13 @@ fn mosquitto_clients_reach_the_hub_through_mosquitto() {
 
     // The same (device, seq) again is dropped; bad payloads are counted by reason.
     mosquitto_pub(mqtt_port, mq1, "medlink/v1/devices/mq-1/vitals", red, false);
-    mosquitto_pub(mqtt_port, mq1, "medlink/v1/devices/mq-1/vitals", "{oops", false);
+    mosquitto_pub(
+        mqtt_port,
+        mq1,
+        "medlink/v1/devices/mq-1/vitals",
+        "{oops",
+        false,
+    );
     mosquitto_pub(
         mqtt_port,
         mq1,
@@ -204,7 +213,8 @@ fn fhir_request(port: u16, method: &str, path: &str, prefer: &str, body: &str) -
         format!("Prefer: {prefer}\r\n")
     };
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{prefer}Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{}{prefer}Content-Type: application/fhir+json\r\nContent-Length: {}\r\n\r\n{body}",
+        authorization(port),
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -348,7 +358,8 @@ fn fhir_output_validates_with_fhir_resources() {
         get_json(http_port, "/fhir/Patient?name=lovelace")["total"],
         0
     );
-    // A scale change is audited: served as an AuditEvent.
+    // A scale change is audited, made as the token's name (not the body's): served as an
+    // AuditEvent after the token's issue.
     let (status, body) = http(
         http_port,
         "PUT",
@@ -356,10 +367,16 @@ fn fhir_output_validates_with_fhir_resources() {
         Some(r#"{"scale":2,"by":"dr.lin"}"#),
     );
     assert_eq!(status, 200, "{body}");
-    let audit_event = get_json(http_port, "/fhir/AuditEvent/1");
-    assert_eq!(audit_event["agent"][0]["who"]["display"], "dr.lin");
+    let audit_event = get_json(http_port, "/fhir/AuditEvent/2");
+    assert_eq!(audit_event["agent"][0]["who"]["display"], TEST_TOKEN_NAME);
+    assert_eq!(audit_event["subtype"][0]["code"], "spo2_scale_changed");
     let audit_events = get_json(http_port, "/fhir/AuditEvent?_count=1");
-    assert_eq!(audit_events["total"], 1, "{audit_events}");
+    assert_eq!(
+        audit_events["total"], 2,
+        "token issued, scale changed: {audit_events}"
+    );
+    let (status, _) = fhir_request(http_port, "GET", "/fhir/Patient", "", "");
+    assert_eq!(status, 200);
     let lenient = get_json(http_port, "/fhir/Observation?patient=p-fhir&colour=red");
     assert_eq!(lenient["total"], 10, "an unknown parameter is ignored");
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use vitals::alerts::{Acknowledgement, Alert, AlertEvent, Rule, Snooze};
 
 /// The journal's migrations, in order (`PRAGMA user_version` = how many are applied).
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     "
 CREATE TABLE alerts (
     id               INTEGER PRIMARY KEY,
@@ -66,6 +66,7 @@ CREATE TABLE audit (
     hash        TEXT NOT NULL
 );
 ",
+    crate::accounts::MIGRATION,
 ];
 
 const COLUMNS: &str = "id, rule, subject, patient, severity, peak_severity, message, raised_at_ms,
@@ -90,6 +91,9 @@ impl AlertStore {
 
     fn init(mut conn: Connection, durability: Durability) -> Result<AlertStore, StoreError> {
         crate::configure(&conn, durability)?;
+        // Sign-in and the command-line tools write this file too (accounts.rs): take the write
+        // lock when a transaction starts, never by upgrading a read (which fails, busy).
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         migrate(&mut conn, "alert journal", MIGRATIONS)?;
         Ok(AlertStore { conn })
     }

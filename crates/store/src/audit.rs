@@ -16,7 +16,17 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub mod action {
     pub const ALERT_ACKNOWLEDGED: &str = "alert_acknowledged";
     pub const ALERT_SNOOZED: &str = "alert_snoozed";
+    pub const ALERT_ESCALATED: &str = "alert_escalated";
     pub const SPO2_SCALE_CHANGED: &str = "spo2_scale_changed";
+    pub const SIGNED_IN: &str = "signed_in";
+    pub const SIGN_IN_FAILED: &str = "sign_in_failed";
+    pub const ACCOUNT_LOCKED: &str = "account_locked";
+    pub const SIGNED_OUT: &str = "signed_out";
+    pub const USER_ADDED: &str = "user_added";
+    pub const USER_DISABLED: &str = "user_disabled";
+    pub const PASSWORD_CHANGED: &str = "password_changed";
+    pub const TOKEN_ISSUED: &str = "token_issued";
+    pub const TOKEN_REVOKED: &str = "token_revoked";
 }
 
 /// An action to append: the chain fields are added by the store.
@@ -24,13 +34,15 @@ pub mod action {
 pub struct NewAudit {
     /// Wall time of the action, ms since the Unix epoch (UTC).
     pub at_ms: i64,
-    /// Who, as the caller described themselves (not authenticated yet).
+    /// Who: the signed-in person's account name or the token's name (for a command run on the
+    /// hub's machine, `cli:<login>`; for a failed sign-in, the name tried).
     pub actor: String,
-    /// The account or token that signed in, once sign-in exists (none today).
+    /// How they were authenticated: `user:<name>` (a session) or `token:<id>`; none for a
+    /// command-line action or a failed sign-in.
     pub account: Option<String>,
     /// One of [`action`].
     pub action: String,
-    /// What kind of thing was acted on: "alert" or "patient".
+    /// What kind of thing was acted on: "alert", "patient", "user" or "token".
     pub entity_type: String,
     /// Its id.
     pub entity: String,

@@ -22,7 +22,7 @@ pub fn read_audit_trail(path: &Path) -> Result<Vec<AuditRow>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "seq, at_ms, actor, account, action, entity_type, entity, outcome, prev_hash, hash";
 
 impl AlertStore {
@@ -102,7 +102,7 @@ pub(crate) fn append(
     Ok(row)
 }
 
-fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
+pub(crate) fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
     let seq: i64 = row.get(0)?;
     Ok(AuditRow {
         seq: seq.max(0) as u64,

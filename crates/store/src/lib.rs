@@ -5,11 +5,13 @@
 //! so a redelivered measurement is recognised as a duplicate and stored once. Alerts go to a
 //! journal of their own ([`AlertStore`]).
 
+mod accounts;
 mod alerts;
 pub mod audit;
 mod audit_table;
 mod batch;
 mod boots;
+mod credentials;
 mod migrate;
 mod patients;
 mod registrations;
@@ -17,10 +19,12 @@ mod rows;
 mod schema;
 mod search;
 
+pub use accounts::{AccountStore, UserRow};
 pub use alerts::AlertStore;
 pub use audit::{AuditBreak, AuditRow, NewAudit};
 pub use audit_table::read_audit_trail;
 pub use batch::{Batch, Insert};
+pub use credentials::{SessionRow, TokenRow};
 pub use patients::{DeviceRow, PatientRow};
 pub use registrations::Registration;
 pub use search::ObservationQuery;

@@ -151,8 +151,12 @@ fn a_version_1_journal_is_migrated_keeping_its_alerts() {
     }
     // Back to what the first version of the journal had.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE news2_baselines; DROP TABLE audit; PRAGMA user_version = 1;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE news2_baselines; DROP TABLE audit; DROP TABLE users;
+         DROP TABLE sign_in_failures; DROP TABLE sessions; DROP TABLE tokens;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
     drop(conn);
     let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
     assert_eq!(journal.unresolved().unwrap(), [open]);

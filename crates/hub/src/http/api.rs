@@ -1,20 +1,22 @@
-//! `/api`: alerts (list, acknowledge, snooze), patients and SpO2 scale, devices, incoming
+//! `/api`: alerts (list, acknowledge, snooze, escalate), patients and SpO2 scale, devices, incoming
 //! ambulances, the audit trail, the server-sent event stream, `/metrics` and `/health`.
-//! Every alert action and scale change is appended to the audit trail before it is answered.
+//! Every alert action and scale change is made as the caller the guard found (the session's
+//! account or the token's name; a `by` in the body is ignored) and appended to the audit trail
+//! before it is answered.
 
 use super::{HttpError, lock};
+use crate::auth::Principal;
 use crate::{Shared, now_ms};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::sync::Arc;
-use store::NewAudit;
 use store::audit;
 use tokio::sync::broadcast::error::RecvError;
 use vitals::SpO2Scale;
@@ -29,6 +31,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/api/alerts", get(list_alerts))
         .route("/api/alerts/:id/ack", post(acknowledge))
         .route("/api/alerts/:id/snooze", post(snooze))
+        .route("/api/alerts/:id/escalate", post(escalate))
         .route("/api/patients", get(patients))
         .route("/api/patients/:id/spo2-scale", put(set_scale))
         .route("/api/devices", get(devices))
@@ -58,25 +61,6 @@ async fn audit_rows(
     let total = journal.audit_count().map_err(internal)?;
     let rows = journal.audit_page(page.offset, count).map_err(internal)?;
     Ok(Json(json!({ "total": total, "rows": rows })))
-}
-
-/// An audit entry for `action` by `by` on `entity_type`/`entity`, now.
-fn audit_entry(
-    by: &str,
-    action: &str,
-    entity_type: &str,
-    entity: &str,
-    outcome: String,
-) -> NewAudit {
-    NewAudit {
-        at_ms: now_ms(),
-        actor: by.to_string(),
-        account: None,
-        action: action.to_string(),
-        entity_type: entity_type.to_string(),
-        entity: entity.to_string(),
-        outcome,
-    }
 }
 
 /// The answer when the action was taken but could not be written to the audit trail.
@@ -122,9 +106,8 @@ async fn list_alerts(
 }
 
 #[derive(Deserialize)]
-struct Actor {
-    by: String,
-    /// Snooze length in minutes (snooze only).
+struct SnoozeLength {
+    /// Snooze length in minutes.
     minutes: Option<i64>,
 }
 
@@ -136,12 +119,12 @@ fn alert_error(e: vitals::alerts::AlertError) -> HttpError {
     HttpError::api(status, e)
 }
 
-/// Runs an alert command by `by`, audits it (refused, or done: in the same journal transaction
+/// Runs an alert command by `caller`, audits it (refused, or done: in the same journal transaction
 /// as the alert change), pushes its events, and answers with the alert.
 fn alert_command(
     shared: &Shared,
     id: u64,
-    by: &str,
+    caller: &Principal,
     action: &str,
     command: impl FnOnce(&mut vitals::alerts::AlertEngine) -> Result<(), vitals::alerts::AlertError>,
 ) -> Result<Json<Alert>, HttpError> {
@@ -149,12 +132,13 @@ fn alert_command(
     let alert = {
         let mut care = lock(&shared.care, false)?;
         let entity = id.to_string();
+        let entity = ("alert", entity.as_str());
         if let Err(e) = command(&mut care.engine) {
-            let refused = audit_entry(by, action, "alert", &entity, format!("refused: {e}"));
+            let refused = caller.audit(now_ms(), action, entity, format!("refused: {e}"));
             care.audit(refused).map_err(not_audited)?;
             return Err(alert_error(e));
         }
-        let done = audit_entry(by, action, "alert", &entity, "success".into());
+        let done = caller.audit(now_ms(), action, entity, "success");
         if let Err(e) = care.drain_alerts_audited(&mut events, done) {
             drop(care);
             shared.publish_events(events);
@@ -168,29 +152,44 @@ fn alert_command(
         .ok_or_else(|| HttpError::api(StatusCode::NOT_FOUND, format!("no alert {id}")))
 }
 
+/// Acknowledges alert `id` as the caller (any body is ignored).
 async fn acknowledge(
     State(shared): AppState,
+    Extension(caller): Extension<Principal>,
     Path(id): Path<u64>,
-    Json(actor): Json<Actor>,
 ) -> Result<Json<Alert>, HttpError> {
     let action = audit::action::ALERT_ACKNOWLEDGED;
-    alert_command(&shared, id, &actor.by, action, |engine| {
-        engine.acknowledge(id, &actor.by, now_ms())
+    alert_command(&shared, id, &caller, action, |engine| {
+        engine.acknowledge(id, &caller.name, now_ms())
     })
 }
 
+/// Snoozes alert `id` for `{"minutes": n}` as the caller.
 async fn snooze(
     State(shared): AppState,
+    Extension(caller): Extension<Principal>,
     Path(id): Path<u64>,
-    Json(actor): Json<Actor>,
+    Json(length): Json<SnoozeLength>,
 ) -> Result<Json<Alert>, HttpError> {
-    let minutes = actor
+    let minutes = length
         .minutes
         .ok_or_else(|| HttpError::api(StatusCode::BAD_REQUEST, "minutes is required"))?;
     let for_ms = minutes.saturating_mul(60_000);
     let action = audit::action::ALERT_SNOOZED;
-    alert_command(&shared, id, &actor.by, action, |engine| {
-        engine.snooze(id, &actor.by, for_ms, now_ms())
+    alert_command(&shared, id, &caller, action, |engine| {
+        engine.snooze(id, &caller.name, for_ms, now_ms())
+    })
+}
+
+/// Pages the next role of alert `id`'s escalation chain now, as the caller (any body is ignored).
+async fn escalate(
+    State(shared): AppState,
+    Extension(caller): Extension<Principal>,
+    Path(id): Path<u64>,
+) -> Result<Json<Alert>, HttpError> {
+    let action = audit::action::ALERT_ESCALATED;
+    alert_command(&shared, id, &caller, action, |engine| {
+        engine.escalate(id, &caller.name, now_ms())
     })
 }
 
@@ -202,11 +201,12 @@ async fn patients(State(shared): AppState) -> Result<Json<Value>, HttpError> {
 #[derive(Deserialize)]
 struct ScaleChange {
     scale: i64,
-    by: String,
 }
 
+/// Puts patient `id` on SpO2 scale `{"scale": 1 | 2}` as the caller.
 async fn set_scale(
     State(shared): AppState,
+    Extension(caller): Extension<Principal>,
     Path(id): Path<String>,
     Json(change): Json<ScaleChange>,
 ) -> Result<Json<Value>, HttpError> {
@@ -214,25 +214,21 @@ async fn set_scale(
     vitals::payload::validate_id("patient", &id).map_err(|e| bad(e.to_string()))?;
     let scale = SpO2Scale::from_number(change.scale)
         .ok_or_else(|| bad(format!("scale must be 1 or 2, not {}", change.scale)))?;
-    if change.by.trim().is_empty() || change.by.len() > 64 {
-        return Err(bad(
-            "by must name who changes the scale (1-64 characters)".into()
-        ));
-    }
+    let by = caller.name.as_str();
     lock(&shared.store, false)?
-        .set_spo2_scale(&id, scale.number(), &change.by, now_ms())
+        .set_spo2_scale(&id, scale.number(), by, now_ms())
         .map_err(|e| HttpError::api(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     {
         let mut care = lock(&shared.care, false)?;
         care.tracker.set_scale(&id, scale);
         let outcome = format!("success: scale {}", scale.number());
         let action = audit::action::SPO2_SCALE_CHANGED;
-        care.audit(audit_entry(&change.by, action, "patient", &id, outcome))
+        care.audit(caller.audit(now_ms(), action, ("patient", &id), outcome))
             .map_err(not_audited)?;
     }
-    tracing::info!(patient = %id, scale = scale.number(), by = %change.by, "SpO2 scale changed");
+    tracing::info!(patient = %id, scale = scale.number(), by = %by, "SpO2 scale changed");
     Ok(Json(
-        json!({ "patient": id, "scale": scale.number(), "by": change.by }),
+        json!({ "patient": id, "scale": scale.number(), "by": by }),
     ))
 }
 

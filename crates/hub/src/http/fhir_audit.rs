@@ -1,5 +1,6 @@
 //! `/fhir/AuditEvent`: the audit trail as FHIR R4 AuditEvent resources (read by seq, and a paged
-//! search in seq order). The actor is the caller's own description until sign-in exists.
+//! search in seq order). The agent is the signed-in person or token (`altId`: how they proved
+//! it, `user:<name>` or `token:<id>`).
 
 use super::fhir::searchset_response;
 use super::fhir::{AppState, fhir_json, internal, not_found, page_params, search_params};

@@ -1,5 +1,6 @@
 //! The hub's HTTP surface: `/api/...` (alerts, patients, incoming ambulances, events),
-//! `/fhir/...` (FHIR R4) and `/metrics`.
+//! `/fhir/...` (FHIR R4), `/metrics`, sign-in (`/login`, `/auth/...`), every route behind the
+//! guard (`guard.rs`), served over TLS when the hub has a certificate (`tls.rs`).
 
 mod api;
 mod dashboard;
@@ -9,6 +10,9 @@ mod fhir;
 mod fhir_audit;
 mod fhir_extract;
 mod fhir_observation;
+mod guard;
+mod sign_in;
+pub mod tls;
 
 use crate::Shared;
 use axum::Router;
@@ -21,7 +25,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
     api::routes()
         .merge(fhir::routes())
         .merge(dashboard::routes())
+        .merge(sign_in::routes())
         .fallback(unknown_path)
+        // Every route, and the fallback, behind the guard (auth::access says what each needs).
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            guard::guard,
+        ))
         .with_state(shared)
 }
 
@@ -44,6 +54,15 @@ pub struct HttpError {
 }
 
 impl HttpError {
+    /// An error answered as an OperationOutcome if `fhir`, else as JSON.
+    pub fn new(status: StatusCode, message: impl ToString, fhir: bool) -> Self {
+        HttpError {
+            status,
+            message: message.to_string(),
+            fhir,
+        }
+    }
+
     pub fn api(status: StatusCode, message: impl ToString) -> Self {
         HttpError {
             status,
@@ -66,6 +85,9 @@ impl IntoResponse for HttpError {
         if self.fhir {
             let code = match self.status {
                 StatusCode::NOT_FOUND => "not-found",
+                StatusCode::UNAUTHORIZED => "login",
+                StatusCode::FORBIDDEN => "forbidden",
+                StatusCode::TOO_MANY_REQUESTS => "throttled",
                 StatusCode::METHOD_NOT_ALLOWED => "not-supported",
                 StatusCode::INTERNAL_SERVER_ERROR => "exception",
                 _ => "invalid",

@@ -1,5 +1,7 @@
 //! What the hub's integration tests share: a hub on loopback ports, and polling with a deadline.
 
+pub mod http;
+
 use hub::config::HubConfig;
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! `medlink hub`: runs the care hub (MQTT ingestion, NEWS2, alerts, FHIR, metrics);
-//! `medlink hub audit verify --db PATH` checks the hub's audit trail instead.
+//! `medlink hub audit verify --db PATH` checks the hub's audit trail instead; `medlink hub user`
+//! and `medlink hub token` manage who may sign in and which programs may call it.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -62,6 +63,12 @@ enum HubCommand {
     /// Device registrations and credentials (docs/hub.md, "Devices").
     #[command(subcommand)]
     Device(super::hub_device::HubDeviceCommand),
+    /// Accounts of the people who sign in (docs/hub.md, "People, sign-in and tokens").
+    #[command(subcommand)]
+    User(super::hub_user::HubUserCommand),
+    /// Bearer tokens for programs, with scopes (docs/hub.md, "People, sign-in and tokens").
+    #[command(subcommand)]
+    Token(super::hub_token::HubTokenCommand),
 }
 
 #[derive(Subcommand)]
@@ -101,6 +108,8 @@ impl HubArgs {
         config.mqtt_tls_key = self.mqtt_tls_key.or(config.mqtt_tls_key);
         config.mqtt_username = self.mqtt_username.or(config.mqtt_username);
         config.mqtt_password_file = self.mqtt_password_file.or(config.mqtt_password_file);
+        config.tls_cert = self.tls_cert.or(config.tls_cert);
+        config.tls_key = self.tls_key.or(config.tls_key);
         if self.no_fsync {
             config.fsync = false;
         }
@@ -115,6 +124,8 @@ pub fn run(mut args: HubArgs) -> anyhow::Result<()> {
     match args.command.take() {
         Some(HubCommand::Audit(HubAuditCommand::Verify { db })) => return verify_audit(db),
         Some(HubCommand::Device(command)) => return super::hub_device::run(command),
+        Some(HubCommand::User(command)) => return super::hub_user::run(command),
+        Some(HubCommand::Token(command)) => return super::hub_token::run(command),
         None => {}
     }
     let config = args.into_config()?;

@@ -56,8 +56,37 @@ impl Drop for Proc {
     }
 }
 
-/// Starts `medlink hub` with `extra` args and waits for its HTTP port.
+/// The name of the token `start_hub` issues (alert actions made with it are made as this name).
+pub const TEST_TOKEN_NAME: &str = "nurse.jo";
+
+/// The token of the hub on each HTTP port, sent by [`http`] (issued by [`start_hub`]).
+static TOKENS: std::sync::Mutex<Vec<(u16, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Issues a token with `scope` for the hub whose database is `db` (as `medlink hub token issue`).
+pub fn issue_token(db: &Path, name: &str, scope: &str) -> String {
+    let output = medlink_succeeds(&[
+        "hub".as_ref(),
+        "token".as_ref(),
+        "issue".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--name".as_ref(),
+        name.as_ref(),
+        "--scope".as_ref(),
+        scope.as_ref(),
+        "--quiet".as_ref(),
+    ]);
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Starts `medlink hub` with `extra` args and waits for its HTTP port; [`http`] calls it with
+/// a token that may do everything.
 pub fn start_hub(db: &Path, http_port: u16, extra: &[String]) -> Proc {
+    let token = issue_token(db, TEST_TOKEN_NAME, "system/*.*");
+    if let Ok(mut tokens) = TOKENS.lock() {
+        tokens.retain(|(port, _)| *port != http_port);
+        tokens.push((http_port, token));
+    }
     let log = std::fs::File::create(db.with_extension("log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_medlink"))
         .arg("hub")
@@ -159,7 +188,17 @@ pub fn start_mosquitto(dir: &Path, db: &Path) -> (Proc, u16, Vec<String>) {
     (proc, port, hub_args)
 }
 
-/// One HTTP/1.1 request; returns (status, body).
+/// The `Authorization` header line for the hub on `port`, if `start_hub` started it.
+pub fn authorization(port: u16) -> String {
+    let tokens = TOKENS.lock().map(|t| t.clone()).unwrap_or_default();
+    tokens
+        .iter()
+        .find(|(p, _)| *p == port)
+        .map(|(_, token)| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default()
+}
+
+/// One HTTP/1.1 request (with the hub's test token); returns (status, body).
 pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
@@ -167,7 +206,8 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, St
         .unwrap();
     let body = body.unwrap_or("");
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        authorization(port),
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
