@@ -60,48 +60,68 @@ pub fn acceptor(files: &TlsFiles<'_>) -> Result<TlsAcceptor, BrokerError> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Binds `listen` and serves device connections on spawned tasks; returns the bound address.
-pub async fn start(
+/// Binds `listen` and serves device connections on a thread of their own (a single-threaded
+/// runtime, at real-time `priority` when allowed, as the alert path: every publish is scored on
+/// arrival there, so an alert never queues behind commits or other work; 0: normal
+/// scheduling); returns the bound address.
+pub fn start(
     listen: SocketAddr,
     tls: Option<TlsAcceptor>,
     gateway: Arc<Gateway>,
+    priority: i32,
 ) -> Result<SocketAddr, BrokerError> {
     if tls.is_none() && !listen.ip().is_loopback() {
         return Err(BrokerError::CleartextBeyondLoopback(listen));
     }
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| BrokerError::Start(format!("{listen}: {e}")))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| BrokerError::Start(e.to_string()))?;
-    tokio::spawn(async move {
-        loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!("MQTT accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
+    let start = |e: std::io::Error| BrokerError::Start(format!("{listen}: {e}"));
+    let listener = std::net::TcpListener::bind(listen).map_err(start)?;
+    let bound = listener.local_addr().map_err(start)?;
+    listener.set_nonblocking(true).map_err(start)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(start)?;
+    std::thread::Builder::new()
+        .name("mqtt-gateway".into())
+        .spawn(move || {
+            crate::priority::realtime(priority);
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => accept_loop(listener, tls, gateway).await,
+                    Err(e) => tracing::error!("embedded MQTT gateway on {bound}: {e}"),
                 }
-            };
-            let _ = stream.set_nodelay(true);
-            let gateway = gateway.clone();
-            let peer = peer.to_string();
-            match tls.clone() {
-                None => {
-                    tokio::spawn(gateway.serve(stream, peer));
-                }
-                Some(acceptor) => {
-                    tokio::spawn(async move {
-                        match acceptor.accept(stream).await {
-                            Ok(stream) => gateway.serve(stream, peer).await,
-                            Err(e) => tracing::warn!(%peer, "MQTT TLS handshake: {e}"),
-                        }
-                    });
-                }
+            })
+        })
+        .map_err(start)?;
+    Ok(bound)
+}
+
+/// Accepts connections forever, serving each on a task of its own.
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, gateway: Arc<Gateway>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!("MQTT accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let gateway = gateway.clone();
+        let peer = peer.to_string();
+        match tls.clone() {
+            None => {
+                tokio::spawn(gateway.serve(stream, peer));
+            }
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    match acceptor.accept(stream).await {
+                        Ok(stream) => gateway.serve(stream, peer).await,
+                        Err(e) => tracing::warn!(%peer, "MQTT TLS handshake: {e}"),
+                    }
+                });
             }
         }
-    });
-    Ok(bound)
+    }
 }

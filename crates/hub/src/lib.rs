@@ -227,7 +227,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
             };
             let gateway =
                 gateway::Gateway::new(shared.clone(), streams, config.reading_window(), tx);
-            let bound = broker::start(listen, tls, gateway.clone()).await?;
+            let priority = config.alert_realtime_priority;
+            let bound = broker::start(listen, tls, gateway.clone(), priority)?;
             shared
                 .metrics
                 .mqtt_subscribed

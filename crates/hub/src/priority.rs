@@ -40,11 +40,12 @@ pub fn realtime(priority: i32) {
         if rc == 0 {
             tracing::info!(
                 priority,
-                "alert fast path scheduled as real-time (SCHED_FIFO)"
+                thread = std::thread::current().name().unwrap_or("?"),
+                "alert path scheduled as real-time (SCHED_FIFO)"
             );
         } else {
             tracing::warn!(
-                "alert fast path keeps normal scheduling (SCHED_FIFO refused: {}); \
+                "alert path keeps normal scheduling (SCHED_FIFO refused: {}); \
                  give the hub CAP_SYS_NICE for the lowest alert latency under load",
                 std::io::Error::from_raw_os_error(rc)
             );

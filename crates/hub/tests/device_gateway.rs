@@ -250,3 +250,74 @@ async fn the_gateway_refuses_cleartext_beyond_loopback() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sends a CONNECT as `user`/`password` over `stream` and returns the CONNACK's code (`None`
+/// when the connection closes first).
+async fn connect_over<S>(stream: &mut S, user: &str, password: &str) -> Option<ConnectReturnCode>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut connect = rumqttc::Connect::new(format!("tls-{user}"));
+    connect.set_login(user, password);
+    let mut out = bytes::BytesMut::new();
+    Packet::Connect(connect).write(&mut out, 1024).unwrap();
+    stream.write_all(&out).await.ok()?;
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        match Packet::read(&mut buf, 1024) {
+            Ok(Packet::ConnAck(ack)) => return Some(ack.code),
+            Ok(_) => return None,
+            Err(_) => {
+                if stream.read_buf(&mut buf).await.ok()? == 0 {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_gateway_speaks_mqtt_over_tls_beyond_loopback() {
+    let dir = temp_dir("tls");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join("hub.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.join("hub.key"), key.serialize_pem()).unwrap();
+    let hub = start_hub(&dir, |config| {
+        config.mqtt_listen = "0.0.0.0:0".parse().unwrap();
+        config.mqtt_tls_cert = Some(dir.join("hub.crt"));
+        config.mqtt_tls_key = Some(dir.join("hub.key"));
+    })
+    .await;
+    let password = hub.register_device("w-tls", "p-tls").unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tls = || async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", hub.mqtt_port))
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        connector.connect(name, tcp).await.unwrap()
+    };
+    let mut stream = tls().await;
+    let code = connect_over(&mut stream, "w-tls", &password).await;
+    assert_eq!(code, Some(ConnectReturnCode::Success));
+    let mut stream = tls().await;
+    let code = connect_over(&mut stream, "w-tls", "wrong").await;
+    assert_eq!(code, Some(ConnectReturnCode::BadUserNamePassword));
+    // Plain MQTT on the TLS port gets no CONNACK.
+    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", hub.mqtt_port))
+        .await
+        .unwrap();
+    assert_eq!(connect_over(&mut plain, "w-tls", &password).await, None);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,10 +2,29 @@
 //! transaction: a reading that restarts the device's counter ([`vitals::reboot::restarts`])
 //! starts the next boot (recorded in `device_boots`), a reading stamped before the current boot
 //! started is a late one of the previous boot, anything else belongs to the current boot.
+//!
+//! Each device's current boot and highest sequence number are read from the database once and
+//! then kept in a [`SeqCache`] of the writing connection: the hub's ingest thread is the only
+//! writer of device sequences (FHIR posts use sources of their own), so what it committed is
+//! what the database holds. A batch that does not commit clears the cache.
 
 use crate::StoreError;
 use rusqlite::{OptionalExtension, Transaction, params};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use vitals::Measurement;
+
+/// What the writer knows of one device's sequence: its current boot, the device time that boot
+/// started (none for boot 0), and the highest `(seq, time_ms)` stored in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeviceSeq {
+    boot: i64,
+    started_ms: Option<i64>,
+    highest: Option<(u64, i64)>,
+}
+
+/// Device sequences by device id.
+pub(crate) type SeqCache = RefCell<HashMap<String, DeviceSeq>>;
 
 /// The device's current boot and the device time it started (boot 0: never rebooted).
 pub(crate) fn current(
@@ -19,27 +38,62 @@ pub(crate) fn current(
     Ok(found.unwrap_or((0, None)))
 }
 
-/// The boot `m` belongs to; records a new boot when `m` starts one.
-pub(crate) fn boot_of(tx: &Transaction<'_>, m: &Measurement) -> Result<i64, StoreError> {
-    let (boot, started_ms) = current(tx, &m.device)?;
-    if boot > 0 && started_ms.is_some_and(|started| m.time_ms < started) {
-        return Ok(boot - 1); // a late reading of the previous boot
-    }
+fn load(tx: &Transaction<'_>, device: &str) -> Result<DeviceSeq, StoreError> {
+    let (boot, started_ms) = current(tx, device)?;
     let highest: Option<(i64, i64)> = tx
         .prepare_cached(
             "SELECT seq, time_ms FROM measurements WHERE device = ?1 AND boot = ?2
              ORDER BY seq DESC LIMIT 1",
         )?
-        .query_row(params![m.device, boot], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![device, boot], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let highest = highest.map(|(seq, time_ms)| (seq as u64, time_ms));
-    if !vitals::reboot::restarts(m.seq, m.time_ms, highest) {
-        return Ok(boot);
+    Ok(DeviceSeq {
+        boot,
+        started_ms,
+        highest: highest.map(|(seq, time_ms)| (seq as u64, time_ms)),
+    })
+}
+
+/// The boot `m` belongs to; records a new boot when `m` starts one.
+pub(crate) fn boot_of(
+    tx: &Transaction<'_>,
+    cache: &SeqCache,
+    m: &Measurement,
+) -> Result<i64, StoreError> {
+    let known = cache.borrow().get(&m.device).copied();
+    let mut seq = match known {
+        Some(seq) => seq,
+        None => load(tx, &m.device)?,
+    };
+    let boot = if seq.boot > 0 && seq.started_ms.is_some_and(|started| m.time_ms < started) {
+        seq.boot - 1 // a late reading of the previous boot
+    } else if vitals::reboot::restarts(m.seq, m.time_ms, seq.highest) {
+        tx.prepare_cached(
+            "INSERT INTO device_boots (device, boot, started_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (device) DO UPDATE SET boot = excluded.boot, started_ms = excluded.started_ms",
+        )?
+        .execute(params![m.device, seq.boot + 1, m.time_ms])?;
+        seq = DeviceSeq {
+            boot: seq.boot + 1,
+            started_ms: Some(m.time_ms),
+            highest: None,
+        };
+        seq.boot
+    } else {
+        seq.boot
+    };
+    if known != Some(seq) {
+        cache.borrow_mut().insert(m.device.clone(), seq);
     }
-    tx.prepare_cached(
-        "INSERT INTO device_boots (device, boot, started_ms) VALUES (?1, ?2, ?3)
-         ON CONFLICT (device) DO UPDATE SET boot = excluded.boot, started_ms = excluded.started_ms",
-    )?
-    .execute(params![m.device, boot + 1, m.time_ms])?;
-    Ok(boot + 1)
+    Ok(boot)
+}
+
+/// Notes that `m` was stored in `boot`: it may be the device's new highest sequence number.
+pub(crate) fn stored(cache: &SeqCache, m: &Measurement, boot: i64) {
+    if let Some(seq) = cache.borrow_mut().get_mut(&m.device)
+        && seq.boot == boot
+        && seq.highest.is_none_or(|(highest, _)| m.seq > highest)
+    {
+        seq.highest = Some((m.seq, m.time_ms));
+    }
 }

@@ -60,6 +60,8 @@ pub enum Durability {
 /// The hub's database.
 pub struct Store {
     conn: Connection,
+    /// Device sequences as this connection committed them ([`boots`]).
+    seqs: boots::SeqCache,
 }
 
 impl Store {
@@ -77,12 +79,15 @@ impl Store {
         configure(&conn, durability)?;
         migrate::migrate(&mut conn, "database", schema::MIGRATIONS)?;
         conn.execute_batch(schema::VIEWS)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            seqs: Default::default(),
+        })
     }
 
     /// Starts a batch: everything inserted through it commits together or not at all.
     pub fn begin_batch(&mut self) -> Result<Batch<'_>, StoreError> {
-        Ok(Batch::new(self.conn.transaction()?))
+        Ok(Batch::new(self.conn.transaction()?, &self.seqs))
     }
 
     /// Number of stored measurements.
