@@ -37,6 +37,8 @@ fn record_100_streamed_into_the_hub_gives_the_reference_heart_rate() {
         .args(["sim", "ecg", "--record"])
         .arg(&record)
         .args(["--patient", "p-100", "--device", "holter-100"])
+        .arg("--register")
+        .arg(dir.join("hub.db"))
         .args(["--seconds", &SECONDS.to_string(), "--speed", "40"])
         .args(["--fault", "lead-off@60s+8s"])
         .args(["--mqtt", &format!("mqtt://127.0.0.1:{mqtt_port}")])
