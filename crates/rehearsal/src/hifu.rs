@@ -408,3 +408,15 @@ pub fn run_hifu_matrix(
     }
     Ok(cells)
 }
+
+/// Every broken invariant of `cells`, one line each ("profile seed N: what broke").
+pub fn broken_lines(cells: &[HifuCellReport]) -> Vec<String> {
+    cells
+        .iter()
+        .flat_map(|c| {
+            c.broken()
+                .into_iter()
+                .map(move |b| format!("{} seed {}: {b}", c.profile, c.seed))
+        })
+        .collect()
+}

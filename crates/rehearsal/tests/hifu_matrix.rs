@@ -4,7 +4,7 @@
 //! frame's heating, and a plan edited in flight is refused; the OAR rule fires in every cell, and
 //! the dead-man's switch in every cell whose link falls silent for longer than the survival time.
 
-use rehearsal::hifu::{HifuFixture, run_hifu_matrix};
+use rehearsal::hifu::{HifuFixture, broken_lines, run_hifu_matrix};
 use rehearsal::matrix::SEEDS;
 
 #[test]
@@ -25,14 +25,7 @@ fn every_profile_and_seed_keeps_the_hifu_safety_invariants() {
         )
     })
     .unwrap();
-    let broken: Vec<String> = cells
-        .iter()
-        .flat_map(|c| {
-            c.broken()
-                .into_iter()
-                .map(move |b| format!("{} seed {}: {b}", c.profile, c.seed))
-        })
-        .collect();
+    let broken = broken_lines(&cells);
     assert!(broken.is_empty(), "{broken:#?}");
     for cell in &cells {
         assert!(

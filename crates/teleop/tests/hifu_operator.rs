@@ -5,32 +5,20 @@
 
 use hifu::closed_loop::ClosedLoopSettings;
 use hifu::device::ThermometryFrame;
-use hifu::plan::{MediumSource, Plan, PlannerSettings, Spot};
-use hifu::scenario::FibroidScenario;
+mod common;
+
+use common::hifu_plans;
+use hifu::plan::{Plan, PlannerSettings};
 use std::time::Duration;
 use teleop::hifu::operator::{HifuOperator, OperatorCommand, OperatorStep};
 use teleop::hifu::{HifuNews, HifuRequest, PlanLimits, plan_digest, validate_plan};
 
 fn plan(spots: usize, closed_loop: Option<ClosedLoopSettings>) -> Plan {
-    let spot = Spot {
-        slice: 0,
-        focus_mm: [30.0, 30.0, 60.0],
-        power_w: 100.0,
-        on_s: 10.0,
-        cool_s: 2.0,
+    let planner = PlannerSettings {
+        closed_loop,
+        ..PlannerSettings::default()
     };
-    Plan {
-        medium: MediumSource::Fibroid(FibroidScenario::default()),
-        transducer: Default::default(),
-        field: Default::default(),
-        thermal: Default::default(),
-        limits: Default::default(),
-        planner: PlannerSettings {
-            closed_loop,
-            ..PlannerSettings::default()
-        },
-        spots: vec![spot; spots],
-    }
+    hifu_plans::plan_with(vec![hifu_plans::spot(100.0, 10.0); spots], planner)
 }
 
 fn s(v: u64) -> Duration {

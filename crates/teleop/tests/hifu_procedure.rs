@@ -7,9 +7,10 @@
 
 mod common;
 
+use common::hifu_plans::{plan, spot};
 use common::ward::*;
 use hifu::device::DeviceCommand;
-use hifu::plan::{MediumSource, Plan, PlannerSettings, Spot};
+use hifu::plan::{MediumSource, Plan};
 use hifu::scenario::FibroidScenario;
 use proto::{ClockPong, Datagram};
 use std::time::Duration;
@@ -18,28 +19,6 @@ use teleop::hifu::{BulkMessage, DeviceOrder, DeviceReport, HifuNews, HifuRequest
 use teleop::station::peers::Admission;
 use teleop::{LocalRequest, SessionEvent, StationInput, StationSessionConfig};
 use trust::{AuditAction, Identity, Role as TrustRole};
-
-fn spot(power_w: f64, on_s: f64) -> Spot {
-    Spot {
-        slice: 0,
-        focus_mm: [30.0, 30.0, 60.0],
-        power_w,
-        on_s,
-        cool_s: 2.0,
-    }
-}
-
-fn plan(spots: Vec<Spot>) -> Plan {
-    Plan {
-        medium: MediumSource::Fibroid(FibroidScenario::default()),
-        transducer: Default::default(),
-        field: Default::default(),
-        thermal: Default::default(),
-        limits: Default::default(),
-        planner: PlannerSettings::default(),
-        spots,
-    }
-}
 
 fn station() -> Ward {
     let config = StationSessionConfig {

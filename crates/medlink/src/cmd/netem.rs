@@ -145,10 +145,7 @@ fn print_profiles() {
 
 fn matrix(args: &MatrixArgs) -> anyhow::Result<()> {
     let cells_total = matrix_profiles()?.len() * args.seeds.len();
-    let bar = ProgressBar::new(cells_total as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} cells {msg}")
-            .context("progress style")?,
-    );
+    let bar = cells_bar(cells_total)?;
     let cells = run_matrix(&args.seeds, args.duration, |cell| {
         bar.set_message(format!("{} seed {}", cell.report.profile, cell.report.seed));
         bar.inc(1);
@@ -215,4 +212,12 @@ fn print_table(cells: &[Cell], args: &MatrixArgs) {
             },
         );
     }
+}
+
+/// The progress bar of a fault matrix: cells done of `total`, the cell's name.
+pub fn cells_bar(total: usize) -> anyhow::Result<ProgressBar> {
+    Ok(ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} cells {msg}")
+            .context("progress style")?,
+    ))
 }

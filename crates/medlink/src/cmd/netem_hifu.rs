@@ -2,8 +2,7 @@
 //! HIFU procedure in simulated time) as a table or JSON; fails when a cell breaks an invariant.
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use rehearsal::hifu::{FRAME_S, HifuCellReport, HifuFixture, run_hifu_matrix};
+use rehearsal::hifu::{FRAME_S, HifuCellReport, HifuFixture, broken_lines, run_hifu_matrix};
 use rehearsal::matrix::{SEEDS, matrix_profiles};
 
 #[derive(Args)]
@@ -19,10 +18,7 @@ pub struct HifuMatrixArgs {
 pub fn run(args: &HifuMatrixArgs) -> anyhow::Result<()> {
     let fixture = HifuFixture::small()?;
     let total = matrix_profiles()?.len() * args.seeds.len();
-    let bar = ProgressBar::new(total as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} cells {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = super::netem::cells_bar(total)?;
     let cells = run_hifu_matrix(&fixture, &args.seeds, |cell| {
         bar.set_message(format!("{} seed {}", cell.profile, cell.seed));
         bar.inc(1);
@@ -37,14 +33,7 @@ pub fn run(args: &HifuMatrixArgs) -> anyhow::Result<()> {
     } else {
         print_table(&cells, &fixture, &args.seeds);
     }
-    let broken: Vec<String> = cells
-        .iter()
-        .flat_map(|c| {
-            c.broken()
-                .into_iter()
-                .map(move |b| format!("{} seed {}: {b}", c.profile, c.seed))
-        })
-        .collect();
+    let broken = broken_lines(&cells);
     for line in &broken {
         eprintln!("{line}");
     }

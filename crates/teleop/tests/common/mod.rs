@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod hifu_plans;
 pub mod ward;
 
 use proto::{ClockPong, ControlCommand, Datagram, StateReport, WirePose};
