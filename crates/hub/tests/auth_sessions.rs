@@ -184,7 +184,9 @@ async fn a_revoked_or_expired_token_is_refused() {
                     "user/Alert.read",
                     days,
                     "cli:test",
-                    hub::now_ms(),
+                    // The hub's (injected) clock: a wall-clock stamp a few ms later would leave
+                    // the token unexpired one day on by the injected clock.
+                    clock.load(Ordering::SeqCst),
                 ))
             })
             .unwrap()
