@@ -527,9 +527,17 @@ impl ConsoleSession {
         }
     }
 
-    /// Engages when the station is ready for it: registers the master's orientation to the tool's
+    /// Engages when this console holds control and the station is ready for it: registers the master's orientation to the tool's
     /// and asks the station to follow from the next command on.
     fn engage(&mut self, now: Duration) {
+        if self.connected && !self.finished && !self.in_control() {
+            // Not ours to engage (watching, or another console holds control): the request still
+            // goes to the station, which refuses and audits it, but this console never follows.
+            self.send_event(SessionEvent::Engage {
+                from_seq: self.seq + 1,
+            });
+            return;
+        }
         let (Some((state, tip)), Some(master)) = (self.fresh_station(now), self.last_master) else {
             return;
         };
