@@ -6,6 +6,7 @@ pub mod datagram;
 pub mod error;
 pub mod frame;
 pub mod state_code;
+pub mod video;
 pub mod window;
 
 pub use clock::{ClockSample, ClockSync};
