@@ -37,6 +37,8 @@ pub struct StationConfig {
     pub supervisor: SupervisorConfig,
     /// A HIFU device beside the arm (docs/hifu.md, "Remote procedure"); none: the arm alone.
     pub hifu: Option<HifuStation>,
+    /// The simulated endoscope camera and its video channel (docs/video.md); none: no video.
+    pub camera: Option<crate::camera::CameraSettings>,
     /// The clock zero, when the station shares one with a console in the same process (the
     /// demo): the true age of every command is then known and reported.
     #[serde(skip)]
@@ -58,6 +60,7 @@ impl Default for StationConfig {
             bedside_cert: None,
             supervisor: SupervisorConfig::default(),
             hifu: None,
+            camera: None,
             shared_epoch: None,
         }
     }

@@ -5,6 +5,8 @@
 //! It drops a console whose certificate is revoked while connected. The two threads share only
 //! lock-free queues and an eventfd wake-up.
 
+use crate::camera::sender::{self as video, VideoPeer};
+use crate::camera::{VideoChannel, VideoOut};
 use crate::shared::Shared;
 use bytes::Bytes;
 use hifu::device::ThermometryFrame;
@@ -35,6 +37,12 @@ pub struct HifuLink {
     pub frames: mpsc::UnboundedReceiver<ThermometryFrame>,
 }
 
+/// The camera thread's side of the network loop: its frames, and the channel's shared state.
+pub struct VideoLink {
+    pub channel: Arc<VideoChannel>,
+    pub frames: mpsc::UnboundedReceiver<VideoOut>,
+}
+
 /// What the per-connection tasks tell the network loop.
 enum NetEvent {
     /// A console completed the handshake.
@@ -57,6 +65,8 @@ struct Live {
     readers: Vec<tokio::task::JoinHandle<()>>,
     /// Cancels the thermometry frame still in flight when a newer one is ready (latest wins).
     frame_in_flight: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The video frame in flight to this console.
+    video: VideoPeer,
 }
 
 /// Serves consoles until the endpoint closes.
@@ -67,6 +77,7 @@ pub async fn serve(
     malformed: Malformed,
     mut gate: Box<dyn Gate>,
     hifu: Option<HifuLink>,
+    mut camera: Option<VideoLink>,
 ) {
     let (orders, mut frames) = match hifu {
         Some(link) => (Some(link.orders), Some(link.frames)),
@@ -156,6 +167,31 @@ pub async fn serve(
                 }
                 send_frame(&mut lives, newest, &malformed);
             }
+            Some(frame) = async {
+                match camera.as_mut() {
+                    Some(camera) => camera.frames.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(camera) = camera.as_mut() {
+                    send_video(&mut lives, frame, camera, &shared);
+                }
+            }
+        }
+        if let Some(camera) = &camera {
+            let viewers = lives.values().filter(|l| l.writer.is_some()).count();
+            if camera
+                .channel
+                .viewers
+                .swap(viewers, std::sync::atomic::Ordering::Relaxed)
+                < viewers
+            {
+                // A console joined: its decoder starts from a keyframe.
+                camera
+                    .channel
+                    .keyframe_wanted
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
     for (_, session) in std::mem::take(&mut lives) {
@@ -239,6 +275,7 @@ fn open(
         pending: VecDeque::new(),
         readers: vec![datagrams, events, bulk],
         frame_in_flight: None,
+        video: VideoPeer::default(),
     }
 }
 
@@ -463,6 +500,31 @@ fn send_frame(lives: &mut BTreeMap<PeerId, Live>, frame: ThermometryFrame, malfo
         let (cancel, cancelled) = tokio::sync::oneshot::channel();
         live.frame_in_flight = Some(cancel);
         tokio::spawn(send_bulk(live.connection.clone(), bytes.clone(), cancelled));
+    }
+}
+
+/// Sends the newest video frame to every console whose session is open; frames the camera made
+/// while this thread was busy are skipped (the next one is then a keyframe, as their successors
+/// referred to them).
+fn send_video(
+    lives: &mut BTreeMap<PeerId, Live>,
+    frame: VideoOut,
+    camera: &mut VideoLink,
+    shared: &Arc<Shared>,
+) {
+    let mut newest = frame;
+    while let Ok(newer) = camera.frames.try_recv() {
+        newest = newer;
+        camera.channel.on_dropped(shared.now());
+    }
+    for live in lives.values_mut().filter(|l| l.writer.is_some()) {
+        video::send_to(
+            &mut live.video,
+            &live.connection,
+            &newest,
+            &camera.channel,
+            shared,
+        );
     }
 }
 

@@ -2,10 +2,11 @@
 //! thread, which owns the session core behind its recording tap; and stops it, returning the
 //! report of the station's whole life.
 
+use crate::camera::{self, CameraThread, VideoStats};
 use crate::config::StationConfig;
 use crate::gate::{Gate, StationGate};
 use crate::hifu_device::{self, HifuKit, HifuThread};
-use crate::net::{self, HifuLink, Malformed};
+use crate::net::{self, HifuLink, Malformed, VideoLink};
 use crate::shared::{AuditSink, Shared};
 use link::{Identity, LinkError, Pacer, PkiError};
 use std::net::SocketAddr;
@@ -37,6 +38,8 @@ pub enum StationError {
     Tap(String),
     #[error(transparent)]
     Policy(#[from] crate::admission::AdmissionError),
+    #[error("the camera: {0}")]
+    Camera(#[from] camera::CameraError),
 }
 
 /// The station's local input (buttons, the bedside team's commands), usable from any thread.
@@ -60,6 +63,7 @@ pub struct StationHandle {
     net: JoinHandle<()>,
     malformed: Malformed,
     hifu: Option<HifuThread>,
+    camera: Option<CameraThread>,
 }
 
 impl StationHandle {
@@ -129,6 +133,19 @@ impl StationHandle {
             }
             None => (None, None),
         };
+        let stop = Arc::new(AtomicBool::new(false));
+        let (camera_thread, camera_link) = match &config.camera {
+            Some(settings) => {
+                let (frames_tx, frames) = tokio::sync::mpsc::unbounded_channel();
+                let thread = camera::spawn(settings, shared.clone(), stop.clone(), frames_tx)?;
+                let link = VideoLink {
+                    channel: thread.channel.clone(),
+                    frames,
+                };
+                (Some(thread), Some(link))
+            }
+            None => (None, None),
+        };
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let listen = config.listen;
         let (net_shared, net_malformed) = (shared.clone(), malformed.clone());
@@ -165,6 +182,7 @@ impl StationHandle {
                                 net_malformed,
                                 gate,
                                 hifu_link,
+                                camera_link,
                             )
                             .await;
                         }
@@ -177,7 +195,6 @@ impl StationHandle {
         let endpoint = ready_rx.recv().map_err(|_| StationError::NetworkThread)??;
         let local_addr = endpoint.local_addr()?;
         tracing::info!(%local_addr, "station listening");
-        let stop = Arc::new(AtomicBool::new(false));
         let period = config.servo_period();
         let (servo_shared, servo_stop) = (shared.clone(), stop.clone());
         let core = Recorded::new(core, tap);
@@ -193,7 +210,13 @@ impl StationHandle {
             net,
             malformed,
             hifu: hifu_thread,
+            camera: camera_thread,
         })
+    }
+
+    /// What the video channel has done so far (none without a camera).
+    pub fn video_stats(&self) -> Option<VideoStats> {
+        self.camera.as_ref().map(|c| c.channel.stats())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -222,6 +245,9 @@ impl StationHandle {
     pub fn shutdown(self) -> StationReport {
         self.stop.store(true, Ordering::SeqCst);
         let mut report = self.servo.join().unwrap_or_default();
+        if let Some(camera) = self.camera {
+            let _ = camera.handle.join();
+        }
         self.endpoint.close(0u32.into(), b"station shutting down");
         self.shared.wake_network();
         let _ = self.net.join();

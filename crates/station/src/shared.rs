@@ -1,6 +1,8 @@
 //! What the servo and network threads share: the station clock's zero, two bounded lock-free
-//! queues each way, and the eventfd that wakes the network thread. No lock, no allocation.
+//! queues each way, the eventfd that wakes the network thread, and the newest measured pose for
+//! the camera. No lock, no allocation.
 
+use crate::camera::pose_cell::{MeasuredPose, PoseCell};
 use crossbeam_queue::ArrayQueue;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +36,9 @@ pub struct Shared {
     pub servo_missed: AtomicU64,
     /// How long each servo period's work took, µs.
     pub servo_work: Arc<AtomicHistogram>,
+    /// The newest measured pose (the servo thread writes it with each state report; the camera
+    /// thread reads it).
+    pub pose: PoseCell,
 }
 
 impl Shared {
@@ -53,6 +58,7 @@ impl Shared {
             events_overflow: AtomicU64::new(0),
             servo_missed: AtomicU64::new(0),
             servo_work: AtomicHistogram::new(SERVO_WORK_MAX_US),
+            pose: PoseCell::new(),
         }
     }
 
@@ -80,6 +86,18 @@ impl Shared {
     pub fn push_outbound(&self, output: StationOutput) {
         match output {
             StationOutput::Datagram { .. } => {
+                if let StationOutput::Datagram {
+                    datagram: proto::Datagram::State(state),
+                    ..
+                } = &output
+                {
+                    self.pose.store(&MeasuredPose {
+                        station_time_us: state.station_time_us,
+                        applied_seq: state.last_applied_seq,
+                        tip_m: state.tip.position_m,
+                        quaternion_xyzw: state.tip.quaternion_xyzw,
+                    });
+                }
                 // A newer state report makes the oldest one worthless.
                 let _ = self.datagrams.force_push(output);
             }

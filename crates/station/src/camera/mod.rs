@@ -1,0 +1,315 @@
+//! The station's simulated endoscope camera: a thread of its own renders the scene (tissue and
+//! the instrument at its measured pose, read lock-free from what the servo thread last measured)
+//! at a fixed frame rate, encodes it with H.264 at the bitrate the video channel's rate
+//! controller allows, stamps it with its capture time on the station's clock, and hands it to the
+//! network thread, which sends each frame on a stream of its own below control and resets a frame
+//! still in flight when a newer one is ready (`sender`). It never touches the servo thread's work
+//! and encodes only while a console is connected.
+
+pub mod encoder;
+pub mod pose_cell;
+pub mod rate;
+pub mod scene;
+pub mod sender;
+
+use crate::shared::Shared;
+use bytes::Bytes;
+use encoder::H264Encoder;
+use proto::video::{VideoCodec, VideoHeader, encode_video_frame};
+use rate::{RateController, RateSettings};
+use scene::{CameraView, Scene};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use teleop::stats::AtomicHistogram;
+
+/// Encode times up to this many µs are kept exactly.
+const ENCODE_HISTOGRAM_US: usize = 200_000;
+/// How often an idle camera (no console) looks again.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+/// The camera's settings (the `[camera]` table of the station's configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CameraSettings {
+    pub width: u16,
+    pub height: u16,
+    pub fps: f64,
+    pub rate: RateSettings,
+    pub view: CameraView,
+}
+
+impl Default for CameraSettings {
+    fn default() -> Self {
+        Self {
+            width: 1280,
+            height: 720,
+            fps: 30.0,
+            rate: RateSettings::default(),
+            view: CameraView::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CameraError {
+    #[error("camera size {0}x{1}: width and height must be even, from 16 to 3840x2160")]
+    Size(u16, u16),
+    #[error("camera fps must be between 1 and 60, got {0}")]
+    Fps(f64),
+    #[error(transparent)]
+    Encoder(#[from] encoder::EncodeError),
+    #[error("could not start the camera thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// One encoded frame on its way to the network thread: the whole stream's bytes.
+#[derive(Debug, Clone)]
+pub struct VideoOut {
+    pub seq: u64,
+    pub keyframe: bool,
+    pub bytes: Bytes,
+}
+
+/// What the video channel has done so far (read by reports and benchmarks).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VideoStats {
+    pub frames_encoded: u64,
+    pub keyframes: u64,
+    /// Frames whose every byte a console acknowledged.
+    pub frames_delivered: u64,
+    /// Frames reset because a newer one was ready first (never queued behind it).
+    pub frames_dropped: u64,
+    /// Delivered frames that took longer than a round trip and one frame interval.
+    pub frames_late: u64,
+    pub bytes_encoded: u64,
+    pub bitrate_bps: u32,
+    pub encode_ms: teleop::Percentiles,
+    pub render_ms: teleop::Percentiles,
+}
+
+/// What the camera thread and the network thread share.
+pub struct VideoChannel {
+    pub fps: f64,
+    /// Consoles connected (the camera idles at zero).
+    pub viewers: AtomicUsize,
+    /// The encoder's next picture must be a keyframe.
+    pub keyframe_wanted: AtomicBool,
+    pub target_bps: AtomicU32,
+    rate: Mutex<RateController>,
+    encoded: AtomicU64,
+    keyframes: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    late: AtomicU64,
+    bytes: AtomicU64,
+    encode_us: Arc<AtomicHistogram>,
+    render_us: Arc<AtomicHistogram>,
+}
+
+impl VideoChannel {
+    pub fn new(settings: &CameraSettings) -> Arc<Self> {
+        let rate = RateController::new(settings.rate.clone(), settings.fps);
+        Arc::new(Self {
+            fps: settings.fps,
+            viewers: AtomicUsize::new(0),
+            keyframe_wanted: AtomicBool::new(true),
+            target_bps: AtomicU32::new(rate.target_bps()),
+            rate: Mutex::new(rate),
+            encoded: AtomicU64::new(0),
+            keyframes: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            encode_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
+            render_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
+        })
+    }
+
+    /// A frame reached a console in `took` over a path with round trip `rtt`.
+    pub fn on_delivered(&self, took: Duration, rtt: Duration, now: Duration) {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        if took > rtt + Duration::from_secs_f64(1.0 / self.fps) {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+        self.with_rate(|r| r.on_delivered(took, rtt, now));
+    }
+
+    /// A frame was reset for a newer one: the console's decoder lost a reference, so the next
+    /// picture is a keyframe.
+    pub fn on_dropped(&self, now: Duration) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.keyframe_wanted.store(true, Ordering::Relaxed);
+        self.with_rate(|r| r.on_dropped(now));
+    }
+
+    fn with_rate(&self, f: impl FnOnce(&mut RateController)) {
+        if let Ok(mut rate) = self.rate.lock() {
+            f(&mut rate);
+            self.target_bps.store(rate.target_bps(), Ordering::Relaxed);
+        }
+    }
+
+    pub fn stats(&self) -> VideoStats {
+        let ms = |p: teleop::Percentiles| teleop::Percentiles {
+            p50: p.p50 / 1e3,
+            p99: p.p99 / 1e3,
+            p999: p.p999 / 1e3,
+            max: p.max / 1e3,
+            ..p
+        };
+        VideoStats {
+            frames_encoded: self.encoded.load(Ordering::Relaxed),
+            keyframes: self.keyframes.load(Ordering::Relaxed),
+            frames_delivered: self.delivered.load(Ordering::Relaxed),
+            frames_dropped: self.dropped.load(Ordering::Relaxed),
+            frames_late: self.late.load(Ordering::Relaxed),
+            bytes_encoded: self.bytes.load(Ordering::Relaxed),
+            bitrate_bps: self.target_bps.load(Ordering::Relaxed),
+            encode_ms: ms(self.encode_us.percentiles()),
+            render_ms: ms(self.render_us.percentiles()),
+        }
+    }
+}
+
+/// The running camera thread.
+pub struct CameraThread {
+    pub channel: Arc<VideoChannel>,
+    pub handle: JoinHandle<()>,
+}
+
+/// Starts the camera thread; it ends when `stop` is set.
+pub fn spawn(
+    settings: &CameraSettings,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    frames: tokio::sync::mpsc::UnboundedSender<VideoOut>,
+) -> Result<CameraThread, CameraError> {
+    let (w, h) = (settings.width, settings.height);
+    if w % 2 == 1 || h % 2 == 1 || w < 16 || h < 16 || w.max(h) > 3840 || w.min(h) > 2160 {
+        return Err(CameraError::Size(w, h));
+    }
+    if !(1.0..=60.0).contains(&settings.fps) {
+        return Err(CameraError::Fps(settings.fps));
+    }
+    let channel = VideoChannel::new(settings);
+    let encoder = H264Encoder::new(
+        w.into(),
+        h.into(),
+        settings.fps as f32,
+        channel.target_bps.load(Ordering::Relaxed),
+    )?;
+    let scene = Scene::new(&settings.view, w.into(), h.into());
+    let period = Duration::from_secs_f64(1.0 / settings.fps);
+    let thread_channel = channel.clone();
+    let handle = std::thread::Builder::new()
+        .name("station-camera".into())
+        .spawn(move || {
+            let mut camera = Camera {
+                scene,
+                encoder,
+                channel: thread_channel,
+                shared,
+                frames,
+                seq: 0,
+            };
+            camera.run(&stop, period);
+        })?;
+    Ok(CameraThread { channel, handle })
+}
+
+struct Camera {
+    scene: Scene,
+    encoder: H264Encoder,
+    channel: Arc<VideoChannel>,
+    shared: Arc<Shared>,
+    frames: tokio::sync::mpsc::UnboundedSender<VideoOut>,
+    seq: u64,
+}
+
+impl Camera {
+    fn run(&mut self, stop: &AtomicBool, period: Duration) {
+        let mut next = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            if self.channel.viewers.load(Ordering::Relaxed) == 0 {
+                std::thread::sleep(IDLE_POLL);
+                next = Instant::now();
+                continue;
+            }
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else if now - next > period {
+                // Fell behind (a long keyframe, a busy machine): start again from now.
+                next = now;
+            }
+            next += period;
+            if let Err(e) = self.frame() {
+                tracing::error!(error = %e, "the camera stopped");
+                return;
+            }
+        }
+    }
+
+    /// Captures, encodes and hands over one frame.
+    fn frame(&mut self) -> Result<(), encoder::EncodeError> {
+        if self.channel.keyframe_wanted.swap(false, Ordering::Relaxed) {
+            self.encoder.request_keyframe();
+        }
+        self.encoder
+            .set_bitrate(self.channel.target_bps.load(Ordering::Relaxed))?;
+        let capture = self.shared.now();
+        let pose = self.shared.pose.load();
+        let started = Instant::now();
+        let rgb = self.scene.render(pose.as_ref());
+        self.channel
+            .render_us
+            .record_us(started.elapsed().as_micros() as i64);
+        let encoding = Instant::now();
+        let picture = self.encoder.encode(rgb)?;
+        self.channel
+            .encode_us
+            .record_us(encoding.elapsed().as_micros() as i64);
+        if picture.data.is_empty() {
+            return Ok(());
+        }
+        self.seq += 1;
+        let tip_um = pose.map_or([0; 3], |p| p.tip_m.map(|m| (m * 1e6).round() as i32));
+        let header = VideoHeader {
+            keyframe: picture.keyframe,
+            codec: VideoCodec::H264AnnexB,
+            width: self.scene.width as u16,
+            height: self.scene.height as u16,
+            seq: self.seq,
+            capture_station_us: capture.as_micros() as i64,
+            applied_seq: pose.map_or(0, |p| p.applied_seq),
+            tip_um,
+            data_len: 0,
+        };
+        let mut bytes = Vec::new();
+        if encode_video_frame(&header, &picture.data, &mut bytes).is_err() {
+            tracing::warn!(
+                len = picture.data.len(),
+                "a video frame over the size limit was skipped"
+            );
+            self.channel.keyframe_wanted.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.channel.encoded.fetch_add(1, Ordering::Relaxed);
+        self.channel
+            .bytes
+            .fetch_add(picture.data.len() as u64, Ordering::Relaxed);
+        if picture.keyframe {
+            self.channel.keyframes.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = self.frames.send(VideoOut {
+            seq: self.seq,
+            keyframe: picture.keyframe,
+            bytes: Bytes::from(bytes),
+        });
+        Ok(())
+    }
+}
