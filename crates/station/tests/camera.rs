@@ -71,7 +71,7 @@ fn the_instrument_is_drawn_where_the_measured_pose_says() {
 #[test]
 fn encoded_frames_decode_back_to_the_picture() {
     let mut scene = Scene::new(&CameraView::default(), W, H);
-    let mut encoder = H264Encoder::new(W, H, 30.0, 2_000_000).unwrap();
+    let mut encoder = H264Encoder::new(W, H, 30.0, 2_000_000, 0).unwrap();
     let mut decoder = Decoder::new().unwrap();
     let mut rgb_out = vec![0u8; W * H * 3];
     let mut keyframes = 0;
@@ -111,7 +111,7 @@ fn encoded_frames_decode_back_to_the_picture() {
 #[test]
 fn the_bitrate_follows_its_target() {
     let mut scene = Scene::new(&CameraView::default(), W, H);
-    let mut encoder = H264Encoder::new(W, H, 30.0, 3_000_000).unwrap();
+    let mut encoder = H264Encoder::new(W, H, 30.0, 3_000_000, 0).unwrap();
     let mut bytes_at = |encoder: &mut H264Encoder, from: usize| -> usize {
         (from..from + 60)
             .map(|i| {

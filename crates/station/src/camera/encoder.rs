@@ -2,7 +2,8 @@
 //! the `openh264` crate; `scripts/setup-nasm.sh` installs the assembler that makes it about 2.5x
 //! faster). Configured explicitly for live video: real-time camera usage, bitrate rate control
 //! without frame skipping, one thread, constrained baseline (no B-frames, no reordering), one
-//! slice, an IDR only at the start and when asked (a new console, a lost frame). The target
+//! slice, an IDR every `intra_period` frames (0: never) and whenever asked (a new console, a
+//! lost frame). The target
 //! bitrate can change between frames without a new keyframe.
 
 use openh264::OpenH264API;
@@ -51,6 +52,7 @@ impl H264Encoder {
         height: usize,
         fps: f32,
         bitrate_bps: u32,
+        intra_period: u32,
     ) -> Result<Self, EncodeError> {
         let level = if width * height > 1280 * 720 {
             Level::Level_4_0
@@ -69,7 +71,7 @@ impl H264Encoder {
             .complexity(Complexity::Low)
             .scene_change_detect(false)
             .background_detection(false)
-            .intra_frame_period(IntraFramePeriod::from_num_frames(0));
+            .intra_frame_period(IntraFramePeriod::from_num_frames(intra_period));
         Ok(Self {
             encoder: Encoder::with_api_config(OpenH264API::from_source(), config)?,
             yuv: YUVBuffer::new(width, height),

@@ -37,6 +37,9 @@ pub struct CameraSettings {
     pub width: u16,
     pub height: u16,
     pub fps: f64,
+    /// A keyframe at least this often (s), so a page that joins or falls behind resumes soon;
+    /// keyframes also come when a console connects and after a frame was dropped.
+    pub keyframe_interval_s: f64,
     pub rate: RateSettings,
     pub view: CameraView,
 }
@@ -47,6 +50,7 @@ impl Default for CameraSettings {
             width: 1280,
             height: 720,
             fps: 30.0,
+            keyframe_interval_s: 2.0,
             rate: RateSettings::default(),
             view: CameraView::default(),
         }
@@ -201,6 +205,7 @@ pub fn spawn(
         h.into(),
         settings.fps as f32,
         channel.target_bps.load(Ordering::Relaxed),
+        (settings.fps * settings.keyframe_interval_s.max(0.0)).round() as u32,
     )?;
     let scene = Scene::new(&settings.view, w.into(), h.into());
     let period = Duration::from_secs_f64(1.0 / settings.fps);
