@@ -58,6 +58,9 @@ pub struct ConsoleConfig {
     pub time_source: TimeSource,
     /// Where session recordings go (MCAP); none: not recorded.
     pub record_dir: Option<PathBuf>,
+    /// Where the station's video frames go (docs/video.md); none: video streams are ignored.
+    #[serde(skip)]
+    pub video: Option<crate::video::VideoFeed>,
     /// The clock zero, when the console shares one with a station in the same process (demo).
     #[serde(skip)]
     pub shared_epoch: Option<Instant>,
@@ -84,6 +87,7 @@ impl Default for ConsoleConfig {
             time_source: TimeSource::Monotonic,
             record_dir: Some(PathBuf::from("recordings")),
             shared_epoch: None,
+            video: None,
         }
     }
 }

@@ -103,20 +103,35 @@ pub(crate) async fn send_plan(connection: quinn::Connection, plan: Plan) -> Resu
     stream.finish().map_err(|e| e.to_string())
 }
 
-/// Reads the station's bulk streams (thermometry frames) until the connection ends.
+/// Reads the station's bulk streams (thermometry frames) until the connection ends; video
+/// frames, told apart by their first bytes, go to `video` (each on a task of its own, so a slow
+/// frame never holds up a newer one).
 pub(crate) async fn read_frames<N: Send + 'static>(
     connection: quinn::Connection,
     tx: mpsc::UnboundedSender<N>,
     wrap: impl Fn(hifu::device::ThermometryFrame) -> N,
+    video: Option<crate::video::VideoFeed>,
 ) {
+    if let Some(video) = &video {
+        video.on_connected();
+    }
     while let Ok(mut stream) = connection.accept_uni().await {
+        let mut first = [0u8; 4];
+        if stream.read_exact(&mut first).await.is_err() {
+            continue;
+        }
+        if proto::video::is_video_stream(&first) {
+            if let Some(video) = &video {
+                tokio::spawn(crate::video::read_frame(stream, first, video.clone()));
+            }
+            continue;
+        }
         // A frame reset because a newer one followed is simply skipped.
-        let Ok(bytes) = stream
-            .read_to_end(proto::frame::MAX_BULK_FRAME_LEN + 4)
-            .await
-        else {
+        let Ok(rest) = stream.read_to_end(proto::frame::MAX_BULK_FRAME_LEN).await else {
             continue;
         };
+        let mut bytes = first.to_vec();
+        bytes.extend_from_slice(&rest);
         let mut decoder = proto::FrameDecoder::within(proto::frame::MAX_BULK_FRAME_LEN);
         decoder.push(&bytes);
         match decoder.next_message::<BulkMessage>() {

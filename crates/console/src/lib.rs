@@ -8,6 +8,10 @@ pub mod config;
 pub mod hifu;
 pub mod input;
 pub mod session;
+pub mod video;
+/// The page's video socket (`/ws/video`); the page server merges its router.
+#[path = "ui/video_socket.rs"]
+pub mod video_socket;
 
 pub use config::ConsoleConfig;
 pub use session::{ConsoleError, Controls, run};

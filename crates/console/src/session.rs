@@ -453,9 +453,12 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                         self.tx.clone(),
                     )),
                     tokio::spawn(read_events(reader, self.generation, self.tx.clone())),
-                    tokio::spawn(read_frames(connection.clone(), self.tx.clone(), move |f| {
-                        Net::Frame(generation, f)
-                    })),
+                    tokio::spawn(read_frames(
+                        connection.clone(),
+                        self.tx.clone(),
+                        move |f| Net::Frame(generation, f),
+                        self.config.video.clone(),
+                    )),
                 ];
                 if let Some(hifu) = self.hifu.as_mut() {
                     hifu.operator.on_connected();
@@ -543,8 +546,21 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
 
     /// Hands one input to the core and carries out its outputs.
     async fn feed(&mut self, input: ConsoleInput, now: Duration) {
+        let clock_echo = matches!(
+            input,
+            ConsoleInput::Datagram {
+                datagram: Datagram::Pong(_)
+            }
+        );
         let mut outputs = std::mem::take(&mut self.outputs);
         self.core.drive(input, now, |o| outputs.push(o));
+        if let (true, Some(video), Some(zero)) = (
+            clock_echo,
+            &self.config.video,
+            self.core.core().station_zero_us(),
+        ) {
+            video.set_station_zero(zero);
+        }
         for output in outputs.drain(..) {
             if let ConsoleOutput::Audit(record) = output {
                 if let Some(audit) = &self.controls.audit {

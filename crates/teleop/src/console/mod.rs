@@ -200,6 +200,12 @@ impl ConsoleSession {
         }
     }
 
+    /// The station clock's zero on this console's clock (µs), by the clock sync's best estimate;
+    /// `None` before the first exchange. Maps station timestamps (video capture times).
+    pub fn station_zero_us(&self) -> Option<i64> {
+        self.clock.to_local_us(0)
+    }
+
     pub fn stats(&self) -> OperatorStats {
         self.stats
     }

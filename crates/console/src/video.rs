@@ -1,0 +1,300 @@
+//! The console's end of the video channel: reads each frame the station sends on a stream of its
+//! own (`proto::video`), keeps only frames newer than the last one handed on, skips the pictures
+//! that depend on a lost frame until the next keyframe, maps each capture time from the station's
+//! clock to the console's through the session's clock sync, and hands every frame to whoever
+//! subscribed (`VideoFeed::subscribe`: the page's video socket, a benchmark), as
+//! `Arc<EncodedFrame>`. Nothing here decodes a picture: the browser does.
+
+use bytes::Bytes;
+use proto::video::{VideoCodec, decode_video_frame, h264_codec_string};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::broadcast;
+
+/// Frames a subscriber may fall behind by before it is told it lagged (and then resumes at the
+/// next keyframe).
+const SUBSCRIBER_BACKLOG: usize = 8;
+
+/// One encoded picture from the station's camera.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedFrame {
+    /// The camera's frame number (from 1 per station run).
+    pub seq: u64,
+    /// When the camera captured it, µs on the station's clock.
+    pub capture_station_us: i64,
+    /// The same instant on the console's clock (µs since its epoch), by clock sync; `None` before
+    /// the first clock-sync exchange.
+    pub capture_console_us: Option<i64>,
+    /// When the console had the whole frame, µs on its clock.
+    pub received_console_us: i64,
+    pub keyframe: bool,
+    /// The WebCodecs codec string (`avc1.42c01f`), from the stream's newest SPS.
+    pub codec: String,
+    pub width: u16,
+    pub height: u16,
+    /// The newest control command the station had applied when the pictured pose was measured.
+    pub applied_seq: u64,
+    /// The pictured tool tip as measured, µm in the arm's base frame.
+    pub tip_um: [i32; 3],
+    /// H.264 Annex-B.
+    pub data: Bytes,
+}
+
+/// What the console's video end has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct VideoFeedStats {
+    /// Frames handed to subscribers.
+    pub frames: u64,
+    /// Frames that arrived after a newer one (their stream was slower).
+    pub out_of_order: u64,
+    /// Frames skipped because a picture they depend on never arrived.
+    pub waiting_for_keyframe: u64,
+    /// Streams that were not a valid video frame.
+    pub malformed: u64,
+}
+
+/// Where frames come in and subscribers take them; cheap to clone.
+#[derive(Clone)]
+pub struct VideoFeed {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    epoch: Instant,
+    frames: broadcast::Sender<Arc<EncodedFrame>>,
+    /// The station clock's zero on the console's clock (µs), once synchronised.
+    station_zero_us: AtomicI64,
+    synced: AtomicBool,
+    order: Mutex<Order>,
+    handed: AtomicU64,
+    out_of_order: AtomicU64,
+    skipped: AtomicU64,
+    malformed: AtomicU64,
+}
+
+struct Order {
+    last_seq: u64,
+    broken: bool,
+    codec: Option<String>,
+}
+
+impl std::fmt::Debug for VideoFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoFeed")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Reads the rest of one video stream (its first four bytes, the magic, already read) and hands
+/// the frame to the feed; a stream reset by the station (the frame was late) is simply dropped.
+pub(crate) async fn read_frame(mut stream: quinn::RecvStream, first: [u8; 4], feed: VideoFeed) {
+    let limit = proto::video::VIDEO_HEADER_LEN + proto::video::MAX_VIDEO_FRAME_LEN;
+    let Ok(rest) = stream.read_to_end(limit).await else {
+        return;
+    };
+    let mut bytes = Vec::with_capacity(4 + rest.len());
+    bytes.extend_from_slice(&first);
+    bytes.extend_from_slice(&rest);
+    feed.on_stream(Bytes::from(bytes));
+}
+
+impl VideoFeed {
+    /// A feed whose console clock starts at `epoch` (the console run's).
+    pub fn new(epoch: Instant) -> Self {
+        let (frames, _) = broadcast::channel(SUBSCRIBER_BACKLOG);
+        Self {
+            inner: Arc::new(Inner {
+                epoch,
+                frames,
+                station_zero_us: AtomicI64::new(0),
+                synced: AtomicBool::new(false),
+                order: Mutex::new(Order {
+                    last_seq: 0,
+                    broken: true,
+                    codec: None,
+                }),
+                handed: AtomicU64::new(0),
+                out_of_order: AtomicU64::new(0),
+                skipped: AtomicU64::new(0),
+                malformed: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Every frame from now on, in capture order. A subscriber that falls `SUBSCRIBER_BACKLOG`
+    /// frames behind gets `RecvError::Lagged` and should wait for the next keyframe.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
+        self.inner.frames.subscribe()
+    }
+
+    /// The console clock's zero.
+    pub fn epoch(&self) -> Instant {
+        self.inner.epoch
+    }
+
+    pub fn stats(&self) -> VideoFeedStats {
+        let i = &self.inner;
+        VideoFeedStats {
+            frames: i.handed.load(Ordering::Relaxed),
+            out_of_order: i.out_of_order.load(Ordering::Relaxed),
+            waiting_for_keyframe: i.skipped.load(Ordering::Relaxed),
+            malformed: i.malformed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The clock sync's newest estimate: the station clock's zero on the console's clock (µs).
+    pub fn set_station_zero(&self, console_us: i64) {
+        self.inner
+            .station_zero_us
+            .store(console_us, Ordering::Relaxed);
+        self.inner.synced.store(true, Ordering::Relaxed);
+    }
+
+    /// A new connection: the station may have restarted, so numbering and pictures start over.
+    pub fn on_connected(&self) {
+        if let Ok(mut order) = self.inner.order.lock() {
+            order.last_seq = 0;
+            order.broken = true;
+        }
+    }
+
+    /// One whole stream from the station that starts with the video magic.
+    pub fn on_stream(&self, bytes: Bytes) {
+        let received_console_us = self.inner.epoch.elapsed().as_micros() as i64;
+        let (header, data) = match decode_video_frame(&bytes) {
+            Ok((header, data)) => (header, bytes.slice_ref(data)),
+            Err(e) => {
+                tracing::debug!(
+                    reason = e.reason(),
+                    "malformed video frame from the station"
+                );
+                self.inner.malformed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        let Ok(mut order) = self.inner.order.lock() else {
+            return;
+        };
+        if header.seq <= order.last_seq {
+            self.inner.out_of_order.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // A gap means a picture this one may refer to is gone: wait for a keyframe.
+        if header.seq != order.last_seq + 1 {
+            order.broken = true;
+        }
+        order.last_seq = header.seq;
+        if header.keyframe {
+            order.broken = false;
+            if let Some(codec) = match header.codec {
+                VideoCodec::H264AnnexB => h264_codec_string(&data),
+            } {
+                order.codec = Some(codec);
+            }
+        }
+        let codec = match (&order.codec, order.broken) {
+            (Some(codec), false) => codec.clone(),
+            _ => {
+                self.inner.skipped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        drop(order);
+        let capture_console_us = self.inner.synced.load(Ordering::Relaxed).then(|| {
+            header.capture_station_us + self.inner.station_zero_us.load(Ordering::Relaxed)
+        });
+        let frame = EncodedFrame {
+            seq: header.seq,
+            capture_station_us: header.capture_station_us,
+            capture_console_us,
+            received_console_us,
+            keyframe: header.keyframe,
+            codec,
+            width: header.width,
+            height: header.height,
+            applied_seq: header.applied_seq,
+            tip_um: header.tip_um,
+            data,
+        };
+        self.inner.handed.fetch_add(1, Ordering::Relaxed);
+        // No subscriber is not an error: nobody is watching.
+        let _ = self.inner.frames.send(Arc::new(frame));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::video::{VideoHeader, encode_video_frame};
+
+    const SPS: [u8; 8] = [0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f];
+
+    fn stream(seq: u64, keyframe: bool) -> Bytes {
+        let header = VideoHeader {
+            keyframe,
+            codec: VideoCodec::H264AnnexB,
+            width: 1280,
+            height: 720,
+            seq,
+            capture_station_us: 1_000 * seq as i64,
+            applied_seq: seq,
+            tip_um: [0, 0, -113_500],
+            data_len: 0,
+        };
+        let picture: &[u8] = if keyframe { &SPS } else { &[0, 0, 1, 0x41] };
+        let mut out = Vec::new();
+        encode_video_frame(&header, picture, &mut out).unwrap();
+        Bytes::from(out)
+    }
+
+    fn seqs(rx: &mut broadcast::Receiver<Arc<EncodedFrame>>) -> Vec<u64> {
+        std::iter::from_fn(|| rx.try_recv().ok().map(|f| f.seq)).collect()
+    }
+
+    #[test]
+    fn frames_come_in_capture_order_from_a_keyframe_with_console_times() {
+        let feed = VideoFeed::new(Instant::now());
+        let mut rx = feed.subscribe();
+        feed.on_stream(stream(1, false)); // no keyframe yet: undecodable
+        feed.set_station_zero(500);
+        feed.on_stream(stream(2, true));
+        feed.on_stream(stream(3, false));
+        feed.on_stream(stream(5, false)); // 4 was lost: 5 may refer to it
+        feed.on_stream(stream(4, false)); // late: older than 5
+        feed.on_stream(stream(6, false));
+        feed.on_stream(stream(7, true));
+        feed.on_stream(stream(8, false));
+        feed.on_stream(Bytes::from_static(b"MLV1 but short"));
+        let frames: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert_eq!(
+            frames.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            [2, 3, 7, 8]
+        );
+        assert_eq!(frames[0].capture_console_us, Some(2_000 + 500));
+        assert_eq!(frames[0].codec, "avc1.42c01f");
+        assert!(frames[0].keyframe && !frames[1].keyframe);
+        assert_eq!(
+            feed.stats(),
+            VideoFeedStats {
+                frames: 4,
+                out_of_order: 1,
+                waiting_for_keyframe: 3,
+                malformed: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_connection_starts_the_numbering_over() {
+        let feed = VideoFeed::new(Instant::now());
+        let mut rx = feed.subscribe();
+        feed.on_stream(stream(10, true));
+        feed.on_connected();
+        feed.on_stream(stream(1, false));
+        feed.on_stream(stream(2, true));
+        assert_eq!(seqs(&mut rx), [10, 2]);
+    }
+}
