@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod hifu;
+pub mod igtl;
 pub mod input;
 pub mod session;
 pub mod video;

@@ -104,6 +104,8 @@ pub struct Controls {
     pub audit: Option<Box<dyn trust::AuditSink>>,
     /// A remote HIFU procedure to run instead of the scripted arm motion.
     pub hifu: Option<HifuControls>,
+    /// Sees every thermometry frame the station sends (the OpenIGTLink edge republishes them).
+    pub thermometry: Option<crate::igtl::watch::ThermometrySink>,
 }
 
 /// What the connection's reader tasks hand to the run, tagged with the connection's generation.
@@ -494,6 +496,9 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
                 self.feed(ConsoleInput::Datagram { datagram }, now).await;
             }
             Net::Frame(g, frame) if Some(g) == current => {
+                if let Some(watch) = self.controls.thermometry.as_mut() {
+                    watch(&frame);
+                }
                 if let Some(hifu) = self.hifu.as_mut() {
                     hifu.operator.on_frame(frame);
                 }

@@ -45,6 +45,10 @@ pub struct ThermometryFrame {
     pub slice_z: usize,
     /// Slice size (nx, ny); the maps are x fastest.
     pub dims: [usize; 2],
+    /// The grid's isotropic spacing (m), so a viewer can place the slice (voxel (x, y, z) is at
+    /// (x, y, z) × spacing in the grid's frame); 0 from a sender that predates the field.
+    #[serde(default)]
+    pub spacing_m: f64,
     pub temperature_c: Vec<f32>,
     pub dose_cem43: Vec<f32>,
     pub focal_temperature_c: f32,
@@ -346,6 +350,7 @@ pub fn thermometry_frame(
         time_s: treatment.time_s(),
         slice_z,
         dims: [nx, ny],
+        spacing_m: grid.spacing_m,
         temperature_c: state.temperature[range.clone()].to_vec(),
         dose_cem43: state.dose[range].to_vec(),
         focal_temperature_c: treatment.focal_temperature_c(),

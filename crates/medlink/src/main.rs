@@ -50,6 +50,9 @@ enum Command {
     Netem(cmd::netem::NetemArgs),
     /// Replay a session recording through the same core and check every output is reproduced.
     Replay(cmd::replay::ReplayArgs),
+    /// OpenIGTLink for 3D Slicer: a watch-only console republishing the session (tool tip, RCM,
+    /// state, HIFU thermal map) and taking targets (docs/igtl.md).
+    Igtl(cmd::igtl::IgtlCommandArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,6 +72,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(sim) => cmd::sim::run(sim),
         Command::Netem(args) => cmd::netem::run(args),
         Command::Replay(args) => cmd::replay::run(args),
+        Command::Igtl(args) => cmd::igtl::run(args),
     }
 }
 

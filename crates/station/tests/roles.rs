@@ -93,6 +93,7 @@ fn an_observer_connects_sees_the_state_and_its_requests_are_refused() {
         actions: Some(rx),
         audit: None,
         hifu: None,
+        thermometry: None,
     };
     let watched = console::run(
         &console_config(dir.path(), &station, &observer, 1.5),
@@ -272,6 +273,7 @@ fn control_passes_between_two_surgeons_by_offer_and_accept_over_quic() {
             actions: Some(offer_rx),
             audit: None,
             hifu: None,
+            thermometry: None,
         };
         console::run(&first_config, controls, no_tap).unwrap()
     });

@@ -121,6 +121,7 @@ fn frame(dose: f32, hottest_c: f32) -> ThermometryFrame {
         time_s: 4.0,
         slice_z: 5,
         dims: [9, 9],
+        spacing_m: 1e-3,
         temperature_c: vec![hottest_c; 81],
         dose_cem43: vec![dose; 81],
         focal_temperature_c: 60.0,

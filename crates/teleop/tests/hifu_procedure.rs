@@ -346,6 +346,7 @@ fn a_console_sending_a_thermometry_frame_is_closed() {
         time_s: 0.0,
         slice_z: 0,
         dims: [1, 1],
+        spacing_m: 1e-3,
         temperature_c: vec![37.0],
         dose_cem43: vec![0.0],
         focal_temperature_c: 37.0,

@@ -10,6 +10,7 @@ fn frame(slice_z: usize, focal_c: f32, oar_c: f32) -> ThermometryFrame {
         time_s: 0.0,
         slice_z,
         dims: [5, 5],
+        spacing_m: 1.5e-3,
         temperature_c: vec![37.0; 25],
         dose_cem43: vec![0.0; 25],
         focal_temperature_c: focal_c,

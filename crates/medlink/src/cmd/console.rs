@@ -92,6 +92,12 @@ pub struct ConsoleArgs {
     /// Do not record.
     #[arg(long)]
     no_record: bool,
+    /// Also serve OpenIGTLink here (3D Slicer: tool tip, RCM, state, thermal map; targets it
+    /// sends are shown to the operator, never sent to the station; docs/igtl.md).
+    #[arg(long)]
+    igtl: Option<SocketAddr>,
+    #[command(flatten)]
+    igtl_options: super::igtl::IgtlArgs,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -119,6 +125,14 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     config.input = args.run.input();
     config.duration_s = args.run.duration.or(config.duration_s);
     let audit = super::audit_file::open(&args.audit_dir, &config.pki_paths(), "console")?;
+    let igtl = args
+        .igtl
+        .map(|listen| args.igtl_options.start(listen))
+        .transpose()?
+        .map(|(server, watch, targets)| {
+            super::igtl::show_targets(targets);
+            (server, watch)
+        });
     let controls = console::Controls {
         actions: (args.commands && args.hifu.is_none())
             .then(|| read_commands(teleop::OperatorAction::parse)),
@@ -128,10 +142,12 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             .as_deref()
             .map(super::console_hifu::controls)
             .transpose()?,
+        thermometry: igtl.as_ref().map(|(_, watch)| watch.thermometry_sink()),
     };
     let mut recording = None;
     let result = console::run(&config, controls, |session| {
-        super::record::start(config.record_dir.as_deref(), session, &mut recording)
+        let tap = super::record::start(config.record_dir.as_deref(), session, &mut recording)?;
+        anyhow::Ok((tap, igtl.as_ref().map(|(_, watch)| watch.clone())))
     });
     super::record::finish(recording)?;
     super::audit_file::finish(audit)?;

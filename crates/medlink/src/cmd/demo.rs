@@ -41,6 +41,18 @@ pub struct DemoArgs {
     /// and engages again.
     #[arg(long, requires = "takeover_at")]
     handback_at: Option<f64>,
+    /// The station listens here (default: a free loopback port), so that others can join the
+    /// demo's session (`medlink igtl`, docs/igtl.md).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Use this PKI directory (made with `medlink pki init` if it has no CA yet) instead of a
+    /// throw-away one, so that others can join with certificates from it.
+    #[arg(long)]
+    pki: Option<std::path::PathBuf>,
+    /// Run a remote HIFU procedure with this plan instead of arm motion: the station hosts the
+    /// HIFU device with the same plan, the console runs it spot by spot (docs/hifu.md).
+    #[arg(long)]
+    hifu: Option<std::path::PathBuf>,
 }
 
 /// The demo's length when `--duration` is not given.
@@ -69,19 +81,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let (Some(take), Some(back)) = (args.takeover_at, args.handback_at) {
         anyhow::ensure!(back > take, "--handback-at must come after --takeover-at");
     }
-    let pki = tempfile::tempdir().context("creating a temporary PKI directory")?;
-    link::pki::init(pki.path(), &["localhost".into()], false)?;
+    let throwaway = tempfile::tempdir().context("creating a temporary PKI directory")?;
+    let pki = args.pki.clone().unwrap_or_else(|| throwaway.path().to_owned());
+    if !pki.join("ca.crt").exists() {
+        link::pki::init(&pki, &["localhost".into()], false)?;
+    }
     std::fs::create_dir_all(&args.audit_dir)
         .with_context(|| format!("creating {}", args.audit_dir.display()))?;
     let ca_copy = args.audit_dir.join("ca.crt");
-    std::fs::copy(pki.path().join("ca.crt"), &ca_copy)
+    std::fs::copy(pki.join("ca.crt"), &ca_copy)
         .with_context(|| format!("copying the demo CA to {}", ca_copy.display()))?;
     // One process, one clock: both sides share its zero, so the station knows every command's
     // true age and reports it beside the bound it judged by and the clock-sync estimate.
     let epoch = std::time::Instant::now();
     let station_config = StationConfig {
-        listen: "127.0.0.1:0".parse()?,
-        pki_dir: pki.path().to_owned(),
+        listen: args.listen.unwrap_or("127.0.0.1:0".parse()?),
+        pki_dir: pki.clone(),
         record_dir: args.record.clone(),
         shared_epoch: Some(epoch),
         time_source,
@@ -90,9 +105,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let station_audit =
         super::audit_file::open(&args.audit_dir, &station_config.pki_paths(), "station")?;
     let mut station_recording = None;
-    let station = StationHandle::start(
+    let kit = args
+        .hifu
+        .as_ref()
+        .map(|plan| {
+            super::station_hifu::kit(&station::config::HifuStation {
+                plan: plan.clone(),
+                settings: Default::default(),
+            })
+        })
+        .transpose()?;
+    let station = StationHandle::start_with_hifu(
         &station_config,
         Some(Box::new(station_audit.sender())),
+        kit,
         |session| super::record::start(args.record.as_deref(), session, &mut station_recording),
     )?;
     schedule_bedside(&station, epoch, args.takeover_at, args.handback_at);
@@ -109,7 +135,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         station: relay
             .as_ref()
             .map_or(station.local_addr(), Relay::local_addr),
-        pki_dir: pki.path().to_owned(),
+        pki_dir: pki.clone(),
         input: args.run.input(),
         duration_s: Some(args.run.duration.unwrap_or(DEFAULT_DURATION_S)),
         record_dir: args.record.clone(),
@@ -122,7 +148,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let controls = console::Controls {
         actions: None,
         audit: Some(Box::new(console_audit.sender())),
-        hifu: None,
+        hifu: args
+            .hifu
+            .as_deref()
+            .map(super::console_hifu::controls)
+            .transpose()?,
+        thermometry: None,
     };
     let mut console_recording = None;
     let result = console::run(&console_config, controls, |session| {

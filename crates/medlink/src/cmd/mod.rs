@@ -27,6 +27,7 @@ pub mod hub;
 pub mod hub_device;
 pub mod hub_token;
 pub mod hub_user;
+pub mod igtl;
 pub mod netem;
 pub mod netem_hifu;
 pub mod pki;

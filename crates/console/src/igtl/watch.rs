@@ -1,0 +1,100 @@
+//! The session as an OpenIGTLink peer sees it: a tap on the console core's inputs (the station's
+//! state reports and events, the link's life) and a sink for thermometry frames keep the latest
+//! of each, stamped with the wall clock when it arrived, for the publisher to read at its rate.
+
+use hifu::device::ThermometryFrame;
+use proto::{Datagram, StateReport, SupervisorStateCode};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use teleop::{ConsoleInput, ConsoleOutput, SessionEvent, Tap};
+
+/// Something that sees every thermometry frame the station sends.
+pub type ThermometrySink = Box<dyn FnMut(&ThermometryFrame) + Send>;
+
+/// The newest of everything the publisher sends.
+#[derive(Debug, Clone, Default)]
+pub struct Latest {
+    /// The newest state report and the wall-clock time it arrived (s since 1970).
+    pub state: Option<(StateReport, f64)>,
+    /// How many state reports have arrived (the publisher sends a pose only when it is new).
+    pub state_count: u64,
+    /// The station supervisor's last transition reason.
+    pub reason: String,
+    /// Whether the link to the station is up.
+    pub connected: bool,
+    /// The newest thermometry frame, when it arrived, and how many have arrived.
+    pub frame: Option<(Arc<ThermometryFrame>, f64)>,
+    pub frame_count: u64,
+}
+
+impl Latest {
+    pub fn supervisor(&self) -> Option<SupervisorStateCode> {
+        self.state
+            .as_ref()
+            .and_then(|(s, _)| SupervisorStateCode::from_byte(s.supervisor_state))
+    }
+}
+
+/// Shared between the console run (which writes) and the OpenIGTLink server (which reads).
+#[derive(Clone, Default)]
+pub struct SessionWatch {
+    latest: Arc<Mutex<Latest>>,
+}
+
+fn wall_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs_f64()
+}
+
+impl SessionWatch {
+    pub fn snapshot(&self) -> Latest {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Latest> {
+        // A panic elsewhere while holding the lock leaves plain data behind: keep using it.
+        self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A sink for the console's thermometry frames (`Controls::thermometry`).
+    pub fn thermometry_sink(&self) -> ThermometrySink {
+        let watch = self.clone();
+        Box::new(move |frame| {
+            let mut latest = watch.lock();
+            latest.frame = Some((Arc::new(frame.clone()), wall_now()));
+            latest.frame_count += 1;
+        })
+    }
+
+    fn on_input(&self, input: &ConsoleInput) {
+        match input {
+            ConsoleInput::Datagram {
+                datagram: Datagram::State(report),
+            } => {
+                let mut latest = self.lock();
+                latest.state = Some((*report, wall_now()));
+                latest.state_count += 1;
+                latest.connected = true;
+            }
+            ConsoleInput::Event {
+                event: SessionEvent::Transition { reason, .. },
+            } => self.lock().reason = reason.to_string(),
+            ConsoleInput::Connected => self.lock().connected = true,
+            ConsoleInput::Disconnected { reason } => {
+                let mut latest = self.lock();
+                latest.connected = false;
+                latest.reason = reason.clone();
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Tap<ConsoleInput, ConsoleOutput> for SessionWatch {
+    fn input(&mut self, _now: Duration, input: &ConsoleInput) {
+        self.on_input(input);
+    }
+    fn output(&mut self, _now: Duration, _output: &ConsoleOutput) {}
+}
