@@ -96,20 +96,26 @@ impl H264Encoder {
         if bps == self.bitrate_bps {
             return Ok(());
         }
-        let mut info = openh264_sys2::SBitrateInfo {
-            iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
-            iBitrate: i32::try_from(bps).unwrap_or(i32::MAX),
-        };
-        // SAFETY: the encoder is initialised (made in `new`); ENCODER_OPTION_BITRATE reads one
-        // SBitrateInfo, which lives on this stack frame for the whole call.
-        let code = unsafe {
-            self.encoder.raw_api().set_option(
-                openh264_sys2::ENCODER_OPTION_BITRATE,
-                (&raw mut info).cast(),
-            )
-        };
-        if code != 0 {
-            return Err(EncodeError::Bitrate(code));
+        let bitrate = i32::try_from(bps).unwrap_or(i32::MAX);
+        // The ceiling first (a target above it is refused), then the target.
+        for option in [
+            openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
+            openh264_sys2::ENCODER_OPTION_BITRATE,
+        ] {
+            let mut info = openh264_sys2::SBitrateInfo {
+                iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
+                iBitrate: bitrate,
+            };
+            // SAFETY: the encoder is initialised (made in `new`); both options read one
+            // SBitrateInfo, which lives on this stack frame for the whole call.
+            let code = unsafe {
+                self.encoder
+                    .raw_api()
+                    .set_option(option, (&raw mut info).cast())
+            };
+            if code != 0 {
+                return Err(EncodeError::Bitrate(code));
+            }
         }
         self.bitrate_bps = bps;
         Ok(())

@@ -264,8 +264,13 @@ impl Camera {
         if self.channel.keyframe_wanted.swap(false, Ordering::Relaxed) {
             self.encoder.request_keyframe();
         }
-        self.encoder
-            .set_bitrate(self.channel.target_bps.load(Ordering::Relaxed))?;
+        if let Err(e) = self
+            .encoder
+            .set_bitrate(self.channel.target_bps.load(Ordering::Relaxed))
+        {
+            // The previous bitrate stays; the video goes on.
+            tracing::warn!(error = %e, "could not change the video bitrate");
+        }
         let capture = self.shared.now();
         let pose = self.shared.pose.load();
         let started = Instant::now();
