@@ -8,8 +8,9 @@ arm:  connects as a pyigtl client; receives `ToolTip` TRANSFORMs (checks each is
       reply with code 9 and the connection to stay up: a TRANSFORM `Target2` sent after it
       still arrives and the stream goes on), then a header whose BODY_SIZE is absurd (expects the
       server to close the connection).
-hifu: receives the `Temperature` and `ThermalDose` IMAGEs, checks their geometry and values,
-      and with --png draws the temperature slice as pyigtl received it.
+hifu: receives the `Temperature` and `ThermalDose` IMAGEs, checks their geometry and values
+      (with --focus-mm, that the hottest voxel is where the spot is focused), and with --png
+      draws the slice as pyigtl received it.
 
 Usage: igtl_peer.py arm|hifu --port N [--seconds S] [--spacing-mm MM] [--png FILE]
 Exits 0 and prints one JSON line of figures, or exits 1 with the first problem.
@@ -238,13 +239,19 @@ def hifu(args):
         fail(f"the hottest voxel reached {hottest} °C, never above {args.min_peak_c}")
     if np.min(dose.image) < 0:
         fail("negative dose")
+    matrix = np.asarray(temperature.ijk_to_world_matrix)
+    j, i = np.unravel_index(np.argmax(t[0]), t[0].shape)
+    hottest_mm = (matrix @ np.array([i, j, 0, 1.0]))[:3]
+    if args.focus_mm:
+        focus = np.array([float(v) for v in args.focus_mm.split(",")])
+        if np.any(np.abs(hottest_mm - focus) > 1.5 * args.spacing_mm):
+            fail(f"the hottest voxel is at {hottest_mm} mm, the spot's focus at {focus} mm")
     if args.png:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        matrix = np.asarray(temperature.ijk_to_world_matrix)
         ni, nj = t.shape[2], t.shape[1]
         x0, y0 = matrix[0, 3], matrix[1, 3]
         sx, sy = matrix[0, 0], matrix[1, 1]
@@ -252,13 +259,15 @@ def hifu(args):
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
         shown = axes[0].imshow(t[0], extent=extent, cmap="inferno")
         fig.colorbar(shown, ax=axes[0], label="°C")
-        axes[0].set_title(f"Temperature (slice z = {matrix[2, 3]:.0f} mm), peak {np.max(t):.1f} °C")
+        axes[0].set_title(f"Temperature, z = {matrix[2, 3]:.0f} mm, peak {np.max(t):.1f} °C")
         shown = axes[1].imshow(np.log10(1 + dose.image[0]), extent=extent, cmap="viridis")
         fig.colorbar(shown, ax=axes[1], label="log10(1 + CEM43 min)")
         axes[1].set_title("ThermalDose")
         for ax in axes:
             ax.set_xlabel("x (mm)")
             ax.set_ylabel("y (mm)")
+            ax.set_xlim(hottest_mm[0] - 25, hottest_mm[0] + 25)
+            ax.set_ylim(hottest_mm[1] + 25, hottest_mm[1] - 25)
         fig.suptitle("What pyigtl received from medlink igtl (OpenIGTLink IMAGE)")
         fig.tight_layout()
         fig.savefig(args.png, dpi=90)
@@ -267,6 +276,7 @@ def hifu(args):
         "spacing_mm": args.spacing_mm,
         "slice_z_mm": float(np.asarray(temperature.ijk_to_world_matrix)[2, 3]),
         "peak_c": round(float(np.max(t)), 2),
+        "hottest_mm": [round(float(v), 2) for v in hottest_mm],
         "max_dose_cem43": round(float(np.max(dose.image)), 3),
     }))
 
@@ -278,6 +288,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--spacing-mm", type=float, default=3.0)
     parser.add_argument("--min-peak-c", type=float, default=40.0)
+    parser.add_argument("--focus-mm", help="x,y,z: the hottest voxel must be within 1.5 voxels")
     parser.add_argument("--png")
     args = parser.parse_args()
     arm(args) if args.mode == "arm" else hifu(args)

@@ -60,6 +60,10 @@ pub fn acceptor(files: &TlsFiles<'_>) -> Result<TlsAcceptor, BrokerError> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// Threads checking device passwords at once: a storm of sign-ins queues for them rather than
+/// spawning a thread per device from the gateway's thread.
+const SIGN_IN_THREADS: usize = 2;
+
 /// Binds `listen` and serves device connections on a thread of their own (a single-threaded
 /// runtime, at real-time `priority` when allowed, as the alert path: every publish is scored on
 /// arrival there, so an alert never queues behind commits or other work; 0: normal
@@ -79,6 +83,10 @@ pub fn start(
     listener.set_nonblocking(true).map_err(start)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Sign-ins (password hashing) run on the blocking pool, whose threads would otherwise
+        // inherit this thread's real-time policy: they run at normal priority, below scoring.
+        .on_thread_start(crate::priority::normal)
+        .max_blocking_threads(SIGN_IN_THREADS)
         .build()
         .map_err(start)?;
     std::thread::Builder::new()

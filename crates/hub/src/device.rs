@@ -6,6 +6,7 @@ use crate::topics;
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub struct Device {
     client: AsyncClient,
     pending: Arc<Mutex<PacketIds>>,
     pub confirmations: Arc<Mutex<Confirmations>>,
+    /// SUBACKs received: 2 once signed in and subscribed to its `ack` and `error` topics.
+    subacks: Arc<AtomicUsize>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +74,7 @@ impl Device {
             client,
             pending: Arc::default(),
             confirmations: Arc::default(),
+            subacks: Arc::default(),
         };
         tokio::spawn(device.clone().drive(eventloop));
         device
@@ -90,6 +94,19 @@ impl Device {
         Ok(device)
     }
 
+    /// Waits until the hub has signed the device in and confirmed both its subscriptions
+    /// (`connect` returns before the connection is made); false if that took longer than `within`.
+    pub async fn wait_signed_in(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.subacks.load(Ordering::Relaxed) < 2 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
     async fn drive(self, mut eventloop: EventLoop) {
         loop {
             match eventloop.poll().await {
@@ -102,6 +119,9 @@ impl Device {
                             None => p.in_flight.remove(&pkid),
                         };
                     }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    self.subacks.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(Event::Incoming(Packet::PubAck(ack))) => {
                     let seq = self

@@ -107,7 +107,12 @@ impl Gateway {
         };
         let (out, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(writer, rx));
-        let identity = match self.sign_in(&connect) {
+        // The password check (PBKDF2) runs off this thread: a storm of devices signing in at
+        // once (after an outage) must not hold up the scoring of those already connected.
+        let checking = self.clone();
+        let login = connect.login.clone();
+        let signed_in = tokio::task::spawn_blocking(move || checking.sign_in(login.as_ref())).await;
+        let identity = match signed_in.unwrap_or(Err(ConnectReturnCode::ServiceUnavailable)) {
             Ok(identity) => identity,
             Err(code) => {
                 let _ = out.send(Packet::ConnAck(ConnAck::new(code, false)));
@@ -197,8 +202,8 @@ impl Gateway {
     }
 
     /// Checks the user name (a registered device id) and password against the registration.
-    fn sign_in(&self, connect: &rumqttc::Connect) -> Result<DeviceIdentity, ConnectReturnCode> {
-        let Some(login) = &connect.login else {
+    fn sign_in(&self, login: Option<&rumqttc::Login>) -> Result<DeviceIdentity, ConnectReturnCode> {
+        let Some(login) = login else {
             self.refuse(DeviceRefusal::Connect, "", "a client without credentials");
             return Err(ConnectReturnCode::NotAuthorized);
         };

@@ -52,3 +52,21 @@ pub fn realtime(priority: i32) {
         }
     }
 }
+
+/// Puts the calling thread back under normal (SCHED_OTHER) scheduling: for helper threads
+/// started by a real-time thread, which would otherwise inherit its policy.
+pub fn normal() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pthread_self is always valid; the parameter outlives the call.
+        let rc =
+            unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_OTHER, &param) };
+        if rc != 0 {
+            tracing::warn!(
+                "thread keeps the real-time policy it inherited: {}",
+                std::io::Error::from_raw_os_error(rc)
+            );
+        }
+    }
+}

@@ -184,6 +184,12 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
             s
         })
         .collect();
+    let focus: Vec<String> = spots[0]["focus_mm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap().to_string())
+        .collect();
     plan["spots"] = spots.into();
     std::fs::write(&plan_path, plan.to_string()).unwrap();
     let port = free_udp_port();
@@ -206,6 +212,8 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
             "3",
             "--min-peak-c",
             "45",
+            "--focus-mm",
+            &focus.join(","),
             "--png",
             png.to_str().unwrap(),
         ]),

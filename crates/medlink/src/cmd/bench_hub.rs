@@ -273,6 +273,13 @@ async fn connect(running: &hub::RunningHub, port: u16, n: usize) -> anyhow::Resu
         let password = running.register_device(&id, &patient)?;
         devices.push(Device::connect("127.0.0.1", port, &id, &password, &patient).await?);
     }
+    for device in &devices {
+        anyhow::ensure!(
+            device.wait_signed_in(SIGN_IN_WITHIN).await,
+            "device {} was not signed in within {SIGN_IN_WITHIN:?}",
+            device.id
+        );
+    }
     Ok(devices)
 }
 
@@ -318,6 +325,15 @@ impl Prober {
                                     Device::connect("127.0.0.1", port, id, password, patient);
                                 devices.push(device.await?);
                             }
+                            // Probing starts once every alerter is signed in: the latency
+                            // measured is an alert's, not that of a thousand sign-ins.
+                            for device in &devices {
+                                anyhow::ensure!(
+                                    device.wait_signed_in(SIGN_IN_WITHIN).await,
+                                    "alerter {} was not signed in within {SIGN_IN_WITHIN:?}",
+                                    device.id
+                                );
+                            }
                             tokio::time::sleep(Duration::from_millis(200)).await;
                             let _ = ready.send(());
                             probe_alerts(events, &devices, deadline.await?).await
@@ -340,6 +356,9 @@ impl Prober {
         self.result.await?
     }
 }
+
+/// How long an alerter device may take to be signed in and subscribed.
+const SIGN_IN_WITHIN: Duration = Duration::from_secs(60);
 
 /// Time between alert probes.
 const PROBE_EVERY: Duration = Duration::from_millis(10);
