@@ -3,7 +3,9 @@
 //! over QUIC with a station; when the link drops it reconnects by itself with backoff, and every
 //! new session starts disengaged. The console can ask; only the station's supervisor decides.
 //! With a HIFU plan (`hifu`) the run carries out a remote HIFU procedure instead of arm motion.
+//! With a page (`ui`) a person drives the master from a browser (`browser_input`) instead.
 
+pub mod browser_input;
 pub mod config;
 pub mod hifu;
 pub mod igtl;
@@ -13,6 +15,7 @@ pub mod video;
 /// The page's video socket (`/ws/video`); the page server merges its router.
 #[path = "ui/video_socket.rs"]
 pub mod video_socket;
+pub mod ui;
 
 pub use config::ConsoleConfig;
 pub use session::{ConsoleError, Controls, run};

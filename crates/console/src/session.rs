@@ -106,6 +106,9 @@ pub struct Controls {
     pub hifu: Option<HifuControls>,
     /// Sees every thermometry frame the station sends (the OpenIGTLink edge republishes them).
     pub thermometry: Option<crate::igtl::watch::ThermometrySink>,
+    /// A person at a web page drives the master instead of the script (no scripted operator:
+    /// the page's buttons come through `actions`), until the page link's `stop` is set.
+    pub page: Option<std::sync::Arc<crate::ui::PageLink>>,
 }
 
 /// What the connection's reader tasks hand to the run, tagged with the connection's generation.
@@ -288,7 +291,10 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             // A console admitted to watch only runs its script without waiting for the arm; a
             // HIFU procedure needs no arm.
             let hifu_admitted = self.hifu.is_some() && view.connected && view.may_operate.is_some();
-            if ready || view.may_operate == Some(false) || hifu_admitted {
+            // A person at a page enables and engages with the page's buttons.
+            let page_admitted =
+                self.controls.page.is_some() && view.connected && view.may_operate.is_some();
+            if ready || view.may_operate == Some(false) || hifu_admitted || page_admitted {
                 self.script_start = Some(Instant::now());
             } else if self.live.is_some() && self.started.elapsed() > READY_TIMEOUT {
                 return Err(ConsoleError::NeverReady(READY_TIMEOUT));
@@ -298,27 +304,33 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             .hifu
             .as_ref()
             .is_some_and(|h| h.operator.outcome().is_some());
-        let input = match self.script_start.map(|s| s.elapsed()) {
-            Some(_) if self.hifu.is_some() && !hifu_over => ConsoleInput::Tick,
-            Some(t) if t < self.duration && self.finished_at.is_none() && self.hifu.is_none() => {
-                let t_s = t.as_secs_f64();
-                match self.master.pose_at(t_s) {
-                    Some(pose) => ConsoleInput::Master {
-                        sample: MasterSample {
-                            position: pose.position,
-                            rotation: pose.rotation,
-                            jaw_rad: self.master.jaw_at(t_s).unwrap_or(0.0),
-                        },
-                    },
-                    None => self.finish(),
+        let page_stopped = self
+            .controls
+            .page
+            .as_ref()
+            .is_some_and(|p| p.stop.load(std::sync::atomic::Ordering::Relaxed));
+        let input = match (self.script_start.map(|s| s.elapsed()), &self.controls.page) {
+            (_, Some(_)) if page_stopped && self.finished_at.is_none() => self.finish(),
+            // The page's hand, while the page is heard; silence: no command at all, so the
+            // station holds on its own clock.
+            (_, Some(page)) => {
+                let page_now = page.now();
+                let master = page.master();
+                page.view().on_page(master.liveness(page_now), page_now);
+                match master.sample(page_now) {
+                    Some(sample) if self.finished_at.is_none() && self.script_start.is_some() => {
+                        ConsoleInput::Master { sample }
+                    }
+                    _ => ConsoleInput::Tick,
                 }
             }
-            Some(_) if self.finished_at.is_none() => self.finish(),
-            _ => ConsoleInput::Tick,
+            _ => self.scripted_input(hifu_over),
         };
         self.feed(input, now).await;
         let view = self.core.core().view(now);
-        if self.hifu.is_some() {
+        if let Some(page) = &self.controls.page {
+            page.view().on_view(&view);
+        } else if self.hifu.is_some() {
             if self.script_start.is_some() && self.finished_at.is_none() {
                 self.hifu_step(now).await;
             }
@@ -339,6 +351,28 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         Ok(self.finished_at.is_some_and(|at| {
             self.live.is_none() || self.report_is_current() || at.elapsed() > REPORT_TIMEOUT
         }))
+    }
+
+    /// The scripted input (or the HIFU procedure's ticks) for this control period.
+    fn scripted_input(&mut self, hifu_over: bool) -> ConsoleInput {
+        match self.script_start.map(|s| s.elapsed()) {
+            Some(_) if self.hifu.is_some() && !hifu_over => ConsoleInput::Tick,
+            Some(t) if t < self.duration && self.finished_at.is_none() && self.hifu.is_none() => {
+                let t_s = t.as_secs_f64();
+                match self.master.pose_at(t_s) {
+                    Some(pose) => ConsoleInput::Master {
+                        sample: MasterSample {
+                            position: pose.position,
+                            rotation: pose.rotation,
+                            jaw_rad: self.master.jaw_at(t_s).unwrap_or(0.0),
+                        },
+                    },
+                    None => self.finish(),
+                }
+            }
+            Some(_) if self.finished_at.is_none() => self.finish(),
+            _ => ConsoleInput::Tick,
+        }
     }
 
     /// One step of the HIFU procedure: typed commands, the operator's next step, the view.
@@ -488,6 +522,17 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
     async fn on_net(&mut self, net: Net) {
         let current = self.live.as_ref().map(|l| l.generation);
         let now = self.now();
+        if let Some(page) = &self.controls.page {
+            match &net {
+                Net::Datagram(g, datagram) if Some(*g) == current => {
+                    page.view().on_datagram(datagram, now)
+                }
+                Net::Event(g, event) if Some(*g) == current => {
+                    page.view().on_event(event, page.now())
+                }
+                _ => {}
+            }
+        }
         match net {
             Net::Datagram(g, datagram) if Some(g) == current => {
                 if let Some(live) = self.live.as_mut() {
@@ -578,6 +623,11 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             };
             match output {
                 ConsoleOutput::Datagram { datagram } => {
+                    if let (Datagram::Control(command), Some(page)) =
+                        (&datagram, &self.controls.page)
+                    {
+                        page.view().on_command(command.target.position_m);
+                    }
                     let n = datagram.encode(&mut self.buf);
                     // Never queue stale commands behind newer ones: drop if the buffer is full.
                     if live.connection.datagram_send_buffer_space() >= n {

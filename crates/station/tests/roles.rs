@@ -94,6 +94,7 @@ fn an_observer_connects_sees_the_state_and_its_requests_are_refused() {
         audit: None,
         hifu: None,
         thermometry: None,
+        page: None,
     };
     let watched = console::run(
         &console_config(dir.path(), &station, &observer, 1.5),
@@ -274,6 +275,7 @@ fn control_passes_between_two_surgeons_by_offer_and_accept_over_quic() {
             audit: None,
             hifu: None,
             thermometry: None,
+            page: None,
         };
         console::run(&first_config, controls, no_tap).unwrap()
     });

@@ -78,8 +78,10 @@ pub struct ConsoleArgs {
     audit_dir: PathBuf,
     /// Read operator commands from standard input (offer NAME, accept, decline, withdraw,
     /// enable, engage, disengage, estop) while the scripted input runs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ui")]
     commands: bool,
+    #[command(flatten)]
+    ui: super::console_ui::UiArgs,
     /// Run a remote HIFU procedure with this plan instead of arm motion: the plan goes to the
     /// station on the bulk channel, its spots run one by one with a live view; standard input
     /// takes pause, resume, stop and ack (docs/hifu.md, "Remote procedure").
@@ -133,9 +135,24 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             super::igtl::show_targets(targets);
             (server, watch)
         });
+    anyhow::ensure!(
+        args.ui.ui.is_none() || args.hifu.is_none(),
+        "--ui drives the arm; a HIFU procedure runs from standard input without it"
+    );
+    let mut ui = super::console_ui::start_for(&args.ui, &mut config)?;
+    if let Some(ui) = &ui {
+        ui.stop_on_signal()?;
+        println!(
+            "console page: {} (one-time sign-in link; Ctrl-C stops the console)",
+            ui.page.url()
+        );
+    }
     let controls = console::Controls {
-        actions: (args.commands && args.hifu.is_none())
-            .then(|| read_commands(teleop::OperatorAction::parse)),
+        actions: match ui.as_mut() {
+            Some(ui) => ui.actions.take(),
+            None => (args.commands && args.hifu.is_none())
+                .then(|| read_commands(teleop::OperatorAction::parse)),
+        },
         audit: Some(Box::new(audit.sender())),
         hifu: args
             .hifu
@@ -143,6 +160,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             .map(super::console_hifu::controls)
             .transpose()?,
         thermometry: igtl.as_ref().map(|(_, watch)| watch.thermometry_sink()),
+        page: ui.as_ref().map(|ui| ui.link.clone()),
     };
     let mut recording = None;
     let result = console::run(&config, controls, |session| {

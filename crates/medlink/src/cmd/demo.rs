@@ -154,6 +154,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             .map(super::console_hifu::controls)
             .transpose()?,
         thermometry: None,
+        page: None,
     };
     let mut console_recording = None;
     let result = console::run(&console_config, controls, |session| {

@@ -12,6 +12,7 @@ pub mod bench_udp;
 pub mod config_file;
 pub mod console;
 pub mod console_hifu;
+pub mod console_ui;
 pub mod demo;
 pub mod ecg;
 pub mod ecg_bench;

@@ -1,0 +1,152 @@
+// The master device in the page: the hand's position (metres from where it started, in the
+// master's frame), the jaw and the clutch, from the mouse or trackpad (drag), the keyboard and
+// the Gamepad API (standard gamepads and 3D mice). Sent to the console every 20 ms: that message
+// is also the page's heartbeat; if the page freezes or closes, the console hears nothing and
+// stops all motion within 60 ms (docs/console-ui.md).
+
+const HEARTBEAT_MS = 20;
+const METRES_PER_PIXEL = 0.00025; // a 200 px drag: 5 cm of hand, 1 cm of tool at scale 0.2
+const METRES_PER_WHEEL = 0.00005;
+const KEY_SPEED = 0.05; // m/s of hand while an arrow key is held
+const PAD_SPEED = 0.1; // m/s of hand at full stick
+const DEADZONE = 0.12;
+const MAX_REACH = 0.45;
+const JAW_MAX = 1.2;
+const JAW_SPEED = 1.5; // rad/s while [ or ] is held
+
+export class MasterInput {
+  constructor({ send, basis, surfaces, onChange }) {
+    this.send = send;
+    this.basis = basis;
+    this.onChange = onChange;
+    this.hand = [0, 0, 0];
+    this.jaw = 0;
+    this.keyClutch = false;
+    this.buttonClutch = false;
+    this.padClutch = false;
+    this.held = new Set();
+    this.pads = '';
+    this.padButtons = [];
+    this.last = performance.now();
+    for (const surface of surfaces) this.attachPointer(surface);
+    window.addEventListener('keydown', (e) => this.key(e, true));
+    window.addEventListener('keyup', (e) => this.key(e, false));
+    window.addEventListener('blur', () => { this.held.clear(); this.keyClutch = false; });
+    window.addEventListener('gamepadconnected', () => this.describePads());
+    window.addEventListener('gamepaddisconnected', () => this.describePads());
+    setInterval(() => this.tick(), HEARTBEAT_MS);
+  }
+
+  get clutch() { return this.keyClutch || this.buttonClutch || this.padClutch; }
+
+  action(command) { this.send({ t: 'action', command }); }
+
+  recentre() { this.hand = [0, 0, 0]; }
+
+  // Left-drag: move in the view's plane; Shift+drag or the wheel: along the view's depth.
+  attachPointer(surface) {
+    let from = null;
+    surface.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0 || e.altKey) return;
+      from = { x: e.clientX, y: e.clientY };
+      surface.setPointerCapture(e.pointerId);
+      surface.style.cursor = 'grabbing';
+    });
+    surface.addEventListener('pointermove', (e) => {
+      if (!from) return;
+      const dx = (e.clientX - from.x) * METRES_PER_PIXEL;
+      const dy = (e.clientY - from.y) * METRES_PER_PIXEL;
+      from = { x: e.clientX, y: e.clientY };
+      const { right, up, forward } = this.basis();
+      if (e.shiftKey) this.move(forward, -dy);
+      else { this.move(right, dx); this.move(up, -dy); }
+    });
+    const end = () => { from = null; surface.style.cursor = ''; };
+    surface.addEventListener('pointerup', end);
+    surface.addEventListener('pointercancel', end);
+    surface.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      this.move(this.basis().forward, -e.deltaY * METRES_PER_WHEEL);
+    }, { passive: false });
+  }
+
+  move(direction, amount) {
+    const next = this.hand.map((v, i) => v + direction[i] * amount);
+    const reach = Math.hypot(...next);
+    this.hand = reach > MAX_REACH ? next.map((v) => (v * MAX_REACH) / reach) : next;
+  }
+
+  key(e, down) {
+    if (e.target instanceof HTMLInputElement) return;
+    const k = e.key;
+    if (k === ' ') {
+      // Space is the clutch, held; it never presses a focused button.
+      e.preventDefault();
+      this.keyClutch = down;
+      return;
+    }
+    if (['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', '[', ']'].includes(k)) {
+      e.preventDefault();
+      if (down) this.held.add(k); else this.held.delete(k);
+      return;
+    }
+    if (!down || e.repeat || e.ctrlKey || e.metaKey) return;
+    const command = { e: 'engage', E: 'engage', d: 'disengage', D: 'disengage', Escape: 'estop' }[k];
+    if (command) { e.preventDefault(); this.action(command); }
+  }
+
+  describePads() {
+    const pads = [...navigator.getGamepads()].filter(Boolean);
+    this.pads = pads.map((p) => `${p.id} (${p.mapping === 'standard' ? 'gamepad' : pads.length && p.axes.length >= 6 ? '3D mouse' : 'device'})`).join(', ');
+    this.onChange?.();
+  }
+
+  tick() {
+    const now = performance.now();
+    const dt = Math.min(0.1, (now - this.last) / 1000);
+    this.last = now;
+    const { right, up, forward } = this.basis();
+    const held = (k) => (this.held.has(k) ? 1 : 0);
+    const step = KEY_SPEED * dt;
+    this.move(right, (held('ArrowRight') - held('ArrowLeft')) * step);
+    this.move(up, (held('ArrowUp') - held('ArrowDown')) * step);
+    this.move(forward, (held('PageUp') - held('PageDown')) * step);
+    this.jaw = clamp(this.jaw + (held(']') - held('[')) * JAW_SPEED * dt, 0, JAW_MAX);
+    this.gamepads(dt, right, up, forward);
+    this.send({ t: 'hand', p: this.hand, jaw: this.jaw, clutch: this.clutch });
+  }
+
+  // Standard gamepad: left stick in the view's plane, right stick up/down for depth, triggers
+  // for the jaw, LB/RB held for the clutch, A engage, B disengage, Back/Select e-stop request.
+  // A 3D mouse (six axes, non-standard mapping): axes 0-2 translate.
+  gamepads(dt, right, up, forward) {
+    if (!navigator.getGamepads) return;
+    let clutch = false;
+    for (const pad of navigator.getGamepads()) {
+      if (!pad) continue;
+      const axis = (i) => { const v = pad.axes[i] ?? 0; return Math.abs(v) < DEADZONE ? 0 : v; };
+      const pressed = (i) => Boolean(pad.buttons[i]?.pressed);
+      const rate = PAD_SPEED * dt;
+      if (pad.mapping === 'standard') {
+        this.move(right, axis(0) * rate);
+        this.move(up, -axis(1) * rate);
+        this.move(forward, -axis(3) * rate);
+        const close = pad.buttons[6]?.value ?? 0, open = pad.buttons[7]?.value ?? 0;
+        if (close || open) this.jaw = clamp(this.jaw + (open - close) * JAW_SPEED * dt, 0, JAW_MAX);
+        clutch ||= pressed(4) || pressed(5);
+        const edges = { 0: 'engage', 1: 'disengage', 8: 'estop' };
+        const before = this.padButtons[pad.index] || [];
+        for (const [i, command] of Object.entries(edges)) if (pressed(i) && !before[i]) this.action(command);
+        this.padButtons[pad.index] = pad.buttons.map((b) => b.pressed);
+      } else if (pad.axes.length >= 6) {
+        this.move(right, axis(0) * rate);
+        this.move(forward, -axis(1) * rate);
+        this.move(up, -axis(2) * rate);
+        clutch ||= pressed(0);
+      }
+    }
+    this.padClutch = clutch;
+  }
+}
+
+function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
