@@ -82,7 +82,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         anyhow::ensure!(back > take, "--handback-at must come after --takeover-at");
     }
     let throwaway = tempfile::tempdir().context("creating a temporary PKI directory")?;
-    let pki = args.pki.clone().unwrap_or_else(|| throwaway.path().to_owned());
+    let pki = args
+        .pki
+        .clone()
+        .unwrap_or_else(|| throwaway.path().to_owned());
     if !pki.join("ca.crt").exists() {
         link::pki::init(&pki, &["localhost".into()], false)?;
     }
