@@ -4,6 +4,7 @@
 
 use crate::Shared;
 use std::collections::HashMap;
+use store::NewAudit;
 
 /// How long a looked-up registration (or its absence) is trusted.
 pub const KEEP_MS: i64 = 5_000;
@@ -70,6 +71,84 @@ pub fn register(
         created_ms: now,
     })?;
     Ok(password)
+}
+
+/// [`register`], and the change appended to the audit trail in `accounts` (the alert journal) as
+/// done `by` someone. Should the audit entry not be written, the registration is undone (the
+/// earlier one restored) and the error returned: no device change goes unaudited.
+pub fn register_audited(
+    store: &mut store::Store,
+    accounts: &mut store::AccountStore,
+    (device, patient): (&str, &str),
+    by: &str,
+    now: i64,
+) -> Result<String, RegisterError> {
+    let earlier = store.registration(device)?;
+    let password = register(store, device, patient, now)?;
+    let outcome = match &earlier {
+        Some(e) => format!(
+            "success: new password, patient {patient} (was {})",
+            e.patient
+        ),
+        None => format!("success: patient {patient}"),
+    };
+    let audit = device_audit(
+        store::audit::action::DEVICE_REGISTERED,
+        device,
+        by,
+        now,
+        outcome,
+    );
+    if let Err(e) = accounts.audit(audit) {
+        match &earlier {
+            Some(registration) => store.register_device(registration)?,
+            None => {
+                store.remove_registration(device)?;
+            }
+        }
+        return Err(e.into());
+    }
+    Ok(password)
+}
+
+/// Removes `device`'s registration and audits it; false if it was not registered (nothing
+/// audited). Should the audit entry not be written, the registration is put back.
+pub fn remove_audited(
+    store: &mut store::Store,
+    accounts: &mut store::AccountStore,
+    device: &str,
+    by: &str,
+    now: i64,
+) -> Result<bool, RegisterError> {
+    let Some(registration) = store.registration(device)? else {
+        return Ok(false);
+    };
+    store.remove_registration(device)?;
+    let outcome = format!("success: was patient {}", registration.patient);
+    let audit = device_audit(
+        store::audit::action::DEVICE_REMOVED,
+        device,
+        by,
+        now,
+        outcome,
+    );
+    if let Err(e) = accounts.audit(audit) {
+        store.register_device(&registration)?;
+        return Err(e.into());
+    }
+    Ok(true)
+}
+
+fn device_audit(action: &str, device: &str, by: &str, at_ms: i64, outcome: String) -> NewAudit {
+    NewAudit {
+        at_ms,
+        actor: by.to_string(),
+        account: None,
+        action: action.to_string(),
+        entity_type: "device".into(),
+        entity: device.to_string(),
+        outcome,
+    }
 }
 
 impl crate::RunningHub {

@@ -1,7 +1,8 @@
 //! `medlink hub user` and `medlink hub token` against a running `medlink hub`: a weak password
 //! is refused with the reason, an account added from a password file signs in, `curl` without
 //! a token gets 401 (the acceptance), a token issued on the command line works until
-//! `token revoke`, and every change is in the audit trail that `hub audit verify` checks.
+//! `token revoke`, and every change is in the audit trail that `hub audit verify` checks; so are
+//! `medlink hub device add` and `remove`.
 
 mod common;
 
@@ -164,5 +165,56 @@ fn accounts_and_tokens_made_on_the_command_line_guard_the_running_hub() {
     for action in ["user_added", "token_issued", "signed_in", "token_revoked"] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `medlink hub device ARGS... --db DB`.
+fn device(db: &Path, args: &[&str]) -> Output {
+    let mut all: Vec<&OsStr> = vec!["hub".as_ref(), "device".as_ref()];
+    all.extend(args.iter().map(|a| -> &OsStr { a.as_ref() }));
+    all.extend(["--db".as_ref(), db.as_os_str()]);
+    medlink(&all)
+}
+
+#[test]
+fn device_registrations_and_removals_are_audited_with_who_and_which_patient() {
+    let dir = temp_dir("hub-device-audit");
+    let db = dir.join("hub.db");
+    for (args, ok) in [
+        (&["add", "w-1", "--patient", "p-1"][..], true),
+        (&["add", "w-1", "--patient", "p-2"][..], true),
+        (&["remove", "w-1"][..], true),
+        (&["remove", "w-1"][..], false),
+    ] {
+        let output = device(&db, args);
+        assert_eq!(output.status.success(), ok, "{args:?}: {}", text(&output));
+    }
+    let trail = store::read_audit_trail(&db.with_extension("alerts.db")).unwrap();
+    let devices: Vec<(&str, &str)> = trail
+        .iter()
+        .filter(|r| r.entity_type == "device")
+        .map(|r| (r.action.as_str(), r.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        devices,
+        [
+            ("device_registered", "success: patient p-1"),
+            (
+                "device_registered",
+                "success: new password, patient p-2 (was p-1)"
+            ),
+            ("device_removed", "success: was patient p-2"),
+        ]
+    );
+    assert!(trail.iter().all(|r| r.actor.starts_with("cli:")));
+    let dbarg = db.as_os_str();
+    let verified = medlink(&[
+        "hub".as_ref(),
+        "audit".as_ref(),
+        "verify".as_ref(),
+        "--db".as_ref(),
+        dbarg,
+    ]);
+    assert!(text(&verified).starts_with("OK"), "{}", text(&verified));
     let _ = std::fs::remove_dir_all(&dir);
 }

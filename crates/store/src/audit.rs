@@ -27,6 +27,8 @@ pub mod action {
     pub const PASSWORD_CHANGED: &str = "password_changed";
     pub const TOKEN_ISSUED: &str = "token_issued";
     pub const TOKEN_REVOKED: &str = "token_revoked";
+    pub const DEVICE_REGISTERED: &str = "device_registered";
+    pub const DEVICE_REMOVED: &str = "device_removed";
 }
 
 /// An action to append: the chain fields are added by the store.
@@ -42,7 +44,7 @@ pub struct NewAudit {
     pub account: Option<String>,
     /// One of [`action`].
     pub action: String,
-    /// What kind of thing was acted on: "alert", "patient", "user" or "token".
+    /// What kind of thing was acted on: "alert", "patient", "user", "token" or "device".
     pub entity_type: String,
     /// Its id.
     pub entity: String,

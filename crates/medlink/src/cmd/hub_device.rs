@@ -1,6 +1,7 @@
 //! `medlink hub device add|list|remove|mosquitto`: device registrations in the hub's database
 //! (docs/hub.md, "Devices"): credentials for each device, bound to its patient, and mosquitto's
-//! password and ACL files for a hub behind mosquitto.
+//! password and ACL files for a hub behind mosquitto. Every registration and removal is appended
+//! to the hub's audit trail as `cli:<login>`.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -67,8 +68,15 @@ pub fn run(command: HubDeviceCommand) -> anyhow::Result<()> {
             db,
             credentials_file,
         } => {
+            let (mut accounts, _) = super::hub_user::open_accounts(db.clone())?;
             let (mut store, path) = open(db)?;
-            let password = hub::registrations::register(&mut store, &id, &patient, hub::now_ms())?;
+            let password = hub::registrations::register_audited(
+                &mut store,
+                &mut accounts,
+                (&id, &patient),
+                &super::hub_user::cli_actor(),
+                hub::now_ms(),
+            )?;
             println!(
                 "device {id} registered to patient {patient} in {}",
                 path.display()
@@ -91,9 +99,18 @@ pub fn run(command: HubDeviceCommand) -> anyhow::Result<()> {
             Ok(())
         }
         HubDeviceCommand::Remove { id, db } => {
-            let (store, path) = open(db)?;
+            let (mut accounts, _) = super::hub_user::open_accounts(db.clone())?;
+            let (mut store, path) = open(db)?;
+            let by = super::hub_user::cli_actor();
+            let removed = hub::registrations::remove_audited(
+                &mut store,
+                &mut accounts,
+                &id,
+                &by,
+                hub::now_ms(),
+            )?;
             anyhow::ensure!(
-                store.remove_registration(&id)?,
+                removed,
                 "device {id} is not registered in {}",
                 path.display()
             );

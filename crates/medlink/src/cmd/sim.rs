@@ -45,12 +45,20 @@ impl DeviceLogin {
         if let Some(db) = &self.register {
             let mut store = store::Store::open(db, store::Durability::Full)
                 .with_context(|| format!("opening the hub database {}", db.display()))?;
-            let now = hub::now_ms();
+            let (mut accounts, _) = super::hub_user::open_accounts(Some(db.clone()))?;
+            let (now, by) = (hub::now_ms(), super::hub_user::cli_actor());
             return devices
                 .iter()
                 .map(|(device, patient)| {
-                    hub::registrations::register(&mut store, device, patient, now)
-                        .with_context(|| format!("registering {device}"))
+                    let (device, patient) = (device.as_str(), patient.as_str());
+                    hub::registrations::register_audited(
+                        &mut store,
+                        &mut accounts,
+                        (device, patient),
+                        &by,
+                        now,
+                    )
+                    .with_context(|| format!("registering {device}"))
                 })
                 .collect();
         }
