@@ -213,7 +213,6 @@ def hifu(args):
             if hottest > args.min_peak_c:
                 break
         time.sleep(0.01)
-    client.stop()
     for name in ("Temperature", "ThermalDose"):
         if name not in images:
             fail(f"no {name} IMAGE in {args.seconds} s")
@@ -246,6 +245,17 @@ def hifu(args):
         focus = np.array([float(v) for v in args.focus_mm.split(",")])
         if np.any(np.abs(hottest_mm - focus) > 1.5 * args.spacing_mm):
             fail(f"the hottest voxel is at {hottest_mm} mm, the spot's focus at {focus} mm")
+    if args.send_targets:
+        # Targets placed on the slice (its frame is the plan's): the hottest voxel and one 6 mm
+        # beside it, then one far outside the patient model.
+        inside = [list(hottest_mm), list(hottest_mm + np.array([6.0, 0, 0]))]
+        for positions in (inside, [[-500.0, 0.0, 0.0]]):
+            points = pyigtl.PointMessage(positions=positions, names=[f"T{k}" for k in range(len(positions))],
+                                         groups="Target", device_name="Targets")
+            if not client.send_message(points, wait=True):
+                fail("pyigtl did not send the targets")
+            time.sleep(0.3)
+    client.stop()
     if args.png:
         import matplotlib
 
@@ -289,6 +299,8 @@ def main():
     parser.add_argument("--spacing-mm", type=float, default=3.0)
     parser.add_argument("--min-peak-c", type=float, default=40.0)
     parser.add_argument("--focus-mm", help="x,y,z: the hottest voxel must be within 1.5 voxels")
+    parser.add_argument("--send-targets", action="store_true",
+                        help="hifu: send POINT lists on the slice (two inside, then one outside)")
     parser.add_argument("--png")
     args = parser.parse_args()
     arm(args) if args.mode == "arm" else hifu(args)

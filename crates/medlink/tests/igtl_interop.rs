@@ -76,7 +76,12 @@ fn demo(dir: &Path, pki: &str, port: u16, extra: &[&str]) -> Proc {
 }
 
 /// The bridge, its OpenIGTLink port, and the lines it prints after its address (targets).
-fn bridge(dir: &Path, pki: &str, station_port: u16) -> (Proc, u16, mpsc::Receiver<String>) {
+fn bridge(
+    dir: &Path,
+    pki: &str,
+    station_port: u16,
+    extra: &[&str],
+) -> (Proc, u16, mpsc::Receiver<String>) {
     let log = std::fs::File::create(dir.join("igtl.log")).unwrap();
     let mut bridge = Proc(
         medlink()
@@ -84,6 +89,7 @@ fn bridge(dir: &Path, pki: &str, station_port: u16) -> (Proc, u16, mpsc::Receive
             .args(["--pki", pki, "--listen", "127.0.0.1:0", "--duration", "60"])
             .arg("--audit-dir")
             .arg(dir.join("audit"))
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -128,7 +134,7 @@ fn pyigtl_clients_get_the_tool_tip_and_state_and_their_targets_reach_the_bridge(
     let pki = pki(dir.path());
     let port = free_udp_port();
     let _demo = demo(dir.path(), &pki, port, &["--duration", "40"]);
-    let (_bridge, igtl_port, targets) = bridge(dir.path(), &pki, port);
+    let (_bridge, igtl_port, targets) = bridge(dir.path(), &pki, port, &[]);
     let port_arg = igtl_port.to_string();
     let args = ["arm", "--port", &port_arg, "--seconds", "4"];
     let (first, second) = (peer(&args), peer(&args));
@@ -199,7 +205,14 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
         port,
         &["--hifu", plan_path.to_str().unwrap()],
     );
-    let (_bridge, igtl_port, _targets) = bridge(dir.path(), &pki, port);
+    let target_plan = dir.path().join("target-plan.json");
+    let hifu_args = [
+        "--hifu-plan",
+        plan_path.to_str().unwrap(),
+        "--igtl-target-plan",
+        target_plan.to_str().unwrap(),
+    ];
+    let (_bridge, igtl_port, targets) = bridge(dir.path(), &pki, port, &hifu_args);
     let png = dir.path().join("thermal.png");
     let figures = succeeded(
         peer(&[
@@ -214,6 +227,7 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
             "45",
             "--focus-mm",
             &focus.join(","),
+            "--send-targets",
             "--png",
             png.to_str().unwrap(),
         ]),
@@ -221,4 +235,26 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
     );
     assert!(figures["peak_c"].as_f64().unwrap() > 45.0, "{figures}");
     assert!(png.exists(), "no picture of what pyigtl received");
+
+    // Targets on the slice became a validated plan with a spot on each; one outside was refused.
+    let mut lines = Vec::new();
+    while lines.len() < 2 {
+        let line = targets
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the bridge printed only {lines:?}"));
+        lines.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    let made = &lines[0]["hifu_plan"];
+    assert_eq!(made["spots"], 2, "{lines:?}");
+    let plan: Value = serde_json::from_slice(&std::fs::read(&target_plan).unwrap()).unwrap();
+    let hottest = &figures["hottest_mm"];
+    for (k, dx) in [(0, 0.0), (1, 6.0)] {
+        for axis in 0..3 {
+            let focus = plan["spots"][k]["focus_mm"][axis].as_f64().unwrap();
+            let expected = hottest[axis].as_f64().unwrap() + if axis == 0 { dx } else { 0.0 };
+            assert!((focus - expected).abs() < 1e-3, "spot {k}: {plan}");
+        }
+    }
+    let refused = lines[1]["hifu_plan"]["refused"].as_str().unwrap();
+    assert!(refused.contains("outside"), "{refused}");
 }

@@ -3,8 +3,10 @@
 //! thermometry) and send targets back. `watch` takes the session's inputs as a tap and keeps the
 //! latest of each; `publish` turns that into messages (pure); `server` is the TCP server with
 //! many clients, each behind a bounded queue; `inbound` decides what a peer's message is.
-//! Targets from a peer are shown to the operator, never sent to the station (docs/igtl.md).
+//! Targets from a peer are shown to the operator, never sent to the station; for HIFU a POINT
+//! list becomes a plan only after validation (`hifu_targets`; docs/igtl.md).
 
+pub mod hifu_targets;
 pub mod inbound;
 pub mod publish;
 pub mod server;

@@ -132,9 +132,17 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         .map(|listen| args.igtl_options.start(listen))
         .transpose()?
         .map(|(server, watch, targets)| {
-            super::igtl::show_targets(targets);
-            (server, watch)
-        });
+            let hifu = args
+                .hifu
+                .as_deref()
+                .map(|plan| {
+                    super::igtl::HifuTargets::load(plan, args.igtl_options.igtl_target_plan.clone())
+                })
+                .transpose()?;
+            super::igtl::show_targets(targets, hifu);
+            anyhow::Ok((server, watch))
+        })
+        .transpose()?;
     anyhow::ensure!(
         args.ui.ui.is_none() || args.hifu.is_none(),
         "--ui drives the arm; a HIFU procedure runs from standard input without it"

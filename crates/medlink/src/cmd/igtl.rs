@@ -2,17 +2,21 @@
 //! joins the station as a watch-only console (an observer certificate: it can never operate)
 //! and republishes what the session carries: the tool tip and RCM (TRANSFORM), the supervisor's
 //! state (STATUS) and, during a HIFU procedure, the thermometry slices (IMAGE). Targets a peer
-//! sends are printed as JSON lines on stdout, never sent to the station (docs/igtl.md).
+//! sends are printed as JSON lines on stdout, never sent to the station; with `--hifu-plan` a
+//! POINT list becomes a plan file once it validates (docs/igtl.md).
 //! `IgtlArgs` is shared with `medlink console --igtl`.
 
 use anyhow::Context;
 use clap::Args;
 use console::ConsoleConfig;
 use console::config::InputConfig;
+use console::igtl::hifu_targets::plan_from_points;
 use console::igtl::publish::Framing;
 use console::igtl::{IgtlConfig, IgtlServer, Registration, SessionWatch, Target};
+use hifu::plan::Plan;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use teleop::hifu::PlanLimits;
 
 /// The OpenIGTLink server's flags (`medlink igtl`, and `medlink console` with `--igtl`).
 #[derive(Args, Clone)]
@@ -35,6 +39,10 @@ pub struct IgtlArgs {
     /// 3 (header version 2 with metadata: the station's time, sequence numbers, units).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
     pub igtl_protocol: u8,
+    /// Where a HIFU plan made from a peer's POINT list goes once it validates (run it with
+    /// `medlink console --hifu FILE`; nothing starts by itself).
+    #[arg(long, default_value = "igtl-target-plan.json")]
+    pub igtl_target_plan: PathBuf,
 }
 
 impl IgtlArgs {
@@ -96,6 +104,10 @@ pub struct IgtlCommandArgs {
     /// Where the bridge's audit log goes.
     #[arg(long, default_value = "audit")]
     audit_dir: PathBuf,
+    /// The HIFU plan of the procedure (the station's patient model and transducer): a POINT list
+    /// from a peer becomes a plan with one spot per point once it validates against this one.
+    #[arg(long)]
+    hifu_plan: Option<PathBuf>,
     #[command(flatten)]
     igtl: IgtlArgs,
 }
@@ -112,9 +124,14 @@ pub fn run(args: IgtlCommandArgs) -> anyhow::Result<()> {
         ..ConsoleConfig::default()
     };
     refuse_an_operator(&config)?;
+    let hifu = args
+        .hifu_plan
+        .as_deref()
+        .map(|plan| HifuTargets::load(plan, args.igtl.igtl_target_plan.clone()))
+        .transpose()?;
     let (server, watch, targets) = args.igtl.start(args.listen)?;
     println!("{}", server.local_addr());
-    print_targets(targets);
+    print_targets(targets, hifu);
     let audit = super::audit_file::open(&args.audit_dir, &config.pki_paths(), "igtl")?;
     let controls = console::Controls {
         audit: Some(Box::new(audit.sender())),
@@ -162,35 +179,96 @@ fn refuse_an_operator(config: &ConsoleConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A HIFU procedure's reference plan and its model's grid, to turn a peer's points into a plan.
+pub struct HifuTargets {
+    reference: Plan,
+    grid: hifu::grid::Grid,
+    out: PathBuf,
+}
+
+impl HifuTargets {
+    pub fn load(plan: &Path, out: PathBuf) -> anyhow::Result<HifuTargets> {
+        let bytes = std::fs::read(plan)
+            .with_context(|| format!("reading the HIFU plan {}", plan.display()))?;
+        let reference =
+            Plan::from_json(&bytes).with_context(|| format!("the HIFU plan {}", plan.display()))?;
+        let grid = super::hifu::load_medium(&reference.medium)?.grid;
+        Ok(HifuTargets {
+            reference,
+            grid,
+            out,
+        })
+    }
+
+    /// Validates a plan made from `points` and writes it; what happened, as JSON.
+    fn on_points(&self, points: &[(String, [f32; 3])]) -> serde_json::Value {
+        let made = plan_from_points(
+            &self.reference,
+            &self.grid,
+            points,
+            &PlanLimits::default(),
+            &safety::hifu::HifuLimits::default(),
+        );
+        let written = made.and_then(|made| {
+            let json = serde_json::to_vec_pretty(&made.plan).map_err(|e| e.to_string())?;
+            std::fs::write(&self.out, json)
+                .map_err(|e| format!("writing {}: {e}", self.out.display()))?;
+            Ok(made)
+        });
+        match written {
+            Ok(made) => serde_json::json!({
+                "file": self.out,
+                "spots": made.plan.spots.len(),
+                "energy_j": made.preview.energy_j,
+                "digest": made.preview.digest,
+            }),
+            Err(reason) => serde_json::json!({ "refused": reason }),
+        }
+    }
+}
+
+/// A target as one JSON object; with a HIFU plan, a POINT list also says what became of it.
+fn target_json(target: &Target, hifu: Option<&HifuTargets>) -> serde_json::Value {
+    match target {
+        Target::Points { device, points } => {
+            let mut json = serde_json::json!({
+                "target": "points",
+                "device": device,
+                "points": points.iter().map(|(name, mm)| serde_json::json!({"name": name, "mm": mm})).collect::<Vec<_>>(),
+            });
+            if let Some(hifu) = hifu {
+                json["hifu_plan"] = hifu.on_points(points);
+            }
+            json
+        }
+        Target::Pose { device, transform } => serde_json::json!({
+            "target": "pose",
+            "device": device,
+            "rows": transform.rows,
+        }),
+    }
+}
+
 /// Targets from peers as JSON lines on stdout, from a thread of their own.
-pub fn print_targets(targets: std::sync::mpsc::Receiver<Target>) {
+pub fn print_targets(targets: std::sync::mpsc::Receiver<Target>, hifu: Option<HifuTargets>) {
     std::thread::spawn(move || {
         for target in targets {
-            let json = match &target {
-                Target::Points { device, points } => serde_json::json!({
-                    "target": "points",
-                    "device": device,
-                    "points": points.iter().map(|(name, mm)| serde_json::json!({"name": name, "mm": mm})).collect::<Vec<_>>(),
-                }),
-                Target::Pose { device, transform } => serde_json::json!({
-                    "target": "pose",
-                    "device": device,
-                    "rows": transform.rows,
-                }),
-            };
-            println!("{json}");
+            println!("{}", target_json(&target, hifu.as_ref()));
         }
     });
 }
 
-/// Targets from peers shown to the operator of `medlink console --igtl`: logged, never sent.
-pub fn show_targets(targets: std::sync::mpsc::Receiver<Target>) {
+/// Targets from peers shown to the operator of `medlink console --igtl`: logged, never sent;
+/// during a HIFU procedure a POINT list is made into a plan file once it validates, for the
+/// operator to run next.
+pub fn show_targets(targets: std::sync::mpsc::Receiver<Target>, hifu: Option<HifuTargets>) {
     std::thread::spawn(move || {
         for target in targets {
             tracing::warn!(
                 target = %target.describe(),
-                "TARGET from OpenIGTLink, for you to see: the arm moves only by your hand, and a \
-                 HIFU plan does not change while it runs"
+                outcome = %target_json(&target, hifu.as_ref()),
+                "TARGET from OpenIGTLink, for you to see: the arm moves only by your hand, and \
+                 the running HIFU plan does not change"
             );
         }
     });
