@@ -224,7 +224,7 @@ mod tests {
 
     fn header(seq: u64) -> VideoHeader {
         VideoHeader {
-            keyframe: seq % 2 == 0,
+            keyframe: seq.is_multiple_of(2),
             codec: VideoCodec::H264AnnexB,
             width: 1280,
             height: 720,

@@ -12,6 +12,9 @@ pub enum BenchCommand {
     Hifu(crate::cmd::bench_hifu::BenchHifuArgs),
     /// Care hub: observations/s end to end and alert latency, against mosquitto alone.
     Hub(super::bench_hub::BenchHubArgs),
+    /// Live video: glass-to-glass and motion-to-photon in headless chromium, per network profile,
+    /// with control latency without and with video.
+    Video(super::bench_video::BenchVideoArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -20,5 +23,6 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ecg(args) => super::ecg_bench::run(args),
         BenchCommand::Hifu(args) => crate::cmd::bench_hifu::run(args),
         BenchCommand::Hub(args) => super::bench_hub::run(args),
+        BenchCommand::Video(args) => super::bench_video::run(args),
     }
 }

@@ -9,6 +9,7 @@ pub mod bench_hifu_converged;
 pub mod bench_hub;
 pub mod bench_link;
 pub mod bench_udp;
+pub mod bench_video;
 pub mod config_file;
 pub mod console;
 pub mod console_hifu;

@@ -1,8 +1,8 @@
 //! The network thread's half of the video channel: each frame goes to each console on a
 //! unidirectional stream of its own, below control datagrams, events and thermometry in priority,
 //! and each newer frame above every older one, so a frame never waits behind an older frame's
-//! unsent bytes. A frame still unacknowledged when it is late (a round trip and one frame interval
-//! after its sending began) is reset when the next one is ready: its unsent bytes are discarded
+//! unsent bytes. A frame still unacknowledged when it is late (a round trip and three frame
+//! intervals after its sending began) is reset when the next one is ready: its unsent bytes are discarded
 //! and never retransmitted. What happened to each frame (delivered in time, late, dropped) feeds
 //! the rate controller.
 
@@ -24,6 +24,11 @@ pub fn priority_of(seq: u64) -> i32 {
     VIDEO_PRIORITY_FLOOR + (seq % PRIORITY_SPAN) as i32
 }
 
+/// A frame not acknowledged a round trip and this many frame intervals after its sending began
+/// is late: it is reset when the next frame is ready. (With one interval, heavy-tailed jitter on
+/// a long-haul path reset one frame in thirteen, and each reset costs a keyframe.)
+const LATE_AFTER_FRAMES: f64 = 3.0;
+
 struct InFlight {
     started: Instant,
     cancel: oneshot::Sender<()>,
@@ -43,7 +48,7 @@ pub fn send_to(
     channel: &Arc<VideoChannel>,
     shared: &Arc<Shared>,
 ) {
-    let late_after = connection.rtt() + Duration::from_secs_f64(1.0 / channel.fps);
+    let late_after = connection.rtt() + Duration::from_secs_f64(LATE_AFTER_FRAMES / channel.fps);
     // A finished delivery dropped its receiver.
     peer.in_flight.retain(|f| !f.cancel.is_closed());
     while peer
