@@ -8,7 +8,7 @@ const VERTEX = `#version 300 es
 in vec3 position; in vec3 colour; uniform mat4 mvp; uniform float pointSize; out vec3 vColour;
 void main() { gl_Position = mvp * vec4(position, 1.0); gl_PointSize = pointSize; vColour = colour; }`;
 const FRAGMENT = `#version 300 es
-precision mediump float; in vec3 vColour; uniform float pointSize; out vec4 outColour;
+precision mediump float; in vec3 vColour; uniform highp float pointSize; out vec4 outColour;
 void main() {
   if (pointSize > 1.5 && length(gl_PointCoord - vec2(0.5)) > 0.5) discard;
   outColour = vec4(vColour, 1.0);

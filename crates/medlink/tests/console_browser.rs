@@ -1,0 +1,189 @@
+//! The surgeon's console page in a real browser: `medlink station` (with its simulated endoscope
+//! camera) and `medlink console --ui` on free ports with a fresh PKI, and
+//! tests/browser/test_console.py (Playwright from the project venv driving Debian's chromium):
+//! sign-in by the one-time link, enable and engage from the page, a drag moves the station's arm,
+//! video frames painted in capture order, closing the page holds the arm, the e-stop request
+//! latches. The station's own report then has to agree: commands applied, ENGAGED -> HOLD,
+//! the e-stop, nothing unsafe. Skipped, saying so, only when no chromium is installed.
+//! Screenshots go to the test's temp dir; with MEDLINK_UPDATE_SCREENSHOTS=1 also to docs/img.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const SCREENSHOTS: [&str; 3] = [
+    "console-engaged.png",
+    "console-hold.png",
+    "console-estop.png",
+];
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+#[test]
+fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_page_holds_it() {
+    let Some(chromium) = chromium() else {
+        eprintln!("SKIPPED: no chromium on PATH; run bash scripts/setup-browser.sh");
+        return;
+    };
+    let dir = temp_dir("console-browser");
+    let pki = dir.join("pki");
+    medlink_succeeds(&[
+        "pki".as_ref(),
+        "init".as_ref(),
+        "--dir".as_ref(),
+        pki.as_os_str(),
+    ]);
+    // A small picture keeps the encoder light on a shared test machine.
+    let station_toml = dir.join("station.toml");
+    std::fs::write(
+        &station_toml,
+        "[camera]\nwidth = 640\nheight = 360\nfps = 15.0\n",
+    )
+    .unwrap();
+    let station_port = free_port();
+    let mut station = Proc(
+        Command::new(env!("CARGO_BIN_EXE_medlink"))
+            .arg("station")
+            .arg("--config")
+            .arg(&station_toml)
+            .args(["--listen", &format!("127.0.0.1:{station_port}")])
+            .arg("--pki")
+            .arg(&pki)
+            .arg("--audit-dir")
+            .arg(dir.join("station-audit"))
+            .args(["--no-record", "--json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("station.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut station_out = BufReader::new(station.0.stdout.take().unwrap());
+    let mut line = String::new();
+    station_out.read_line(&mut line).unwrap();
+    assert!(line.contains("station listening"), "{line}");
+
+    let ui_port = free_port();
+    let mut console = Proc(
+        Command::new(env!("CARGO_BIN_EXE_medlink"))
+            .arg("console")
+            .args(["--station", &format!("127.0.0.1:{station_port}")])
+            .arg("--pki")
+            .arg(&pki)
+            .args(["--ui", &format!("127.0.0.1:{ui_port}")])
+            .arg("--audit-dir")
+            .arg(dir.join("console-audit"))
+            .args(["--no-record", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("console.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut console_out = BufReader::new(console.0.stdout.take().unwrap());
+    let mut line = String::new();
+    console_out.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no page URL in {line:?}"))
+        .to_string();
+    assert!(url.contains("?token="), "{url}");
+
+    let shots = dir.join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let output = Command::new(venv_python())
+        .arg(repo_root().join("tests/browser/test_console.py"))
+        .args(["--url", &url])
+        .arg("--chromium")
+        .arg(&chromium)
+        .arg("--screenshots")
+        .arg(&shots)
+        .arg("--expect-video")
+        .output()
+        .expect("the venv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let logs = || {
+        format!(
+            "station log:\n{}\nconsole log:\n{}",
+            std::fs::read_to_string(dir.join("station.log")).unwrap_or_default(),
+            std::fs::read_to_string(dir.join("console.log")).unwrap_or_default()
+        )
+    };
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        logs()
+    );
+    let result: serde_json::Value = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no JSON result line in:\n{stdout}"));
+    println!("page: {result}");
+
+    // The station's own account of what happened.
+    station
+        .0
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"quit\n")
+        .unwrap();
+    let mut report = String::new();
+    station_out.read_to_string(&mut report).unwrap();
+    let _ = station.0.wait();
+    let report: serde_json::Value = serde_json::from_str(report.trim())
+        .unwrap_or_else(|e| panic!("station report: {e}: {report}\n{}", logs()));
+    let transitions: Vec<(String, String, String)> = report["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let field = |k: &str| t[k].as_str().unwrap_or("").to_string();
+            (field("from"), field("to"), field("reason"))
+        })
+        .collect();
+    println!(
+        "station: {} commands applied, transitions {transitions:?}",
+        report["commands_applied"]
+    );
+    assert!(
+        report["commands_applied"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
+    assert_eq!(report["unsafe_applied"], 0, "{report}");
+    assert!(
+        transitions
+            .iter()
+            .any(|(from, to, _)| from.eq_ignore_ascii_case("engaged")
+                && to.eq_ignore_ascii_case("hold")),
+        "no ENGAGED -> HOLD at the station: {transitions:?}"
+    );
+    assert!(
+        transitions
+            .iter()
+            .any(|(_, to, _)| to.eq_ignore_ascii_case("estop")),
+        "no e-stop at the station: {transitions:?}"
+    );
+    drop(console);
+
+    for name in SCREENSHOTS {
+        let shot = shots.join(name);
+        let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{name} is missing or empty ({size} bytes)");
+        if std::env::var_os("MEDLINK_UPDATE_SCREENSHOTS").is_some() {
+            let docs = repo_root().join("docs/img");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::copy(&shot, docs.join(name)).unwrap();
+        }
+    }
+}
