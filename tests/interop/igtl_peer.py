@@ -12,7 +12,10 @@ hifu: receives the `Temperature` and `ThermalDose` IMAGEs, checks their geometry
       (with --focus-mm, that the hottest voxel is where the spot is focused), and with --png
       draws the slice as pyigtl received it.
 
-Usage: igtl_peer.py arm|hifu --port N [--seconds S] [--spacing-mm MM] [--png FILE]
+tls:  over TLS with a client certificate of the medlink CA (Python's ssl; pyigtl parses):
+      ToolTip TRANSFORMs arrive; without a client certificate, or in plain TCP, nothing does.
+
+Usage: igtl_peer.py arm|hifu|tls --port N [--ca CA --cert CRT --key KEY] [--seconds S] [--spacing-mm MM] [--png FILE]
 Exits 0 and prints one JSON line of figures, or exits 1 with the first problem.
 """
 
@@ -291,9 +294,64 @@ def hifu(args):
     }))
 
 
+def tls(args):
+    """OpenIGTLink over TLS (pyigtl has no TLS: the messages are read with pyigtl's own header
+    parser and TransformMessage after Python's ssl did mutual authentication)."""
+    import ssl
+
+    def context(with_cert):
+        ctx = ssl.create_default_context(cafile=args.ca)
+        if with_cert:
+            ctx.load_cert_chain(args.cert, args.key)
+        return ctx
+
+    raw = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+    sock = context(True).wrap_socket(raw, server_hostname="localhost")
+    tips = 0
+    deadline = time.time() + 20
+    while tips < 5 and time.time() < deadline:
+        message = read_one(sock)
+        if message is None:
+            fail("the TLS server closed the connection")
+        mtype, device, body = message
+        if mtype == "TRANSFORM" and device == "ToolTip":
+            header = {"header_version": 1, "message_type": mtype, "device_name": device,
+                      "timestamp": 0.0, "body_size": len(body)}
+            tip = pyigtl.TransformMessage()
+            tip.unpack(header, body)
+            check_rigid(tip.matrix, "ToolTip over TLS")
+            tips += 1
+    if tips < 5:
+        fail(f"only {tips} ToolTip transforms over TLS")
+    sock.close()
+    # Without a client certificate the handshake is refused: no message ever arrives.
+    refused = False
+    try:
+        raw = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+        anonymous = context(False).wrap_socket(raw, server_hostname="localhost")
+        refused = read_one(anonymous) is None
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout):
+        refused = True
+    if not refused:
+        fail("a client without a certificate got OpenIGTLink messages")
+    # Plain OpenIGTLink on the TLS port gets nothing either.
+    plain = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+    plain.sendall(raw_message("GET_STATUS", "", b""))
+    try:
+        got = plain.recv(58)
+    except (ConnectionResetError, socket.timeout):
+        got = b""
+    if len(got) >= 2 and got[:2] in (b"\x00\x01", b"\x00\x02"):
+        fail("plain OpenIGTLink was answered on the TLS port")
+    print(json.dumps({"tls_tool_tips": tips, "anonymous_refused": refused}))
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["arm", "hifu"])
+    parser.add_argument("mode", choices=["arm", "hifu", "tls"])
+    parser.add_argument("--ca")
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--spacing-mm", type=float, default=3.0)
@@ -303,7 +361,7 @@ def main():
                         help="hifu: send POINT lists on the slice (two inside, then one outside)")
     parser.add_argument("--png")
     args = parser.parse_args()
-    arm(args) if args.mode == "arm" else hifu(args)
+    {"arm": arm, "hifu": hifu, "tls": tls}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -258,3 +258,45 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
     let refused = lines[1]["hifu_plan"]["refused"].as_str().unwrap();
     assert!(refused.contains("outside"), "{refused}");
 }
+
+#[test]
+fn over_tls_a_client_with_a_medlink_certificate_is_served_and_others_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let station = format!("127.0.0.1:{}", free_udp_port());
+    let refused = medlink()
+        .args([
+            "igtl",
+            "--station",
+            &station,
+            "--pki",
+            &pki,
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("beyond loopback needs --igtl-tls"), "{why}");
+
+    let port = free_udp_port();
+    let _demo = demo(dir.path(), &pki, port, &["--duration", "40"]);
+    let (_bridge, igtl_port, _targets) = bridge(dir.path(), &pki, port, &["--igtl-tls", "station"]);
+    let file = |name: &str| format!("{pki}/{name}");
+    let figures = succeeded(
+        peer(&[
+            "tls",
+            "--port",
+            &igtl_port.to_string(),
+            "--ca",
+            &file("ca.crt"),
+            "--cert",
+            &file("igt-bridge.crt"),
+            "--key",
+            &file("igt-bridge.key"),
+        ]),
+        dir.path(),
+    );
+    assert_eq!(figures["anonymous_refused"], true, "{figures}");
+}

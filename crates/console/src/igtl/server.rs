@@ -32,6 +32,32 @@ pub struct IgtlConfig {
     pub framing: Framing,
     /// The largest message body accepted from a peer.
     pub max_inbound_body: u64,
+    /// OpenIGTLink over TLS with mutual authentication (`tls_from_pki`); none: plain TCP.
+    pub tls: Option<IgtlTls>,
+}
+
+/// TLS 1.3 for peers that support it (directly, or through stunnel): the server presents a
+/// certificate of the medlink CA and requires one from each client, of the CA, not revoked and
+/// carrying a person's role (surgeon, bedside, observer), as the station does for consoles.
+#[derive(Clone)]
+pub struct IgtlTls(tokio_rustls::TlsAcceptor);
+
+impl std::fmt::Debug for IgtlTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IgtlTls")
+    }
+}
+
+impl IgtlTls {
+    /// From a PKI directory and the file stem of a certificate with server authentication
+    /// (`station`, which `medlink pki init` makes).
+    pub fn from_pki(dir: &std::path::Path, certificate: &str) -> Result<IgtlTls, link::PkiError> {
+        let identity = link::Identity::load(&link::PkiPaths::in_dir(dir, certificate))?;
+        let mut config = link::tls::server_config(identity)?;
+        // OpenIGTLink peers offer no ALPN; medlink's own protocol name would refuse them.
+        config.alpn_protocols.clear();
+        Ok(IgtlTls(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+    }
 }
 
 impl Default for IgtlConfig {
@@ -44,6 +70,7 @@ impl Default for IgtlConfig {
             registration: Registration::default(),
             framing: Framing::V2,
             max_inbound_body: 1 << 20,
+            tls: None,
         }
     }
 }
@@ -231,9 +258,42 @@ impl Shared {
             };
             let _ = stream.set_nodelay(true);
             next_id += 1;
-            self.stats.accepted.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(%peer, client = next_id, "OpenIGTLink client connected");
-            self.serve(next_id, stream);
+            let id = next_id;
+            match self.config.tls.clone() {
+                None => {
+                    self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%peer, client = id, "OpenIGTLink client connected");
+                    self.serve(id, stream);
+                }
+                Some(IgtlTls(acceptor)) => {
+                    let shared = self.clone();
+                    tokio::spawn(async move {
+                        let handshake = acceptor.accept(stream);
+                        match tokio::time::timeout(Duration::from_secs(10), handshake).await {
+                            Ok(Ok(tls)) => {
+                                let who = tls
+                                    .get_ref()
+                                    .1
+                                    .peer_certificates()
+                                    .and_then(|c| c.first())
+                                    .and_then(|c| link::identity_of(c).ok())
+                                    .map_or_else(
+                                        || "?".into(),
+                                        |i| format!("{} ({})", i.name, i.role),
+                                    );
+                                shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                                tracing::info!(%peer, client = id, %who, "OpenIGTLink client connected over TLS");
+                                shared.serve(id, tls);
+                            }
+                            Ok(Err(e)) => {
+                                shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(%peer, error = %e, "OpenIGTLink TLS handshake refused");
+                            }
+                            Err(_) => tracing::warn!(%peer, "OpenIGTLink TLS handshake timed out"),
+                        }
+                    });
+                }
+            }
         }
     }
 

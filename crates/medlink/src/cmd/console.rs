@@ -129,7 +129,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let audit = super::audit_file::open(&args.audit_dir, &config.pki_paths(), "console")?;
     let igtl = args
         .igtl
-        .map(|listen| args.igtl_options.start(listen))
+        .map(|listen| args.igtl_options.start(listen, &config.pki_dir))
         .transpose()?
         .map(|(server, watch, targets)| {
             let hifu = args

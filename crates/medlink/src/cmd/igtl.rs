@@ -12,6 +12,7 @@ use console::ConsoleConfig;
 use console::config::InputConfig;
 use console::igtl::hifu_targets::plan_from_points;
 use console::igtl::publish::Framing;
+use console::igtl::server::IgtlTls;
 use console::igtl::{IgtlConfig, IgtlServer, Registration, SessionWatch, Target};
 use hifu::plan::Plan;
 use std::net::SocketAddr;
@@ -43,10 +44,26 @@ pub struct IgtlArgs {
     /// `medlink console --hifu FILE`; nothing starts by itself).
     #[arg(long, default_value = "igtl-target-plan.json")]
     pub igtl_target_plan: PathBuf,
+    /// Serve OpenIGTLink over TLS 1.3, presenting this certificate of the PKI directory (one with
+    /// server authentication: `station`) and requiring a client certificate of the medlink CA
+    /// with a person's role. Needed to listen beyond loopback (docs/igtl.md, "Security").
+    #[arg(long)]
+    pub igtl_tls: Option<String>,
 }
 
 impl IgtlArgs {
-    pub fn config(&self, listen: SocketAddr) -> anyhow::Result<IgtlConfig> {
+    pub fn config(&self, listen: SocketAddr, pki: &Path) -> anyhow::Result<IgtlConfig> {
+        anyhow::ensure!(
+            listen.ip().is_loopback() || self.igtl_tls.is_some(),
+            "OpenIGTLink has no authentication of its own: listening on {listen} beyond loopback \
+             needs --igtl-tls (docs/igtl.md, \"Security\")"
+        );
+        let tls = self
+            .igtl_tls
+            .as_deref()
+            .map(|stem| IgtlTls::from_pki(pki, stem))
+            .transpose()
+            .context("--igtl-tls")?;
         let registration = match &self.igtl_registration {
             Some(text) => Registration::parse(text)
                 .map_err(|e| anyhow::anyhow!("--igtl-registration: {e}"))?,
@@ -63,6 +80,7 @@ impl IgtlArgs {
             } else {
                 Framing::V2
             },
+            tls,
             ..IgtlConfig::default()
         })
     }
@@ -72,10 +90,11 @@ impl IgtlArgs {
     pub fn start(
         &self,
         listen: SocketAddr,
+        pki: &Path,
     ) -> anyhow::Result<(IgtlServer, SessionWatch, std::sync::mpsc::Receiver<Target>)> {
         let watch = SessionWatch::default();
         let (tx, rx) = std::sync::mpsc::channel();
-        let server = IgtlServer::start(self.config(listen)?, watch.clone(), tx)?;
+        let server = IgtlServer::start(self.config(listen, pki)?, watch.clone(), tx)?;
         Ok((server, watch, rx))
     }
 }
@@ -129,7 +148,7 @@ pub fn run(args: IgtlCommandArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|plan| HifuTargets::load(plan, args.igtl.igtl_target_plan.clone()))
         .transpose()?;
-    let (server, watch, targets) = args.igtl.start(args.listen)?;
+    let (server, watch, targets) = args.igtl.start(args.listen, &args.pki)?;
     println!("{}", server.local_addr());
     print_targets(targets, hifu);
     let audit = super::audit_file::open(&args.audit_dir, &config.pki_paths(), "igtl")?;
