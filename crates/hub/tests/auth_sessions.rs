@@ -1,7 +1,8 @@
 //! Sign-in over real HTTP, on a clock the test moves (no sleeps): the cookie and its flags,
 //! `/auth/me`, one answer for an unknown name and a wrong password, lock-out after the
 //! configured failures (429 with Retry-After, audited) until the window passes, idle and
-//! absolute session expiry, sign-out, a disabled account, and token revocation and expiry.
+//! absolute session expiry, sign-out, a disabled account, and token revocation and expiry; an
+//! open event stream ends when its session or token does.
 
 #[allow(dead_code)]
 mod common;
@@ -236,4 +237,91 @@ async fn a_revoked_or_expired_token_is_refused() {
     assert_eq!(ack.status, 404, "{}", ack.text);
     assert_eq!(audited(&hub, "token_revoked").len(), 1);
     let _ = signed_in;
+}
+
+/// Opens `path` as an event stream for `caller` on a thread of its own; the task ends when the
+/// hub closes the stream.
+fn open_stream(
+    addr: std::net::SocketAddr,
+    caller: &Caller,
+    path: &'static str,
+) -> tokio::task::JoinHandle<common::http::Reply> {
+    let caller = caller.clone();
+    tokio::task::spawn_blocking(move || common::http::request(addr, &caller, "GET", path, "", ""))
+}
+
+/// Long enough for any re-check on a loaded machine; only a hub that never closes waits it out.
+const CLOSED_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_event_stream_ends_when_its_session_or_token_does() {
+    let dir = tempdir("auth-streams");
+    let hub = start_hub(&dir, |_| {}).await;
+    let addr = hub.http_addr;
+    let nurse = signed_in(&hub, "nell", Role::Nurse).await;
+    let issue = || {
+        hub.shared
+            .auth
+            .with_accounts(|a| {
+                let at = hub::now_ms();
+                Ok(admin::issue_token(
+                    a,
+                    "pager",
+                    "user/Alert.read user/Observation.read",
+                    None,
+                    "cli:test",
+                    at,
+                ))
+            })
+            .unwrap()
+            .unwrap()
+    };
+    let (revoked, kept) = (issue(), issue());
+    let streams = [
+        (
+            open_stream(addr, &nurse, "/api/dashboard/events"),
+            "session",
+        ),
+        (
+            open_stream(addr, &Caller::Bearer(revoked.secret), "/api/events"),
+            "revoked",
+        ),
+        (
+            open_stream(addr, &Caller::Bearer(kept.secret), "/api/events"),
+            "kept",
+        ),
+    ];
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        streams.iter().all(|(s, _)| !s.is_finished()),
+        "all three open"
+    );
+    let out = call(addr, &nurse, "POST", "/auth/logout", "").await;
+    assert_eq!(out.status, 204);
+    let revoke = |id: &str| {
+        hub.shared
+            .auth
+            .with_accounts(|a| Ok(admin::revoke_token(a, id, "cli:test", hub::now_ms())))
+            .unwrap()
+            .unwrap()
+    };
+    revoke(&revoked.id);
+    let [(session, _), (revoked_stream, _), (kept_stream, _)] = streams;
+    for (stream, who) in [(session, "session"), (revoked_stream, "revoked token")] {
+        let reply = tokio::time::timeout(CLOSED_WITHIN, stream)
+            .await
+            .unwrap_or_else(|_| panic!("the {who}'s stream is still open"))
+            .unwrap();
+        assert_eq!(reply.status, 200, "{who}: {}", reply.text);
+    }
+    assert!(
+        !kept_stream.is_finished(),
+        "a stream whose token stands stays open"
+    );
+    revoke(&kept.id);
+    assert!(
+        tokio::time::timeout(CLOSED_WITHIN, kept_stream)
+            .await
+            .is_ok()
+    );
 }

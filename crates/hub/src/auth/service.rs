@@ -201,6 +201,25 @@ impl Auth {
         })
     }
 
+    /// Whether `principal`'s credential still stands: the session live (not signed out, idle or
+    /// past its absolute limit; not renewed by this check) and its account enabled, or the token
+    /// neither revoked nor expired.
+    pub fn still_valid(&self, principal: &Principal) -> Result<bool, StoreError> {
+        let now = self.now();
+        self.with_accounts(|a| match &principal.credential {
+            Credential::Session { id_hash, .. } => {
+                let Some(session) = a.session(id_hash)? else {
+                    return Ok(false);
+                };
+                let enabled = a.user(&session.name)?.is_some_and(|u| !u.disabled);
+                Ok(enabled && self.config.session_live(&session, now))
+            }
+            Credential::Token { id } => Ok(a
+                .token(id)?
+                .is_some_and(|t| t.revoked_ms.is_none() && t.expires_ms.is_none_or(|at| now < at))),
+        })
+    }
+
     /// The program behind a bearer token, if it is neither revoked nor expired.
     pub fn by_bearer(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
         let now = self.now();

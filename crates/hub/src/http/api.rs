@@ -242,7 +242,10 @@ async fn incoming(State(shared): AppState) -> Result<Json<Value>, HttpError> {
     Ok(Json(json!(care.incoming())))
 }
 
-async fn events(State(shared): AppState) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn events(
+    State(shared): AppState,
+    Extension(caller): Extension<Principal>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = shared.events.subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
@@ -255,5 +258,6 @@ async fn events(State(shared): AppState) -> Sse<impl Stream<Item = Result<Event,
         };
         Some((Ok(event), rx))
     });
+    let stream = super::stream_guard::while_signed_in(shared, caller, stream);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -5,8 +5,10 @@
 //! with its beats (`ecg`).
 
 use crate::Shared;
+use crate::auth::Principal;
 use crate::care::{Care, HubEvent, Incoming};
 use crate::ecg_strips::{StripCursor, StripUpdate};
+use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -81,14 +83,17 @@ impl FeedCursor {
 }
 
 /// The stream of one client: a task of its own feeds it until the client goes away.
+/// It ends when the caller's session or token does ([`super::stream_guard`]).
 pub async fn events(
     State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Principal>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(feed(shared, tx));
+    tokio::spawn(feed(shared.clone(), tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|event| (Ok(event), rx))
     });
+    let stream = super::stream_guard::while_signed_in(shared, caller, stream);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 

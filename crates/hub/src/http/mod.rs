@@ -12,6 +12,7 @@ mod fhir_extract;
 mod fhir_observation;
 mod guard;
 mod sign_in;
+mod stream_guard;
 pub mod tls;
 
 use crate::Shared;
