@@ -106,6 +106,18 @@ fn bridge(
     (bridge, addr.port(), rx)
 }
 
+/// The next `n` target lines the bridge prints, as JSON.
+fn target_lines(targets: &mpsc::Receiver<String>, n: usize) -> Vec<Value> {
+    let mut lines = Vec::new();
+    while lines.len() < n {
+        let line = targets
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the bridge printed only {lines:?}"));
+        lines.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    lines
+}
+
 fn peer(args: &[&str]) -> std::process::Child {
     let script = common::repo_root().join("tests/interop/igtl_peer.py");
     Command::new(common::venv_python())
@@ -145,13 +157,7 @@ fn pyigtl_clients_get_the_tool_tip_and_state_and_their_targets_reach_the_bridge(
         assert_eq!(f["bad_crc_reply"][0], 9, "{f}");
     }
 
-    let mut lines = Vec::new();
-    while lines.len() < 6 {
-        let line = targets
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("the bridge printed only {lines:?}"));
-        lines.push(serde_json::from_str::<Value>(&line).unwrap());
-    }
+    let lines = target_lines(&targets, 6);
     let points: Vec<&Value> = lines.iter().filter(|l| l["target"] == "points").collect();
     assert_eq!(points.len(), 2, "{lines:?}");
     for p in points {
@@ -237,13 +243,7 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
     assert!(png.exists(), "no picture of what pyigtl received");
 
     // Targets on the slice became a validated plan with a spot on each; one outside was refused.
-    let mut lines = Vec::new();
-    while lines.len() < 2 {
-        let line = targets
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("the bridge printed only {lines:?}"));
-        lines.push(serde_json::from_str::<Value>(&line).unwrap());
-    }
+    let lines = target_lines(&targets, 2);
     let made = &lines[0]["hifu_plan"];
     assert_eq!(made["spots"], 2, "{lines:?}");
     let plan: Value = serde_json::from_slice(&std::fs::read(&target_plan).unwrap()).unwrap();

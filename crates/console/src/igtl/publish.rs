@@ -71,31 +71,9 @@ impl Registration {
     }
 }
 
-/// Rotation matrix (rows) of a unit quaternion (x, y, z, w).
+/// Rotation matrix (rows) of a quaternion (x, y, z, w), normalised first.
 pub(crate) fn rotation_of([x, y, z, w]: [f64; 4]) -> [[f64; 3]; 3] {
-    let n = (x * x + y * y + z * z + w * w).sqrt();
-    let (x, y, z, w) = if n > 0.0 {
-        (x / n, y / n, z / n, w / n)
-    } else {
-        (0.0, 0.0, 0.0, 1.0)
-    };
-    [
-        [
-            1.0 - 2.0 * (y * y + z * z),
-            2.0 * (x * y - z * w),
-            2.0 * (x * z + y * w),
-        ],
-        [
-            2.0 * (x * y + z * w),
-            1.0 - 2.0 * (x * x + z * z),
-            2.0 * (y * z - x * w),
-        ],
-        [
-            2.0 * (x * z - y * w),
-            2.0 * (y * z + x * w),
-            1.0 - 2.0 * (x * x + y * y),
-        ],
-    ]
+    robot::Quaternion { w, x, y, z }.to_rotation()
 }
 
 /// How messages are framed: protocol v1/v2 (header version 1, what most peers expect) or v3
