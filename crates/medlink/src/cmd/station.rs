@@ -50,6 +50,10 @@ pub struct StationArgs {
     /// Simulated seconds between the HIFU thermometry frames sent to the consoles.
     #[arg(long, requires = "hifu")]
     hifu_frame_interval: Option<f64>,
+    /// Run the simulated endoscope camera and send its video to the consoles (docs/video.md);
+    /// the `[camera]` table of the config sets size, rate and bitrate.
+    #[arg(long)]
+    camera: bool,
     /// Print the final report as JSON when stopping.
     #[arg(long)]
     json: bool,
@@ -82,6 +86,9 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = args.audit_dir {
         config.audit_dir = dir;
+    }
+    if args.camera && config.camera.is_none() {
+        config.camera = Some(station::camera::CameraSettings::default());
     }
     if let Some(plan) = args.hifu {
         let hifu = config

@@ -1,0 +1,63 @@
+//! The live video in a real browser: `medlink bench video --profile lan` runs a station with its
+//! camera and a console with its video socket, and web/console/video.js in Debian's chromium
+//! (Playwright from the project venv) decodes the H.264 frames with WebCodecs and paints them.
+//! Checks that the page decoded and painted frames in capture order without errors, that every
+//! figure of the report is there, and saves the page's screenshot in the test's temp dir.
+//! Skipped, saying so, only when no chromium is installed (bash scripts/setup-browser.sh).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+#[test]
+fn the_page_decodes_and_paints_the_station_video_in_capture_order() {
+    let Some(chromium) = chromium() else {
+        eprintln!("SKIPPED: no chromium on PATH; run bash scripts/setup-browser.sh");
+        return;
+    };
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("video-browser");
+    let output = Command::new(env!("CARGO_BIN_EXE_medlink"))
+        .args(["bench", "video", "--profile", "lan", "--seconds", "4"])
+        .args(["--no-baseline", "--json", "--chromium"])
+        .arg(&chromium)
+        .arg("--screenshots")
+        .arg(&shots)
+        .output()
+        .expect("medlink runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "bench video failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    let lan = &report["profiles"][0];
+    assert_eq!(lan["profile"], "lan");
+    let frames = &lan["frames"];
+    assert_eq!(frames["painted_in_capture_order"], true, "{lan}");
+    assert!(frames["page_painted"].as_u64().unwrap() >= 20, "{lan}");
+    assert!(frames["page_decoded"].as_u64() >= frames["page_painted"].as_u64());
+    assert!(
+        lan["page_errors"].as_array().unwrap().is_empty(),
+        "{}",
+        lan["page_errors"]
+    );
+    assert_eq!(lan["codec"], "avc1.42c01f");
+    for key in ["glass_to_glass_ms", "decode_ms"] {
+        assert!(lan[key]["count"].as_u64().unwrap() >= 20, "{key}: {lan}");
+        assert!(lan[key]["p50"].as_f64().unwrap() > 0.0, "{key}: {lan}");
+    }
+    assert!(
+        lan["motion_to_photon_ms"]["count"].as_u64().unwrap() >= 1,
+        "{lan}"
+    );
+    assert!(lan["rtt_ms"].as_f64().is_some());
+    assert!(lan["control_ms"]["video_on"]["count"].as_u64().unwrap() > 1000);
+    assert!(shots.join("video-lan.png").is_file());
+}
