@@ -4,7 +4,7 @@
 //! `Supervisor` STATUS; the POINT list and TRANSFORMs they send come out of the bridge as
 //! targets; a corrupted message is refused with STATUS 9 and the connection goes on, an
 //! unframeable one is closed. With `demo --hifu`, pyigtl receives the thermal slice as IMAGEs
-//! with its geometry.
+//! with its geometry. The operator's console serves the same with `--igtl` and shows targets.
 
 mod common;
 
@@ -299,4 +299,63 @@ fn over_tls_a_client_with_a_medlink_certificate_is_served_and_others_are_not() {
         dir.path(),
     );
     assert_eq!(figures["anonymous_refused"], true, "{figures}");
+}
+
+#[test]
+fn the_operators_console_serves_openigtlink_and_shows_targets_without_sending_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let station_log = std::fs::File::create(dir.path().join("station.log")).unwrap();
+    let mut station = Proc(
+        medlink()
+            .args([
+                "station",
+                "--listen",
+                "127.0.0.1:0",
+                "--pki",
+                &pki,
+                "--no-record",
+            ])
+            .arg("--audit-dir")
+            .arg(dir.path().join("audit"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(station_log)
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(station.0.stdout.take().unwrap()).lines();
+    let addr = common::first_address(&mut lines);
+    std::thread::spawn(move || lines.for_each(drop));
+    let igtl_port = common::free_port();
+    let console_log = dir.path().join("console.log");
+    let console = Proc(
+        medlink()
+            .args(["console", "--station", &addr, "--pki", &pki, "--no-record"])
+            .args([
+                "--duration",
+                "15",
+                "--igtl",
+                &format!("127.0.0.1:{igtl_port}"),
+            ])
+            .arg("--audit-dir")
+            .arg(dir.path().join("audit"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&console_log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_for_port(igtl_port);
+    let port = igtl_port.to_string();
+    let figures = succeeded(
+        peer(&["arm", "--port", &port, "--seconds", "3"]),
+        dir.path(),
+    );
+    eprintln!("pyigtl peer of the operator's console: {figures}");
+    let shown = common::eventually(10, || {
+        std::fs::read_to_string(&console_log)
+            .is_ok_and(|log| log.contains("TARGET from OpenIGTLink") && log.contains("Target2"))
+    });
+    drop(console);
+    assert!(shown, "the operator was not shown the targets");
 }
