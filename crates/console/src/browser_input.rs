@@ -83,7 +83,7 @@ impl PageMessage {
         match wire {
             Wire::Hand { p, jaw, clutch } => {
                 let reach = p.iter().map(|v| v * v).sum::<f64>().sqrt();
-                if !p.iter().all(|v| v.is_finite()) || !(reach <= MAX_REACH_M) {
+                if !p.iter().all(|v| v.is_finite()) || reach > MAX_REACH_M {
                     return Err(BrowserInputError::BadHand);
                 }
                 if !(0.0..=1.6).contains(&jaw) {

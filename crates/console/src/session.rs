@@ -311,6 +311,7 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             .is_some_and(|p| p.stop.load(std::sync::atomic::Ordering::Relaxed));
         let input = match (self.script_start.map(|s| s.elapsed()), &self.controls.page) {
             (_, Some(_)) if page_stopped && self.finished_at.is_none() => self.finish(),
+            (_, Some(page)) if !page.drives => self.scripted_input(hifu_over),
             // The page's hand, while the page is heard; silence: no command at all, so the
             // station holds on its own clock.
             (_, Some(page)) => {
@@ -330,6 +331,9 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
         let view = self.core.core().view(now);
         if let Some(page) = &self.controls.page {
             page.view().on_view(&view);
+        }
+        if self.controls.page.as_ref().is_some_and(|p| p.drives) {
+            // The person at the page presses the buttons.
         } else if self.hifu.is_some() {
             if self.script_start.is_some() && self.finished_at.is_none() {
                 self.hifu_step(now).await;

@@ -14,10 +14,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-const SCREENSHOTS: [&str; 3] = [
+const SCREENSHOTS: [&str; 6] = [
     "console-engaged.png",
     "console-hold.png",
     "console-estop.png",
+    "bedside-estop.png",
+    "bedside-takeover.png",
+    "bedside-handback.png",
 ];
 
 fn chromium() -> Option<PathBuf> {
@@ -48,13 +51,14 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
         "[camera]\nwidth = 640\nheight = 360\nfps = 15.0\n",
     )
     .unwrap();
-    let station_port = free_port();
+    let (station_port, panel_port) = (free_port(), free_port());
     let mut station = Proc(
         Command::new(env!("CARGO_BIN_EXE_medlink"))
             .arg("station")
             .arg("--config")
             .arg(&station_toml)
             .args(["--listen", &format!("127.0.0.1:{station_port}")])
+            .args(["--ui", &format!("127.0.0.1:{panel_port}")])
             .arg("--pki")
             .arg(&pki)
             .arg("--audit-dir")
@@ -70,6 +74,9 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
     let mut line = String::new();
     station_out.read_line(&mut line).unwrap();
     assert!(line.contains("station listening"), "{line}");
+    let mut line = String::new();
+    station_out.read_line(&mut line).unwrap();
+    let panel_url = page_url(&line);
 
     let ui_port = free_port();
     let mut console = Proc(
@@ -90,12 +97,7 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
     let mut console_out = BufReader::new(console.0.stdout.take().unwrap());
     let mut line = String::new();
     console_out.read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no page URL in {line:?}"))
-        .to_string();
-    assert!(url.contains("?token="), "{url}");
+    let url = page_url(&line);
 
     let shots = dir.join("screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -129,6 +131,24 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
         .and_then(|line| serde_json::from_str(line).ok())
         .unwrap_or_else(|| panic!("no JSON result line in:\n{stdout}"));
     println!("page: {result}");
+
+    let output = Command::new(venv_python())
+        .arg(repo_root().join("tests/browser/test_console_bedside.py"))
+        .args(["--url", &panel_url])
+        .arg("--chromium")
+        .arg(&chromium)
+        .arg("--screenshots")
+        .arg(&shots)
+        .output()
+        .expect("the venv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the bedside panel's browser test failed:\n{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        logs()
+    );
+    println!("bedside panel: {}", stdout.trim());
 
     // The station's own account of what happened.
     station
@@ -168,11 +188,14 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
                 && to.eq_ignore_ascii_case("hold")),
         "no ENGAGED -> HOLD at the station: {transitions:?}"
     );
-    assert!(
+    let estops = |reason: &str| {
         transitions
             .iter()
-            .any(|(_, to, _)| to.eq_ignore_ascii_case("estop")),
-        "no e-stop at the station: {transitions:?}"
+            .any(|(_, to, why)| to.eq_ignore_ascii_case("estop") && why.contains(reason))
+    };
+    assert!(
+        estops("console") && estops("local"),
+        "the console's and the bedside panel's e-stops should both be at the station: {transitions:?}"
     );
     drop(console);
 
@@ -186,4 +209,15 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
             std::fs::copy(&shot, docs.join(name)).unwrap();
         }
     }
+}
+
+/// The sign-in link in a line the program printed.
+fn page_url(line: &str) -> String {
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no page URL in {line:?}"))
+        .to_string();
+    assert!(url.contains("?token="), "{url}");
+    url
 }

@@ -5,6 +5,7 @@
 //! simulated endoscope camera (`camera`), whose frames go out on the video channel.
 
 pub mod admission;
+pub mod bedside_view;
 pub mod camera;
 pub mod config;
 pub mod gate;
@@ -12,6 +13,7 @@ pub mod hifu_device;
 pub mod net;
 pub mod runner;
 pub mod shared;
+pub mod ui;
 
 pub use config::StationConfig;
 pub use runner::{Bedside, StationError, StationHandle};

@@ -2,6 +2,7 @@
 //! thread, which owns the session core behind its recording tap; and stops it, returning the
 //! report of the station's whole life.
 
+use crate::bedside_view::{self, BedsideView};
 use crate::camera::{self, CameraThread, VideoStats};
 use crate::config::StationConfig;
 use crate::gate::{Gate, StationGate};
@@ -56,6 +57,7 @@ impl Bedside {
 
 pub struct StationHandle {
     local_addr: SocketAddr,
+    view: Arc<BedsideView>,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     endpoint: quinn::Endpoint,
@@ -198,11 +200,14 @@ impl StationHandle {
         let period = config.servo_period();
         let (servo_shared, servo_stop) = (shared.clone(), stop.clone());
         let core = Recorded::new(core, tap);
+        let view = Arc::new(BedsideView::default());
+        let servo_view = view.clone();
         let servo = std::thread::Builder::new()
             .name("station-servo".into())
-            .spawn(move || servo_loop(core, &servo_shared, &servo_stop, period))?;
+            .spawn(move || servo_loop(core, &servo_shared, &servo_stop, period, &servo_view))?;
         Ok(Self {
             local_addr,
+            view,
             shared,
             stop,
             endpoint,
@@ -232,6 +237,11 @@ impl StationHandle {
     /// bedside team's take-over and hand-back).
     pub fn local_request(&self, request: LocalRequest) {
         self.bedside().request(request);
+    }
+
+    /// What the bedside panel shows, kept up to date by the servo thread.
+    pub fn view(&self) -> Arc<BedsideView> {
+        self.view.clone()
     }
 
     /// The station's local input, for another thread (the demo's scheduled take-over).
@@ -282,8 +292,10 @@ fn servo_loop<T: Tap<StationInput, StationOutput>>(
     shared: &Shared,
     stop: &AtomicBool,
     period: Duration,
+    view: &BedsideView,
 ) -> StationReport {
     let mut pacer = Pacer::new(period);
+    let mut ticks = 0u64;
     while !stop.load(Ordering::Relaxed) {
         pacer.wait();
         let woke = Instant::now();
@@ -292,6 +304,11 @@ fn servo_loop<T: Tap<StationInput, StationOutput>>(
             core.drive(input, now, |out| shared.push_outbound(out));
         }
         core.drive(StationInput::Tick, now, |out| shared.push_outbound(out));
+        ticks += 1;
+        if ticks.is_multiple_of(bedside_view::EVERY_TICKS) {
+            let tip = shared.pose.load().map(|pose| pose.tip_m);
+            view.observe(core.core(), tip, now);
+        }
         shared
             .servo_missed
             .store(pacer.stats().missed, Ordering::Relaxed);

@@ -38,17 +38,22 @@ pub struct PageLink {
     master: Mutex<BrowserMaster>,
     view: Mutex<LiveView>,
     actions: mpsc::Sender<OperatorAction>,
+    /// The page's hand drives the master (else a script does and the page watches; its
+    /// buttons still act).
+    pub drives: bool,
     /// Set when the console should finish (Ctrl-C): the run says bye and stops.
     pub stop: AtomicBool,
 }
 
 impl PageLink {
     /// The master starts at `origin` (a pose the station's arm is aligned with, e.g. the
-    /// scripted motion's first); the operator's buttons come out of the receiver.
+    /// scripted motion's first); the operator's buttons come out of the receiver. `drives`:
+    /// the page's hand is the master (else the page watches a scripted run).
     pub fn new(
         origin: Pose,
         workspace_radius_m: f64,
         min_insertion_m: f64,
+        drives: bool,
     ) -> (Arc<Self>, mpsc::Receiver<OperatorAction>) {
         let (actions, rx) = mpsc::channel();
         let link = Arc::new(Self {
@@ -56,6 +61,7 @@ impl PageLink {
             master: Mutex::new(BrowserMaster::new(origin, DEAD_MAN_TIMEOUT)),
             view: Mutex::new(LiveView::new(workspace_radius_m, min_insertion_m)),
             actions,
+            drives,
             stop: AtomicBool::new(false),
         });
         (link, rx)

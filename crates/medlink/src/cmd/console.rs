@@ -16,9 +16,10 @@ pub enum Script {
 /// Input and output flags shared by `console` and `demo`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// Scripted surgical motion to run.
-    #[arg(long, value_enum, default_value = "suturing")]
-    pub script: Script,
+    /// Scripted surgical motion to run (default suturing; with `demo --ui` and no script the
+    /// page's hand drives instead).
+    #[arg(long, value_enum)]
+    pub script: Option<Script>,
     /// Replay recorded master poses from a CSV instead of a script (format: docs/console-input.md).
     #[arg(long, conflicts_with = "script")]
     pub replay: Option<PathBuf>,
@@ -35,7 +36,7 @@ pub struct RunArgs {
 
 impl RunArgs {
     pub fn input(&self) -> InputConfig {
-        match (&self.replay, self.script) {
+        match (&self.replay, self.script.unwrap_or(Script::Suturing)) {
             (Some(csv), _) => InputConfig::Replay { csv: csv.clone() },
             (None, Script::Suturing) => InputConfig::Suturing { seed: self.seed },
             (None, Script::KnotTying) => InputConfig::KnotTying { seed: self.seed },
@@ -147,7 +148,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         args.ui.ui.is_none() || args.hifu.is_none(),
         "--ui drives the arm; a HIFU procedure runs from standard input without it"
     );
-    let mut ui = super::console_ui::start_for(&args.ui, &mut config)?;
+    let mut ui = super::console_ui::start_for(&args.ui, &mut config, true)?;
     if let Some(ui) = &ui {
         ui.stop_on_signal()?;
         println!(

@@ -33,10 +33,12 @@ pub struct ConsoleUi {
 }
 
 /// Starts the page when `--ui` was given, with the station's video behind it: the console's
-/// clock zero is fixed here so that the video feed and the run share it.
+/// clock zero is fixed here so that the video feed and the run share it. `drives`: the page's
+/// hand is the master (else the page watches the scripted run).
 pub fn start_for(
     args: &UiArgs,
     config: &mut console::ConsoleConfig,
+    drives: bool,
 ) -> anyhow::Result<Option<ConsoleUi>> {
     if args.ui.is_none() {
         return Ok(None);
@@ -49,7 +51,7 @@ pub fn start_for(
         .get_or_insert_with(|| console::video::VideoFeed::new(epoch))
         .clone();
     let extra = console::video_socket::router(video);
-    args.start(&config.pki_dir, Some(extra))
+    args.start(&config.pki_dir, Some(extra), drives)
 }
 
 impl UiArgs {
@@ -58,6 +60,7 @@ impl UiArgs {
         &self,
         pki_dir: &Path,
         extra: Option<webui::Router>,
+        drives: bool,
     ) -> anyhow::Result<Option<ConsoleUi>> {
         let Some(listen) = self.ui else {
             return Ok(None);
@@ -78,8 +81,12 @@ impl UiArgs {
             .pose_at(0.0)
             .context("the scripted motion has no start pose")?;
         let limits = safety::config::SupervisorConfig::default();
-        let (link, actions) =
-            PageLink::new(origin, limits.workspace_radius_m, limits.min_insertion_m);
+        let (link, actions) = PageLink::new(
+            origin,
+            limits.workspace_radius_m,
+            limits.min_insertion_m,
+            drives,
+        );
         let page = ConsolePage::start(listen, tls, link.clone(), extra)?;
         Ok(Some(ConsoleUi {
             page,

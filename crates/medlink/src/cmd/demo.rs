@@ -37,6 +37,14 @@ pub struct DemoArgs {
     /// the console sends acts until it hands back).
     #[arg(long)]
     takeover_at: Option<f64>,
+    /// Serve the surgeon's page (default with a bare `--ui`: 127.0.0.1:8480) and the bedside
+    /// panel (`--bedside-ui`), with the station's endoscope video, and run until Ctrl-C: the page
+    /// drives the arm, or with `--script`/`--replay` the pages watch the scripted motion.
+    #[command(flatten)]
+    ui: super::console_ui::UiArgs,
+    /// With `--ui`: the bedside panel's address.
+    #[arg(long, requires = "ui", default_value = super::bedside_ui::DEFAULT_ADDR)]
+    bedside_ui: std::net::SocketAddr,
     /// The bedside team hands control back this many seconds into the run; the surgeon accepts
     /// and engages again.
     #[arg(long, requires = "takeover_at")]
@@ -57,6 +65,8 @@ pub struct DemoArgs {
 
 /// The demo's length when `--duration` is not given.
 const DEFAULT_DURATION_S: f64 = 10.0;
+/// With `--ui` and a script: long enough that Ctrl-C, not the script, ends the demo (a day).
+const UNTIL_STOPPED_S: f64 = 86_400.0;
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(error) = args.clock_error_us {
@@ -103,6 +113,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         record_dir: args.record.clone(),
         shared_epoch: Some(epoch),
         time_source,
+        camera: args
+            .ui
+            .ui
+            .map(|_| station::camera::CameraSettings::default()),
         ..StationConfig::default()
     };
     let station_audit =
@@ -125,6 +139,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         |session| super::record::start(args.record.as_deref(), session, &mut station_recording),
     )?;
     schedule_bedside(&station, epoch, args.takeover_at, args.handback_at);
+    let _panel = match args.ui.ui {
+        Some(_) => {
+            let panel =
+                super::bedside_ui::start(args.bedside_ui, &station_config.pki_paths(), &station)?;
+            println!("bedside panel: {} (one-time sign-in link)", panel.url());
+            Some(panel)
+        }
+        None => None,
+    };
     let relay = match &args.profile {
         Some(name) => Some(Relay::start(&RelayConfig {
             listen: "127.0.0.1:0".parse()?,
@@ -134,13 +157,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         })?),
         None => None,
     };
-    let console_config = ConsoleConfig {
+    let mut console_config = ConsoleConfig {
         station: relay
             .as_ref()
             .map_or(station.local_addr(), Relay::local_addr),
         pki_dir: pki.clone(),
         input: args.run.input(),
-        duration_s: Some(args.run.duration.unwrap_or(DEFAULT_DURATION_S)),
+        duration_s: Some(args.run.duration.unwrap_or(match args.ui.ui {
+            Some(_) => UNTIL_STOPPED_S,
+            None => DEFAULT_DURATION_S,
+        })),
         record_dir: args.record.clone(),
         shared_epoch: Some(epoch),
         time_source,
@@ -148,8 +174,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let console_audit =
         super::audit_file::open(&args.audit_dir, &console_config.pki_paths(), "console")?;
+    let scripted = args.run.script.is_some() || args.run.replay.is_some();
+    let mut ui = super::console_ui::start_for(&args.ui, &mut console_config, !scripted)?;
+    if let Some(ui) = &ui {
+        ui.stop_on_signal()?;
+        let mode = if scripted {
+            "watching the scripted motion"
+        } else {
+            "your mouse, keyboard or gamepad drives the arm"
+        };
+        println!(
+            "console page: {} (one-time sign-in link; {mode}; Ctrl-C stops the demo)",
+            ui.page.url()
+        );
+    }
     let controls = console::Controls {
-        actions: None,
+        actions: ui.as_mut().and_then(|ui| ui.actions.take()),
         audit: Some(Box::new(console_audit.sender())),
         hifu: args
             .hifu
@@ -157,7 +197,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             .map(super::console_hifu::controls)
             .transpose()?,
         thermometry: None,
-        page: None,
+        page: ui.as_ref().map(|ui| ui.link.clone()),
     };
     let mut console_recording = None;
     let result = console::run(&console_config, controls, |session| {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod audit_file;
+pub mod bedside_ui;
 pub mod bench;
 pub mod bench_bulk;
 pub mod bench_hifu;

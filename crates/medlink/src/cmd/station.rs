@@ -54,6 +54,11 @@ pub struct StationArgs {
     /// the `[camera]` table of the config sets size, rate and bitrate.
     #[arg(long)]
     camera: bool,
+    /// Serve the bedside panel on this address (default with a bare `--ui`: 127.0.0.1:8490);
+    /// off loopback it is HTTPS with the station's certificate, and only a bedside certificate
+    /// may press its buttons (docs/console-ui.md).
+    #[arg(long, num_args = 0..=1, default_missing_value = super::bedside_ui::DEFAULT_ADDR)]
+    ui: Option<SocketAddr>,
     /// Print the final report as JSON when stopping.
     #[arg(long)]
     json: bool,
@@ -117,6 +122,14 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
         "station listening on {} (type {LOCAL_COMMANDS} or quit)",
         station.local_addr()
     );
+    let _panel = match args.ui {
+        Some(listen) => {
+            let panel = super::bedside_ui::start(listen, &config.pki_paths(), &station)?;
+            println!("bedside panel: {} (one-time sign-in link)", panel.url());
+            Some(panel)
+        }
+        None => None,
+    };
     let (tx, rx) = mpsc::channel();
     let signal_tx = tx.clone();
     ctrlc::set_handler(move || {
