@@ -174,12 +174,12 @@ fn a_new_client_hears_rcm_and_state_then_tool_tips_and_is_answered() {
 fn a_client_that_stops_reading_is_dropped_and_the_others_keep_their_stream() {
     let (server, watch, _targets) = start(IgtlConfig {
         image_rate_hz: 20.0,
-        queue: 128,
+        queue: 256,
         ..IgtlConfig::default()
     });
     let addr = server.local_addr();
     // A new 200 × 200 frame every 10 ms: 320 kB of images each 50 ms tick, 6.4 MB/s; the queue
-    // holds 3 s of it, ample for a client that reads on a busy machine, but a client that never
+    // holds 6 s of it, ample for a client that reads on a busy machine, while a client that never
     // reads fills its socket buffers and then the queue within seconds.
     let stop = Arc::new(AtomicBool::new(false));
     let feeder = {
