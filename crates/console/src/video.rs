@@ -1,18 +1,23 @@
 //! The console's end of the video channel: reads each frame the station sends on a stream of its
-//! own (`proto::video`), keeps only frames newer than the last one handed on, skips the pictures
-//! that depend on a lost frame until the next keyframe, maps each capture time from the station's
+//! own (`proto::video`), hands them on in capture order (a frame whose stream finished before its
+//! predecessor's waits for it, up to `MAX_HELD` frames), skips the pictures that depend on a lost
+//! frame until the next keyframe, maps each capture time from the station's
 //! clock to the console's through the session's clock sync, and hands every frame to whoever
 //! subscribed (`VideoFeed::subscribe`: the page's video socket, a benchmark), as
 //! `Arc<EncodedFrame>`. Nothing here decodes a picture: the browser does.
 
 use bytes::Bytes;
-use proto::video::{VideoCodec, decode_video_frame, h264_codec_string};
+use proto::video::{VideoCodec, VideoHeader, decode_video_frame, h264_codec_string};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::broadcast;
 
+/// Frames held while the one before them may still arrive (its stream finished later); one
+/// more and the missing frame counts as lost.
+const MAX_HELD: usize = 3;
 /// Frames a subscriber may fall behind by before it is told it lagged (and then resumes at the
 /// next keyframe).
 const SUBSCRIBER_BACKLOG: usize = 8;
@@ -78,6 +83,15 @@ struct Order {
     last_seq: u64,
     broken: bool,
     codec: Option<String>,
+    /// Frames that arrived before the one they follow, by seq.
+    held: BTreeMap<u64, Arrived>,
+}
+
+/// A frame waiting for the one before it.
+struct Arrived {
+    header: VideoHeader,
+    data: Bytes,
+    received_console_us: i64,
 }
 
 impl std::fmt::Debug for VideoFeed {
@@ -115,6 +129,7 @@ impl VideoFeed {
                     last_seq: 0,
                     broken: true,
                     codec: None,
+                    held: BTreeMap::new(),
                 }),
                 handed: AtomicU64::new(0),
                 out_of_order: AtomicU64::new(0),
@@ -158,6 +173,7 @@ impl VideoFeed {
         if let Ok(mut order) = self.inner.order.lock() {
             order.last_seq = 0;
             order.broken = true;
+            order.held.clear();
         }
     }
 
@@ -178,14 +194,52 @@ impl VideoFeed {
         let Ok(mut order) = self.inner.order.lock() else {
             return;
         };
-        if header.seq <= order.last_seq {
+        let seq = header.seq;
+        if seq <= order.last_seq {
             self.inner.out_of_order.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        // A gap means a picture this one may refer to is gone: wait for a keyframe.
-        if header.seq != order.last_seq + 1 {
+        let arrived = Arrived {
+            header,
+            data,
+            received_console_us,
+        };
+        if header.keyframe || seq == order.last_seq + 1 {
+            // A keyframe needs nothing before it: frames held for a gap before it are dropped.
+            let stale = order.held.keys().take_while(|&&s| s < seq).count() as u64;
+            order.held.retain(|&s, _| s > seq);
+            self.inner.skipped.fetch_add(stale, Ordering::Relaxed);
+            self.hand_on(&mut order, arrived);
+            // Frames that arrived early (their streams finished first) follow in order.
+            loop {
+                let following = order.last_seq + 1;
+                let Some(next) = order.held.remove(&following) else {
+                    break;
+                };
+                self.hand_on(&mut order, next);
+            }
+            return;
+        }
+        // A gap: the missing frame may still come (its stream finished later), or it was reset.
+        order.held.insert(seq, arrived);
+        if order.held.len() > MAX_HELD {
+            // It was lost: the pictures after it may refer to it. Wait for a keyframe.
+            let held = std::mem::take(&mut order.held);
+            self.inner
+                .skipped
+                .fetch_add(held.len() as u64, Ordering::Relaxed);
+            order.last_seq = held.keys().next_back().copied().unwrap_or(order.last_seq);
             order.broken = true;
         }
+    }
+
+    /// Hands one frame that follows the last one (or a keyframe) to the subscribers.
+    fn hand_on(&self, order: &mut Order, arrived: Arrived) {
+        let Arrived {
+            header,
+            data,
+            received_console_us,
+        } = arrived;
         order.last_seq = header.seq;
         if header.keyframe {
             order.broken = false;
@@ -202,7 +256,6 @@ impl VideoFeed {
                 return;
             }
         };
-        drop(order);
         let capture_console_us = self.inner.synced.load(Ordering::Relaxed).then(|| {
             header.capture_station_us + self.inner.station_zero_us.load(Ordering::Relaxed)
         });
@@ -228,7 +281,7 @@ impl VideoFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::video::{VideoHeader, encode_video_frame};
+    use proto::video::encode_video_frame;
 
     const SPS: [u8; 8] = [0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f];
 
@@ -261,17 +314,20 @@ mod tests {
         feed.on_stream(stream(1, false)); // no keyframe yet: undecodable
         feed.set_station_zero(500);
         feed.on_stream(stream(2, true));
+        feed.on_stream(stream(4, false)); // its stream finished before 3's
         feed.on_stream(stream(3, false));
-        feed.on_stream(stream(5, false)); // 4 was lost: 5 may refer to it
-        feed.on_stream(stream(4, false)); // late: older than 5
-        feed.on_stream(stream(6, false));
-        feed.on_stream(stream(7, true));
-        feed.on_stream(stream(8, false));
+        feed.on_stream(stream(3, false)); // a duplicate
+        // 6 lost (reset at the station): 7, 8, 9 wait for it, 10 gives it up.
+        for seq in [5, 7, 8, 9, 10, 11] {
+            feed.on_stream(stream(seq, false));
+        }
+        feed.on_stream(stream(12, true));
+        feed.on_stream(stream(13, false));
         feed.on_stream(Bytes::from_static(b"MLV1 but short"));
         let frames: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
         assert_eq!(
             frames.iter().map(|f| f.seq).collect::<Vec<_>>(),
-            [2, 3, 7, 8]
+            [2, 3, 4, 5, 12, 13]
         );
         assert_eq!(frames[0].capture_console_us, Some(2_000 + 500));
         assert_eq!(frames[0].codec, "avc1.42c01f");
@@ -279,12 +335,24 @@ mod tests {
         assert_eq!(
             feed.stats(),
             VideoFeedStats {
-                frames: 4,
+                frames: 6,
                 out_of_order: 1,
-                waiting_for_keyframe: 3,
+                waiting_for_keyframe: 6,
                 malformed: 1
             }
         );
+    }
+
+    #[test]
+    fn a_keyframe_ends_the_wait_for_a_lost_frame() {
+        let feed = VideoFeed::new(Instant::now());
+        let mut rx = feed.subscribe();
+        feed.on_stream(stream(1, true));
+        feed.on_stream(stream(3, false)); // 2 lost; 3 waits
+        feed.on_stream(stream(4, true)); // the keyframe the station sent after the loss
+        feed.on_stream(stream(5, false));
+        feed.on_stream(stream(2, false)); // too late
+        assert_eq!(seqs(&mut rx), [1, 4, 5]);
     }
 
     #[test]

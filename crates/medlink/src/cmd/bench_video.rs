@@ -487,6 +487,7 @@ fn summarise(
             "keyframes": stats.keyframes,
             "console_handed": feed.stats().frames,
             "console_waiting_for_keyframe": feed.stats().waiting_for_keyframe,
+            "console_out_of_order": feed.stats().out_of_order,
             "page_received": page.received,
             "page_decoded": page.decoded,
             "page_painted": page.painted,
