@@ -241,3 +241,26 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_keep_their_stream() {
     reader.join().unwrap();
     assert_eq!(server.stats().dropped_slow.load(Ordering::Relaxed), 1);
 }
+
+#[test]
+fn a_client_beyond_the_limit_is_turned_away() {
+    let (server, _watch, _targets) = start(IgtlConfig {
+        max_clients: 1,
+        ..IgtlConfig::default()
+    });
+    let mut first = TcpStream::connect(server.local_addr()).unwrap();
+    read_until(&mut first, |m| m.device_name == "Supervisor");
+    let mut second = TcpStream::connect(server.local_addr()).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    // Closed at once: end of stream or a reset, not a timeout and not a message.
+    match second.read(&mut byte) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the second client was not turned away: {other:?}"),
+    }
+    assert_eq!(server.stats().refused.load(Ordering::Relaxed), 1);
+    drop(first);
+}

@@ -32,6 +32,8 @@ pub struct IgtlConfig {
     pub framing: Framing,
     /// The largest message body accepted from a peer.
     pub max_inbound_body: u64,
+    /// Clients served at once; one more is turned away (each may hold `queue` messages).
+    pub max_clients: usize,
     /// OpenIGTLink over TLS with mutual authentication (`tls_from_pki`); none: plain TCP.
     pub tls: Option<IgtlTls>,
 }
@@ -70,6 +72,7 @@ impl Default for IgtlConfig {
             registration: Registration::default(),
             framing: Framing::V2,
             max_inbound_body: 1 << 20,
+            max_clients: 32,
             tls: None,
         }
     }
@@ -256,6 +259,11 @@ impl Shared {
                     continue;
                 }
             };
+            if lock(&self.clients).len() >= self.config.max_clients {
+                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%peer, max = self.config.max_clients, "OpenIGTLink client turned away: the server is full");
+                continue;
+            }
             let _ = stream.set_nodelay(true);
             next_id += 1;
             let id = next_id;
