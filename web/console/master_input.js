@@ -28,6 +28,7 @@ export class MasterInput {
     this.pads = '';
     this.padButtons = [];
     this.last = performance.now();
+    this.recentring = 0;
     for (const surface of surfaces) this.attachPointer(surface);
     window.addEventListener('keydown', (e) => this.key(e, true));
     window.addEventListener('keyup', (e) => this.key(e, false));
@@ -37,11 +38,13 @@ export class MasterInput {
     setInterval(() => this.tick(), HEARTBEAT_MS);
   }
 
-  get clutch() { return this.keyClutch || this.buttonClutch || this.padClutch; }
+  get clutch() { return this.keyClutch || this.buttonClutch || this.padClutch || this.recentring > 0; }
 
   action(command) { this.send({ t: 'action', command }); }
 
-  recentre() { this.hand = [0, 0, 0]; }
+  // The hand back to its start through the clutch, so the tool does not move: clutch, reset,
+  // release, one heartbeat each.
+  recentre() { this.recentring = 3; }
 
   // Left-drag: move in the view's plane; Shift+drag or the wheel: along the view's depth.
   attachPointer(surface) {
@@ -113,7 +116,9 @@ export class MasterInput {
     this.move(forward, (held('PageUp') - held('PageDown')) * step);
     this.jaw = clamp(this.jaw + (held(']') - held('[')) * JAW_SPEED * dt, 0, JAW_MAX);
     this.gamepads(dt, right, up, forward);
+    if (this.recentring === 2) this.hand = [0, 0, 0];
     this.send({ t: 'hand', p: this.hand, jaw: this.jaw, clutch: this.clutch });
+    if (this.recentring > 0) this.recentring -= 1;
   }
 
   // Standard gamepad: left stick in the view's plane, right stick up/down for depth, triggers

@@ -11,6 +11,8 @@ pub mod serve;
 pub use access::{Access, SignedIn};
 pub use assets::Asset;
 pub use axum::Router;
+/// The HTTP types of the pages (for tests and fuzz targets).
+pub use axum::http as axum_http;
 pub use serve::{ClientCertificate, Server, TlsFiles};
 
 use thiserror::Error;

@@ -190,3 +190,21 @@ where
         .with_upgrades()
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_off_loopback_is_refused_without_tls() {
+        let app = Router::new();
+        let listen: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        assert!(matches!(
+            Server::start("test", listen, None, app.clone()),
+            Err(WebUiError::NeedsTls(_))
+        ));
+        let server = Server::start("test", "127.0.0.1:0".parse().unwrap(), None, app).unwrap();
+        assert!(server.url(Some("ab")).starts_with("http://127.0.0.1:"));
+        assert!(server.url(Some("ab")).ends_with("/?token=ab"));
+    }
+}

@@ -40,22 +40,27 @@ struct Panel {
 }
 
 impl Panel {
-    /// Whether this request's person may press the bedside buttons, and why (or why not).
     fn may_act(&self, client: &ClientCertificate) -> (bool, String) {
-        match (&client.0, self.loopback) {
-            (Some(identity), _) if identity.role == trust::Role::Bedside => {
-                (true, format!("{} (bedside certificate)", identity.name))
-            }
-            (_, true) => (true, "this station's own screen (loopback)".into()),
-            (Some(identity), false) => (
-                false,
-                format!(
-                    "{} ({}): watch only, not a bedside certificate",
-                    identity.name, identity.role
-                ),
-            ),
-            (None, false) => (false, "watch only: no bedside certificate".into()),
+        may_act(self.loopback, client)
+    }
+}
+
+/// Whether the person at a panel served on loopback (or not) with this client certificate may
+/// press the bedside buttons, and why (or why not).
+fn may_act(loopback: bool, client: &ClientCertificate) -> (bool, String) {
+    match (&client.0, loopback) {
+        (Some(identity), _) if identity.role == trust::Role::Bedside => {
+            (true, format!("{} (bedside certificate)", identity.name))
         }
+        (_, true) => (true, "this station's own screen (loopback)".into()),
+        (Some(identity), false) => (
+            false,
+            format!(
+                "{} ({}): watch only, not a bedside certificate",
+                identity.name, identity.role
+            ),
+        ),
+        (None, false) => (false, "watch only: no bedside certificate".into()),
     }
 }
 
@@ -148,5 +153,29 @@ async fn action(
         }
         Ok(None) => (StatusCode::BAD_REQUEST, "empty command").into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(role: trust::Role) -> ClientCertificate {
+        ClientCertificate(Some(trust::Identity {
+            name: "Nurse Ana".into(),
+            role,
+            serial: "01".into(),
+            not_before: 0,
+            not_after: i64::MAX,
+        }))
+    }
+
+    #[test]
+    fn only_the_station_s_own_screen_or_a_bedside_certificate_may_act() {
+        assert!(may_act(true, &ClientCertificate(None)).0);
+        assert!(!may_act(false, &ClientCertificate(None)).0);
+        assert!(may_act(false, &identity(trust::Role::Bedside)).0);
+        let (may, why) = may_act(false, &identity(trust::Role::Surgeon));
+        assert!(!may && why.contains("watch only"), "{why}");
     }
 }
