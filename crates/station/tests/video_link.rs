@@ -1,47 +1,54 @@
 //! The video channel end to end over QUIC with mutual TLS: a station with its camera on and a
 //! scripted console with a video feed. The console's subscriber gets frames in capture order,
 //! starting at a keyframe, each with its capture time mapped to the console's clock (never after
-//! the console had the frame), and the pictured tip follows the arm as the script moves it.
+//! the console had the frame), and the pictured tip follows the arm as the script moves it; over
+//! a path too thin for the video, late frames are dropped rather than queued.
 
 use console::ConsoleConfig;
-use console::video::VideoFeed;
+use console::video::{EncodedFrame, VideoFeed};
 use station::camera::CameraSettings;
-use station::{StationConfig, StationHandle};
+use station::camera::rate::RateSettings;
+use station::{StationConfig, StationHandle, StationReport};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
-use teleop::NoTap;
+use teleop::{ConsoleReport, NoTap};
 use tokio::sync::broadcast::error::TryRecvError;
 
-#[test]
-fn the_console_receives_frames_in_capture_order_with_capture_times() {
-    let dir = tempfile::tempdir().unwrap();
-    link::pki::init(dir.path(), &["localhost".into()], false).unwrap();
-    let station = StationHandle::start(
+fn station(dir: &Path, camera: CameraSettings) -> StationHandle {
+    link::pki::init(dir, &["localhost".into()], false).unwrap();
+    StationHandle::start(
         &StationConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
-            pki_dir: dir.path().to_owned(),
+            pki_dir: dir.to_owned(),
             record_dir: None,
-            audit_dir: dir.path().join("audit"),
-            camera: Some(CameraSettings {
-                width: 320,
-                height: 240,
-                fps: 30.0,
-                ..CameraSettings::default()
-            }),
+            audit_dir: dir.join("audit"),
+            camera: Some(camera),
             ..StationConfig::default()
         },
         None,
         |_| Ok::<_, std::convert::Infallible>(NoTap),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Runs a scripted console for `seconds` against `station_addr`, reading its video feed as a page
+/// would while the run goes on (a reader starved by a busy machine skips ahead, as a page would).
+fn watch(
+    dir: &Path,
+    station_addr: SocketAddr,
+    seconds: f64,
+) -> (ConsoleReport, Vec<Arc<EncodedFrame>>) {
     // The console's own clock zero, not the station's: capture times cross by clock sync.
     let feed = VideoFeed::new(Instant::now());
     let mut frames = feed.subscribe();
     let config = ConsoleConfig {
-        station: station.local_addr(),
-        pki_dir: dir.path().to_owned(),
-        duration_s: Some(3.0),
+        station: station_addr,
+        pki_dir: dir.to_owned(),
+        duration_s: Some(seconds),
         record_dir: None,
-        video: Some(feed.clone()),
+        video: Some(feed),
         ..ConsoleConfig::default()
     };
     let console = std::thread::spawn(move || {
@@ -49,23 +56,42 @@ fn the_console_receives_frames_in_capture_order_with_capture_times() {
             Ok::<_, std::convert::Infallible>(NoTap)
         })
     });
-    // Read as a page would, while the run goes on.
     let mut received = Vec::new();
     while !console.is_finished() {
         match frames.try_recv() {
             Ok(frame) => received.push(frame),
             Err(TryRecvError::Empty) => std::thread::sleep(std::time::Duration::from_millis(2)),
+            Err(TryRecvError::Lagged(_)) => {}
             Err(e) => panic!("the subscriber {e:?}"),
         }
     }
-    let report = console.join().unwrap().unwrap();
+    received.extend(std::iter::from_fn(|| frames.try_recv().ok()));
+    (console.join().unwrap().unwrap(), received)
+}
+
+fn assert_in_capture_order_from_a_keyframe(received: &[Arc<EncodedFrame>]) {
+    assert!(!received.is_empty());
+    assert!(received[0].keyframe);
+    assert!(received.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+#[test]
+fn the_console_receives_frames_in_capture_order_with_capture_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let station = station(
+        dir.path(),
+        CameraSettings {
+            width: 320,
+            height: 240,
+            ..CameraSettings::default()
+        },
+    );
+    let (report, received) = watch(dir.path(), station.local_addr(), 3.0);
     let stats = station.video_stats().unwrap();
     station.shutdown();
     assert!(report.operator.commands_sent > 1000);
-    received.extend(std::iter::from_fn(|| frames.try_recv().ok()));
     assert!(received.len() >= 8, "only {} frames", received.len());
-    assert!(received[0].keyframe);
-    assert!(received.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_in_capture_order_from_a_keyframe(&received);
     for frame in &received {
         assert_eq!((frame.width, frame.height), (320, 240));
         assert_eq!(frame.codec, "avc1.42c01f");
@@ -97,36 +123,25 @@ fn the_console_receives_frames_in_capture_order_with_capture_times() {
 #[test]
 fn late_frames_are_dropped_not_queued_behind_newer_ones() {
     let dir = tempfile::tempdir().unwrap();
-    link::pki::init(dir.path(), &["localhost".into()], false).unwrap();
-    let station = StationHandle::start(
-        &StationConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            pki_dir: dir.path().to_owned(),
-            record_dir: None,
-            audit_dir: dir.path().join("audit"),
-            camera: Some(CameraSettings {
-                width: 640,
-                height: 360,
-                fps: 30.0,
-                rate: station::camera::rate::RateSettings {
-                    min_bps: 4_000_000,
-                    start_bps: 4_000_000,
-                    max_bps: 4_000_000,
-                    ..Default::default()
-                },
-                ..CameraSettings::default()
-            }),
-            ..StationConfig::default()
+    let pinned = RateSettings {
+        min_bps: 4_000_000,
+        start_bps: 4_000_000,
+        max_bps: 4_000_000,
+        ..RateSettings::default()
+    };
+    let station = station(
+        dir.path(),
+        CameraSettings {
+            width: 640,
+            height: 360,
+            rate: pinned,
+            ..CameraSettings::default()
         },
-        None,
-        |_| Ok::<_, std::convert::Infallible>(NoTap),
-    )
-    .unwrap();
-    let profile = netem::Profile::from_toml(
-        "name = \"thin\"\n[forward]\ndelay_ms = 5.0\nrate_mbit_s = 1.5\nqueue_bytes = 2000000\n\
-         [back]\ndelay_ms = 5.0\nrate_mbit_s = 1.5\nqueue_bytes = 2000000\n",
-    )
-    .unwrap();
+    );
+    let lane = "delay_ms = 5.0\nrate_mbit_s = 1.5\nqueue_bytes = 2000000\n";
+    let profile =
+        netem::Profile::from_toml(&format!("name = \"thin\"\n[forward]\n{lane}[back]\n{lane}"))
+            .unwrap();
     let relay = link::relay::Relay::start(&link::relay::RelayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         forward: station.local_addr(),
@@ -134,40 +149,13 @@ fn late_frames_are_dropped_not_queued_behind_newer_ones() {
         seed: 1,
     })
     .unwrap();
-    let feed = VideoFeed::new(Instant::now());
-    let mut frames = feed.subscribe();
-    let config = ConsoleConfig {
-        station: relay.local_addr(),
-        pki_dir: dir.path().to_owned(),
-        duration_s: Some(4.0),
-        record_dir: None,
-        video: Some(feed.clone()),
-        ..ConsoleConfig::default()
-    };
-    let console = std::thread::spawn(move || {
-        console::run(&config, console::Controls::default(), |_| {
-            Ok::<_, std::convert::Infallible>(NoTap)
-        })
-    });
-    let mut received = Vec::new();
-    while !console.is_finished() {
-        match frames.try_recv() {
-            Ok(frame) => received.push(frame),
-            Err(TryRecvError::Empty) => std::thread::sleep(std::time::Duration::from_millis(2)),
-            // A busy machine can starve this reader; the page would resume at a keyframe.
-            Err(TryRecvError::Lagged(_)) => {}
-            Err(e) => panic!("the subscriber {e:?}"),
-        }
-    }
-    let report = console.join().unwrap().unwrap();
+    let (report, received) = watch(dir.path(), relay.local_addr(), 4.0);
     let stats = station.video_stats().unwrap();
-    let final_report = station.shutdown();
+    let final_report: StationReport = station.shutdown();
     relay.stop();
     assert!(stats.frames_dropped > 0, "{stats:?}");
     assert!(stats.frames_delivered < stats.frames_encoded, "{stats:?}");
-    assert!(!received.is_empty(), "{stats:?}");
-    assert!(received[0].keyframe);
-    assert!(received.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_in_capture_order_from_a_keyframe(&received);
     assert!(report.operator.commands_sent > 1000);
     assert!(final_report.commands_applied > 0);
 }
