@@ -8,7 +8,8 @@ arm:  connects as a pyigtl client; receives `ToolTip` TRANSFORMs (checks each is
       reply with code 9 and the connection to stay up: a TRANSFORM `Target2` sent after it
       still arrives and the stream goes on), then a header whose BODY_SIZE is absurd (expects the
       server to close the connection).
-hifu: receives the `Temperature` and `ThermalDose` IMAGEs, checks their geometry and values
+hifu: receives the `Temperature` and `ThermalDose` IMAGEs and the `HifuNews` STRINGs (JSON),
+      checks the images' geometry and values
       (with --focus-mm, that the hottest voxel is where the spot is focused), and with --png
       draws the slice as pyigtl received it.
 
@@ -204,22 +205,33 @@ def arm(args):
 def hifu(args):
     client = connect(args.port)
     images = {}
+    news = []
+    hottest_image = None
     deadline = time.time() + args.seconds
     hottest = None
     while time.time() < deadline:
         for message in client.get_latest_messages():
             if message.message_type == "IMAGE":
                 images[message.device_name] = message
+            elif message.device_name == "HifuNews":
+                news.append(json.loads(message.string))
         temperature = images.get("Temperature")
-        if temperature is not None and "ThermalDose" in images:
+        if temperature is not None and "ThermalDose" in images and hottest_image is None:
             hottest = float(np.max(temperature.image))
             if hottest > args.min_peak_c:
-                break
+                hottest_image = (temperature, images["ThermalDose"])
+        # The news of spots started before this peer connected went out before it; wait for
+        # the next spot's.
+        if hottest_image is not None and any(n.get("news") == "spot_started" for n in news):
+            break
         time.sleep(0.01)
+    kinds = [n.get("news") for n in news]
+    if "spot_started" not in kinds:
+        fail(f"no spot_started in the HifuNews STRINGs: {kinds}")
     for name in ("Temperature", "ThermalDose"):
         if name not in images:
             fail(f"no {name} IMAGE in {args.seconds} s")
-    temperature, dose = images["Temperature"], images["ThermalDose"]
+    temperature, dose = hottest_image or (images["Temperature"], images["ThermalDose"])
     for m in (temperature, dose):
         shape = m.image.shape
         if len(shape) != 3 or shape[0] != 1 or shape[1] < 3 or shape[2] < 3:
@@ -291,6 +303,7 @@ def hifu(args):
         "peak_c": round(float(np.max(t)), 2),
         "hottest_mm": [round(float(v), 2) for v in hottest_mm],
         "max_dose_cem43": round(float(np.max(dose.image)), 3),
+        "hifu_news": kinds,
     }))
 
 

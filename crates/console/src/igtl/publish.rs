@@ -1,7 +1,8 @@
 //! What medlink sends to OpenIGTLink peers, made from the session's latest state (pure: the
 //! time comes in): the tool tip and the remote centre of motion as TRANSFORMs in the patient
-//! frame (mm), the supervisor's state as STATUS, and the HIFU thermometry slice as two float32
-//! IMAGEs (temperature in °C and thermal dose in CEM43 minutes) with the slice's geometry.
+//! frame (mm), the supervisor's state as STATUS, the HIFU thermometry slice as two float32
+//! IMAGEs (temperature in °C and thermal dose in CEM43 minutes) with the slice's geometry, and
+//! the station's HIFU news (beam on/off and why, spots) as STRING.
 
 use super::watch::Latest;
 use hifu::device::ThermometryFrame;
@@ -14,6 +15,7 @@ pub const RCM: &str = "RCM";
 pub const SUPERVISOR: &str = "Supervisor";
 pub const TEMPERATURE: &str = "Temperature";
 pub const DOSE: &str = "ThermalDose";
+pub const HIFU_NEWS: &str = "HifuNews";
 
 /// The arm's base frame (origin at the remote centre of motion, metres) placed in the patient
 /// frame of the peer (mm): `patient = rotation × base + translation`. Identity unless the site
@@ -165,6 +167,12 @@ pub fn supervisor(latest: &Latest, at_s: f64, framing: Framing) -> Message {
         message: latest.reason.clone(),
     };
     message(framing, SUPERVISOR, at_s, Body::Status(status), &[])
+}
+
+/// STRING `HifuNews`: one piece of the station's HIFU news, as JSON.
+pub fn hifu_news(json: &str, arrived_s: f64, framing: Framing) -> Message {
+    let body = Body::String(igtl::StringMessage::new(json));
+    message(framing, HIFU_NEWS, arrived_s, body, &[])
 }
 
 /// IMAGEs `Temperature` and `ThermalDose` of a thermometry slice, in the HIFU grid's frame (mm;

@@ -473,8 +473,8 @@ impl Shared {
         }
     }
 
-    /// The publisher: tool tips at `rate_hz`, RCM and STATUS every second and on change,
-    /// IMAGEs at `image_rate_hz`.
+    /// The publisher: tool tips at `rate_hz`, RCM and STATUS every second and on change, HIFU
+    /// news one a tick, IMAGEs at `image_rate_hz`.
     async fn publish(self) {
         let framing = self.config.framing;
         let mut pose_tick =
@@ -487,6 +487,7 @@ impl Shared {
         }
         let mut sent_state = 0u64;
         let mut sent_frame = 0u64;
+        let mut sent_news = 0u64;
         let mut last_status: Option<(u16, String)> = None;
         loop {
             tokio::select! {
@@ -497,6 +498,12 @@ impl Shared {
                         let m = publish::tool_tip(report, *at, &self.config.registration, framing);
                         let n = self.broadcast(DataType::Transform, &m);
                         self.stats.tool_tips_sent.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    // One news item a tick, so a peer that keeps the newest message per device
+                    // (pyigtl) sees each.
+                    if let Some((n, json, at)) = latest.hifu_news.iter().find(|(n, ..)| *n > sent_news) {
+                        sent_news = *n;
+                        self.broadcast(DataType::String, &publish::hifu_news(json, *at, framing));
                     }
                     let status = status_key(&latest);
                     if last_status.as_ref() != Some(&status) {

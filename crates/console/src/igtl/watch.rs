@@ -4,6 +4,7 @@
 
 use hifu::device::ThermometryFrame;
 use proto::{Datagram, StateReport, SupervisorStateCode};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use teleop::{ConsoleInput, ConsoleOutput, SessionEvent, Tap};
@@ -25,7 +26,14 @@ pub struct Latest {
     /// The newest thermometry frame, when it arrived, and how many have arrived.
     pub frame: Option<(Arc<ThermometryFrame>, f64)>,
     pub frame_count: u64,
+    /// The station's latest HIFU news as JSON (spot started or ended, beam on or off and the
+    /// rule that stopped it, plan accepted or refused), numbered from 1, with when it arrived.
+    pub hifu_news: VecDeque<(u64, String, f64)>,
+    pub hifu_news_count: u64,
 }
+
+/// How many HIFU news items wait for the publisher at most (older ones are dropped).
+const NEWS_KEPT: usize = 32;
 
 impl Latest {
     pub fn supervisor(&self) -> Option<SupervisorStateCode> {
@@ -81,6 +89,18 @@ impl SessionWatch {
             ConsoleInput::Event {
                 event: SessionEvent::Transition { reason, .. },
             } => self.lock().reason = reason.to_string(),
+            ConsoleInput::Event {
+                event: SessionEvent::Hifu(news),
+            } => {
+                let json = serde_json::to_string(news).unwrap_or_default();
+                let mut latest = self.lock();
+                latest.hifu_news_count += 1;
+                let n = latest.hifu_news_count;
+                latest.hifu_news.push_back((n, json, wall_now()));
+                if latest.hifu_news.len() > NEWS_KEPT {
+                    latest.hifu_news.pop_front();
+                }
+            }
             ConsoleInput::Connected => self.lock().connected = true,
             ConsoleInput::Disconnected { reason } => {
                 let mut latest = self.lock();
