@@ -42,6 +42,7 @@ const JAW_LENGTH_M: f64 = 0.009;
 const JAW_RADIUS_M: f64 = 0.0012;
 const JAW_HALF_ANGLE_RAD: f64 = 0.3;
 const NEAR_M: f64 = 0.004;
+const SHAFT_PIECES: usize = 8;
 
 const SHAFT_RGB: [f64; 3] = [175.0, 178.0, 182.0];
 const WRIST_RGB: [f64; 3] = [40.0, 40.0, 44.0];
@@ -145,7 +146,15 @@ impl Scene {
         let tip = pose.tip_m;
         let wrist = sub(tip, scale(z_axis, WRIST_LENGTH_M));
         let top = sub(tip, scale(z_axis, SHAFT_LENGTH_M));
-        self.capsule(top, wrist, SHAFT_RADIUS_M, SHAFT_RGB);
+        // In pieces: the part near the camera projects wide, and one capsule's bounding box
+        // would then cover the whole picture (4.5 ms a frame at 720p instead of about 1).
+        for i in 0..SHAFT_PIECES {
+            let at = |k: usize| {
+                let t = k as f64 / SHAFT_PIECES as f64;
+                add(top, scale(sub(wrist, top), t))
+            };
+            self.capsule(at(i), at(i + 1), SHAFT_RADIUS_M, SHAFT_RGB);
+        }
         self.capsule(wrist, tip, SHAFT_RADIUS_M * 0.8, WRIST_RGB);
         for side in [-1.0, 1.0] {
             let (s, c) = (side * JAW_HALF_ANGLE_RAD).sin_cos();
