@@ -11,11 +11,12 @@ pub mod hifu;
 pub mod igtl;
 pub mod input;
 pub mod session;
+pub mod ui;
 pub mod video;
+
 /// The page's video socket (`/ws/video`); the page server merges its router.
 #[path = "ui/video_socket.rs"]
 pub mod video_socket;
-pub mod ui;
 
 pub use config::ConsoleConfig;
 pub use session::{ConsoleError, Controls, run};
