@@ -6,6 +6,7 @@
 //! - `station`: the station side (session lifecycle, clock stamping with an age bound, requests to
 //!   the supervisor, the servo tick on the arm) and its per-session statistics.
 //! - `message` and `report`: the typed events of the reliable stream and the session reports.
+//! - `monitor`: the patient monitor's readings the station sends to every console.
 //! - `wire`: poses on the wire. `stats`: latency percentiles. `time`: clock sources.
 //! - `record`: the one entry point every driver goes through, where recording taps in.
 //! - `hifu`: the remote HIFU procedure (the station's part inside the station core, the console's
@@ -18,6 +19,7 @@ pub mod console;
 pub mod core;
 pub mod hifu;
 pub mod message;
+pub mod monitor;
 pub mod record;
 pub mod report;
 pub mod sim;
@@ -32,6 +34,7 @@ pub use console::{
     OperatorAction,
 };
 pub use message::{Role, SessionEvent};
+pub use monitor::MonitorReading;
 pub use record::{NoTap, Recorded, Tap};
 pub use report::{ConsoleReport, OperatorStats, SessionRecord, StationReport, TransitionRecord};
 pub use station::{

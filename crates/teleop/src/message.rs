@@ -3,6 +3,7 @@
 //! end-of-session report. Framed and checksummed by `proto::frame`.
 
 use crate::hifu::{HifuNews, HifuRequest};
+use crate::monitor::MonitorReading;
 use crate::report::StationReport;
 use crate::time::ClockAnnouncement;
 use proto::SupervisorStateCode;
@@ -151,6 +152,8 @@ pub enum SessionEvent {
     },
     /// Station → every console: what the HIFU procedure and its beam did.
     Hifu(HifuNews),
+    /// Station → every console: the patient monitor's newest reading.
+    Vitals(MonitorReading),
     /// Console has finished; the station answers with `Report` for this session.
     Bye,
     /// The station's statistics of the session that is ending.
@@ -177,6 +180,7 @@ impl SessionEvent {
             SessionEvent::Control { .. } => "control",
             SessionEvent::HifuRequest { request, .. } => request.name(),
             SessionEvent::Hifu(_) => "hifu",
+            SessionEvent::Vitals(_) => "vitals",
             SessionEvent::Bye => "bye",
             SessionEvent::Report(_) => "report",
         }

@@ -1,6 +1,7 @@
 //! What a session produced: the station's report of a session (typed, sent at its end), the
 //! console's own figures, and the per-session records of a console that reconnected.
 
+use crate::monitor::MonitorReading;
 use crate::stats::Percentiles;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -117,4 +118,12 @@ pub struct ConsoleReport {
     pub sessions: Vec<SessionRecord>,
     /// The station's report of the last session.
     pub station: Option<StationReport>,
+    /// Patient monitor readings the station sent and the console kept, and the newest.
+    #[serde(default)]
+    pub vitals_received: u64,
+    #[serde(default)]
+    pub last_vitals: Option<MonitorReading>,
+    /// Readings refused as implausible (not finite or out of any monitor's range).
+    #[serde(default)]
+    pub vitals_refused: u64,
 }

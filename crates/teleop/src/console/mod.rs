@@ -12,6 +12,7 @@ pub use io::{ConsoleInput, ConsoleOutput, MasterSample, OPERATOR_COMMANDS, Opera
 
 use crate::core::{Core, OutputQueue};
 use crate::message::{ControlHolder, ControlStep, Role, SessionEvent};
+use crate::monitor::MonitorReading;
 use crate::report::{ConsoleReport, OperatorStats, SessionRecord};
 use crate::stats::LatencyRecorder;
 use crate::time::ClockAnnouncement;
@@ -89,6 +90,10 @@ pub struct ConsoleView {
     pub bedside_control: bool,
     /// An offer of control (from another console or the bedside team) waits for this console.
     pub offer_to_me: bool,
+    /// The station's patient monitor: its newest reading, if one came.
+    pub vitals: Option<MonitorReading>,
+    /// How long ago (console clock) that reading arrived.
+    pub vitals_age: Option<Duration>,
 }
 
 /// Who the station admitted this console as.
@@ -131,6 +136,8 @@ pub struct ConsoleSession {
     me: Option<Admittance>,
     holder: ControlHolder,
     offer_to_me: bool,
+    /// The newest patient monitor reading and when (console clock) it arrived.
+    vitals: Option<(MonitorReading, Duration)>,
 }
 
 impl ConsoleSession {
@@ -165,6 +172,7 @@ impl ConsoleSession {
             me: None,
             holder: ControlHolder::Vacant,
             offer_to_me: false,
+            vitals: None,
             finished: false,
             out: OutputQueue::new(),
             last_now: Duration::ZERO,
@@ -189,6 +197,8 @@ impl ConsoleSession {
             in_control: self.in_control(),
             bedside_control: matches!(self.holder, ControlHolder::Bedside { .. }),
             offer_to_me: self.offer_to_me,
+            vitals: self.vitals.map(|(reading, _)| reading),
+            vitals_age: self.vitals.map(|(_, at)| now.saturating_sub(at)),
         }
     }
 
@@ -426,9 +436,28 @@ impl ConsoleSession {
                 }
                 self.report.station = Some(*station);
             }
+            SessionEvent::Vitals(reading) => self.on_vitals(reading, now),
             // Requests are the console's to send, not to receive: ignored.
             _ => {}
         }
+    }
+
+    /// A patient monitor reading: kept as the newest unless it is implausible or older than the
+    /// one kept (events are ordered, but a reconnect may replay an older one).
+    fn on_vitals(&mut self, reading: MonitorReading, now: Duration) {
+        if !reading.is_plausible() {
+            self.report.vitals_refused += 1;
+            return;
+        }
+        if self
+            .vitals
+            .is_some_and(|(kept, _)| kept.at_us > reading.at_us)
+        {
+            return;
+        }
+        self.report.vitals_received += 1;
+        self.report.last_vitals = Some(reading);
+        self.vitals = Some((reading, now));
     }
 
     /// A step of the two-teams protocol: who holds control, and whether an offer waits for us.

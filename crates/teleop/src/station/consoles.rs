@@ -192,7 +192,8 @@ impl StationSession {
             | SessionEvent::Report(_)
             | SessionEvent::Admitted { .. }
             | SessionEvent::Control { .. }
-            | SessionEvent::Hifu(_) => {
+            | SessionEvent::Hifu(_)
+            | SessionEvent::Vitals(_) => {
                 return self.refuse_peer(peer, REASON_UNEXPECTED, now);
             }
         };

@@ -6,6 +6,7 @@ use super::control::PeerId;
 use super::peers::Admission;
 use crate::hifu::{BulkMessage, DeviceOrder, DeviceReport};
 use crate::message::SessionEvent;
+use crate::monitor::MonitorReading;
 use proto::Datagram;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -99,6 +100,8 @@ pub enum StationInput {
     Bulk { peer: PeerId, message: BulkMessage },
     /// What the station's HIFU device thread reported.
     HifuDevice { report: DeviceReport },
+    /// A reading of the station's patient monitor, for every console.
+    Monitor { reading: MonitorReading },
     /// A button or command at the station.
     Local { request: LocalRequest },
     /// One servo tick.

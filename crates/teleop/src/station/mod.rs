@@ -350,6 +350,7 @@ impl Core for StationSession {
             StationInput::Event { peer, event } => self.on_event(peer, event, now),
             StationInput::Bulk { peer, message } => self.on_bulk(peer, message, now),
             StationInput::HifuDevice { report } => self.on_device_report(report, now),
+            StationInput::Monitor { reading } => self.send(None, SessionEvent::Vitals(reading)),
             StationInput::Local { request } => self.on_local(request, now),
             StationInput::Tick => self.on_tick(now),
         }
