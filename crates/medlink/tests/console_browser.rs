@@ -221,3 +221,104 @@ fn page_url(line: &str) -> String {
     assert!(url.contains("?token="), "{url}");
     url
 }
+
+/// This machine's address on its first non-loopback interface (no packet is sent).
+fn non_loopback_address() -> Option<std::net::IpAddr> {
+    // Any routable destination names the interface; these need no name lookup.
+    [
+        "10.255.255.1:9",
+        "192.0.2.1:9",
+        "198.51.100.1:9",
+        "203.0.113.1:9",
+    ]
+    .iter()
+    .find_map(|target| {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+        socket.connect(target).ok()?;
+        let ip = socket.local_addr().ok()?.ip();
+        (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+    })
+}
+
+#[test]
+fn off_loopback_the_bedside_panel_is_https_and_only_a_bedside_certificate_presses_its_buttons() {
+    let Some(ip) = non_loopback_address() else {
+        eprintln!("SKIPPED: this machine has no non-loopback address");
+        return;
+    };
+    let dir = temp_dir("bedside-https");
+    let pki = dir.join("pki");
+    let text = |p: &std::path::Path| p.to_str().expect("a UTF-8 temp path").to_string();
+    let pki_arg = text(&pki);
+    let ip_text = ip.to_string();
+    let medlink = |args: &[&str]| {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        medlink_succeeds(&args)
+    };
+    medlink(&["pki", "init", "--dir", &pki_arg, "--station-name", &ip_text]);
+    medlink(&[
+        "pki",
+        "issue",
+        "--dir",
+        &pki_arg,
+        "--role",
+        "bedside",
+        "--name",
+        "Nurse Ana",
+        "--out",
+        &pki_arg,
+    ]);
+    let panel_port = free_port();
+    let mut station = Proc(
+        Command::new(env!("CARGO_BIN_EXE_medlink"))
+            .arg("station")
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--ui", &format!("{ip}:{panel_port}")])
+            .args(["--pki", &pki_arg])
+            .arg("--audit-dir")
+            .arg(dir.join("audit"))
+            .arg("--no-record")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("station.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(station.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no https URL in {line:?}"))
+        .to_string();
+    let output = Command::new(venv_python())
+        .arg(repo_root().join("tests/browser/test_console_bedside_https.py"))
+        .args(["--url", &url])
+        .arg("--ca")
+        .arg(pki.join("ca.crt"))
+        .arg("--bedside")
+        .arg(pki.join("nurse-ana"))
+        .arg("--surgeon")
+        .arg(pki.join("console"))
+        .output()
+        .expect("the venv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the HTTPS panel test failed:\n{stdout}\n{}\nstation log: {}",
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(dir.join("station.log")).unwrap_or_default()
+    );
+    println!("bedside panel over HTTPS: {}", stdout.trim());
+    station
+        .0
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"quit\n")
+        .unwrap();
+    let _ = station.0.wait();
+}

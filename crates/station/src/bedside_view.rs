@@ -1,19 +1,21 @@
-//! What the bedside panel shows, taken from the session core on the servo thread every
-//! `EVERY_TICKS` ticks: the supervisor state (its changes kept with their station time), who
-//! holds control, a pending offer, the measured tool tip. The servo thread never waits for it:
-//! it only tries the lock, and builds text only when something changed.
+//! What the bedside panel shows, taken from the session core on the servo thread: the supervisor
+//! state, looked at every tick so that no change is missed (kept with its station time), and
+//! every `EVERY_TICKS` ticks who holds control, a pending offer, the measured tool tip. The servo
+//! thread never waits for it: it only tries the lock (a change it could not write is written on
+//! the next tick), and builds text only when something changed.
 
 use serde::Serialize;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use teleop::StationSession;
 use teleop::station::control::HolderState;
 
-/// The servo thread looks every this many ticks (20 ms at 1 kHz).
+/// The servo thread refreshes the rest every this many ticks (20 ms at 1 kHz).
 pub const EVERY_TICKS: u64 = 20;
 /// State changes kept for the panel.
-const KEPT: usize = 12;
+const KEPT: usize = 32;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StateChange {
@@ -38,18 +40,38 @@ pub struct BedsideSnapshot {
 }
 
 /// Shared between the servo thread (writer) and the panel (reader).
-#[derive(Default)]
 pub struct BedsideView {
     snapshot: Mutex<BedsideSnapshot>,
     holder: Mutex<Option<HolderState>>,
+    /// The state last written into the snapshot (`NONE` before the first).
+    written: AtomicU8,
+}
+
+const NONE: u8 = u8::MAX;
+
+impl Default for BedsideView {
+    fn default() -> Self {
+        Self {
+            snapshot: Mutex::default(),
+            holder: Mutex::default(),
+            written: AtomicU8::new(NONE),
+        }
+    }
 }
 
 impl BedsideView {
-    /// Called by the servo thread; returns at once when the panel holds the lock.
-    pub fn observe(&self, core: &StationSession, tip: Option<[f64; 3]>, now: Duration) {
+    /// Called by the servo thread every tick (`tick` counts them); returns at once when nothing
+    /// changed or the panel holds the lock.
+    pub fn observe(&self, core: &StationSession, tip: Option<[f64; 3]>, tick: u64, now: Duration) {
+        let code = core.arm().state() as u8;
+        let changed = self.written.load(Ordering::Relaxed) != code;
+        if !changed && !tick.is_multiple_of(EVERY_TICKS) {
+            return;
+        }
         let Ok(mut snapshot) = self.snapshot.try_lock() else {
             return;
         };
+        self.written.store(code, Ordering::Relaxed);
         let state = core.arm().state().name();
         if let Some(from) = snapshot.state
             && from != state

@@ -305,10 +305,11 @@ fn servo_loop<T: Tap<StationInput, StationOutput>>(
         }
         core.drive(StationInput::Tick, now, |out| shared.push_outbound(out));
         ticks += 1;
-        if ticks.is_multiple_of(bedside_view::EVERY_TICKS) {
-            let tip = shared.pose.load().map(|pose| pose.tip_m);
-            view.observe(core.core(), tip, now);
-        }
+        let tip = ticks
+            .is_multiple_of(bedside_view::EVERY_TICKS)
+            .then(|| shared.pose.load().map(|pose| pose.tip_m))
+            .flatten();
+        view.observe(core.core(), tip, ticks, now);
         shared
             .servo_missed
             .store(pacer.stats().missed, Ordering::Relaxed);
