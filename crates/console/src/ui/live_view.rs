@@ -80,6 +80,9 @@ pub struct Snapshot {
     pub page: PageStatus,
     pub transitions: Vec<TransitionLine>,
     pub alerts: Vec<AlertLine>,
+    /// The station's patient monitor: its newest plausible reading and how long ago it came.
+    pub vitals: Option<teleop::MonitorReading>,
+    pub vitals_age_ms: Option<f64>,
 }
 
 /// The page's view of the console.
@@ -301,6 +304,8 @@ impl LiveView {
             },
             transitions: self.transitions.iter().rev().cloned().collect(),
             alerts: self.alerts.iter().rev().cloned().collect(),
+            vitals: view.and_then(|v| v.vitals),
+            vitals_age_ms: view.and_then(|v| v.vitals_age).map(ms),
         }
     }
 }
