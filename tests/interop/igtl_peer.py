@@ -10,8 +10,9 @@ arm:  connects as a pyigtl client; receives `ToolTip` TRANSFORMs (checks each is
       server to close the connection).
 hifu: receives the `Temperature` and `ThermalDose` IMAGEs and the `HifuNews` STRINGs (JSON),
       checks the images' geometry and values
-      (with --focus-mm, that the hottest voxel is where the spot is focused), and with --png
-      draws the slice as pyigtl received it.
+      (with --focus-mm, that the hottest voxel is where the spot is focused), with
+      --send-targets sends targets on the slice and a `Contour` around the hot spot, and with
+      --png draws the slice as pyigtl received it.
 
 tls:  over TLS with a client certificate of the medlink CA (Python's ssl; pyigtl parses):
       ToolTip TRANSFORMs arrive; without a client certificate, or in plain TCP, nothing does.
@@ -22,6 +23,7 @@ Exits 0 and prints one JSON line of figures, or exits 1 with the first problem.
 
 import argparse
 import json
+import os
 import socket
 import struct
 import sys
@@ -270,6 +272,23 @@ def hifu(args):
             if not client.send_message(points, wait=True):
                 fail("pyigtl did not send the targets")
             time.sleep(0.3)
+        # The bridge writes each plan to one file: keep the points' plan aside before the next.
+        if args.plan_file:
+            end = time.time() + 10
+            while not os.path.exists(args.plan_file) and time.time() < end:
+                time.sleep(0.05)
+            if not os.path.exists(args.plan_file):
+                fail(f"the bridge wrote no plan {args.plan_file} from the points")
+            os.replace(args.plan_file, args.plan_file + ".points")
+        # A closed contour on the slice: a POINT list named Contour, a 16 mm square around the
+        # hottest voxel, its corners in order (what a Slicer point list named Contour sends).
+        square = [[-8.0, -8.0], [8.0, -8.0], [8.0, 8.0], [-8.0, 8.0]]
+        corners = [list(hottest_mm + np.array([dx, dy, 0.0])) for dx, dy in square]
+        contour = pyigtl.PointMessage(positions=corners, names=[f"C{k}" for k in range(4)],
+                                      groups="Unselected", device_name="Contour")
+        if not client.send_message(contour, wait=True):
+            fail("pyigtl did not send the contour")
+        time.sleep(0.3)
     client.stop()
     if args.png:
         import matplotlib
@@ -371,7 +390,10 @@ def main():
     parser.add_argument("--min-peak-c", type=float, default=40.0)
     parser.add_argument("--focus-mm", help="x,y,z: the hottest voxel must be within 1.5 voxels")
     parser.add_argument("--send-targets", action="store_true",
-                        help="hifu: send POINT lists on the slice (two inside, then one outside)")
+                        help="hifu: send POINT lists on the slice (two inside, then one outside, "
+                             "then a Contour square around the hottest voxel)")
+    parser.add_argument("--plan-file", help="hifu: the bridge's --igtl-target-plan; moved to "
+                                            "FILE.points once the points made it, before the contour")
     parser.add_argument("--png")
     args = parser.parse_args()
     {"arm": arm, "hifu": hifu, "tls": tls}[args.mode](args)

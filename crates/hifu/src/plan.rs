@@ -313,26 +313,12 @@ impl SliceOutline {
     fn fill(&self, settings: &PlannerSettings) -> Vec<[f64; 3]> {
         let spacing = settings.spot_spacing_mm;
         let largest = self.radii.iter().copied().fold(-1.0, f64::max);
-        let row_step = spacing * 3f64.sqrt() / 2.0;
-        let rows = (largest / row_step).ceil() as isize + 1;
-        let columns = (largest / spacing).ceil() as isize + 1;
-        let mut points = Vec::new();
-        for (j, row) in (-rows..=rows).enumerate() {
-            let shift = if row.rem_euclid(2) == 1 { 0.5 } else { 0.0 };
-            let mut line: Vec<[f64; 3]> = (-columns..=columns)
-                .map(|i| [(i as f64 + shift) * spacing, row as f64 * row_step])
-                .filter(|[x, y]| {
-                    x.hypot(*y)
-                        <= self.radius(y.atan2(*x)) - settings.lateral_inset_mm - 0.5 * spacing
-                })
-                .map(|[x, y]| [self.centre[0] + x, self.centre[1] + y, self.depth])
-                .collect();
-            if j % 2 == 1 {
-                line.reverse();
-            }
-            points.extend(line);
-        }
-        points
+        lattice::hexagonal(spacing, largest, |x, y| {
+            x.hypot(y) <= self.radius(y.atan2(x)) - settings.lateral_inset_mm - 0.5 * spacing
+        })
+        .into_iter()
+        .map(|[x, y]| [self.centre[0] + x, self.centre[1] + y, self.depth])
+        .collect()
     }
 }
 
@@ -373,5 +359,6 @@ fn clear_of_oar(medium: &Medium, point_mm: [f64; 3], margin_mm: f64) -> bool {
     })
 }
 
+pub mod lattice;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,8 @@
 //! `Supervisor` STATUS; the POINT list and TRANSFORMs they send come out of the bridge as
 //! targets; a corrupted message is refused with STATUS 9 and the connection goes on, an
 //! unframeable one is closed. With `demo --hifu`, pyigtl receives the thermal slice as IMAGEs
-//! with its geometry. The operator's console serves the same with `--igtl` and shows targets.
+//! with its geometry, and the targets and the `Contour` it sends back become validated plans.
+//! The operator's console serves the same with `--igtl` and shows targets.
 
 mod common;
 
@@ -234,6 +235,8 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
             "--focus-mm",
             &focus.join(","),
             "--send-targets",
+            "--plan-file",
+            target_plan.to_str().unwrap(),
             "--png",
             png.to_str().unwrap(),
         ]),
@@ -246,7 +249,8 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
     let lines = target_lines(&targets, 2);
     let made = &lines[0]["hifu_plan"];
     assert_eq!(made["spots"], 2, "{lines:?}");
-    let plan: Value = serde_json::from_slice(&std::fs::read(&target_plan).unwrap()).unwrap();
+    let points_plan = target_plan.with_extension("json.points");
+    let plan: Value = serde_json::from_slice(&std::fs::read(points_plan).unwrap()).unwrap();
     let hottest = &figures["hottest_mm"];
     for (k, dx) in [(0, 0.0), (1, 6.0)] {
         for axis in 0..3 {
@@ -257,6 +261,29 @@ fn during_a_hifu_demo_pyigtl_gets_the_thermal_slice_with_its_geometry() {
     }
     let refused = lines[1]["hifu_plan"]["refused"].as_str().unwrap();
     assert!(refused.contains("outside"), "{refused}");
+
+    // The Contour (a 16 mm square around the hottest voxel) became a plan of spots inside it.
+    let contour = &target_lines(&targets, 1)[0];
+    assert_eq!(contour["device"], "Contour", "{contour}");
+    eprintln!("the Contour became: {}", contour["hifu_plan"]);
+    let spots = contour["hifu_plan"]["spots"].as_u64().unwrap_or(0);
+    assert!(spots >= 4, "{contour}");
+    let plan: Value = serde_json::from_slice(&std::fs::read(&target_plan).unwrap()).unwrap();
+    let foci = plan["spots"].as_array().unwrap();
+    assert_eq!(foci.len() as u64, spots);
+    for spot in foci {
+        let focus: Vec<f64> = (0..3)
+            .map(|axis| spot["focus_mm"][axis].as_f64().unwrap())
+            .collect();
+        for axis in 0..3 {
+            let offset = focus[axis] - hottest[axis].as_f64().unwrap();
+            let reach = if axis == 2 { 0.01 } else { 8.0 };
+            assert!(
+                offset.abs() < reach,
+                "spot {focus:?} outside the contour: {plan}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //! latest of each; `publish` turns that into messages (pure); `server` is the TCP server with
 //! many clients, each behind a bounded queue; `inbound` decides what a peer's message is.
 //! Targets from a peer are shown to the operator, never sent to the station; for HIFU a POINT
-//! list becomes a plan only after validation (`hifu_targets`; docs/igtl.md).
+//! list (points, or a `Contour` outline filled with spots) becomes a plan only after validation
+//! (`hifu_targets`, `contour`; docs/igtl.md).
 
+pub mod contour;
 pub mod hifu_targets;
 pub mod inbound;
 pub mod publish;

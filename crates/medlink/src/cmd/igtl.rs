@@ -3,14 +3,15 @@
 //! and republishes what the session carries: the tool tip and RCM (TRANSFORM), the supervisor's
 //! state (STATUS) and, during a HIFU procedure, the thermometry slices (IMAGE). Targets a peer
 //! sends are printed as JSON lines on stdout, never sent to the station; with `--hifu-plan` a
-//! POINT list becomes a plan file once it validates (docs/igtl.md).
+//! POINT list becomes a plan file once it validates, one spot per point, or the interior of the
+//! outline filled with spots when the list is named `Contour` (docs/igtl.md).
 //! `IgtlArgs` is shared with `medlink console --igtl`.
 
 use anyhow::Context;
 use clap::Args;
 use console::ConsoleConfig;
 use console::config::InputConfig;
-use console::igtl::hifu_targets::plan_from_points;
+use console::igtl::hifu_targets::{plan_from_contour, plan_from_points};
 use console::igtl::publish::Framing;
 use console::igtl::server::IgtlTls;
 use console::igtl::{IgtlConfig, IgtlServer, Registration, SessionWatch, Target};
@@ -124,7 +125,8 @@ pub struct IgtlCommandArgs {
     #[arg(long, default_value = "audit")]
     audit_dir: PathBuf,
     /// The HIFU plan of the procedure (the station's patient model and transducer): a POINT list
-    /// from a peer becomes a plan with one spot per point once it validates against this one.
+    /// from a peer becomes a plan with one spot per point (or, named `Contour`, spots filling the
+    /// outline) once it validates against this one.
     #[arg(long)]
     hifu_plan: Option<PathBuf>,
     #[command(flatten)]
@@ -198,6 +200,10 @@ fn refuse_an_operator(config: &ConsoleConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The device name of a POINT list that is a closed outline to fill with spots, not one spot
+/// per point (3D Slicer sends a point list under its node's name; docs/igtl.md).
+const CONTOUR_DEVICE: &str = "Contour";
+
 /// A HIFU procedure's reference plan and its model's grid, to turn a peer's points into a plan.
 pub struct HifuTargets {
     reference: Plan,
@@ -219,9 +225,15 @@ impl HifuTargets {
         })
     }
 
-    /// Validates a plan made from `points` and writes it; what happened, as JSON.
-    fn on_points(&self, points: &[(String, [f32; 3])]) -> serde_json::Value {
-        let made = plan_from_points(
+    /// Validates a plan made from `points` (one spot each, or the interior of the outline when
+    /// the list is named `Contour`) and writes it; what happened, as JSON.
+    fn on_points(&self, device: &str, points: &[(String, [f32; 3])]) -> serde_json::Value {
+        let make = if device == CONTOUR_DEVICE {
+            plan_from_contour
+        } else {
+            plan_from_points
+        };
+        let made = make(
             &self.reference,
             &self.grid,
             points,
@@ -256,7 +268,7 @@ fn target_json(target: &Target, hifu: Option<&HifuTargets>) -> serde_json::Value
                 "points": points.iter().map(|(name, mm)| serde_json::json!({"name": name, "mm": mm})).collect::<Vec<_>>(),
             });
             if let Some(hifu) = hifu {
-                json["hifu_plan"] = hifu.on_points(points);
+                json["hifu_plan"] = hifu.on_points(device, points);
             }
             json
         }
