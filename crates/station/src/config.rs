@@ -39,6 +39,8 @@ pub struct StationConfig {
     pub hifu: Option<HifuStation>,
     /// The simulated endoscope camera and its video channel (docs/video.md); none: no video.
     pub camera: Option<crate::camera::CameraSettings>,
+    /// The simulated patient monitor, whose readings go to every console; none: no monitor.
+    pub monitor: Option<crate::monitor::MonitorSettings>,
     /// The clock zero, when the station shares one with a console in the same process (the
     /// demo): the true age of every command is then known and reported.
     #[serde(skip)]
@@ -61,6 +63,7 @@ impl Default for StationConfig {
             supervisor: SupervisorConfig::default(),
             hifu: None,
             camera: None,
+            monitor: None,
             shared_epoch: None,
         }
     }

@@ -41,6 +41,8 @@ pub enum StationError {
     Policy(#[from] crate::admission::AdmissionError),
     #[error("the camera: {0}")]
     Camera(#[from] camera::CameraError),
+    #[error(transparent)]
+    Monitor(#[from] crate::monitor::MonitorError),
 }
 
 /// The station's local input (buttons, the bedside team's commands), usable from any thread.
@@ -66,6 +68,7 @@ pub struct StationHandle {
     malformed: Malformed,
     hifu: Option<HifuThread>,
     camera: Option<CameraThread>,
+    monitor: Option<JoinHandle<()>>,
 }
 
 impl StationHandle {
@@ -148,6 +151,14 @@ impl StationHandle {
             }
             None => (None, None),
         };
+        let monitor = match &config.monitor {
+            Some(settings) => Some(crate::monitor::spawn(
+                settings,
+                shared.clone(),
+                stop.clone(),
+            )?),
+            None => None,
+        };
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let listen = config.listen;
         let (net_shared, net_malformed) = (shared.clone(), malformed.clone());
@@ -216,6 +227,7 @@ impl StationHandle {
             malformed,
             hifu: hifu_thread,
             camera: camera_thread,
+            monitor,
         })
     }
 
@@ -257,6 +269,9 @@ impl StationHandle {
         let mut report = self.servo.join().unwrap_or_default();
         if let Some(camera) = self.camera {
             let _ = camera.handle.join();
+        }
+        if let Some(monitor) = self.monitor {
+            let _ = monitor.join();
         }
         self.endpoint.close(0u32.into(), b"station shutting down");
         self.shared.wake_network();

@@ -11,6 +11,7 @@ pub mod news2;
 pub mod payload;
 pub mod reading_window;
 pub mod reboot;
+pub mod sim_patient;
 pub mod source;
 pub mod tracker;
 

@@ -61,6 +61,10 @@ pub struct DemoArgs {
     /// HIFU device with the same plan, the console runs it spot by spot (docs/hifu.md).
     #[arg(long)]
     hifu: Option<std::path::PathBuf>,
+    /// Run the station without its simulated patient monitor (by default one reading a second
+    /// goes to every console: the page's vitals, `medlink igtl`'s `Vitals` STRING).
+    #[arg(long)]
+    no_monitor: bool,
 }
 
 /// The demo's length when `--duration` is not given.
@@ -117,6 +121,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             .ui
             .ui
             .map(|_| station::camera::CameraSettings::default()),
+        monitor: (!args.no_monitor).then(station::monitor::MonitorSettings::default),
         ..StationConfig::default()
     };
     let station_audit =

@@ -54,6 +54,10 @@ pub struct StationArgs {
     /// the `[camera]` table of the config sets size, rate and bitrate.
     #[arg(long)]
     camera: bool,
+    /// Run without the simulated patient monitor (by default its readings, one a second, go to
+    /// every console; the `[monitor]` table of the config sets period and seed).
+    #[arg(long)]
+    no_monitor: bool,
     /// Serve the bedside panel on this address (default with a bare `--ui`: 127.0.0.1:8490);
     /// off loopback it is HTTPS with the station's certificate, and only a bedside certificate
     /// may press its buttons (docs/console-ui.md).
@@ -94,6 +98,11 @@ pub fn run(args: StationArgs) -> anyhow::Result<()> {
     }
     if args.camera && config.camera.is_none() {
         config.camera = Some(station::camera::CameraSettings::default());
+    }
+    if args.no_monitor {
+        config.monitor = None;
+    } else if config.monitor.is_none() {
+        config.monitor = Some(station::monitor::MonitorSettings::default());
     }
     if let Some(plan) = args.hifu {
         let hifu = config

@@ -122,6 +122,9 @@ pub fn to_json(report: &ConsoleReport) -> Value {
         "servo_missed_deadlines": station.servo_missed_deadlines,
         "sender_missed_deadlines": report.sender_missed_deadlines,
         "station_report_received": report.station.is_some(),
+        "vitals_received": report.vitals_received,
+        "vitals_refused": report.vitals_refused,
+        "last_vitals": report.last_vitals,
     })
 }
 
@@ -205,6 +208,18 @@ pub fn print_text(report: &ConsoleReport) {
     }
     for step in &report.control {
         println!("  control             {step}");
+    }
+    if let Some(v) = &report.last_vitals {
+        println!(
+            "  patient monitor     {} readings; last HR {:.0}/min, SpO2 {:.0} %, RR {:.0}/min, BP {:.0}/{:.0} mmHg, {:.1} °C",
+            report.vitals_received,
+            v.hr_bpm,
+            v.spo2_pct,
+            v.rr_per_min,
+            v.sbp_mmhg,
+            v.dbp_mmhg,
+            v.temp_c
+        );
     }
     if !station.malformed.is_empty() {
         println!("  malformed input     {:?}", station.malformed);
