@@ -97,6 +97,8 @@ def main():
             moved_mm = 1000 * sum((a - b) ** 2 for a, b in zip(tip0, tip1)) ** 0.5
             result["drags"] += 1
         result["tip_moved_mm"] = round(moved_mm, 2)
+        # Recorded, not required: vitals come only when the station runs a patient monitor.
+        result["vitals_hr_bpm"] = page.evaluate("window.medlinkConsole.snapshot.vitals?.hr_bpm ?? null")
         assert moved_mm > 2.0, f"the station's tip moved only {moved_mm:.2f} mm after the drag"
 
         if args.expect_video:
@@ -111,23 +113,35 @@ def main():
             assert result["video_in_capture_order"], f"frames painted out of capture order: {seqs[:50]}"
         page.screenshot(path=f"{args.screenshots}/console-engaged.png")
 
-        # Closing the page: the console hears nothing, sends no motion, the station holds.
+        # Closing the page: the console hears nothing, sends no motion, the station holds. On a
+        # loaded machine the arm may already have held (the page's heartbeat slipped) between
+        # the engage and the close; then the close proved nothing and is done again.
         holds = lambda ts: sum(1 for t in ts if t["from"] == "ENGAGED" and t["to"] == "HOLD")
-        engage(page, lambda: page.keyboard.press("e"))  # the page closes with the arm engaged
-        holds_before = holds(page.evaluate("window.medlinkConsole.snapshot.transitions"))
-        page.close()
-        closed_at = time.time()
-        page = context.new_page()
-        watch_errors(page, errors)
         base = args.url.split("?")[0]
-        page.goto(base)  # the session cookie signs this page in; the link's token is spent
-        transitions = poll(
-            page,
-            "window.medlinkConsole?.snapshot?.transitions ?? []",
-            lambda ts: holds(ts) > holds_before,
-            10,
-            "ENGAGED -> HOLD after the page closed",
-        )
+        result["close_attempts"] = 0
+        held_by_close = False
+        while not held_by_close and result["close_attempts"] < 3:
+            result["close_attempts"] += 1
+            engage(page, lambda: page.keyboard.press("e"))  # the page closes with the arm engaged
+            holds_before = holds(page.evaluate("window.medlinkConsole.snapshot.transitions"))
+            page.close()
+            closed_at = time.time()
+            page = context.new_page()
+            watch_errors(page, errors)
+            page.goto(base)  # the session cookie signs this page in; the link's token is spent
+            try:
+                transitions = poll(
+                    page,
+                    "window.medlinkConsole?.snapshot?.transitions ?? []",
+                    lambda ts: holds(ts) > holds_before,
+                    5,
+                    "ENGAGED -> HOLD after the page closed",
+                )
+                held_by_close = True
+            except AssertionError:
+                state_now = page.evaluate("window.medlinkConsole?.snapshot?.state ?? null")
+                assert state_now in ("HOLD", "READY"), f"the arm is {state_now} after the page closed"
+        assert held_by_close, "the close never found the arm engaged (3 attempts)"
         hold = next(t for t in transitions if t["from"] == "ENGAGED" and t["to"] == "HOLD")
         result["hold_reason"] = hold["reason"]
         result["hold_seen_after_s"] = round(time.time() - closed_at, 2)
