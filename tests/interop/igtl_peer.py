@@ -7,7 +7,8 @@ arm:  connects as a pyigtl client; receives `ToolTip` TRANSFORMs (checks each is
       with pyigtl; then on a raw socket sends a message with a corrupted body (expects a STATUS
       reply with code 9 and the connection to stay up: a TRANSFORM `Target2` sent after it
       still arrives and the stream goes on), then a header whose BODY_SIZE is absurd (expects the
-      server to close the connection).
+      server to close the connection). Also receives the patient monitor's `Vitals` STRINGs
+      (JSON with the units in the keys) and checks every sign is present and plausible.
 hifu: receives the `Temperature` and `ThermalDose` IMAGEs and the `HifuNews` STRINGs (JSON),
       checks the images' geometry and values
       (with --focus-mm, that the hottest voxel is where the spot is focused), with
@@ -115,9 +116,36 @@ def read_one(sock, timeout=5.0):
     return mtype.rstrip(b"\0").decode(), device.rstrip(b"\0").decode(), body
 
 
+# What a patient monitor can display, per key of the `Vitals` STRING (docs/igtl.md).
+VITAL_RANGES = {"hr_bpm": (20, 250), "spo2_pct": (50, 100), "rr_per_min": (4, 60),
+                "sbp_mmhg": (50, 250), "dbp_mmhg": (20, 150), "temp_c": (30, 43)}
+
+
+def check_vitals(messages):
+    """Each `Vitals` STRING is JSON with every sign in range; returns the last as a dict."""
+    if not messages:
+        fail("no Vitals STRING from the patient monitor")
+    times = []
+    for m in messages:
+        if m.message_type != "STRING":
+            fail(f"Vitals is a {m.message_type}")
+        reading = json.loads(m.string)
+        for key, (lo, hi) in VITAL_RANGES.items():
+            value = reading.get(key)
+            if not isinstance(value, (int, float)) or not lo <= value <= hi:
+                fail(f"Vitals {key} = {value!r} is not a plausible reading: {reading}")
+        if reading["dbp_mmhg"] >= reading["sbp_mmhg"]:
+            fail(f"Vitals diastolic not below systolic: {reading}")
+        times.append(reading.get("time_s"))
+    if any(not isinstance(t, (int, float)) for t in times) or any(b <= a for a, b in zip(times, times[1:])):
+        fail(f"Vitals time_s does not increase: {times}")
+    return reading
+
+
 def arm(args):
     client = connect(args.port)
-    got = collect(client, args.seconds, ["ToolTip", "RCM", "Supervisor"])
+    got = collect(client, args.seconds, ["ToolTip", "RCM", "Supervisor", "Vitals"])
+    vitals = check_vitals(got["Vitals"])
     tips = got["ToolTip"]
     if len(tips) < 10:
         fail(f"only {len(tips)} ToolTip transforms in {args.seconds} s")
@@ -201,6 +229,8 @@ def arm(args):
         "depth_mm": round(depth_mm, 1),
         "status": [status.code, status.error_name],
         "bad_crc_reply": [reply_code, reason],
+        "vitals": len(got["Vitals"]),
+        "last_vitals": vitals,
     }))
 
 

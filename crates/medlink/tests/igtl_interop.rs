@@ -1,11 +1,12 @@
 //! `medlink igtl` beside `medlink demo`, checked by pyigtl (a peer we did not write, run from
 //! tests/interop/igtl_peer.py in the project venv): two pyigtl clients at once receive `ToolTip`
-//! TRANSFORMs at the configured rate while the arm moves, the `RCM` TRANSFORM and the
-//! `Supervisor` STATUS; the POINT list and TRANSFORMs they send come out of the bridge as
-//! targets; a corrupted message is refused with STATUS 9 and the connection goes on, an
-//! unframeable one is closed. With `demo --hifu`, pyigtl receives the thermal slice as IMAGEs
-//! with its geometry, and the targets and the `Contour` it sends back become validated plans.
-//! The operator's console serves the same with `--igtl` and shows targets.
+//! TRANSFORMs at the configured rate while the arm moves, the `RCM` TRANSFORM, the `Supervisor`
+//! STATUS and the patient monitor's `Vitals` STRING (JSON); the POINT list and TRANSFORMs they
+//! send come out of the bridge as targets; a corrupted message is refused with STATUS 9 and the
+//! connection goes on, an unframeable one is closed. With `demo --hifu`, pyigtl receives the
+//! thermal slice as IMAGEs with its geometry, and the targets and the `Contour` it sends back
+//! become validated plans. The operator's console serves the same with `--igtl` and shows
+//! targets.
 
 mod common;
 
@@ -156,6 +157,10 @@ fn pyigtl_clients_get_the_tool_tip_and_state_and_their_targets_reach_the_bridge(
         // The rate (50 Hz by default) is printed, not judged: no timing thresholds in tests.
         eprintln!("pyigtl peer: {f}");
         assert_eq!(f["bad_crc_reply"][0], 9, "{f}");
+        // The station's monitor gives one reading a second; the peer checked each one's ranges.
+        assert!(f["vitals"].as_u64().unwrap() >= 1, "{f}");
+        let hr = f["last_vitals"]["hr_bpm"].as_f64().unwrap();
+        assert!((40.0..=140.0).contains(&hr), "{f}");
     }
 
     let lines = target_lines(&targets, 6);

@@ -2,12 +2,14 @@
 //! time comes in): the tool tip and the remote centre of motion as TRANSFORMs in the patient
 //! frame (mm), the supervisor's state as STATUS, the HIFU thermometry slice as two float32
 //! IMAGEs (temperature in °C and thermal dose in CEM43 minutes) with the slice's geometry, and
-//! the station's HIFU news (beam on/off and why, spots) as STRING.
+//! the station's HIFU news (beam on/off and why, spots) and the patient monitor's readings as
+//! STRING (JSON).
 
 use super::watch::Latest;
 use hifu::device::ThermometryFrame;
 use igtl::{Body, Extended, Image, Message, MetadataEntry, Status, Timestamp, Transform};
 use proto::{StateReport, SupervisorStateCode};
+use teleop::MonitorReading;
 
 /// Device names medlink sends (docs/igtl.md).
 pub const TOOL_TIP: &str = "ToolTip";
@@ -16,6 +18,7 @@ pub const SUPERVISOR: &str = "Supervisor";
 pub const TEMPERATURE: &str = "Temperature";
 pub const DOSE: &str = "ThermalDose";
 pub const HIFU_NEWS: &str = "HifuNews";
+pub const VITALS: &str = "Vitals";
 
 /// The arm's base frame (origin at the remote centre of motion, metres) placed in the patient
 /// frame of the peer (mm): `patient = rotation × base + translation`. Identity unless the site
@@ -175,6 +178,23 @@ pub fn hifu_news(json: &str, arrived_s: f64, framing: Framing) -> Message {
     message(framing, HIFU_NEWS, arrived_s, body, &[])
 }
 
+/// STRING `Vitals`: a patient monitor reading as JSON with the units in the keys; `time_s` is
+/// when the monitor took it on the station's clock, the message's timestamp when it arrived.
+pub fn vitals(reading: &MonitorReading, arrived_s: f64, framing: Framing) -> Message {
+    let json = serde_json::json!({
+        "hr_bpm": reading.hr_bpm,
+        "spo2_pct": reading.spo2_pct,
+        "rr_per_min": reading.rr_per_min,
+        "sbp_mmhg": reading.sbp_mmhg,
+        "dbp_mmhg": reading.dbp_mmhg,
+        "temp_c": reading.temp_c,
+        "time_s": reading.at_us as f64 / 1e6,
+    });
+    let body = Body::String(igtl::StringMessage::new(json.to_string()));
+    let metadata = [("StationTimeUs", reading.at_us.to_string())];
+    message(framing, VITALS, arrived_s, body, &metadata)
+}
+
 /// IMAGEs `Temperature` and `ThermalDose` of a thermometry slice, in the HIFU grid's frame (mm;
 /// voxel (x, y, z) at (x, y, z) × spacing), or `None` for a frame without its geometry.
 pub fn thermal_images(
@@ -276,6 +296,32 @@ mod tests {
             panic!()
         };
         assert_eq!((s.code, s.error_name.as_str()), (7, "LINK_LOST"));
+    }
+
+    #[test]
+    fn a_monitor_reading_is_a_json_string_with_units_in_its_keys() {
+        let reading = MonitorReading {
+            hr_bpm: 72.0,
+            spo2_pct: 98.0,
+            rr_per_min: 14.0,
+            sbp_mmhg: 125.0,
+            dbp_mmhg: 77.0,
+            temp_c: 36.9,
+            at_us: 2_500_000,
+        };
+        let m = vitals(&reading, 4.0, Framing::V3);
+        assert_eq!(m.device_name, VITALS);
+        assert_eq!(m.timestamp.as_secs_f64(), 4.0);
+        let Body::String(text) = &m.body else {
+            panic!("{m:?}")
+        };
+        let json: serde_json::Value = serde_json::from_str(&text.text).unwrap();
+        assert_eq!(json["hr_bpm"], 72.0);
+        assert_eq!(json["dbp_mmhg"], 77.0);
+        assert_eq!(json["temp_c"], 36.9);
+        assert_eq!(json["time_s"], 2.5);
+        let back = Message::decode(&m.encode().unwrap()).unwrap();
+        assert_eq!(back.body, m.body);
     }
 
     #[test]

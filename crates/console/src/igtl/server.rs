@@ -440,6 +440,10 @@ impl Shared {
                         publish::tool_tip(report, *at, &self.config.registration, framing)
                     }),
                     DataType::Status => Some(publish::supervisor(&latest, now, framing)),
+                    DataType::String if device == publish::VITALS => latest
+                        .vitals
+                        .as_ref()
+                        .map(|(reading, at)| publish::vitals(reading, *at, framing)),
                     DataType::Image => latest.frame.as_ref().and_then(|(frame, at)| {
                         let [t, d] = publish::thermal_images(frame, *at, framing)?;
                         Some(if device == publish::DOSE { d } else { t })
@@ -474,7 +478,7 @@ impl Shared {
     }
 
     /// The publisher: tool tips at `rate_hz`, RCM and STATUS every second and on change, HIFU
-    /// news one a tick, IMAGEs at `image_rate_hz`.
+    /// news one a tick, each new patient monitor reading, IMAGEs at `image_rate_hz`.
     async fn publish(self) {
         let framing = self.config.framing;
         let mut pose_tick =
@@ -488,6 +492,7 @@ impl Shared {
         let mut sent_state = 0u64;
         let mut sent_frame = 0u64;
         let mut sent_news = 0u64;
+        let mut sent_vitals = 0u64;
         let mut last_status: Option<(u16, String)> = None;
         loop {
             tokio::select! {
@@ -504,6 +509,10 @@ impl Shared {
                     if let Some((n, json, at)) = latest.hifu_news.iter().find(|(n, ..)| *n > sent_news) {
                         sent_news = *n;
                         self.broadcast(DataType::String, &publish::hifu_news(json, *at, framing));
+                    }
+                    if let Some((reading, at)) = latest.vitals.as_ref().filter(|_| latest.vitals_count != sent_vitals) {
+                        sent_vitals = latest.vitals_count;
+                        self.broadcast(DataType::String, &publish::vitals(reading, *at, framing));
                     }
                     let status = status_key(&latest);
                     if last_status.as_ref() != Some(&status) {

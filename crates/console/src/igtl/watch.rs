@@ -1,5 +1,5 @@
 //! The session as an OpenIGTLink peer sees it: a tap on the console core's inputs (the station's
-//! state reports and events, the link's life) and a sink for thermometry frames keep the latest
+//! state reports and events, the patient monitor's readings, the link's life) and a sink for thermometry frames keep the latest
 //! of each, stamped with the wall clock when it arrived, for the publisher to read at its rate.
 
 use hifu::device::ThermometryFrame;
@@ -7,7 +7,7 @@ use proto::{Datagram, StateReport, SupervisorStateCode};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use teleop::{ConsoleInput, ConsoleOutput, SessionEvent, Tap};
+use teleop::{ConsoleInput, ConsoleOutput, MonitorReading, SessionEvent, Tap};
 
 /// Something that sees every thermometry frame the station sends.
 pub type ThermometrySink = Box<dyn FnMut(&ThermometryFrame) + Send>;
@@ -30,6 +30,9 @@ pub struct Latest {
     /// rule that stopped it, plan accepted or refused), numbered from 1, with when it arrived.
     pub hifu_news: VecDeque<(u64, String, f64)>,
     pub hifu_news_count: u64,
+    /// The station's newest patient monitor reading, when it arrived, and how many have.
+    pub vitals: Option<(MonitorReading, f64)>,
+    pub vitals_count: u64,
 }
 
 /// How many HIFU news items wait for the publisher at most (older ones are dropped).
@@ -100,6 +103,14 @@ impl SessionWatch {
                 if latest.hifu_news.len() > NEWS_KEPT {
                     latest.hifu_news.pop_front();
                 }
+            }
+            // What the console core would not show (not finite, out of range) is not sent.
+            ConsoleInput::Event {
+                event: SessionEvent::Vitals(reading),
+            } if reading.is_plausible() => {
+                let mut latest = self.lock();
+                latest.vitals = Some((*reading, wall_now()));
+                latest.vitals_count += 1;
             }
             ConsoleInput::Connected => self.lock().connected = true,
             ConsoleInput::Disconnected { reason } => {
