@@ -59,6 +59,22 @@ fn the_station_sends_each_reading_to_every_console_observers_included() {
 }
 
 #[test]
+fn a_console_that_joins_gets_the_newest_reading_at_once() {
+    let mut ward = Ward::new(StationSessionConfig::default());
+    ward.input(StationInput::Monitor {
+        reading: reading(70.0, 1_000_000),
+    });
+    ward.input(StationInput::Monitor {
+        reading: reading(71.0, 2_000_000),
+    });
+    ward.events.clear();
+    ward.connect_operator(A, "Dr A");
+    let sent = vitals_sent(&ward);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0], (Some(A), reading(71.0, 2_000_000)));
+}
+
+#[test]
 fn a_console_sending_vitals_is_closed_as_speaking_out_of_turn() {
     let mut ward = Ward::new(StationSessionConfig::default());
     ward.connect_operator(A, "Dr A");

@@ -224,6 +224,10 @@ impl StationSession {
             p.clock
                 .set_external_bound(offset, error, now.as_micros() as i64);
         }
+        // A console that joins sees the patient's vitals at once, not at the next reading.
+        if let Some(reading) = self.last_vitals {
+            self.send(Some(peer), SessionEvent::Vitals(reading));
+        }
     }
 
     /// A console's request for the supervisor: its role, control and the bedside confirmation

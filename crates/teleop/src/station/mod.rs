@@ -24,6 +24,7 @@ pub use io::{LOCAL_COMMANDS, LocalRequest, StationInput, StationOutput};
 use crate::core::{Core, OutputQueue};
 use crate::hifu::procedure::{HifuProcedure, HifuStationConfig};
 use crate::message::{ControlHolder, ControlStep, Role, SessionEvent, state_code};
+use crate::monitor::MonitorReading;
 use crate::report::StationReport;
 use crate::time::{ClockAnnouncement, TimeSource};
 use arm_loop::{ArmLoop, TimedCommand};
@@ -114,6 +115,8 @@ pub struct StationSession {
     /// Whether the start has been audited.
     started: bool,
     hifu: Option<HifuProcedure>,
+    /// The patient monitor's newest reading, for a console that joins.
+    last_vitals: Option<MonitorReading>,
 }
 
 impl StationSession {
@@ -149,6 +152,7 @@ impl StationSession {
             last_now: now,
             started: false,
             hifu,
+            last_vitals: None,
         })
     }
 
@@ -350,7 +354,10 @@ impl Core for StationSession {
             StationInput::Event { peer, event } => self.on_event(peer, event, now),
             StationInput::Bulk { peer, message } => self.on_bulk(peer, message, now),
             StationInput::HifuDevice { report } => self.on_device_report(report, now),
-            StationInput::Monitor { reading } => self.send(None, SessionEvent::Vitals(reading)),
+            StationInput::Monitor { reading } => {
+                self.last_vitals = Some(reading);
+                self.send(None, SessionEvent::Vitals(reading));
+            }
             StationInput::Local { request } => self.on_local(request, now),
             StationInput::Tick => self.on_tick(now),
         }
