@@ -30,6 +30,9 @@ use trust::{AuditAction, AuditRecord, Identity};
 pub const FRESH_STATE: Duration = Duration::from_millis(100);
 /// An engage request not confirmed within this long is given up.
 const ENGAGE_CONFIRM: Duration = Duration::from_secs(1);
+/// Longer than this without a master sample (the loop runs at 1 kHz), the tremor filter starts
+/// afresh from the next one.
+pub const MASTER_GAP: Duration = Duration::from_millis(20);
 /// Round trips kept for the report: one per clock ping for an hour.
 const RTT_CAPACITY: usize = 200_000;
 
@@ -121,6 +124,8 @@ pub struct ConsoleSession {
     engages_this_session: u64,
     left_engaged_at: Option<Duration>,
     last_master: Option<MasterSample>,
+    /// When the latest master sample came.
+    last_master_at: Option<Duration>,
     /// The tremor-filtered position of the latest sample.
     filtered: Option<[f64; 3]>,
     clock: ClockSync,
@@ -162,6 +167,7 @@ impl ConsoleSession {
             engages_this_session: 0,
             left_engaged_at: None,
             last_master: None,
+            last_master_at: None,
             filtered: None,
             clock: ClockSync::new(),
             ping_id: 0,
@@ -631,6 +637,17 @@ impl ConsoleSession {
     }
 
     fn on_master(&mut self, sample: MasterSample, now: Duration) {
+        // After a gap in the samples (a page that fell silent, a master that stalled) the
+        // filter's history is not the hand's: forget it, or an engage right after the gap would
+        // register against the stale position and the tool would then travel the hand's
+        // movement during the gap.
+        if self
+            .last_master_at
+            .is_some_and(|at| now.saturating_sub(at) > MASTER_GAP)
+        {
+            self.filter.reset();
+        }
+        self.last_master_at = Some(now);
         let filtered = self.filter.filter(sample.position, now.as_secs_f64());
         self.filtered = Some(filtered);
         self.last_master = Some(sample);
