@@ -53,11 +53,7 @@ fn https(port: u16, ca: &[u8], text: String) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_its_certificate_the_hub_serves_https_beyond_loopback() {
     let dir = tempdir("https-served");
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    std::fs::write(dir.join("hub.crt"), cert.pem()).unwrap();
-    std::fs::write(dir.join("hub.key"), key.serialize_pem()).unwrap();
+    let ca = common::self_signed_localhost(&dir);
     let hub = start_hub(&dir, |config| {
         config.http = "0.0.0.0:0".parse().unwrap();
         config.tls_cert = Some(dir.join("hub.crt"));
@@ -66,7 +62,6 @@ async fn with_its_certificate_the_hub_serves_https_beyond_loopback() {
     .await;
     let port = hub.http_addr.port();
     add_user(&hub, "nell", Role::Nurse);
-    let ca = cert.der().to_vec();
 
     let nobody = request_text("GET", "/api/alerts", &Caller::Nobody, "", "");
     let ca_copy = ca.clone();

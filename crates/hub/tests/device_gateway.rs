@@ -280,11 +280,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_certificate_the_gateway_speaks_mqtt_over_tls_beyond_loopback() {
     let dir = temp_dir("tls");
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    std::fs::write(dir.join("hub.crt"), cert.pem()).unwrap();
-    std::fs::write(dir.join("hub.key"), key.serialize_pem()).unwrap();
+    let der = common::self_signed_localhost(&dir);
     let hub = start_hub(&dir, |config| {
         config.mqtt_listen = "0.0.0.0:0".parse().unwrap();
         config.mqtt_tls_cert = Some(dir.join("hub.crt"));
@@ -293,7 +289,7 @@ async fn with_a_certificate_the_gateway_speaks_mqtt_over_tls_beyond_loopback() {
     .await;
     let password = hub.register_device("w-tls", "p-tls").unwrap();
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der().clone()).unwrap();
+    roots.add(der.into()).unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

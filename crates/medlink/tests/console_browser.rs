@@ -11,7 +11,6 @@ mod common;
 
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 const SCREENSHOTS: [&str; 6] = [
@@ -23,17 +22,9 @@ const SCREENSHOTS: [&str; 6] = [
     "bedside-handback.png",
 ];
 
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
 #[test]
 fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_page_holds_it() {
-    let Some(chromium) = chromium() else {
-        eprintln!("SKIPPED: no chromium on PATH; run bash scripts/setup-browser.sh");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let dir = temp_dir("console-browser");

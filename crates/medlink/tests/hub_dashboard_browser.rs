@@ -12,13 +12,6 @@ use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
 const USER: &str = "charge.ann";
 const PASSWORD: &str = "ward-7 night shift";
 /// The ward patient whose ECG `medlink sim ecg` streams.
@@ -44,8 +37,7 @@ const SCREENSHOTS: [&str; 4] = [
 #[test]
 fn a_charge_nurse_signs_in_sees_the_alert_of_a_deteriorating_patient_acknowledges_it_and_finds_it_audited()
  {
-    let Some(chromium) = chromium() else {
-        eprintln!("SKIPPED: no chromium on PATH; run bash scripts/setup-browser.sh");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let dir = temp_dir("dashboard-browser");

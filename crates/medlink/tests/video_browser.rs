@@ -5,20 +5,15 @@
 //! figure of the report is there, and saves the page's screenshot in the test's temp dir.
 //! Skipped, saying so, only when no chromium is installed (bash scripts/setup-browser.sh).
 
+mod common;
+
+use common::chromium_or_skip;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
 #[test]
 fn the_page_decodes_and_paints_the_station_video_in_capture_order() {
-    let Some(chromium) = chromium() else {
-        eprintln!("SKIPPED: no chromium on PATH; run bash scripts/setup-browser.sh");
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("video-browser");

@@ -48,3 +48,15 @@ pub async fn device(hub: &hub::RunningHub, id: &str, patient: &str) -> hub::devi
         .await
         .expect("connected")
 }
+
+/// A self-signed certificate for `localhost`, written to `dir/hub.crt` and `dir/hub.key`; its DER
+/// for a client's trust roots.
+#[allow(dead_code)] // used by the TLS tests only
+pub fn self_signed_localhost(dir: &std::path::Path) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join("hub.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.join("hub.key"), key.serialize_pem()).unwrap();
+    cert.der().to_vec()
+}

@@ -307,3 +307,16 @@ pub fn small_hifu_plan(out: &Path) {
         out.as_os_str(),
     ]);
 }
+
+/// Debian's chromium on PATH, for the browser tests; `None`, saying the test is skipped, when
+/// it is missing (bash scripts/setup-browser.sh installs it).
+pub fn chromium_or_skip() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        eprintln!("SKIPPED: no chromium on PATH; run bash scripts/setup-browser.sh");
+    }
+    found
+}
