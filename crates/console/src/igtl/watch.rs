@@ -28,7 +28,7 @@ pub struct Latest {
     pub frame_count: u64,
     /// The station's latest HIFU news as JSON (spot started or ended, beam on or off and the
     /// rule that stopped it, plan accepted or refused), numbered from 1, with when it arrived.
-    pub hifu_news: VecDeque<(u64, String, f64)>,
+    pub hifu_news: VecDeque<(u64, Arc<str>, f64)>,
     pub hifu_news_count: u64,
     /// The station's newest patient monitor reading, when it arrived, and how many have.
     pub vitals: Option<(MonitorReading, f64)>,
@@ -95,7 +95,7 @@ impl SessionWatch {
             ConsoleInput::Event {
                 event: SessionEvent::Hifu(news),
             } => {
-                let json = serde_json::to_string(news).unwrap_or_default();
+                let json: Arc<str> = serde_json::to_string(news).unwrap_or_default().into();
                 let mut latest = self.lock();
                 latest.hifu_news_count += 1;
                 let n = latest.hifu_news_count;
