@@ -16,6 +16,7 @@ pub mod gateway;
 mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod ownership;
 pub mod priority;
 pub mod recent;
 pub mod registrations;
