@@ -35,7 +35,7 @@ pub struct AlertEngine {
     pub(super) news2_clear: ClearCounts,
     /// The same for each patient's sustained-low-SpO2 alert.
     pub(super) spo2_clear: ClearCounts,
-    liveness: Liveness,
+    pub(super) liveness: Liveness,
     events: VecDeque<AlertEvent>,
 }
 

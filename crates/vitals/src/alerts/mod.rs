@@ -10,6 +10,7 @@ mod escalation;
 mod hysteresis;
 mod liveness;
 mod news2_rule;
+mod handover;
 mod restore;
 mod spo2_rule;
 

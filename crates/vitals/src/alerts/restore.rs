@@ -11,6 +11,13 @@ impl AlertEngine {
     /// goes on from its stored `last_notified_ms` (wall time): one whose deadline passed while the
     /// hub was down escalates at the first [`AlertEngine::handle_timeout`].
     pub fn restore(&mut self, alerts: impl IntoIterator<Item = Alert>, next_id: u64) {
+        let highest = self.adopt(alerts);
+        self.next_id = self.next_id.max(next_id).max(highest.saturating_add(1));
+    }
+
+    /// Takes the unresolved `alerts` in (as [`AlertEngine::restore`]) without touching the ids
+    /// this engine gives; returns the highest id among them.
+    pub(super) fn adopt(&mut self, alerts: impl IntoIterator<Item = Alert>) -> u64 {
         let mut highest = 0;
         for alert in alerts {
             highest = highest.max(alert.id);
@@ -29,7 +36,7 @@ impl AlertEngine {
             self.active
                 .insert((alert.rule, alert.subject.clone()), alert);
         }
-        self.next_id = self.next_id.max(next_id).max(highest.saturating_add(1));
+        highest
     }
 
     /// The NEWS2 aggregate last paged about `patient` (the re-notification baseline) while its
