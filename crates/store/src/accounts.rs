@@ -3,14 +3,15 @@
 //! bearer tokens (only SHA-256 hashes of their secrets are stored). Every change a person makes
 //! here is appended to the audit trail in the same transaction.
 //!
-//! [`AccountStore`] is a connection of its own to the journal file, so sign-in never waits for
-//! the alert engine's lock; the command-line tools open the same file while the hub runs.
+//! [`AccountStore`] is a connection of its own to the journal, so sign-in never waits for the
+//! alert engine's lock; the command-line tools open the same journal while the hub runs.
 
 use crate::alerts::MIGRATIONS;
 use crate::audit_table::{self, append};
+use crate::db::{Conn, Location, Row};
 use crate::migrate::migrate;
+use crate::values;
 use crate::{AuditRow, Durability, NewAudit, StoreError};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 use std::path::Path;
 
@@ -60,26 +61,32 @@ pub struct UserRow {
 
 /// Accounts, sessions and tokens in the alert journal.
 pub struct AccountStore {
-    pub(crate) conn: Connection,
+    pub(crate) conn: Conn,
 }
 
 impl AccountStore {
-    /// Opens (creating or migrating) the journal at `path`.
+    /// Opens (creating or migrating) the SQLite journal at `path`.
     pub fn open(path: &Path, durability: Durability) -> Result<AccountStore, StoreError> {
-        AccountStore::init(Connection::open(path)?, durability)
+        AccountStore::connect(&Location::Sqlite(path.to_path_buf()), durability)
+    }
+
+    /// Opens (creating or migrating) the journal at `location` (see [`Location::journal`]).
+    pub fn connect(
+        location: &Location,
+        durability: Durability,
+    ) -> Result<AccountStore, StoreError> {
+        AccountStore::init(Conn::open(location, durability)?)
     }
 
     /// A private in-memory journal, for tests.
     pub fn open_in_memory() -> Result<AccountStore, StoreError> {
-        AccountStore::init(Connection::open_in_memory()?, Durability::Normal)
+        AccountStore::init(Conn::open_in_memory()?)
     }
 
-    fn init(mut conn: Connection, durability: Durability) -> Result<AccountStore, StoreError> {
-        crate::configure(&conn, durability)?;
-        // Another process (the hub, a command) writes the same file: take the write lock at
-        // the start of each transaction, never by upgrading a read.
-        conn.set_transaction_behavior(TransactionBehavior::Immediate);
-        migrate(&mut conn, "alert journal", MIGRATIONS)?;
+    /// Another process (the hub, a command) writes the same journal: every transaction takes
+    /// the write lock when it starts ([`Conn::transaction`]).
+    fn init(mut conn: Conn) -> Result<AccountStore, StoreError> {
+        migrate(&mut conn, "alert journal", MIGRATIONS, None)?;
         Ok(AccountStore { conn })
     }
 
@@ -87,7 +94,7 @@ impl AccountStore {
     pub(crate) fn audited<T>(
         &mut self,
         audit: NewAudit,
-        change: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+        change: impl FnOnce(&Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let tx = self.conn.transaction()?;
         let out = change(&tx)?;
@@ -104,9 +111,8 @@ impl AccountStore {
     /// Every row of the audit trail, in seq order.
     pub fn audit_trail(&self) -> Result<Vec<AuditRow>, StoreError> {
         let sql = format!("SELECT {} FROM audit ORDER BY seq", audit_table::COLUMNS);
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], audit_table::audit_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = self.conn.query(&sql, &[])?;
+        rows.iter().map(audit_table::audit_from_row).collect()
     }
 
     /// Adds an account; false (and nothing written) if the name is taken.
@@ -118,10 +124,10 @@ impl AccountStore {
             tx.execute(
                 "INSERT INTO users (name, role, password_hash, disabled, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    user.name,
-                    user.role,
-                    user.password_hash,
+                &values![
+                    user.name.as_str(),
+                    user.role.as_str(),
+                    user.password_hash.as_str(),
                     user.disabled,
                     user.created_ms
                 ],
@@ -132,21 +138,16 @@ impl AccountStore {
 
     /// The account `name`, if there is one.
     pub fn user(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"))?
-            .query_row([name], user_from_row)
-            .optional()?;
-        Ok(row)
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1");
+        let row = self.conn.query_opt(&sql, &values![name])?;
+        row.as_ref().map(user_from_row).transpose()
     }
 
     /// Every account, by name.
     pub fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
-        let rows = stmt.query_map([], user_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY name");
+        let rows = self.conn.query(&sql, &[])?;
+        rows.iter().map(user_from_row).collect()
     }
 
     /// Disables `name` and ends its sessions; false if there is no such account.
@@ -182,10 +183,10 @@ impl AccountStore {
         }
         self.audited(audit, |tx| {
             match value {
-                Some(value) => tx.execute(sql, params![name, value])?,
-                None => tx.execute(sql, params![name])?,
+                Some(value) => tx.execute(sql, &values![name, value])?,
+                None => tx.execute(sql, &values![name])?,
             };
-            tx.execute("DELETE FROM sessions WHERE name = ?1", [name])?;
+            tx.execute("DELETE FROM sessions WHERE name = ?1", &values![name])?;
             Ok(true)
         })
     }
@@ -202,11 +203,11 @@ impl AccountStore {
         self.audited(audit, |tx| {
             tx.execute(
                 "DELETE FROM sign_in_failures WHERE at_ms < ?1",
-                [forget_before_ms],
+                &values![forget_before_ms],
             )?;
             tx.execute(
                 "INSERT INTO sign_in_failures (name, at_ms) VALUES (?1, ?2)",
-                params![name, at_ms],
+                &values![name, at_ms],
             )?;
             Ok(())
         })?;
@@ -215,17 +216,17 @@ impl AccountStore {
 
     /// The times of `name`'s failed sign-ins at or after `since_ms`, oldest first.
     pub fn failures_since(&self, name: &str, since_ms: i64) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.conn.query(
             "SELECT at_ms FROM sign_in_failures WHERE name = ?1 AND at_ms >= ?2 ORDER BY at_ms",
+            &values![name, since_ms],
         )?;
-        let rows = stmt.query_map(params![name, since_ms], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.iter().map(|r| Ok(r.get(0)?)).collect()
     }
 }
 
 const USER_COLUMNS: &str = "name, role, password_hash, disabled, created_ms";
 
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRow> {
+fn user_from_row(row: &Row) -> Result<UserRow, StoreError> {
     Ok(UserRow {
         name: row.get(0)?,
         role: row.get(1)?,

@@ -6,15 +6,27 @@
 //! only for its own small commit. The hub commits each change here before it tells anyone.
 //! The audit trail lives here too (`audit_table.rs`).
 
+use crate::db::dialect::Migration;
+use crate::db::{Conn, Location, Row};
 use crate::migrate::migrate;
+use crate::values;
 use crate::{Durability, NewAudit, StoreError};
-use rusqlite::{Connection, Row, params};
 use std::path::Path;
 use vitals::alerts::{Acknowledgement, Alert, AlertEvent, Rule, Snooze};
 
 /// The journal's migrations, in order (`PRAGMA user_version` = how many are applied).
-pub(crate) const MIGRATIONS: &[&str] = &[
-    "
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration::Each {
+        sqlite: ALERTS_V1,
+        postgres: ALERTS_V1_POSTGRES,
+    },
+    Migration::Same(NEWS2_BASELINES_V2),
+    Migration::Same(AUDIT_V3),
+    Migration::Same(crate::accounts::MIGRATION),
+    Migration::Same(crate::leases::MIGRATION),
+];
+
+const ALERTS_V1: &str = "
 CREATE TABLE alerts (
     id               INTEGER PRIMARY KEY,
     rule             TEXT NOT NULL,
@@ -43,15 +55,51 @@ CREATE TABLE alert_events (
     notify   TEXT
 );
 CREATE INDEX alert_events_by_alert ON alert_events (alert_id, at_ms);
-",
-    "
+";
+
+/// The same on PostgreSQL, where `alert_events` needs a `rowid` of its own (events of one
+/// millisecond are read back in the order written).
+const ALERTS_V1_POSTGRES: &str = "
+CREATE TABLE alerts (
+    id               BIGINT PRIMARY KEY,
+    rule             TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    patient          TEXT,
+    severity         BIGINT NOT NULL,
+    peak_severity    BIGINT NOT NULL,
+    message          TEXT NOT NULL,
+    raised_at_ms     BIGINT NOT NULL,
+    updated_at_ms    BIGINT NOT NULL,
+    escalation_level BIGINT NOT NULL,
+    notified_role    TEXT NOT NULL,
+    last_notified_ms BIGINT NOT NULL,
+    acknowledged_by  TEXT,
+    acknowledged_at_ms BIGINT,
+    snoozed_by       TEXT,
+    snoozed_until_ms BIGINT,
+    snoozed_severity BIGINT,
+    resolved_at_ms   BIGINT
+);
+CREATE INDEX alerts_unresolved ON alerts (id) WHERE resolved_at_ms IS NULL;
+CREATE TABLE alert_events (
+    rowid    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    alert_id BIGINT NOT NULL REFERENCES alerts (id),
+    kind     TEXT NOT NULL,
+    at_ms    BIGINT NOT NULL,
+    notify   TEXT
+);
+CREATE INDEX alert_events_by_alert ON alert_events (alert_id, at_ms);
+";
+
+const NEWS2_BASELINES_V2: &str = "
 -- The NEWS2 aggregate last paged about each patient with an active NEWS2 alert.
 CREATE TABLE news2_baselines (
     patient   TEXT PRIMARY KEY,
     aggregate INTEGER NOT NULL
 );
-",
-    "
+";
+
+const AUDIT_V3: &str = "
 -- The audit trail (see audit.rs): hash-chained, appended only.
 CREATE TABLE audit (
     seq         INTEGER PRIMARY KEY,
@@ -65,9 +113,7 @@ CREATE TABLE audit (
     prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL
 );
-",
-    crate::accounts::MIGRATION,
-];
+";
 
 const COLUMNS: &str = "id, rule, subject, patient, severity, peak_severity, message, raised_at_ms,
     updated_at_ms, escalation_level, notified_role, last_notified_ms, acknowledged_by,
@@ -75,27 +121,35 @@ const COLUMNS: &str = "id, rule, subject, patient, severity, peak_severity, mess
 
 /// The alert journal database.
 pub struct AlertStore {
-    pub(crate) conn: Connection,
+    pub(crate) conn: Conn,
 }
 
 impl AlertStore {
-    /// Opens (and creates, or migrates) the journal at `path` in WAL mode.
+    /// Opens (and creates, or migrates) the SQLite journal at `path` in WAL mode.
     pub fn open(path: &Path, durability: Durability) -> Result<AlertStore, StoreError> {
-        AlertStore::init(Connection::open(path)?, durability)
+        AlertStore::connect(&Location::Sqlite(path.to_path_buf()), durability)
+    }
+
+    /// Opens (creating or migrating) the journal at `location` (see [`Location::journal`]).
+    pub fn connect(location: &Location, durability: Durability) -> Result<AlertStore, StoreError> {
+        AlertStore::init(Conn::open(location, durability)?)
     }
 
     /// A private in-memory journal, for tests.
     pub fn open_in_memory() -> Result<AlertStore, StoreError> {
-        AlertStore::init(Connection::open_in_memory()?, Durability::Normal)
+        AlertStore::init(Conn::open_in_memory()?)
     }
 
-    fn init(mut conn: Connection, durability: Durability) -> Result<AlertStore, StoreError> {
-        crate::configure(&conn, durability)?;
-        // Sign-in and the command-line tools write this file too (accounts.rs): take the write
-        // lock when a transaction starts, never by upgrading a read (which fails, busy).
-        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-        migrate(&mut conn, "alert journal", MIGRATIONS)?;
+    /// Sign-in and the command-line tools write this journal too (accounts.rs): every
+    /// transaction takes the write lock when it starts ([`Conn::transaction`]).
+    fn init(mut conn: Conn) -> Result<AlertStore, StoreError> {
+        migrate(&mut conn, "alert journal", MIGRATIONS, None)?;
         Ok(AlertStore { conn })
+    }
+
+    /// The connection, for store modules that add tables of their own.
+    pub fn conn(&self) -> &Conn {
+        &self.conn
     }
 
     /// Commits `events` in one transaction: each alert's new state and the event itself, with
@@ -120,12 +174,15 @@ impl AlertStore {
         let tx = self.conn.transaction()?;
         for (patient, baseline) in news2_baselines {
             match baseline {
-                Some(aggregate) => tx
-                    .prepare_cached("INSERT OR REPLACE INTO news2_baselines VALUES (?1, ?2)")?
-                    .execute(params![patient, aggregate])?,
-                None => tx
-                    .prepare_cached("DELETE FROM news2_baselines WHERE patient = ?1")?
-                    .execute([patient])?,
+                Some(aggregate) => tx.execute(
+                    "INSERT INTO news2_baselines (patient, aggregate) VALUES (?1, ?2)
+                     ON CONFLICT (patient) DO UPDATE SET aggregate = excluded.aggregate",
+                    &values![*patient, *aggregate],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM news2_baselines WHERE patient = ?1",
+                    &values![*patient],
+                )?,
             };
         }
         for event in events {
@@ -134,15 +191,10 @@ impl AlertStore {
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_string)))
                 .unwrap_or_else(|| format!("{:?}", event.kind));
-            tx.prepare_cached(
+            tx.execute(
                 "INSERT INTO alert_events (alert_id, kind, at_ms, notify) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                event.alert.id as i64,
-                kind,
-                event.at_ms,
-                event.notify
-            ])?;
+                &values![event.alert.id, kind, event.at_ms, event.notify.as_deref()],
+            )?;
         }
         if let Some(entry) = audit {
             crate::audit_table::append(&tx, entry)?;
@@ -153,57 +205,50 @@ impl AlertStore {
 
     /// Every alert not resolved, oldest id first.
     pub fn unresolved(&self) -> Result<Vec<Alert>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM alerts WHERE resolved_at_ms IS NULL ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([], alert_from_row)?;
-        let mut found = Vec::new();
-        for row in rows {
-            found.push(row??);
-        }
-        Ok(found)
+        let sql = format!("SELECT {COLUMNS} FROM alerts WHERE resolved_at_ms IS NULL ORDER BY id");
+        self.conn
+            .query(&sql, &[])?
+            .iter()
+            .map(alert_from_row)
+            .collect()
     }
 
     /// One alert by id, resolved or not.
     pub fn alert(&self, id: u64) -> Result<Option<Alert>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"))?;
-        let mut rows = stmt.query_map([id as i64], alert_from_row)?;
-        match rows.next() {
-            None => Ok(None),
-            Some(row) => Ok(Some(row??)),
-        }
+        let sql = format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1");
+        self.conn
+            .query_opt(&sql, &values![id])?
+            .as_ref()
+            .map(alert_from_row)
+            .transpose()
     }
 
     /// The stored NEWS2 re-notification baselines, by patient.
     pub fn news2_baselines(&self) -> Result<Vec<(String, u8)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT patient, aggregate FROM news2_baselines ORDER BY patient")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = self.conn.query(
+            "SELECT patient, aggregate FROM news2_baselines ORDER BY patient",
+            &[],
+        )?;
+        rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
     }
 
     /// The id the next alert gets: one above every id ever stored (1 when none).
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        let max: Option<i64> = self
-            .conn
-            .query_row("SELECT max(id) FROM alerts", [], |r| r.get(0))?;
+        let max: Option<i64> = self.conn.query_value("SELECT max(id) FROM alerts", &[])?;
         Ok(max.map_or(1, |m| m.max(0) as u64 + 1))
     }
 
     /// The kinds of the events recorded for alert `id`, oldest first.
     pub fn event_kinds(&self, id: u64) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.conn.query(
             "SELECT kind FROM alert_events WHERE alert_id = ?1 ORDER BY at_ms, rowid",
+            &values![id],
         )?;
-        let rows = stmt.query_map([id as i64], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.iter().map(|r| Ok(r.get(0)?)).collect()
     }
 }
 
-fn save_alert(tx: &rusqlite::Transaction<'_>, a: &Alert) -> Result<(), StoreError> {
+fn save_alert(tx: &Conn, a: &Alert) -> Result<(), StoreError> {
     let rule = serde_json::to_value(a.rule)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -216,48 +261,54 @@ fn save_alert(tx: &rusqlite::Transaction<'_>, a: &Alert) -> Result<(), StoreErro
         Some(s) => (Some(s.by.as_str()), Some(s.until_ms), Some(s.severity)),
         None => (None, None, None),
     };
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO alerts ({COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-    ))?
-    .execute(params![
-        a.id as i64,
-        rule,
-        a.subject,
-        a.patient,
-        a.severity,
-        a.peak_severity,
-        a.message,
-        a.raised_at_ms,
-        a.updated_at_ms,
-        a.escalation_level as i64,
-        a.notified_role,
-        a.last_notified_ms,
-        ack_by,
-        ack_at,
-        snooze_by,
-        snooze_until,
-        snooze_severity,
-        a.resolved_at_ms,
-    ])?;
+    let updates: Vec<String> = COLUMNS
+        .split(',')
+        .map(str::trim)
+        .skip(1)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO alerts ({COLUMNS}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+        crate::db::marks(1, 18),
+        updates.join(", ")
+    );
+    tx.execute(
+        &sql,
+        &values![
+            a.id,
+            rule,
+            a.subject.as_str(),
+            a.patient.as_deref(),
+            a.severity,
+            a.peak_severity,
+            a.message.as_str(),
+            a.raised_at_ms,
+            a.updated_at_ms,
+            a.escalation_level,
+            a.notified_role.as_str(),
+            a.last_notified_ms,
+            ack_by,
+            ack_at,
+            snooze_by,
+            snooze_until,
+            snooze_severity,
+            a.resolved_at_ms,
+        ],
+    )?;
     Ok(())
 }
 
-fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert, StoreError>> {
+fn alert_from_row(row: &Row) -> Result<Alert, StoreError> {
     let rule: String = row.get(1)?;
     let Ok(parsed) = serde_json::from_value::<Rule>(serde_json::Value::String(rule.clone())) else {
-        return Ok(Err(StoreError::Corrupt(format!("alert rule {rule:?}"))));
+        return Err(StoreError::Corrupt(format!("alert rule {rule:?}")));
     };
-    let (id, level): (i64, i64) = (row.get(0)?, row.get(9)?);
-    let acknowledged = match (row.get::<_, Option<String>>(12)?, row.get(13)?) {
+    let (id, level): (u64, usize) = (row.get(0)?, row.get(9)?);
+    let acknowledged = match (row.get::<Option<String>>(12)?, row.get(13)?) {
         (Some(by), Some(at_ms)) => Some(Acknowledgement { by, at_ms }),
         _ => None,
     };
-    let snoozed = match (
-        row.get::<_, Option<String>>(14)?,
-        row.get(15)?,
-        row.get(16)?,
-    ) {
+    let snoozed = match (row.get::<Option<String>>(14)?, row.get(15)?, row.get(16)?) {
         (Some(by), Some(until_ms), Some(severity)) => Some(Snooze {
             by,
             until_ms,
@@ -265,8 +316,8 @@ fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert, StoreError>> 
         }),
         _ => None,
     };
-    Ok(Ok(Alert {
-        id: id.max(0) as u64,
+    Ok(Alert {
+        id,
         rule: parsed,
         subject: row.get(2)?,
         patient: row.get(3)?,
@@ -275,11 +326,11 @@ fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Alert, StoreError>> 
         message: row.get(6)?,
         raised_at_ms: row.get(7)?,
         updated_at_ms: row.get(8)?,
-        escalation_level: level.max(0) as usize,
+        escalation_level: level,
         notified_role: row.get(10)?,
         last_notified_ms: row.get(11)?,
         acknowledged,
         snoozed,
         resolved_at_ms: row.get(17)?,
-    }))
+    })
 }

@@ -1,8 +1,12 @@
 //! One write transaction: measurements from MQTT and Observations from FHIR transactions.
+//! Measurements go in as multi-row inserts (one statement per up to 512 rows), so a batch costs
+//! a few round trips to PostgreSQL, not one per reading.
 
 use crate::StoreError;
 use crate::boots::SeqCache;
-use rusqlite::{OptionalExtension, Transaction, params};
+use crate::db::{Tx, Value, marks};
+use crate::values;
+use std::collections::HashMap;
 use vitals::Measurement;
 
 /// What happened to an inserted measurement.
@@ -17,7 +21,7 @@ pub enum Insert {
 /// A write transaction; dropped without [`Batch::commit`] it rolls back (and the writer forgets
 /// the device sequences it had cached, which may hold what was rolled back).
 pub struct Batch<'a> {
-    tx: Option<Transaction<'a>>,
+    tx: Option<Tx<'a>>,
     seqs: &'a SeqCache,
 }
 
@@ -29,74 +33,116 @@ impl Drop for Batch<'_> {
     }
 }
 
+const INSERT_COLUMNS: &str =
+    "device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, boot";
+const PER_ROW: usize = 13;
+/// Rows per insert statement, largest first (few distinct statements, each prepared once).
+const CHUNKS: [usize; 4] = [512, 64, 8, 1];
+
+fn row_values(m: &Measurement, boot: i64, into: &mut Vec<Value>) {
+    let v = &m.vitals;
+    into.extend(values![
+        m.device.as_str(),
+        m.seq,
+        m.patient.as_str(),
+        m.time_ms,
+        v.heart_rate,
+        v.resp_rate,
+        v.spo2,
+        v.on_oxygen,
+        v.temperature,
+        v.systolic,
+        v.diastolic,
+        v.consciousness.map(|c| c.letter()),
+        boot,
+    ]);
+}
+
+fn insert_sql(rows: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| format!("({})", marks(r * PER_ROW + 1, PER_ROW)))
+        .collect();
+    format!(
+        "INSERT INTO measurements ({INSERT_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING
+         RETURNING id, device, boot, seq",
+        tuples.join(", ")
+    )
+}
+
 impl<'a> Batch<'a> {
-    pub(crate) fn new(tx: Transaction<'a>, seqs: &'a SeqCache) -> Self {
+    pub(crate) fn new(tx: Tx<'a>, seqs: &'a SeqCache) -> Self {
         Batch { tx: Some(tx), seqs }
     }
 
-    fn tx(&self) -> &Transaction<'a> {
+    fn tx(&self) -> Result<&Tx<'a>, StoreError> {
         self.tx
             .as_ref()
-            .expect("a batch holds its transaction until it commits")
+            .ok_or_else(|| StoreError::Corrupt("batch used after its commit".into()))
     }
 
     /// Stores a measurement unless `(device, boot, seq)` is already there; the boot is the
     /// device's current one, or the next when `m` shows the device rebooted (see
     /// [`crate::boots`]), so a rebooted device's readings are stored though their numbers repeat.
     pub fn insert(&self, m: &Measurement) -> Result<Insert, StoreError> {
-        let boot = crate::boots::boot_of(self.tx(), self.seqs, m)?;
-        let inserted = self.insert_in(m, boot)?;
-        if inserted != Insert::Duplicate {
-            crate::boots::stored(self.seqs, m, boot);
-        }
-        Ok(inserted)
+        Ok(self.insert_all(std::slice::from_ref(m))?[0])
     }
 
-    /// Stores a measurement in `boot` of its device unless `(device, boot, seq)` is there.
-    fn insert_in(&self, m: &Measurement, boot: i64) -> Result<Insert, StoreError> {
-        let v = &m.vitals;
-        let changed = self
-            .tx()
-            .prepare_cached(
-                "INSERT OR IGNORE INTO measurements
-                 (device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, boot)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?
-            .execute(params![
-                m.device,
-                m.seq as i64,
-                m.patient,
-                m.time_ms,
-                v.heart_rate,
-                v.resp_rate,
-                v.spo2,
-                v.on_oxygen.map(i64::from),
-                v.temperature,
-                v.systolic,
-                v.diastolic,
-                v.consciousness.map(|c| c.letter()),
-                boot,
-            ])?;
-        Ok(if changed == 1 {
-            Insert::Stored(self.tx().last_insert_rowid())
-        } else {
-            Insert::Duplicate
-        })
+    /// Stores every measurement of `ms` as [`Batch::insert`] does, in order, in a few
+    /// statements; returns what happened to each.
+    pub fn insert_all(&self, ms: &[Measurement]) -> Result<Vec<Insert>, StoreError> {
+        let mut booted = Vec::with_capacity(ms.len());
+        for m in ms {
+            let boot = crate::boots::boot_of(self.tx()?, self.seqs, m)?;
+            // A duplicate never holds a higher number than the device's stored highest, so
+            // noting it before the insert's answer changes nothing.
+            crate::boots::stored(self.seqs, m, boot);
+            booted.push((m, boot));
+        }
+        self.insert_rows(&booted)
+    }
+
+    /// Inserts `(measurement, boot)` rows, skipping those already stored.
+    fn insert_rows(&self, rows: &[(&Measurement, i64)]) -> Result<Vec<Insert>, StoreError> {
+        let tx = self.tx()?;
+        let mut stored: HashMap<(String, i64, i64), i64> = HashMap::new();
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let n = CHUNKS.into_iter().find(|&c| c <= rest.len()).unwrap_or(1);
+            let (chunk, after) = rest.split_at(n);
+            let mut params = Vec::with_capacity(n * PER_ROW);
+            for (m, boot) in chunk {
+                row_values(m, *boot, &mut params);
+            }
+            for row in tx.query(&insert_sql(n), &params)? {
+                stored.insert((row.get(1)?, row.get(2)?, row.get(3)?), row.get(0)?);
+            }
+            rest = after;
+        }
+        // The first of equal keys got the row; any later one in the batch is a duplicate.
+        let outcome = rows
+            .iter()
+            .map(|(m, boot)| {
+                let key = (m.device.clone(), *boot, m.seq.min(i64::MAX as u64) as i64);
+                stored
+                    .remove(&key)
+                    .map_or(Insert::Duplicate, Insert::Stored)
+            })
+            .collect();
+        Ok(outcome)
     }
 
     /// Stores a measurement that has no device sequence (a posted FHIR Observation): it gets
     /// the next sequence number of its device's current boot.
     pub fn insert_unsequenced(&self, mut m: Measurement) -> Result<i64, StoreError> {
         self.seqs.borrow_mut().remove(&m.device); // a sequence the writer's cache does not follow
-        let (boot, _) = crate::boots::current(self.tx(), &m.device)?;
-        let last: Option<i64> = self
-            .tx()
-            .prepare_cached("SELECT max(seq) FROM measurements WHERE device = ?1 AND boot = ?2")?
-            .query_row(params![m.device, boot], |r| r.get(0))
-            .optional()?
-            .flatten();
-        m.seq = last.map_or(1, |s| s as u64 + 1);
-        match self.insert_in(&m, boot)? {
+        let tx = self.tx()?;
+        let (boot, _) = crate::boots::current(tx, &m.device)?;
+        let last: Option<u64> = tx.query_value(
+            "SELECT max(seq) FROM measurements WHERE device = ?1 AND boot = ?2",
+            &values![m.device.as_str(), boot],
+        )?;
+        m.seq = last.map_or(1, |s| s + 1);
+        match self.insert_rows(&[(&m, boot)])?[0] {
             Insert::Stored(id) => Ok(id),
             Insert::Duplicate => Err(StoreError::Corrupt(format!(
                 "sequence {} of {} already taken",
@@ -107,20 +153,20 @@ impl<'a> Batch<'a> {
 
     /// Registers a patient id if new.
     pub fn ensure_patient(&self, id: &str) -> Result<(), StoreError> {
-        self.tx()
-            .prepare_cached("INSERT OR IGNORE INTO patients (id) VALUES (?1)")?
-            .execute(params![id])?;
+        self.tx()?.execute(
+            "INSERT INTO patients (id) VALUES (?1) ON CONFLICT DO NOTHING",
+            &values![id],
+        )?;
         Ok(())
     }
 
     /// Registers a device and links it to its patient (the latest link wins).
     pub fn ensure_device(&self, id: &str, patient: Option<&str>) -> Result<(), StoreError> {
-        self.tx()
-            .prepare_cached(
-                "INSERT INTO devices (id, patient) VALUES (?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET patient = coalesce(excluded.patient, patient)",
-            )?
-            .execute(params![id, patient])?;
+        self.tx()?.execute(
+            "INSERT INTO devices (id, patient) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET patient = coalesce(excluded.patient, devices.patient)",
+            &values![id, patient],
+        )?;
         Ok(())
     }
 

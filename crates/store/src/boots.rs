@@ -9,7 +9,8 @@
 //! what the database holds. A batch that does not commit clears the cache.
 
 use crate::StoreError;
-use rusqlite::{OptionalExtension, Transaction, params};
+use crate::db::Conn;
+use crate::values;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use vitals::Measurement;
@@ -27,39 +28,36 @@ pub(crate) struct DeviceSeq {
 pub(crate) type SeqCache = RefCell<HashMap<String, DeviceSeq>>;
 
 /// The device's current boot and the device time it started (boot 0: never rebooted).
-pub(crate) fn current(
-    tx: &Transaction<'_>,
-    device: &str,
-) -> Result<(i64, Option<i64>), StoreError> {
-    let found = tx
-        .prepare_cached("SELECT boot, started_ms FROM device_boots WHERE device = ?1")?
-        .query_row(params![device], |r| Ok((r.get(0)?, Some(r.get(1)?))))
-        .optional()?;
-    Ok(found.unwrap_or((0, None)))
+pub(crate) fn current(tx: &Conn, device: &str) -> Result<(i64, Option<i64>), StoreError> {
+    let found = tx.query_opt(
+        "SELECT boot, started_ms FROM device_boots WHERE device = ?1",
+        &values![device],
+    )?;
+    Ok(match found {
+        Some(row) => (row.get(0)?, Some(row.get(1)?)),
+        None => (0, None),
+    })
 }
 
-fn load(tx: &Transaction<'_>, device: &str) -> Result<DeviceSeq, StoreError> {
+fn load(tx: &Conn, device: &str) -> Result<DeviceSeq, StoreError> {
     let (boot, started_ms) = current(tx, device)?;
-    let highest: Option<(i64, i64)> = tx
-        .prepare_cached(
-            "SELECT seq, time_ms FROM measurements WHERE device = ?1 AND boot = ?2
-             ORDER BY seq DESC LIMIT 1",
-        )?
-        .query_row(params![device, boot], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let highest = tx.query_opt(
+        "SELECT seq, time_ms FROM measurements WHERE device = ?1 AND boot = ?2
+         ORDER BY seq DESC LIMIT 1",
+        &values![device, boot],
+    )?;
     Ok(DeviceSeq {
         boot,
         started_ms,
-        highest: highest.map(|(seq, time_ms)| (seq as u64, time_ms)),
+        highest: match highest {
+            Some(row) => Some((row.get(0)?, row.get(1)?)),
+            None => None,
+        },
     })
 }
 
 /// The boot `m` belongs to; records a new boot when `m` starts one.
-pub(crate) fn boot_of(
-    tx: &Transaction<'_>,
-    cache: &SeqCache,
-    m: &Measurement,
-) -> Result<i64, StoreError> {
+pub(crate) fn boot_of(tx: &Conn, cache: &SeqCache, m: &Measurement) -> Result<i64, StoreError> {
     let known = cache.borrow().get(&m.device).copied();
     let mut seq = match known {
         Some(seq) => seq,
@@ -68,11 +66,11 @@ pub(crate) fn boot_of(
     let boot = if seq.boot > 0 && seq.started_ms.is_some_and(|started| m.time_ms < started) {
         seq.boot - 1 // a late reading of the previous boot
     } else if vitals::reboot::restarts(m.seq, m.time_ms, seq.highest) {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO device_boots (device, boot, started_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT (device) DO UPDATE SET boot = excluded.boot, started_ms = excluded.started_ms",
-        )?
-        .execute(params![m.device, seq.boot + 1, m.time_ms])?;
+            &values![m.device.as_str(), seq.boot + 1, m.time_ms],
+        )?;
         seq = DeviceSeq {
             boot: seq.boot + 1,
             started_ms: Some(m.time_ms),

@@ -2,8 +2,9 @@
 //! cookie, a token by the SHA-256 of its secret: neither secret is ever stored.
 
 use crate::accounts::AccountStore;
+use crate::db::{Conn, Row};
+use crate::values;
 use crate::{NewAudit, StoreError};
-use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 /// One signed-in session.
@@ -47,17 +48,17 @@ impl AccountStore {
             tx.execute(
                 "INSERT INTO sessions (id_hash, name, csrf, created_ms, last_seen_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    session.id_hash,
-                    session.name,
-                    session.csrf,
+                &values![
+                    session.id_hash.as_str(),
+                    session.name.as_str(),
+                    session.csrf.as_str(),
                     session.created_ms,
                     session.last_seen_ms
                 ],
             )?;
             tx.execute(
                 "DELETE FROM sign_in_failures WHERE name = ?1",
-                [&session.name],
+                &values![session.name.as_str()],
             )?;
             Ok(())
         })
@@ -65,22 +66,20 @@ impl AccountStore {
 
     /// The session whose cookie hashes to `id_hash`.
     pub fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT id_hash, name, csrf, created_ms, last_seen_ms FROM sessions
-                 WHERE id_hash = ?1",
-            )?
-            .query_row([id_hash], session_from_row)
-            .optional()?;
-        Ok(row)
+        let row = self.conn.query_opt(
+            "SELECT id_hash, name, csrf, created_ms, last_seen_ms FROM sessions
+             WHERE id_hash = ?1",
+            &values![id_hash],
+        )?;
+        row.as_ref().map(session_from_row).transpose()
     }
 
     /// Notes that the session was used at `at_ms`.
     pub fn touch_session(&mut self, id_hash: &str, at_ms: i64) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("UPDATE sessions SET last_seen_ms = ?2 WHERE id_hash = ?1")?
-            .execute(params![id_hash, at_ms])?;
+        self.conn.execute(
+            "UPDATE sessions SET last_seen_ms = ?2 WHERE id_hash = ?1",
+            &values![id_hash, at_ms],
+        )?;
         Ok(())
     }
 
@@ -90,8 +89,8 @@ impl AccountStore {
         id_hash: &str,
         audit: Option<NewAudit>,
     ) -> Result<bool, StoreError> {
-        let delete = |tx: &rusqlite::Transaction<'_>| {
-            Ok(tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])? > 0)
+        let delete = |tx: &Conn| {
+            Ok(tx.execute("DELETE FROM sessions WHERE id_hash = ?1", &values![id_hash])? > 0)
         };
         match audit {
             Some(audit) => self.audited(audit, delete),
@@ -114,11 +113,11 @@ impl AccountStore {
                 &format!(
                     "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                 ),
-                params![
-                    token.id,
-                    token.name,
-                    token.scopes,
-                    token.secret_hash,
+                &values![
+                    token.id.as_str(),
+                    token.name.as_str(),
+                    token.scopes.as_str(),
+                    token.secret_hash.as_str(),
                     token.created_ms,
                     token.expires_ms,
                     token.revoked_ms
@@ -140,20 +139,15 @@ impl AccountStore {
 
     fn token_where(&self, column: &str, value: &str) -> Result<Option<TokenRow>, StoreError> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE {column} = ?1");
-        let row = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([value], token_from_row)
-            .optional()?;
-        Ok(row)
+        let row = self.conn.query_opt(&sql, &values![value])?;
+        row.as_ref().map(token_from_row).transpose()
     }
 
     /// Every token, oldest first.
     pub fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_ms, id");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], token_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = self.conn.query(&sql, &[])?;
+        rows.iter().map(token_from_row).collect()
     }
 
     /// Revokes token `id` at `at_ms`, appending `audit`; false if there is no such token or it
@@ -168,7 +162,7 @@ impl AccountStore {
             Some(token) if token.revoked_ms.is_none() => self.audited(audit, |tx| {
                 tx.execute(
                     "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1",
-                    params![id, at_ms],
+                    &values![id, at_ms],
                 )?;
                 Ok(true)
             }),
@@ -179,7 +173,7 @@ impl AccountStore {
 
 const TOKEN_COLUMNS: &str = "id, name, scopes, secret_hash, created_ms, expires_ms, revoked_ms";
 
-fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+fn session_from_row(row: &Row) -> Result<SessionRow, StoreError> {
     Ok(SessionRow {
         id_hash: row.get(0)?,
         name: row.get(1)?,
@@ -189,7 +183,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
-fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
+fn token_from_row(row: &Row) -> Result<TokenRow, StoreError> {
     Ok(TokenRow {
         id: row.get(0)?,
         name: row.get(1)?,

@@ -1,9 +1,11 @@
-//! Durable storage for the care hub: SQLite in WAL mode.
+//! Durable storage for the care hub: SQLite in WAL mode (embedded, the default) or PostgreSQL
+//! (one database a site already runs), through one connection type ([`db::Conn`]) and one set
+//! of SQL and migrations.
 //!
 //! Measurements are written in batches, one transaction per batch; the hub acknowledges a
 //! measurement to its device only after [`Batch::commit`] returned. `(device, seq)` is unique,
 //! so a redelivered measurement is recognised as a duplicate and stored once. Alerts go to a
-//! journal of their own ([`AlertStore`]).
+//! journal of their own ([`AlertStore`]): a second SQLite file, or the same PostgreSQL database.
 
 mod accounts;
 mod alerts;
@@ -12,6 +14,8 @@ mod audit_table;
 mod batch;
 mod boots;
 mod credentials;
+pub mod db;
+mod leases;
 mod migrate;
 mod patients;
 mod registrations;
@@ -22,14 +26,16 @@ mod search;
 pub use accounts::{AccountStore, UserRow};
 pub use alerts::AlertStore;
 pub use audit::{AuditBreak, AuditRow, NewAudit};
-pub use audit_table::read_audit_trail;
+pub use audit_table::{read_audit_trail, read_audit_trail_at};
 pub use batch::{Batch, Insert};
 pub use credentials::{SessionRow, TokenRow};
+pub use db::{Location, PgTarget};
+pub use leases::{LeaseRound, LeaseRow, Leases, MemberRow};
 pub use patients::{DeviceRow, PatientRow};
 pub use registrations::Registration;
 pub use search::ObservationQuery;
 
-use rusqlite::Connection;
+use db::Conn;
 use std::path::Path;
 
 /// Errors from the database.
@@ -37,6 +43,8 @@ use std::path::Path;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Database(#[from] db::DbError),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
     #[error("the {what} has schema version {found}, newer than this program knows ({known})")]
@@ -53,36 +61,47 @@ pub enum Durability {
     /// fsync on every commit: survives power loss (the default).
     #[default]
     Full,
-    /// No fsync per commit: survives a crash or SIGKILL of the hub, not a power cut.
+    /// No fsync per commit: survives a crash or SIGKILL of the hub, not a power cut (on
+    /// PostgreSQL `synchronous_commit = off`: also survives a crash of PostgreSQL, but a power
+    /// cut of its machine may lose the last few hundred milliseconds of commits).
     Normal,
 }
 
 /// The hub's database.
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Conn,
     /// Device sequences as this connection committed them ([`boots`]).
     seqs: boots::SeqCache,
 }
 
 impl Store {
-    /// Opens (and creates) the database at `path` in WAL mode.
+    /// Opens (and creates) the SQLite database at `path` in WAL mode.
     pub fn open(path: &Path, durability: Durability) -> Result<Store, StoreError> {
-        Store::init(Connection::open(path)?, durability)
+        Store::connect(&Location::Sqlite(path.to_path_buf()), durability)
+    }
+
+    /// Opens (creating or migrating) the database at `location`.
+    pub fn connect(location: &Location, durability: Durability) -> Result<Store, StoreError> {
+        Store::init(Conn::open(location, durability)?)
     }
 
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        Store::init(Connection::open_in_memory()?, Durability::Normal)
+        Store::init(Conn::open_in_memory()?)
     }
 
-    fn init(mut conn: Connection, durability: Durability) -> Result<Store, StoreError> {
-        configure(&conn, durability)?;
-        migrate::migrate(&mut conn, "database", schema::MIGRATIONS)?;
-        conn.execute_batch(schema::VIEWS)?;
+    fn init(mut conn: Conn) -> Result<Store, StoreError> {
+        let views = schema::views(conn.engine());
+        migrate::migrate(&mut conn, "database", schema::MIGRATIONS, Some(&views))?;
         Ok(Store {
             conn,
             seqs: Default::default(),
         })
+    }
+
+    /// The connection, for store modules that add tables of their own.
+    pub fn conn(&self) -> &Conn {
+        &self.conn
     }
 
     /// Starts a batch: everything inserted through it commits together or not at all.
@@ -92,30 +111,17 @@ impl Store {
 
     /// Number of stored measurements.
     pub fn measurement_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
+        Ok(self
             .conn
-            .query_row("SELECT count(*) FROM measurements", [], |r| r.get(0))?;
-        Ok(n as u64)
+            .query_value("SELECT count(*) FROM measurements", &[])?)
     }
 
     /// Whether the measurement `(device, seq)` is stored.
     pub fn contains(&self, device: &str, seq: u64) -> Result<bool, StoreError> {
-        let found = self
-            .conn
-            .prepare_cached("SELECT 1 FROM measurements WHERE device = ?1 AND seq = ?2")?
-            .exists(rusqlite::params![device, seq as i64])?;
-        Ok(found)
+        let found = self.conn.query_opt(
+            "SELECT 1 FROM measurements WHERE device = ?1 AND seq = ?2",
+            &values![device, seq],
+        )?;
+        Ok(found.is_some())
     }
-}
-
-/// WAL, the commit durability and a busy timeout: what every connection of ours uses.
-fn configure(conn: &Connection, durability: Durability) -> Result<(), StoreError> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    let sync = match durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", sync)?;
-    conn.pragma_update(None, "busy_timeout", 5000)?;
-    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Patients (with their audited NEWS2 SpO2 scale) and devices.
 
+use crate::db::Row;
+use crate::values;
 use crate::{Store, StoreError};
-use rusqlite::{OptionalExtension, params};
 
 /// A stored patient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,15 +19,15 @@ pub struct DeviceRow {
     pub patient: Option<String>,
 }
 
-fn patient_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PatientRow> {
+fn patient_from_row(r: &Row) -> Result<PatientRow, StoreError> {
     Ok(PatientRow {
         id: r.get(0)?,
         name: r.get(1)?,
-        spo2_scale: r.get::<_, i64>(2)? as u8,
+        spo2_scale: r.get(2)?,
     })
 }
 
-fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+fn device_from_row(r: &Row) -> Result<DeviceRow, StoreError> {
     Ok(DeviceRow {
         id: r.get(0)?,
         patient: r.get(1)?,
@@ -39,7 +40,7 @@ impl Store {
         self.conn.execute(
             "INSERT INTO patients (id, name) VALUES (?1, ?2)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-            params![id, name],
+            &values![id, name],
         )?;
         Ok(())
     }
@@ -56,11 +57,11 @@ impl Store {
         tx.execute(
             "INSERT INTO patients (id, spo2_scale) VALUES (?1, ?2)
              ON CONFLICT (id) DO UPDATE SET spo2_scale = excluded.spo2_scale",
-            params![id, scale],
+            &values![id, scale],
         )?;
         tx.execute(
             "INSERT INTO spo2_scale_audit (patient, scale, changed_by, at_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![id, scale, by, at_ms],
+            &values![id, scale, by, at_ms],
         )?;
         tx.commit()?;
         Ok(())
@@ -68,23 +69,22 @@ impl Store {
 
     /// The audit trail of a patient's scale changes: (scale, by, at_ms), oldest first.
     pub fn spo2_scale_history(&self, id: &str) -> Result<Vec<(u8, String, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.conn.query(
             "SELECT scale, changed_by, at_ms FROM spo2_scale_audit WHERE patient = ?1 ORDER BY rowid",
+            &values![id],
         )?;
-        let rows = stmt.query_map(params![id], |r| {
-            Ok((r.get::<_, i64>(0)? as u8, r.get(1)?, r.get(2)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .collect()
     }
 
     /// One patient.
     pub fn patient(&self, id: &str) -> Result<Option<PatientRow>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached("SELECT id, name, spo2_scale FROM patients WHERE id = ?1")?
-            .query_row(params![id], patient_from_row)
-            .optional()?;
-        Ok(row)
+        let row = self.conn.query_opt(
+            "SELECT id, name, spo2_scale FROM patients WHERE id = ?1",
+            &values![id],
+        )?;
+        row.as_ref().map(patient_from_row).transpose()
     }
 
     /// A page of patients by id, with the total count.
@@ -93,24 +93,27 @@ impl Store {
         offset: usize,
         count: usize,
     ) -> Result<(usize, Vec<PatientRow>), StoreError> {
-        let total: i64 = self
+        let total: usize = self
             .conn
-            .query_row("SELECT count(*) FROM patients", [], |r| r.get(0))?;
-        let mut stmt = self.conn.prepare_cached(
+            .query_value("SELECT count(*) FROM patients", &[])?;
+        let rows = self.conn.query(
             "SELECT id, name, spo2_scale FROM patients ORDER BY id LIMIT ?1 OFFSET ?2",
+            &values![count, offset],
         )?;
-        let rows = stmt.query_map(params![count as i64, offset as i64], patient_from_row)?;
-        Ok((total as usize, rows.collect::<Result<_, _>>()?))
+        let rows = rows
+            .iter()
+            .map(patient_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((total, rows))
     }
 
     /// One device.
     pub fn device(&self, id: &str) -> Result<Option<DeviceRow>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached("SELECT id, patient FROM devices WHERE id = ?1")?
-            .query_row(params![id], device_from_row)
-            .optional()?;
-        Ok(row)
+        let row = self.conn.query_opt(
+            "SELECT id, patient FROM devices WHERE id = ?1",
+            &values![id],
+        )?;
+        row.as_ref().map(device_from_row).transpose()
     }
 
     /// A page of devices, optionally only those of one patient, with the total count.
@@ -120,19 +123,16 @@ impl Store {
         offset: usize,
         count: usize,
     ) -> Result<(usize, Vec<DeviceRow>), StoreError> {
-        let total: i64 = self.conn.query_row(
-            "SELECT count(*) FROM devices WHERE ?1 IS NULL OR patient = ?1",
-            params![patient],
-            |r| r.get(0),
+        let total: usize = self.conn.query_value(
+            "SELECT count(*) FROM devices WHERE CAST(?1 AS TEXT) IS NULL OR patient = ?1",
+            &values![patient],
         )?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, patient FROM devices WHERE ?1 IS NULL OR patient = ?1
+        let rows = self.conn.query(
+            "SELECT id, patient FROM devices WHERE CAST(?1 AS TEXT) IS NULL OR patient = ?1
              ORDER BY id LIMIT ?2 OFFSET ?3",
+            &values![patient, count, offset],
         )?;
-        let rows = stmt.query_map(
-            params![patient, count as i64, offset as i64],
-            device_from_row,
-        )?;
-        Ok((total as usize, rows.collect::<Result<_, _>>()?))
+        let rows = rows.iter().map(device_from_row).collect::<Result<_, _>>()?;
+        Ok((total, rows))
     }
 }

@@ -1,8 +1,9 @@
 //! Device registrations: which patient a device reports for and the salted hash of its MQTT
 //! password. The hub reads them when a device connects; `medlink hub device` writes them.
 
+use crate::db::Row;
+use crate::values;
 use crate::{Store, StoreError};
-use rusqlite::{OptionalExtension, params};
 
 /// A registered device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +15,7 @@ pub struct Registration {
     pub created_ms: i64,
 }
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Registration> {
+fn from_row(r: &Row) -> Result<Registration, StoreError> {
     Ok(Registration {
         device: r.get(0)?,
         patient: r.get(1)?,
@@ -34,16 +35,21 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (device) DO UPDATE SET patient = excluded.patient,
                  secret_hash = excluded.secret_hash, created_ms = excluded.created_ms",
-            params![r.device, r.patient, r.secret_hash, r.created_ms],
+            &values![
+                r.device.as_str(),
+                r.patient.as_str(),
+                r.secret_hash.as_str(),
+                r.created_ms
+            ],
         )?;
         tx.execute(
-            "INSERT OR IGNORE INTO patients (id) VALUES (?1)",
-            params![r.patient],
+            "INSERT INTO patients (id) VALUES (?1) ON CONFLICT DO NOTHING",
+            &values![r.patient.as_str()],
         )?;
         tx.execute(
             "INSERT INTO devices (id, patient) VALUES (?1, ?2)
              ON CONFLICT (id) DO UPDATE SET patient = excluded.patient",
-            params![r.device, r.patient],
+            &values![r.device.as_str(), r.patient.as_str()],
         )?;
         tx.commit()?;
         Ok(())
@@ -53,35 +59,29 @@ impl Store {
     pub fn remove_registration(&self, device: &str) -> Result<bool, StoreError> {
         let removed = self.conn.execute(
             "DELETE FROM device_registrations WHERE device = ?1",
-            params![device],
+            &values![device],
         )?;
         Ok(removed == 1)
     }
 
     /// The registration of `device`, if any.
     pub fn registration(&self, device: &str) -> Result<Option<Registration>, StoreError> {
-        let found = self
-            .conn
-            .prepare_cached(
-                "SELECT device, patient, secret_hash, created_ms FROM device_registrations
-                 WHERE device = ?1",
-            )?
-            .query_row(params![device], from_row)
-            .optional()?;
-        Ok(found)
+        let found = self.conn.query_opt(
+            "SELECT device, patient, secret_hash, created_ms FROM device_registrations
+             WHERE device = ?1",
+            &values![device],
+        )?;
+        found.as_ref().map(from_row).transpose()
     }
 
     /// Every registration, by device id.
     pub fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
-        let rows = self
-            .conn
-            .prepare_cached(
-                "SELECT device, patient, secret_hash, created_ms FROM device_registrations
-                 ORDER BY device",
-            )?
-            .query_map([], from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let rows = self.conn.query(
+            "SELECT device, patient, secret_hash, created_ms FROM device_registrations
+             ORDER BY device",
+            &[],
+        )?;
+        rows.iter().map(from_row).collect()
     }
 }
 

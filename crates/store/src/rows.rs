@@ -1,7 +1,7 @@
 //! Reading a measurement row back into the model.
 
 use crate::StoreError;
-use rusqlite::Row;
+use crate::db::Row;
 use vitals::fhir::Recorded;
 use vitals::{Acvpu, Measurement, Vitals};
 
@@ -10,20 +10,19 @@ pub const COLUMNS: &str =
     "id, device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu";
 
 /// Converts a row selected with [`COLUMNS`].
-pub fn recorded_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Recorded, StoreError>> {
+pub fn recorded_from_row(row: &Row) -> Result<Recorded, StoreError> {
     let acvpu: Option<String> = row.get(12)?;
     let consciousness = match acvpu.as_deref().map(Acvpu::from_letter) {
         None => None,
         Some(Some(level)) => Some(level),
-        Some(None) => return Ok(Err(StoreError::Corrupt(format!("acvpu {acvpu:?}")))),
+        Some(None) => return Err(StoreError::Corrupt(format!("acvpu {acvpu:?}"))),
     };
-    let seq: i64 = row.get(2)?;
     let o2: Option<i64> = row.get(8)?;
-    Ok(Ok(Recorded {
+    Ok(Recorded {
         row_id: row.get(0)?,
         measurement: Measurement {
             device: row.get(1)?,
-            seq: seq as u64,
+            seq: row.get(2)?,
             patient: row.get(3)?,
             time_ms: row.get(4)?,
             vitals: Vitals {
@@ -37,5 +36,10 @@ pub fn recorded_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Recorded, Sto
                 consciousness,
             },
         },
-    }))
+    })
+}
+
+/// Converts every row selected with [`COLUMNS`].
+pub fn recorded_from_rows(rows: Vec<Row>) -> Result<Vec<Recorded>, StoreError> {
+    rows.iter().map(recorded_from_row).collect()
 }

@@ -1,9 +1,9 @@
 //! FHIR Observation search over stored measurements: by patient, code and date, with paging.
 
-use crate::rows::{COLUMNS, recorded_from_row};
+use crate::db::Value;
+use crate::rows::{COLUMNS, recorded_from_row, recorded_from_rows};
+use crate::values;
 use crate::{Store, StoreError};
-use rusqlite::params_from_iter;
-use rusqlite::types::Value as SqlValue;
 use vitals::VitalKind;
 use vitals::fhir::Recorded;
 
@@ -20,28 +20,43 @@ pub struct ObservationQuery {
     pub count: usize,
 }
 
+/// A WHERE clause being built: its text and its arguments, numbered as they are added.
+struct Filter {
+    sql: String,
+    args: Vec<Value>,
+}
+
+impl Filter {
+    fn mark(&mut self, value: Value) -> String {
+        self.args.push(value);
+        format!("?{}", self.args.len())
+    }
+}
+
 impl ObservationQuery {
-    fn filter(&self) -> (String, Vec<SqlValue>) {
-        let mut sql = String::from(" FROM observation_index WHERE 1 = 1");
-        let mut args = Vec::new();
+    fn filter(&self) -> Filter {
+        let mut f = Filter {
+            sql: String::from(" FROM observation_index WHERE 1 = 1"),
+            args: Vec::new(),
+        };
         if let Some(patient) = &self.patient {
-            sql.push_str(" AND patient = ?");
-            args.push(SqlValue::Text(patient.clone()));
+            let mark = f.mark(patient.into());
+            f.sql.push_str(&format!(" AND patient = {mark}"));
         }
         if !self.kinds.is_empty() {
-            let marks = vec!["?"; self.kinds.len()].join(", ");
-            sql.push_str(&format!(" AND kind IN ({marks})"));
-            args.extend(self.kinds.iter().map(|k| SqlValue::Text(k.slug().into())));
+            let marks: Vec<String> = self.kinds.iter().map(|k| f.mark(k.slug().into())).collect();
+            f.sql
+                .push_str(&format!(" AND kind IN ({})", marks.join(", ")));
         }
         if let Some(from) = self.from_ms {
-            sql.push_str(" AND time_ms >= ?");
-            args.push(SqlValue::Integer(from));
+            let mark = f.mark(from.into());
+            f.sql.push_str(&format!(" AND time_ms >= {mark}"));
         }
         if let Some(until) = self.until_ms {
-            sql.push_str(" AND time_ms < ?");
-            args.push(SqlValue::Integer(until));
+            let mark = f.mark(until.into());
+            f.sql.push_str(&format!(" AND time_ms < {mark}"));
         }
-        (sql, args)
+        f
     }
 }
 
@@ -52,24 +67,22 @@ impl Store {
         &self,
         query: &ObservationQuery,
     ) -> Result<(usize, Vec<(Recorded, VitalKind)>), StoreError> {
-        let (filter, mut args) = query.filter();
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT count(*){filter}"),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
+        let mut filter = query.filter();
+        let total: usize = self
+            .conn
+            .query_value(&format!("SELECT count(*){}", filter.sql), &filter.args)?;
+        let limit = filter.mark(query.count.into());
+        let offset = filter.mark(query.offset.into());
+        let hits = self.conn.query(
+            &format!(
+                "SELECT id, kind{} ORDER BY time_ms, id, kind LIMIT {limit} OFFSET {offset}",
+                filter.sql
+            ),
+            &filter.args,
         )?;
-        args.push(SqlValue::Integer(query.count as i64));
-        args.push(SqlValue::Integer(query.offset as i64));
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, kind{filter} ORDER BY time_ms, id, kind LIMIT ? OFFSET ?"
-        ))?;
-        let hits: Vec<(i64, String)> = stmt
-            .query_map(params_from_iter(args.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?;
         let mut page = Vec::with_capacity(hits.len());
-        for (row_id, slug) in hits {
+        for hit in hits {
+            let (row_id, slug): (i64, String) = (hit.get(0)?, hit.get(1)?);
             let kind = VitalKind::from_slug(&slug)
                 .ok_or_else(|| StoreError::Corrupt(format!("kind {slug}")))?;
             let recorded = self
@@ -77,19 +90,14 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt(format!("row {row_id} vanished")))?;
             page.push((recorded, kind));
         }
-        Ok((total as usize, page))
+        Ok((total, page))
     }
 
     /// One stored measurement by row id.
     pub fn measurement(&self, row_id: i64) -> Result<Option<Recorded>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM measurements WHERE id = ?1"))?;
-        let mut rows = stmt.query_map([row_id], recorded_from_row)?;
-        match rows.next() {
-            None => Ok(None),
-            Some(row) => Ok(Some(row??)),
-        }
+        let sql = format!("SELECT {COLUMNS} FROM measurements WHERE id = ?1");
+        let row = self.conn.query_opt(&sql, &values![row_id])?;
+        row.as_ref().map(recorded_from_row).transpose()
     }
 
     /// A patient's measurements stamped from `from_ms` up to measurement `row_id` stamped
@@ -101,31 +109,21 @@ impl Store {
         time_ms: i64,
         row_id: i64,
     ) -> Result<Vec<Recorded>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM measurements WHERE patient = ?1 AND time_ms >= ?2
              AND (time_ms < ?3 OR (time_ms = ?3 AND id <= ?4)) ORDER BY time_ms, id"
-        ))?;
-        let rows = stmt.query_map(rusqlite::params![patient, from_ms, time_ms, row_id], |r| {
-            recorded_from_row(r)
-        })?;
-        let mut found = Vec::new();
-        for row in rows {
-            found.push(row??);
-        }
-        Ok(found)
+        );
+        recorded_from_rows(
+            self.conn
+                .query(&sql, &values![patient, from_ms, time_ms, row_id])?,
+        )
     }
 
     /// Every measurement stamped at or after `from_ms`, by time then row id (what the hub replays
     /// through its patient tracker at start).
     pub fn measurements_since(&self, from_ms: i64) -> Result<Vec<Recorded>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM measurements WHERE time_ms >= ?1 ORDER BY time_ms, id"
-        ))?;
-        let rows = stmt.query_map([from_ms], recorded_from_row)?;
-        let mut found = Vec::new();
-        for row in rows {
-            found.push(row??);
-        }
-        Ok(found)
+        let sql =
+            format!("SELECT {COLUMNS} FROM measurements WHERE time_ms >= ?1 ORDER BY time_ms, id");
+        recorded_from_rows(self.conn.query(&sql, &values![from_ms])?)
     }
 }
