@@ -22,6 +22,7 @@ mod registrations;
 mod rows;
 mod schema;
 mod search;
+pub mod testing;
 
 pub use accounts::{AccountStore, UserRow};
 pub use alerts::AlertStore;

@@ -1,16 +1,13 @@
 //! Accounts, sessions, tokens and sign-in failures in the alert journal: a journal from before
 //! accounts (version 3) is migrated keeping its audit trail; two connections (the hub and a
 //! command) append to one chain; sessions start, are found, touched and ended; failures are
-//! counted in their window and forgotten after it or on success.
+//! counted in their window and forgotten after it or on success; tokens are issued, found by
+//! their secret's hash and revoked once. On SQLite and on PostgreSQL.
 
-use store::{AccountStore, AlertStore, Durability, NewAudit, SessionRow, UserRow};
+mod common;
 
-fn temp_db(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("medlink-accounts-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("hub.alerts.db")
-}
+use common::on_each_backend;
+use store::{AccountStore, AlertStore, Durability, NewAudit, SessionRow, TokenRow, UserRow};
 
 fn entry(action: &str, at_ms: i64) -> NewAudit {
     NewAudit {
@@ -36,22 +33,19 @@ fn ann() -> UserRow {
 
 #[test]
 fn a_journal_from_before_accounts_is_migrated_and_both_connections_share_one_chain() {
-    let path = temp_db("migrate");
+    on_each_backend("accounts-migrate", migrated_and_one_chain_on)
+}
+
+fn migrated_and_one_chain_on(b: &common::Backend) {
     {
-        let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
+        let mut journal = AlertStore::connect(&b.journal, Durability::Normal).unwrap();
         journal
             .append_audit(entry("alert_acknowledged", 1))
             .unwrap();
     }
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "DROP TABLE users; DROP TABLE sign_in_failures; DROP TABLE sessions;
-         DROP TABLE tokens; PRAGMA user_version = 3;",
-    )
-    .unwrap();
-    drop(conn);
-    let mut accounts = AccountStore::open(&path, Durability::Normal).unwrap();
-    let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
+    b.journal_back_to(3);
+    let mut accounts = AccountStore::connect(&b.journal, Durability::Normal).unwrap();
+    let mut journal = AlertStore::connect(&b.journal, Durability::Normal).unwrap();
     assert!(accounts.add_user(&ann(), entry("user_added", 2)).unwrap());
     assert!(
         !accounts.add_user(&ann(), entry("user_added", 3)).unwrap(),
@@ -80,7 +74,11 @@ fn a_journal_from_before_accounts_is_migrated_and_both_connections_share_one_cha
 
 #[test]
 fn sessions_and_failures_live_and_end() {
-    let mut accounts = AccountStore::open_in_memory().unwrap();
+    on_each_backend("sessions", sessions_and_failures_live_and_end_on)
+}
+
+fn sessions_and_failures_live_and_end_on(b: &common::Backend) {
+    let mut accounts = AccountStore::connect(&b.journal, Durability::Normal).unwrap();
     accounts.add_user(&ann(), entry("user_added", 1)).unwrap();
     assert_eq!(
         accounts
@@ -144,4 +142,56 @@ fn sessions_and_failures_live_and_end() {
         store::audit::verify(&accounts.audit_trail().unwrap()),
         Ok(8)
     );
+}
+
+#[test]
+fn tokens_are_issued_found_and_revoked_once() {
+    on_each_backend("tokens", |b| {
+        let mut accounts = AccountStore::connect(&b.journal, Durability::Normal).unwrap();
+        let token = TokenRow {
+            id: "t1".into(),
+            name: "ward-feed".into(),
+            scopes: "alerts:read fhir:read".into(),
+            secret_hash: "ab12".into(),
+            created_ms: 5,
+            expires_ms: Some(500),
+            revoked_ms: None,
+        };
+        assert!(
+            accounts
+                .add_token(&token, entry("token_issued", 5))
+                .unwrap()
+        );
+        assert!(
+            !accounts
+                .add_token(&token, entry("token_issued", 6))
+                .unwrap(),
+            "taken"
+        );
+        assert_eq!(
+            accounts.token_by_secret_hash("ab12").unwrap(),
+            Some(token.clone())
+        );
+        assert_eq!(accounts.token_by_secret_hash("ffff").unwrap(), None);
+        assert!(
+            accounts
+                .revoke_token("t1", 9, entry("token_revoked", 9))
+                .unwrap()
+        );
+        assert!(
+            !accounts
+                .revoke_token("t1", 10, entry("token_revoked", 10))
+                .unwrap()
+        );
+        let listed = accounts.tokens().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].revoked_ms, listed[0].expires_ms),
+            (Some(9), Some(500))
+        );
+        assert_eq!(
+            store::audit::verify(&accounts.audit_trail().unwrap()),
+            Ok(2)
+        );
+    })
 }

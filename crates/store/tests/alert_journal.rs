@@ -1,7 +1,10 @@
 //! The alert journal: each alert's latest state survives a reopen, resolved alerts are not
 //! handed back but keep their ids taken, every event is kept, NEWS2 baselines are kept and
-//! removed, and a newer schema is refused.
+//! removed, and a newer schema is refused; on SQLite and on PostgreSQL.
 
+mod common;
+
+use common::on_each_backend;
 use store::{AlertStore, Durability, StoreError};
 use vitals::alerts::{Acknowledgement, Alert, AlertEvent, EventKind, Rule, Snooze};
 
@@ -34,21 +37,21 @@ fn event(kind: EventKind, alert: &Alert) -> AlertEvent {
     }
 }
 
-fn temp_db(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("medlink-alerts-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("alerts.db")
+fn open(b: &common::Backend) -> AlertStore {
+    AlertStore::connect(&b.journal, Durability::Normal).unwrap()
 }
 
 #[test]
 fn alert_state_survives_a_reopen() {
-    let path = temp_db("reopen");
+    on_each_backend("reopen", alert_state_survives_a_reopen_on)
+}
+
+fn alert_state_survives_a_reopen_on(b: &common::Backend) {
     let mut escalated = alert(1, "p-1");
     let mut acked = alert(2, "p-2");
     let mut snoozed = alert(3, "p-3");
     {
-        let mut journal = AlertStore::open(&path, Durability::Full).unwrap();
+        let mut journal = AlertStore::connect(&b.journal, Durability::Full).unwrap();
         journal
             .record(
                 &[
@@ -83,16 +86,19 @@ fn alert_state_survives_a_reopen() {
             )
             .unwrap();
     }
-    let journal = AlertStore::open(&path, Durability::Full).unwrap();
+    let journal = AlertStore::connect(&b.journal, Durability::Full).unwrap();
     assert_eq!(journal.unresolved().unwrap(), [escalated, acked, snoozed]);
     assert_eq!(journal.event_kinds(1).unwrap(), ["raised", "escalated"]);
     assert_eq!(journal.next_id().unwrap(), 4);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
 #[test]
 fn a_resolved_alert_is_not_handed_back_but_its_id_stays_taken() {
-    let mut journal = AlertStore::open_in_memory().unwrap();
+    on_each_backend("resolved", a_resolved_alert_is_not_handed_back_on)
+}
+
+fn a_resolved_alert_is_not_handed_back_on(b: &common::Backend) {
+    let mut journal = open(b);
     assert_eq!(journal.next_id().unwrap(), 1);
     let open = alert(4, "p-1");
     let mut resolved = alert(9, "p-2");
@@ -110,22 +116,24 @@ fn a_resolved_alert_is_not_handed_back_but_its_id_stays_taken() {
 
 #[test]
 fn a_journal_from_a_newer_program_is_refused() {
-    let path = temp_db("newer");
-    drop(AlertStore::open(&path, Durability::Normal).unwrap());
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", 99).unwrap();
-    drop(conn);
-    match AlertStore::open(&path, Durability::Normal) {
-        Err(StoreError::NewerSchema { found: 99, .. }) => {}
-        Err(other) => panic!("wrong error: {other}"),
-        Ok(_) => panic!("a newer journal was opened"),
-    }
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    on_each_backend("newer", |b| {
+        drop(open(b));
+        b.set_version(&b.journal, "alert journal", 99);
+        match AlertStore::connect(&b.journal, Durability::Normal) {
+            Err(StoreError::NewerSchema { found: 99, .. }) => {}
+            Err(other) => panic!("wrong error: {other}"),
+            Ok(_) => panic!("a newer journal was opened"),
+        }
+    })
 }
 
 #[test]
 fn news2_baselines_are_kept_and_removed() {
-    let mut journal = AlertStore::open_in_memory().unwrap();
+    on_each_backend("baselines", news2_baselines_are_kept_and_removed_on)
+}
+
+fn news2_baselines_are_kept_and_removed_on(b: &common::Backend) {
+    let mut journal = open(b);
     let raised = alert(1, "p-1");
     let raised_event = event(EventKind::Raised, &raised);
     journal
@@ -141,33 +149,31 @@ fn news2_baselines_are_kept_and_removed() {
 
 #[test]
 fn a_version_1_journal_is_migrated_keeping_its_alerts() {
-    let path = temp_db("migrate");
-    let open = alert(1, "p-1");
+    on_each_backend("migrate", a_version_1_journal_is_migrated_on)
+}
+
+fn a_version_1_journal_is_migrated_on(b: &common::Backend) {
+    let raised = alert(1, "p-1");
     {
-        let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
+        let mut journal = open(b);
         journal
-            .record(&[&event(EventKind::Raised, &open)], &[])
+            .record(&[&event(EventKind::Raised, &raised)], &[])
             .unwrap();
     }
     // Back to what the first version of the journal had.
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "DROP TABLE news2_baselines; DROP TABLE audit; DROP TABLE users;
-         DROP TABLE sign_in_failures; DROP TABLE sessions; DROP TABLE tokens;
-         PRAGMA user_version = 1;",
-    )
-    .unwrap();
-    drop(conn);
-    let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
-    assert_eq!(journal.unresolved().unwrap(), [open]);
+    b.journal_back_to(1);
+    let mut journal = open(b);
+    assert_eq!(journal.unresolved().unwrap(), [raised]);
     journal.record(&[], &[("p-1", Some(9))]).unwrap();
     assert_eq!(journal.news2_baselines().unwrap(), [("p-1".to_string(), 9)]);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
 #[test]
 fn an_audited_change_commits_the_alert_and_its_audit_row_together() {
-    let path = temp_db("audited");
+    on_each_backend("audited", an_audited_change_commits_together_on)
+}
+
+fn an_audited_change_commits_together_on(b: &common::Backend) {
     let mut acked = alert(1, "p-1");
     acked.acknowledged = Some(Acknowledgement {
         by: "nurse.jo".into(),
@@ -183,11 +189,11 @@ fn an_audited_change_commits_the_alert_and_its_audit_row_together() {
         outcome: "success".into(),
     };
     {
-        let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
+        let mut journal = open(b);
         let event = event(EventKind::Acknowledged, &acked);
         journal.record_audited(&[&event], &[], Some(entry)).unwrap();
     }
-    let journal = AlertStore::open(&path, Durability::Normal).unwrap();
+    let journal = open(b);
     assert_eq!(journal.alert(1).unwrap(), Some(acked));
     let rows = journal.audit_all().unwrap();
     assert_eq!(rows.len(), 1);
@@ -195,5 +201,4 @@ fn an_audited_change_commits_the_alert_and_its_audit_row_together() {
         (rows[0].actor.as_str(), rows[0].entity.as_str()),
         ("nurse.jo", "1")
     );
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

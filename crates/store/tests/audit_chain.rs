@@ -1,9 +1,11 @@
 //! The audit trail's chain: rows appended link up and survive a reopen, and editing, deleting,
-//! inserting or reordering a row makes `verify` name that row.
+//! inserting or reordering a row makes `verify` name that row. On SQLite and on PostgreSQL.
 
-use rusqlite::Connection;
+mod common;
+
+use common::{Backend, on_each_backend};
 use store::audit::{self, action};
-use store::{AlertStore, AuditRow, Durability, NewAudit};
+use store::{AlertStore, AuditRow, Durability, NewAudit, values};
 
 fn entry(n: i64) -> NewAudit {
     NewAudit {
@@ -17,37 +19,39 @@ fn entry(n: i64) -> NewAudit {
     }
 }
 
-/// A journal file with five audited actions, and the path to tamper with it.
-fn five_rows(name: &str) -> (Cleanup, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("medlink-audit-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("hub.alerts.db");
-    let mut journal = AlertStore::open(&path, Durability::Normal).unwrap();
-    for n in 1..=5 {
-        journal.append_audit(entry(n)).unwrap();
-    }
-    (Cleanup(dir), path)
+/// Runs `test` on a journal with five audited actions, on each backend.
+fn with_five_rows(name: &str, test: impl Fn(&Backend)) {
+    on_each_backend(name, |b| {
+        let mut journal = open(b);
+        for n in 1..=5 {
+            journal.append_audit(entry(n)).unwrap();
+        }
+        drop(journal);
+        test(b)
+    })
 }
 
-/// Removes a test's directory when the test ends.
-struct Cleanup(std::path::PathBuf);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn open(b: &Backend) -> AlertStore {
+    AlertStore::connect(&b.journal, Durability::Normal).unwrap()
 }
 
-fn verify_file(path: &std::path::Path) -> Result<usize, store::AuditBreak> {
-    let journal = AlertStore::open(path, Durability::Normal).unwrap();
-    audit::verify(&journal.audit_all().unwrap())
+/// Changes the journal behind the store's back.
+fn tamper(b: &Backend, sql: &str) {
+    b.raw(&b.journal).execute_batch(sql).unwrap();
+}
+
+fn verify_file(b: &Backend) -> Result<usize, store::AuditBreak> {
+    // As `medlink hub audit verify` reads it: without opening the store.
+    audit::verify(&store::read_audit_trail_at(&b.journal).unwrap())
 }
 
 #[test]
 fn appended_rows_are_linked_and_verify_after_a_reopen() {
-    let (_dir, path) = five_rows("linked");
-    let journal = AlertStore::open(&path, Durability::Normal).unwrap();
+    with_five_rows("linked", linked_on)
+}
+
+fn linked_on(b: &Backend) {
+    let journal = open(b);
     let rows = journal.audit_all().unwrap();
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[0].prev_hash, audit::GENESIS);
@@ -56,111 +60,106 @@ fn appended_rows_are_linked_and_verify_after_a_reopen() {
     assert_eq!(journal.audit_row(2).unwrap().unwrap(), rows[1]);
     assert_eq!(journal.audit_page(1, 2).unwrap(), rows[1..3]);
     assert_eq!(journal.audit_count().unwrap(), 5);
-    assert_eq!(verify_file(&path), Ok(5));
+    assert_eq!(verify_file(b), Ok(5));
 }
 
 #[test]
 fn an_edited_row_is_named() {
-    let (_dir, path) = five_rows("edited");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute("UPDATE audit SET actor = 'someone else' WHERE seq = 3", [])
-        .unwrap();
-    drop(conn);
-    assert_eq!(verify_file(&path).unwrap_err().seq, 3);
+    with_five_rows("edited", |b| {
+        tamper(b, "UPDATE audit SET actor = 'someone else' WHERE seq = 3");
+        assert_eq!(verify_file(b).unwrap_err().seq, 3);
+    })
 }
 
 #[test]
 fn an_edited_row_rehashed_breaks_the_next_link() {
-    let (_dir, path) = five_rows("rehashed");
-    let journal = AlertStore::open(&path, Durability::Normal).unwrap();
-    let mut row: AuditRow = journal.audit_row(3).unwrap().unwrap();
-    row.outcome = "refused: nothing".into();
-    row.hash = row.computed_hash();
-    drop(journal);
-    let conn = Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE audit SET outcome = ?1, hash = ?2 WHERE seq = 3",
-        [&row.outcome, &row.hash],
-    )
-    .unwrap();
-    drop(conn);
-    let broken = verify_file(&path).unwrap_err();
-    assert_eq!(broken.seq, 4, "{broken}");
+    with_five_rows("rehashed", |b| {
+        let journal = open(b);
+        let mut row: AuditRow = journal.audit_row(3).unwrap().unwrap();
+        row.outcome = "refused: nothing".into();
+        row.hash = row.computed_hash();
+        drop(journal);
+        b.raw(&b.journal)
+            .execute(
+                "UPDATE audit SET outcome = ?1, hash = ?2 WHERE seq = 3",
+                &values![row.outcome.as_str(), row.hash.as_str()],
+            )
+            .unwrap();
+        let broken = verify_file(b).unwrap_err();
+        assert_eq!(broken.seq, 4, "{broken}");
+    })
 }
 
 #[test]
 fn a_deleted_row_is_named_by_the_row_after_it() {
-    let (_dir, path) = five_rows("deleted");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
-    drop(conn);
-    assert_eq!(verify_file(&path).unwrap_err().seq, 3);
+    with_five_rows("deleted", |b| {
+        tamper(b, "DELETE FROM audit WHERE seq = 2");
+        assert_eq!(verify_file(b).unwrap_err().seq, 3);
+    })
 }
 
 #[test]
 fn a_deleted_last_row_is_not_detectable_but_the_rest_verify() {
     // What the chain cannot show alone: a truncated tail (documented in docs/hub.md).
-    let (_dir, path) = five_rows("deleted_last");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute("DELETE FROM audit WHERE seq = 5", []).unwrap();
-    drop(conn);
-    assert_eq!(verify_file(&path), Ok(4));
+    with_five_rows("deleted_last", |b| {
+        tamper(b, "DELETE FROM audit WHERE seq = 5");
+        assert_eq!(verify_file(b), Ok(4));
+    })
 }
 
 #[test]
 fn an_inserted_row_is_named() {
-    let (_dir, path) = five_rows("inserted");
-    let journal = AlertStore::open(&path, Durability::Normal).unwrap();
+    with_five_rows("inserted", an_inserted_row_is_named_on)
+}
+
+fn an_inserted_row_is_named_on(b: &Backend) {
+    let journal = open(b);
     let rows = journal.audit_all().unwrap();
     drop(journal);
     // A forged row between 2 and 3, correctly linked to 2 and hashed: row 3 no longer links.
     let forged = AuditRow::seal(3, &rows[1].hash, entry(99));
-    let conn = Connection::open(&path).unwrap();
-    conn.execute("UPDATE audit SET seq = seq + 10 WHERE seq >= 3", [])
+    tamper(b, "UPDATE audit SET seq = seq + 10 WHERE seq >= 3");
+    tamper(b, "UPDATE audit SET seq = seq - 9 WHERE seq >= 13");
+    b.raw(&b.journal)
+        .execute(
+            "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            &values![
+                forged.seq,
+                forged.at_ms,
+                forged.actor.as_str(),
+                forged.account.as_deref(),
+                forged.action.as_str(),
+                forged.entity_type.as_str(),
+                forged.entity.as_str(),
+                forged.outcome.as_str(),
+                forged.prev_hash.as_str(),
+                forged.hash.as_str()
+            ],
+        )
         .unwrap();
-    conn.execute("UPDATE audit SET seq = seq - 9 WHERE seq >= 13", [])
-        .unwrap();
-    conn.execute(
-        "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        rusqlite::params![
-            forged.seq as i64,
-            forged.at_ms,
-            forged.actor,
-            forged.account,
-            forged.action,
-            forged.entity_type,
-            forged.entity,
-            forged.outcome,
-            forged.prev_hash,
-            forged.hash
-        ],
-    )
-    .unwrap();
-    drop(conn);
     // Rows now: 1, 2, forged 3, old 3 as 4 (its seq changed, so its hash no longer matches).
-    assert_eq!(verify_file(&path).unwrap_err().seq, 4);
+    assert_eq!(verify_file(b).unwrap_err().seq, 4);
 }
 
 #[test]
 fn reordered_rows_are_named() {
-    let (_dir, path) = five_rows("reordered");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "UPDATE audit SET seq = 100 WHERE seq = 2;
-         UPDATE audit SET seq = 2 WHERE seq = 3;
-         UPDATE audit SET seq = 3 WHERE seq = 100;",
-    )
-    .unwrap();
-    drop(conn);
-    assert_eq!(verify_file(&path).unwrap_err().seq, 2);
+    with_five_rows("reordered", |b| {
+        tamper(
+            b,
+            "UPDATE audit SET seq = 100 WHERE seq = 2;
+             UPDATE audit SET seq = 2 WHERE seq = 3;
+             UPDATE audit SET seq = 3 WHERE seq = 100;",
+        );
+        assert_eq!(verify_file(b).unwrap_err().seq, 2);
+    })
 }
 
 #[test]
 fn rows_read_out_of_order_are_named() {
-    let (_dir, path) = five_rows("read_out");
-    let journal = AlertStore::open(&path, Durability::Normal).unwrap();
-    let mut rows = journal.audit_all().unwrap();
-    rows.swap(1, 2);
-    let broken = audit::verify(&rows).unwrap_err();
-    assert_eq!(broken.seq, 3, "{broken}");
+    with_five_rows("read_out", |b| {
+        let mut rows = open(b).audit_all().unwrap();
+        rows.swap(1, 2);
+        let broken = audit::verify(&rows).unwrap_err();
+        assert_eq!(broken.seq, 3, "{broken}");
+    })
 }

@@ -1,9 +1,13 @@
 //! A rebooted device's readings (its sequence counter restarted) are stored, not taken for
 //! duplicates; redeliveries within a boot stay duplicates; a database of the previous schema
-//! version keeps its rows and gains boots.
+//! version keeps its rows and gains boots. On SQLite and on PostgreSQL (the previous-version
+//! database is SQLite only: PostgreSQL support came later).
 
+mod common;
+
+use common::on_each_backend;
 use rusqlite::Connection;
-use store::{Insert, Store};
+use store::{Durability, Insert, Store, values};
 use vitals::{Measurement, Vitals};
 
 fn m(seq: u64, time_ms: i64) -> Measurement {
@@ -31,7 +35,11 @@ fn stored(store: &mut Store, readings: &[Measurement]) -> Vec<bool> {
 
 #[test]
 fn a_rebooted_devices_readings_are_stored_and_duplicates_stay_duplicates() {
-    let mut store = Store::open_in_memory().unwrap();
+    on_each_backend("reboot", rebooted_on)
+}
+
+fn rebooted_on(b: &common::Backend) {
+    let mut store = Store::connect(&b.location, Durability::Normal).unwrap();
     let first: Vec<_> = (1..=5).map(|s| m(s, s as i64 * 1000)).collect();
     assert_eq!(stored(&mut store, &first), vec![true; 5]);
     // Rebooted: numbers 1..=3 again, stamped after seq 5.
@@ -110,13 +118,13 @@ fn a_database_of_the_previous_version_keeps_its_rows_and_stores_reboots() {
 
 #[test]
 fn a_rolled_back_batch_leaves_no_sequence_behind() {
+    on_each_backend("rollback", rolled_back_on)
+}
+
+fn rolled_back_on(b: &common::Backend) {
     // The writer keeps each device's boot and highest number in memory; what a batch that never
     // committed saw must not count: seq 9 rolled back, so seq 3 stamped later is no reboot.
-    let dir = std::env::temp_dir().join(format!("medlink-store-rollback-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("hub.db");
-    let mut store = Store::open(&path, store::Durability::Normal).unwrap();
+    let mut store = Store::connect(&b.location, Durability::Normal).unwrap();
     assert_eq!(stored(&mut store, &[m(1, 1000), m(2, 2000)]), vec![true; 2]);
     {
         let batch = store.begin_batch().unwrap();
@@ -130,15 +138,11 @@ fn a_rolled_back_batch_leaves_no_sequence_behind() {
         !store.contains("d", 9).unwrap(),
         "the rolled-back reading is gone"
     );
-    let boot_of_3: i64 = Connection::open(&path)
-        .unwrap()
-        .query_row("SELECT boot FROM measurements WHERE seq = 3", [], |r| {
-            r.get(0)
-        })
+    let boot_of_3: i64 = b
+        .raw(&b.location)
+        .query_value("SELECT boot FROM measurements WHERE seq = ?1", &values![3])
         .unwrap();
     assert_eq!(boot_of_3, 0, "seq 3 follows seq 2 in the same boot");
     // A reboot after the rollback is still seen: seq 1 stamped after seq 3.
     assert_eq!(stored(&mut store, &[m(1, 12_000)]), vec![true], "a reboot");
-    drop(store);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

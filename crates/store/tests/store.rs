@@ -1,6 +1,10 @@
-//! Store behaviour: de-duplication by (device, seq), all-or-nothing batches, search with paging.
+//! Store behaviour, on SQLite and on PostgreSQL: de-duplication by (device, seq), all-or-nothing
+//! batches, search with paging, versioned schemas (a newer one refused).
 
-use store::{Insert, ObservationQuery, Store};
+mod common;
+
+use common::on_each_backend;
+use store::{Durability, Insert, ObservationQuery, Store};
 use vitals::{Measurement, VitalKind, Vitals};
 
 fn m(device: &str, patient: &str, seq: u64, time_ms: i64) -> Measurement {
@@ -20,9 +24,17 @@ fn m(device: &str, patient: &str, seq: u64, time_ms: i64) -> Measurement {
     }
 }
 
+fn open(b: &common::Backend) -> Store {
+    Store::connect(&b.location, Durability::Normal).unwrap()
+}
+
 #[test]
 fn duplicates_are_stored_once() {
-    let mut store = Store::open_in_memory().unwrap();
+    on_each_backend("duplicates", duplicates_are_stored_once_on)
+}
+
+fn duplicates_are_stored_once_on(b: &common::Backend) {
+    let mut store = open(b);
     let batch = store.begin_batch().unwrap();
     assert!(matches!(
         batch.insert(&m("d", "p", 1, 0)).unwrap(),
@@ -41,7 +53,11 @@ fn duplicates_are_stored_once() {
 
 #[test]
 fn an_uncommitted_batch_leaves_nothing() {
-    let mut store = Store::open_in_memory().unwrap();
+    on_each_backend("uncommitted", an_uncommitted_batch_leaves_nothing_on)
+}
+
+fn an_uncommitted_batch_leaves_nothing_on(b: &common::Backend) {
+    let mut store = open(b);
     {
         let batch = store.begin_batch().unwrap();
         batch.insert(&m("d", "p", 1, 0)).unwrap();
@@ -51,7 +67,14 @@ fn an_uncommitted_batch_leaves_nothing() {
 
 #[test]
 fn search_filters_by_patient_code_and_date_and_pages() {
-    let mut store = Store::open_in_memory().unwrap();
+    on_each_backend(
+        "search",
+        search_filters_by_patient_code_and_date_and_pages_on,
+    )
+}
+
+fn search_filters_by_patient_code_and_date_and_pages_on(b: &common::Backend) {
+    let mut store = open(b);
     let batch = store.begin_batch().unwrap();
     for seq in 0..10 {
         batch.insert(&m("d", "p1", seq, seq as i64 * 1000)).unwrap();
@@ -89,7 +112,11 @@ fn search_filters_by_patient_code_and_date_and_pages() {
 
 #[test]
 fn unsequenced_inserts_take_the_next_sequence() {
-    let mut store = Store::open_in_memory().unwrap();
+    on_each_backend("unsequenced", unsequenced_inserts_take_the_next_sequence_on)
+}
+
+fn unsequenced_inserts_take_the_next_sequence_on(b: &common::Backend) {
+    let mut store = open(b);
     let batch = store.begin_batch().unwrap();
     let a = batch.insert_unsequenced(m("fhir-api", "p", 0, 0)).unwrap();
     let b = batch.insert_unsequenced(m("fhir-api", "p", 0, 0)).unwrap();
@@ -100,7 +127,11 @@ fn unsequenced_inserts_take_the_next_sequence() {
 
 #[test]
 fn spo2_scale_changes_are_audited() {
-    let mut store = Store::open_in_memory().unwrap();
+    on_each_backend("spo2", spo2_scale_changes_are_audited_on)
+}
+
+fn spo2_scale_changes_are_audited_on(b: &common::Backend) {
+    let mut store = open(b);
     store.put_patient("p", Some("Ada")).unwrap();
     store.set_spo2_scale("p", 2, "dr.lee", 10).unwrap();
     store.set_spo2_scale("p", 1, "dr.kim", 20).unwrap();
@@ -113,24 +144,83 @@ fn spo2_scale_changes_are_audited() {
 }
 
 #[test]
-fn survives_reopen_from_disk() {
-    let dir = std::env::temp_dir().join(format!("medlink-store-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("hub.db");
-    {
-        let mut store = Store::open(&path, store::Durability::Full).unwrap();
-        let batch = store.begin_batch().unwrap();
-        batch.insert(&m("d", "p", 1, 0)).unwrap();
+fn survives_reopen() {
+    on_each_backend("reopen", |b| {
+        {
+            let mut store = Store::connect(&b.location, Durability::Full).unwrap();
+            let batch = store.begin_batch().unwrap();
+            batch.insert(&m("d", "p", 1, 0)).unwrap();
+            batch.commit().unwrap();
+        }
+        let store = Store::connect(&b.location, Durability::Full).unwrap();
+        assert!(store.contains("d", 1).unwrap());
+    })
+}
+
+#[test]
+fn a_newer_schema_is_refused_on_both_backends() {
+    on_each_backend("newer", |b| {
+        drop(open(b));
+        b.set_version(&b.location, "database", 9);
+        let refused = Store::connect(&b.location, Durability::Normal);
+        match refused {
+            Err(store::StoreError::NewerSchema {
+                found: 9, known: 3, ..
+            }) => {}
+            Err(other) => panic!("{}: wrong error: {other}", b.name),
+            Ok(_) => panic!("{}: a newer database was opened", b.name),
+        }
+        let message = Store::connect(&b.location, Durability::Normal)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains("newer than this program knows"),
+            "{message}"
+        );
+    })
+}
+
+#[test]
+fn a_batch_is_seen_by_another_connection_only_after_its_commit() {
+    on_each_backend("isolation", |b| {
+        let mut writer = open(b);
+        let reader = open(b);
+        let readings: Vec<_> = (1..=700).map(|s| m("d", "p", s, s as i64)).collect();
+        let batch = writer.begin_batch().unwrap();
+        let inserted = batch.insert_all(&readings).unwrap();
+        assert!(inserted.iter().all(|i| matches!(i, Insert::Stored(_))));
+        assert_eq!(
+            reader.measurement_count().unwrap(),
+            0,
+            "{}: seen before commit",
+            b.name
+        );
         batch.commit().unwrap();
-    }
-    let store = Store::open(&path, store::Durability::Full).unwrap();
-    assert!(store.contains("d", 1).unwrap());
-    std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(reader.measurement_count().unwrap(), 700, "{}", b.name);
+        // Redelivered with two new ones, in one call: only the new ones are stored.
+        let mut again = readings[650..].to_vec();
+        again.push(m("d", "p", 701, 701));
+        again.push(m("d", "p", 701, 701));
+        let batch = writer.begin_batch().unwrap();
+        let inserted = batch.insert_all(&again).unwrap();
+        batch.commit().unwrap();
+        let stored = inserted
+            .iter()
+            .filter(|i| matches!(i, Insert::Stored(_)))
+            .count();
+        assert_eq!(stored, 1, "{}: {inserted:?}", b.name);
+        assert_eq!(reader.measurement_count().unwrap(), 701);
+    })
 }
 
 #[test]
 fn measurements_since_lists_every_patient_by_time() {
-    let mut store = Store::open_in_memory().unwrap();
+    on_each_backend("since", measurements_since_lists_every_patient_by_time_on)
+}
+
+fn measurements_since_lists_every_patient_by_time_on(b: &common::Backend) {
+    let mut store = open(b);
     let batch = store.begin_batch().unwrap();
     for (device, patient, seq, time_ms) in
         [("d", "p", 1, 100), ("e", "q", 1, 50), ("d", "p", 2, 10)]
@@ -147,6 +237,7 @@ fn measurements_since_lists_every_patient_by_time() {
     assert_eq!(since, [("q".to_string(), 50), ("p".to_string(), 100)]);
 }
 
+/// SQLite only: PostgreSQL databases were versioned from the start.
 #[test]
 fn a_database_from_before_versioning_is_taken_and_a_newer_one_refused() {
     let dir = std::env::temp_dir().join(format!("medlink-store-version-{}", std::process::id()));

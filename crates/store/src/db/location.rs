@@ -155,6 +155,11 @@ impl PgTarget {
         self
     }
 
+    /// The password, if one was found.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
     /// `postgres://user@host:port/dbname` (never the password).
     pub fn url(&self) -> String {
         let host = if self.host.contains(':') {

@@ -252,6 +252,8 @@ fn row_of(row: &postgres::Row) -> Result<Row, DbError> {
                 .map(|v| Value::Int(v.into()))
         } else if is_text(ty) {
             row.try_get::<_, Option<String>>(i)?.map(Value::Text)
+        } else if *ty == Type::VOID {
+            None // what a function called for its effect returns (pg_advisory_xact_lock)
         } else {
             return Err(DbError::Param(format!(
                 "column {} has PostgreSQL type {ty}, which the store does not read",

@@ -28,6 +28,16 @@ impl From<i64> for Value {
         Value::Int(v)
     }
 }
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(v.into())
+    }
+}
 impl From<u64> for Value {
     /// Above `i64::MAX` is stored as `i64::MAX` (ids and counts never get there).
     fn from(v: u64) -> Self {
