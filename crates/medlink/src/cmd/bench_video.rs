@@ -42,6 +42,13 @@ const MASTER_STEP_M: f64 = 0.025;
 /// A pictured tip this far (µm) from where it was before the step shows the motion: 0.1 mm is
 /// about 1.3 pixels at 720p where the default camera sees the tip (7 cm away, 70° wide).
 const MOVED_UM: f64 = 100.0;
+/// Master steps come within ±this fraction of `--step-interval-s` of each other.
+const STEP_JITTER: f64 = 0.2;
+/// The step schedule's seed (xor the run's number: each run of a profile has its own schedule).
+const STEP_SEED: u64 = 0x5EED_0016;
+/// A command that moves after the target was this still (µs) starts a step: the tremor filter
+/// has settled to under 5 µm per command about 250 ms after a step.
+const STEP_QUIET_US: i64 = 200_000;
 /// The console and the page start before the measured seconds (chromium takes 2-3 s to start).
 const WARM_UP_S: f64 = 3.0;
 
@@ -51,7 +58,7 @@ pub struct BenchVideoArgs {
     #[arg(long, default_value = "lan,longhaul-4000km", value_delimiter = ',')]
     profile: Vec<String>,
     /// Seconds of video per run (each profile runs once without video, once with it).
-    #[arg(long, default_value_t = 12.0)]
+    #[arg(long, default_value_t = 30.0)]
     seconds: f64,
     #[arg(long, default_value_t = 1280)]
     width: u16,
@@ -59,8 +66,10 @@ pub struct BenchVideoArgs {
     height: u16,
     #[arg(long, default_value_t = 30.0)]
     fps: f64,
-    /// Seconds between master steps.
-    #[arg(long, default_value_t = 0.8)]
+    /// Mean seconds between master steps (each interval drawn within ±20 % of it, so the steps
+    /// fall at every phase of the camera's frame period); at least 0.6 (the tremor filter
+    /// settles between steps).
+    #[arg(long, default_value_t = 0.7)]
     step_interval_s: f64,
     /// The console's tremor filter cut-off (Hz; the console's default). Its delay is part of
     /// motion-to-photon; a higher cut-off shows how much.
@@ -72,6 +81,10 @@ pub struct BenchVideoArgs {
     /// Save a screenshot of the page per profile into this directory.
     #[arg(long)]
     screenshots: Option<PathBuf>,
+    /// Runs per profile (each without video, then with it); motion-to-photon is pooled over
+    /// every run's steps and each run's p50 is reported.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    runs: u32,
     /// Skip the run without video (no control-latency comparison).
     #[arg(long)]
     no_baseline: bool,
@@ -80,51 +93,114 @@ pub struct BenchVideoArgs {
     json: bool,
 }
 
-/// Watches the station core's entry point: control latency to apply, and when each master step
-/// began (the first command that moved after the target had been still).
+/// One master step as the station saw it, every time on the shared clock (µs since its zero):
+/// when the console sent the step's first command, when the station's network edge received it,
+/// when the servo thread handled it, when the supervisor first applied a command of the step,
+/// and when the measured tool tip first stood `MOVED_UM` from where it was before the step.
+#[derive(Debug, Clone, Copy, Default)]
+struct StepTimes {
+    sent_us: i64,
+    received_us: i64,
+    handled_us: i64,
+    applied_us: Option<i64>,
+    tip_moved_us: Option<i64>,
+    /// The supervisor's state (its wire code) in the last state report before the step.
+    state_before: u8,
+}
+
+/// Watches the station core's entry point: control latency to apply, and each master step (the
+/// first command that moved after the target had been still) with its times through the station.
 struct StepTap {
     applied: Arc<AtomicHistogram>,
     pending: Option<(u64, i64)>,
-    steps: Arc<Mutex<Vec<i64>>>,
+    steps: Arc<Mutex<Vec<StepTimes>>>,
     last_target: Option<[f64; 3]>,
     last_move_us: i64,
+    /// The measured tip and supervisor state of the newest state report.
+    last_tip: Option<[f64; 3]>,
+    last_state: u8,
+    /// The tip before the step being followed (until it moved).
+    tip_before: Option<[f64; 3]>,
+}
+
+impl StepTap {
+    fn update(&self, f: impl FnOnce(&mut StepTimes)) {
+        if let Ok(mut steps) = self.steps.try_lock()
+            && let Some(step) = steps.last_mut()
+        {
+            f(step);
+        }
+    }
+}
+
+fn distance_m(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
 }
 
 impl Tap<StationInput, StationOutput> for StepTap {
-    fn input(&mut self, _now: Duration, input: &StationInput) {
+    fn input(&mut self, now: Duration, input: &StationInput) {
         self.pending = None;
         if let StationInput::Datagram {
             datagram: Datagram::Control(cmd),
+            received_at,
             ..
         } = input
         {
             self.pending = Some((cmd.seq, cmd.sent_at_us));
             let target = cmd.target.position_m;
-            if let Some(last) = self.last_target {
-                let moved = (0..3)
-                    .map(|i| (target[i] - last[i]).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
-                if moved > 5e-6 {
-                    if cmd.sent_at_us - self.last_move_us > 300_000
-                        && let Ok(mut steps) = self.steps.try_lock()
-                    {
-                        steps.push(cmd.sent_at_us);
-                    }
-                    self.last_move_us = cmd.sent_at_us;
+            if let Some(last) = self.last_target
+                && distance_m(target, last) > 5e-6
+            {
+                if cmd.sent_at_us - self.last_move_us > STEP_QUIET_US
+                    && let Ok(mut steps) = self.steps.try_lock()
+                {
+                    steps.push(StepTimes {
+                        sent_us: cmd.sent_at_us,
+                        received_us: received_at.as_micros() as i64,
+                        handled_us: now.as_micros() as i64,
+                        state_before: self.last_state,
+                        ..StepTimes::default()
+                    });
+                    self.tip_before = self.last_tip;
                 }
+                self.last_move_us = cmd.sent_at_us;
             }
             self.last_target = Some(target);
         }
     }
 
     fn output(&mut self, now: Duration, output: &StationOutput) {
-        if let (StationOutput::Verdict { seq, verdict }, Some((pending, sent_us))) =
-            (output, self.pending)
-            && *seq == pending
-            && verdict == "applied"
-        {
-            self.applied.record_us(now.as_micros() as i64 - sent_us);
+        match output {
+            StationOutput::Verdict { seq, verdict } => {
+                if let Some((pending, sent_us)) = self.pending
+                    && *seq == pending
+                    && verdict == "applied"
+                {
+                    self.applied.record_us(now.as_micros() as i64 - sent_us);
+                    let at = now.as_micros() as i64;
+                    self.update(|step| {
+                        if step.applied_us.is_none() {
+                            step.applied_us = Some(at);
+                        }
+                    });
+                }
+            }
+            StationOutput::Datagram {
+                datagram: Datagram::State(state),
+                ..
+            } => {
+                let tip = state.tip.position_m;
+                self.last_tip = Some(tip);
+                self.last_state = state.supervisor_state;
+                if let Some(before) = self.tip_before
+                    && distance_m(tip, before) >= MOVED_UM * 1e-6
+                {
+                    self.tip_before = None;
+                    let at = state.station_time_us;
+                    self.update(|step| step.tip_moved_us = Some(at));
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -135,6 +211,11 @@ impl Tap<StationInput, StationOutput> for StepTap {
 struct Painted {
     seq: f64,
     capture_unix_us: f64,
+    /// When the console had the frame from the station.
+    received_unix_us: f64,
+    /// When the page had it from the console's socket.
+    arrived_unix_us: f64,
+    decoded_unix_us: f64,
     painted_unix_us: f64,
     decode_ms: f64,
     tip_um: [f64; 3],
@@ -154,12 +235,18 @@ struct PageReport {
 /// What one run measured.
 struct RunResult {
     control_applied_us: Percentiles,
+    /// What the supervisor did: time per state, ENGAGED -> HOLD by reason, dropped commands.
+    supervisor: serde_json::Value,
     rtt_ms: Option<f64>,
     video: Option<serde_json::Value>,
 }
 
 pub fn run(args: BenchVideoArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.seconds >= 2.0, "--seconds must be at least 2");
+    anyhow::ensure!(
+        args.step_interval_s >= 0.6,
+        "--step-interval-s must be at least 0.6 (the tremor filter settles between steps)"
+    );
     let chromium = match &args.chromium {
         Some(path) => path.clone(),
         None => which("chromium")
@@ -173,40 +260,27 @@ pub fn run(args: BenchVideoArgs) -> anyhow::Result<()> {
     }
     let mut profiles = Vec::new();
     for profile in &args.profile {
-        if !args.json {
-            eprintln!(
-                "{profile}: {} s without video, then {} s with it ...",
-                args.seconds, args.seconds
-            );
+        let mut runs = Vec::new();
+        for run in 1..=args.runs {
+            if !args.json {
+                eprintln!(
+                    "{profile}, run {run} of {}: {} s without video, then {} s with it ...",
+                    args.runs, args.seconds, args.seconds
+                );
+            }
+            let out = measure_profile(&args, profile, &chromium, run)?;
+            if !args.json {
+                print_profile(&out);
+            }
+            runs.push(out);
         }
-        let baseline = if args.no_baseline {
-            None
-        } else {
-            Some(run_once(&args, profile, None)?)
-        };
-        let with_video = run_once(&args, profile, Some(&chromium))?;
-        let ratio = baseline
-            .as_ref()
-            .map(|b| with_video.control_applied_us.p99 / b.control_applied_us.p99.max(1.0));
-        let pct =
-            |p: &Percentiles| json!({"p50": p.p50 / 1e3, "p99": p.p99 / 1e3, "count": p.count});
-        let mut out = with_video.video.unwrap_or_else(|| json!({}));
-        out["profile"] = json!(profile);
-        out["rtt_ms"] = json!(with_video.rtt_ms);
-        out["control_ms"] = json!({
-            "video_off": baseline.as_ref().map(|b| pct(&b.control_applied_us)),
-            "video_on": pct(&with_video.control_applied_us),
-            "p99_ratio": ratio,
-        });
-        if let (Some(rtt), Some(m2p)) = (
-            with_video.rtt_ms,
-            out["motion_to_photon_ms"]["p50"].as_f64(),
-        ) {
-            out["goal_motion_to_photon_p50_ms"] = json!(rtt + 50.0);
-            out["goal_met"] = json!(m2p <= rtt + 50.0);
+        let mut out = pool_runs(runs);
+        // Every frame's glass-to-glass is summarised above; the list is too long to print.
+        if let Some(samples) = out["samples_ms"].as_object_mut() {
+            samples.remove("glass_to_glass");
         }
-        if !args.json {
-            print_profile(&out);
+        if !args.json && args.runs > 1 {
+            print_pooled(&out);
         }
         profiles.push(out);
     }
@@ -223,6 +297,124 @@ pub fn run(args: BenchVideoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One run of a profile: without video (unless --no-baseline), then with it.
+fn measure_profile(
+    args: &BenchVideoArgs,
+    profile: &str,
+    chromium: &PathBuf,
+    run: u32,
+) -> anyhow::Result<serde_json::Value> {
+    let baseline = if args.no_baseline {
+        None
+    } else {
+        Some(run_once(args, profile, None, run)?)
+    };
+    let with_video = run_once(args, profile, Some(chromium), run)?;
+    let ratio = baseline
+        .as_ref()
+        .map(|b| with_video.control_applied_us.p99 / b.control_applied_us.p99.max(1.0));
+    let pct = |p: &Percentiles| json!({"p50": p.p50 / 1e3, "p99": p.p99 / 1e3, "count": p.count});
+    let mut out = with_video.video.unwrap_or_else(|| json!({}));
+    out["profile"] = json!(profile);
+    out["rtt_ms"] = json!(with_video.rtt_ms);
+    out["supervisor"] = json!({
+        "video_off": baseline.as_ref().map(|b| b.supervisor.clone()),
+        "video_on": with_video.supervisor,
+    });
+    out["control_ms"] = json!({
+        "video_off": baseline.as_ref().map(|b| pct(&b.control_applied_us)),
+        "video_on": pct(&with_video.control_applied_us),
+        "p99_ratio": ratio,
+    });
+    set_goal(&mut out);
+    Ok(out)
+}
+
+/// The goal: motion-to-photon p50 at most the RTT + 50 ms.
+fn set_goal(out: &mut serde_json::Value) {
+    if let (Some(rtt), Some(m2p)) = (
+        out["rtt_ms"].as_f64(),
+        out["motion_to_photon_ms"]["p50"].as_f64(),
+    ) {
+        out["goal_motion_to_photon_p50_ms"] = json!(rtt + 50.0);
+        out["goal_met"] = json!(m2p <= rtt + 50.0);
+    }
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.retain(|v| v.is_finite());
+    values.sort_by(f64::total_cmp);
+    (!values.is_empty()).then(|| values[values.len() / 2])
+}
+
+/// Several runs of one profile as one: the first run's figures, with motion-to-photon and
+/// input-to-capture over every run's steps, the median RTT, and each run's p50s and control
+/// ratio under `runs`. One run is returned as it is.
+fn pool_runs(mut runs: Vec<serde_json::Value>) -> serde_json::Value {
+    if runs.len() == 1 {
+        return runs.remove(0);
+    }
+    let samples = |key: &str| -> Vec<f64> {
+        runs.iter()
+            .filter_map(|r| r["samples_ms"][key].as_array())
+            .flatten()
+            .filter_map(|v| v.as_f64())
+            .collect()
+    };
+    let per_run = |f: &dyn Fn(&serde_json::Value) -> serde_json::Value| {
+        runs.iter().map(f).collect::<Vec<_>>()
+    };
+    let mut out = runs[0].clone();
+    out["motion_to_photon_ms"] = percentiles_ms(samples("motion_to_photon"));
+    out["input_to_capture_ms"] = percentiles_ms(samples("input_to_capture"));
+    out["glass_to_glass_ms"] = percentiles_ms(samples("glass_to_glass"));
+    out["samples_ms"] = json!({
+        "motion_to_photon": samples("motion_to_photon"),
+        "input_to_capture": samples("input_to_capture"),
+    });
+    out["rtt_ms"] = json!(median(
+        runs.iter().filter_map(|r| r["rtt_ms"].as_f64()).collect()
+    ));
+    out["runs"] = json!({
+        "count": runs.len(),
+        "rtt_ms": per_run(&|r| r["rtt_ms"].clone()),
+        "motion_to_photon_p50_ms": per_run(&|r| r["motion_to_photon_ms"]["p50"].clone()),
+        "motion_to_photon_p99_ms": per_run(&|r| r["motion_to_photon_ms"]["p99"].clone()),
+        "input_to_capture_p50_ms": per_run(&|r| r["input_to_capture_ms"]["p50"].clone()),
+        "glass_to_glass_p50_ms": per_run(&|r| r["glass_to_glass_ms"]["p50"].clone()),
+        "steps": per_run(&|r| r["motion_to_photon_ms"]["count"].clone()),
+        "control_p99_off_ms": per_run(&|r| r["control_ms"]["video_off"]["p99"].clone()),
+        "control_p99_on_ms": per_run(&|r| r["control_ms"]["video_on"]["p99"].clone()),
+        "control_p99_ratio": per_run(&|r| r["control_ms"]["p99_ratio"].clone()),
+        "goal_met": per_run(&|r| r["goal_met"].clone()),
+    });
+    let ratios: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r["control_ms"]["p99_ratio"].as_f64())
+        .collect();
+    out["control_ms"]["p99_ratio_median"] = json!(median(ratios));
+    set_goal(&mut out);
+    out
+}
+
+fn print_pooled(out: &serde_json::Value) {
+    println!(
+        "profile {}, {} runs pooled: motion-to-photon p50 {:.1} ms over {} steps (goal <= {:.1} ms: {}); per run p50 {}; control p99 ratio per run {}",
+        out["profile"].as_str().unwrap_or("?"),
+        out["runs"]["count"],
+        out["motion_to_photon_ms"]["p50"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        out["motion_to_photon_ms"]["count"],
+        out["goal_motion_to_photon_p50_ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        out["goal_met"],
+        out["runs"]["motion_to_photon_p50_ms"],
+        out["runs"]["control_p99_ratio"],
+    );
+}
+
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -236,13 +428,18 @@ fn run_once(
     args: &BenchVideoArgs,
     profile: &str,
     page: Option<&PathBuf>,
+    run: u32,
 ) -> anyhow::Result<RunResult> {
     let dir = tempfile::tempdir()?;
     link::pki::init(dir.path(), &["localhost".into()], false)?;
     let csv = dir.path().join("steps.csv");
     std::fs::write(
         &csv,
-        step_csv(args.seconds + WARM_UP_S + 2.0, args.step_interval_s),
+        step_csv(
+            args.seconds + WARM_UP_S + 2.0,
+            args.step_interval_s,
+            STEP_SEED ^ u64::from(run),
+        ),
     )?;
     let epoch = Instant::now();
     let epoch_unix_us = SystemTime::now()
@@ -257,6 +454,9 @@ fn run_once(
         steps: steps.clone(),
         last_target: None,
         last_move_us: i64::MIN / 2,
+        last_tip: None,
+        last_state: 0,
+        tip_before: None,
     };
     let camera = page.map(|_| CameraSettings {
         width: args.width,
@@ -323,22 +523,44 @@ fn run_once(
     };
     Ok(RunResult {
         control_applied_us: applied.percentiles(),
+        supervisor: supervisor_summary(&report),
         rtt_ms,
         video,
     })
 }
 
-/// A square wave of master positions: still, then a step of `MASTER_STEP_M` along x every
-/// `interval_s`, for `seconds`.
-fn step_csv(seconds: f64, interval_s: f64) -> String {
+fn supervisor_summary(report: &teleop::StationReport) -> serde_json::Value {
+    let mut holds = std::collections::BTreeMap::<String, u64>::new();
+    for t in report.transitions.iter().filter(|t| t.from == "ENGAGED") {
+        *holds.entry(format!("{} ({})", t.to, t.reason)).or_default() += 1;
+    }
+    json!({
+        "left_engaged": holds,
+        "state_time_ms": report.state_time_ms,
+        "commands_dropped": report.commands_dropped,
+    })
+}
+
+/// A square wave of master positions: still, then a step of `MASTER_STEP_M` along x after each
+/// interval, for `seconds`. The intervals are drawn (seeded) uniformly within ±`STEP_JITTER` of
+/// `interval_s`: steps at a fixed interval keep one phase against the free-running camera (0.8 s
+/// is exactly 24 frames at 30 fps), so every step of a run would wait the same part of a frame
+/// period and the run's p50 would be that phase, not the frame wait's distribution.
+fn step_csv(seconds: f64, interval_s: f64, seed: u64) -> String {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut csv = String::from("t_s,x_m,y_m,z_m,qx,qy,qz,qw\n");
     let h = std::f64::consts::FRAC_1_SQRT_2;
     let mut t = 0.0;
     let mut up = false;
     let x = |up: bool| if up { MASTER_STEP_M } else { 0.0 };
     csv.push_str(&format!("0,0,0,0,{h},{h},0,0\n"));
-    while t + interval_s < seconds {
-        t += interval_s;
+    loop {
+        let next = t + interval_s * (1.0 + rng.random_range(-STEP_JITTER..=STEP_JITTER));
+        if next >= seconds {
+            break;
+        }
+        t = next;
         csv.push_str(&format!("{:.4},{},0,0,{h},{h},0,0\n", t - 0.0005, x(up)));
         up = !up;
         csv.push_str(&format!("{t:.4},{},0,0,{h},{h},0,0\n", x(up)));
@@ -432,25 +654,99 @@ fn percentiles_ms(mut values: Vec<f64>) -> serde_json::Value {
     json!({"p50": at(0.5), "p99": at(0.99), "max": at(1.0), "count": values.len()})
 }
 
+/// Motion-to-photon cut at each step's stations, per measured step (ms).
+#[derive(Default)]
+struct StepParts {
+    /// Console send → the station's network edge (the link's one-way delay and both edges).
+    link: Vec<f64>,
+    /// Network edge → handled by the servo thread (the wait for its next tick).
+    to_servo: Vec<f64>,
+    /// Handled → the supervisor first applied a command of the step.
+    to_apply: Vec<f64>,
+    /// Applied → the measured tip 0.1 mm from where it was (tremor filter, slew limits, arm).
+    to_tip: Vec<f64>,
+    /// The tip moved → the capture of the first frame that shows it (the camera's frame wait).
+    to_capture: Vec<f64>,
+    /// Capture → the console had the frame (render, encode, the link back, the console's feed).
+    capture_to_console: Vec<f64>,
+    /// The console had it → the page had it (the console's video socket).
+    console_to_page: Vec<f64>,
+    /// The page had it → decoded and drawn.
+    decode: Vec<f64>,
+    /// Drawn → painted (the next animation frame).
+    paint: Vec<f64>,
+}
+
+impl StepParts {
+    fn add(&mut self, step: &StepTimes, frame: &Painted, epoch_unix_us: f64) {
+        let ms = |from: i64, to: i64| (to - from) as f64 / 1e3;
+        self.link.push(ms(step.sent_us, step.received_us));
+        self.to_servo.push(ms(step.received_us, step.handled_us));
+        // NaN (null in the JSON) where a step has no such time: the lists stay aligned by step.
+        let applied = step.applied_us.map_or(f64::NAN, |a| a as f64);
+        let tip = step.tip_moved_us.map_or(f64::NAN, |t| t as f64);
+        self.to_apply.push((applied - step.handled_us as f64) / 1e3);
+        self.to_tip.push((tip - applied) / 1e3);
+        self.to_capture
+            .push((frame.capture_unix_us - epoch_unix_us - tip) / 1e3);
+        let unix_ms = |from: f64, to: f64| (to - from) / 1e3;
+        self.capture_to_console
+            .push(unix_ms(frame.capture_unix_us, frame.received_unix_us));
+        self.console_to_page
+            .push(unix_ms(frame.received_unix_us, frame.arrived_unix_us));
+        self.decode
+            .push(unix_ms(frame.arrived_unix_us, frame.decoded_unix_us));
+        self.paint
+            .push(unix_ms(frame.decoded_unix_us, frame.painted_unix_us));
+    }
+
+    fn named(&self) -> [(&'static str, &Vec<f64>); 9] {
+        [
+            ("send_to_station", &self.link),
+            ("station_to_servo", &self.to_servo),
+            ("servo_to_applied", &self.to_apply),
+            ("applied_to_tip_moved", &self.to_tip),
+            ("tip_moved_to_capture", &self.to_capture),
+            ("capture_to_console", &self.capture_to_console),
+            ("console_to_page", &self.console_to_page),
+            ("page_to_decoded", &self.decode),
+            ("decoded_to_painted", &self.paint),
+        ]
+    }
+
+    /// Each part's percentiles, and each part's values step by step.
+    fn summary(&self) -> (serde_json::Value, serde_json::Value) {
+        let mut percentiles = serde_json::Map::new();
+        let mut values = serde_json::Map::new();
+        for (name, part) in self.named() {
+            percentiles.insert(name.into(), percentiles_ms(part.clone()));
+            values.insert(name.into(), json!(part));
+        }
+        (percentiles.into(), values.into())
+    }
+}
+
 fn summarise(
     page: &PageReport,
     stats: &station::camera::VideoStats,
-    steps: &[i64],
+    steps: &[StepTimes],
     epoch_unix_us: f64,
     feed: &VideoFeed,
 ) -> serde_json::Value {
     let frames = &page.frames;
     let in_order = frames.windows(2).all(|w| w[0].seq < w[1].seq);
-    let glass = frames
+    let glass: Vec<f64> = frames
         .iter()
         .map(|f| (f.painted_unix_us - f.capture_unix_us) / 1e3)
         .collect();
     let decode = frames.iter().map(|f| f.decode_ms).collect();
     let mut motion = Vec::new();
     let mut to_capture = Vec::new();
+    let mut parts = StepParts::default();
     let mut unseen = 0;
-    for &sent_us in steps {
-        let at = epoch_unix_us + sent_us as f64;
+    let mut not_engaged = 0;
+    for step in steps {
+        let at = epoch_unix_us + step.sent_us as f64;
         let Some(before) = frames.iter().rev().find(|f| f.capture_unix_us < at) else {
             continue;
         };
@@ -462,22 +758,35 @@ fn summarise(
                     .sqrt()
                     >= MOVED_UM
         });
+        if step.state_before != proto::SupervisorStateCode::Engaged as u8 {
+            not_engaged += 1;
+        }
         match moved {
             // Only steps the page saw end to end (a step before engage moves nothing).
             Some(f) if f.painted_unix_us - at < 1e6 => {
                 motion.push((f.painted_unix_us - at) / 1e3);
                 to_capture.push((f.capture_unix_us - at) / 1e3);
+                parts.add(step, f, epoch_unix_us);
             }
             _ => unseen += 1,
         }
     }
+    let (parts, part_values) = parts.summary();
     json!({
-        "glass_to_glass_ms": percentiles_ms(glass),
-        "motion_to_photon_ms": percentiles_ms(motion),
-        "input_to_capture_ms": percentiles_ms(to_capture),
+        "glass_to_glass_ms": percentiles_ms(glass.clone()),
+        "motion_to_photon_ms": percentiles_ms(motion.clone()),
+        "input_to_capture_ms": percentiles_ms(to_capture.clone()),
+        "samples_ms": {
+            "motion_to_photon": motion,
+            "input_to_capture": to_capture,
+            "glass_to_glass": glass,
+            "parts": part_values,
+        },
         "steps_measured_unseen": unseen,
         "steps_total": steps.len(),
-        "steps_before_first_frame": steps.iter().filter(|&&t| frames.first().is_none_or(|f| epoch_unix_us + t as f64 <= f.capture_unix_us)).count(),
+        "steps_not_engaged_before": not_engaged,
+        "steps_before_first_frame": steps.iter().filter(|t| frames.first().is_none_or(|f| epoch_unix_us + t.sent_us as f64 <= f.capture_unix_us)).count(),
+        "motion_to_photon_parts_ms": parts,
         "frames": {
             "encoded": stats.frames_encoded,
             "sent": stats.frames_delivered + stats.frames_dropped,
