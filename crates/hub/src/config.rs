@@ -62,8 +62,16 @@ pub struct HubConfig {
     pub mqtt_password_file: Option<PathBuf>,
     /// External broker, e.g. `mqtt://127.0.0.1:1883`; embedded broker when absent.
     pub mqtt_url: Option<String>,
-    /// MQTT client id of the hub (its persistent session on the broker).
+    /// MQTT client id of the hub (its persistent session on the broker); with `hub_id` or
+    /// `cluster` the hub's id is appended, so several hubs never take over each other's session.
     pub client_id: String,
+    /// This hub's name among several sharing a ward (`--hub-id`); when absent, the host name
+    /// and a random suffix.
+    pub hub_id: Option<String>,
+    /// Share the ward with other hubs on the same broker and store (`--cluster`; docs/hub.md,
+    /// "Several hubs"): patients in shards leased in the store, each hub subscribed only to
+    /// the devices of the patients it owns. Needs an external broker (`mqtt_url`).
+    pub cluster: bool,
     /// Most measurements committed in one transaction.
     pub max_batch: usize,
     /// Score vitals on arrival over a second connection, so alerts never wait for commits
@@ -106,6 +114,8 @@ impl Default for HubConfig {
             mqtt_username: None,
             mqtt_password_file: None,
             client_id: "medlink-hub".to_string(),
+            hub_id: None,
+            cluster: false,
             max_batch: 4096,
             alert_fast_path: true,
             alert_realtime_priority: 10,
@@ -144,6 +154,7 @@ impl HubConfig {
             ));
         }
         self.auth.validate()?;
+        self.check_cluster()?;
         self.check_https()
     }
 
@@ -185,6 +196,62 @@ impl HubConfig {
             Some(url) => parse_mqtt_url(url),
             None => Ok(MqttSource::Embedded(self.mqtt_listen)),
         }
+    }
+}
+
+/// Several hubs on one ward: the hub's name and its MQTT client ids.
+impl HubConfig {
+    fn check_cluster(&self) -> Result<(), String> {
+        if let Some(id) = &self.hub_id
+            && (id.is_empty()
+                || id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        {
+            return Err(format!(
+                "hub_id {id:?}: expected 1-64 letters, digits, '-', '_' or '.'"
+            ));
+        }
+        if self.cluster && self.mqtt_url.is_none() {
+            return Err("cluster (--cluster) needs an external broker (--mqtt mqtt://...): \
+                        the hubs of a ward share one broker"
+                .into());
+        }
+        Ok(())
+    }
+
+    /// This hub's id: `hub_id`, or the host name with a random suffix (printed at start).
+    pub fn resolved_hub_id(&self) -> String {
+        if let Some(id) = &self.hub_id {
+            return id.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "hub".to_string());
+        let host: String = host
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .take(40)
+            .collect();
+        let mut suffix = [0u8; 3];
+        let _ = getrandom::fill(&mut suffix);
+        format!(
+            "{host}-{:02x}{:02x}{:02x}",
+            suffix[0], suffix[1], suffix[2]
+        )
+    }
+
+    /// The MQTT client id of the hub `hub_id`: the configured one alone for a single hub not
+    /// given a name (it keeps its persistent session across restarts), otherwise with the hub's
+    /// id appended.
+    pub fn mqtt_client_id(&self, hub_id: &str) -> String {
+        if self.hub_id.is_none() && !self.cluster {
+            return self.client_id.clone();
+        }
+        format!("{}-{hub_id}", self.client_id)
     }
 }
 
@@ -275,6 +342,30 @@ mod tests {
             ..HubConfig::default()
         };
         assert!(v6.validate().is_ok());
+    }
+
+    #[test]
+    fn hubs_of_one_ward_get_client_ids_of_their_own() {
+        let single = HubConfig::default();
+        assert_eq!(single.mqtt_client_id("x"), "medlink-hub");
+        let named = HubConfig {
+            hub_id: Some("hub-a".into()),
+            ..HubConfig::default()
+        };
+        assert_eq!(named.resolved_hub_id(), "hub-a");
+        assert_eq!(named.mqtt_client_id("hub-a"), "medlink-hub-hub-a");
+        let (a, b) = (single.resolved_hub_id(), single.resolved_hub_id());
+        assert_ne!(a, b, "random suffixes");
+        let bad = HubConfig {
+            hub_id: Some("a/b".into()),
+            ..HubConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("hub_id"));
+        let embedded = HubConfig {
+            cluster: true,
+            ..HubConfig::default()
+        };
+        assert!(embedded.validate().unwrap_err().contains("external broker"));
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub fn spawn(options: MqttOptions, priority: i32, shared: Arc<Shared>) -> std::i
         .spawn(move || {
             crate::priority::realtime(priority);
             runtime.block_on(async move {
-                let (client, eventloop) = AsyncClient::new(options, 16);
+                // Room for the (un)subscriptions of a takeover (crate::cluster).
+                let (client, eventloop) = AsyncClient::new(options, 1024);
                 run(eventloop, client, shared).await
             })
         })?;
@@ -62,17 +63,24 @@ async fn run(mut eventloop: EventLoop, client: AsyncClient, shared: Arc<Shared>)
     let mut registrations = Registrations::default();
     loop {
         match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                if let Err(e) = client.try_subscribe(topics::VITALS, QoS::AtLeastOnce) {
-                    tracing::error!("alert fast path cannot subscribe: {e}");
+            Ok(Event::Incoming(Packet::ConnAck(_))) => match &shared.cluster {
+                Some(cluster) => {
+                    cluster.connected(crate::cluster::Link::Fast, &client);
+                    subscribed.store(true, Ordering::Relaxed);
                 }
-            }
+                None => {
+                    if let Err(e) = client.try_subscribe(topics::VITALS, QoS::AtLeastOnce) {
+                        tracing::error!("alert fast path cannot subscribe: {e}");
+                    }
+                }
+            },
             Ok(Event::Incoming(Packet::SubAck(_))) => subscribed.store(true, Ordering::Relaxed),
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 if let Some(Topic::Vitals(device)) = topics::parse(&publish.topic)
                     && let Ok(measurements) = payload::decode_vitals_batch(device, &publish.payload)
                     && let Some(patient) = registrations.patient_of(&shared, device, now_ms())
                     && measurements.iter().all(|m| m.patient == patient)
+                    && shared.owns(&patient, now_ms())
                 {
                     let scored = raise_alerts(&shared, &measurements);
                     Metrics::add(&shared.metrics.scored_fast_path, scored);

@@ -193,6 +193,15 @@ pub async fn mqtt_loop(
                     session_present = ack.session_present,
                     "connected to the MQTT broker"
                 );
+                if let Some(cluster) = &shared.cluster {
+                    // Only the devices of the patients this hub owns (crate::cluster).
+                    cluster.connected(crate::cluster::Link::Durable, &client);
+                    shared
+                        .metrics
+                        .mqtt_subscribed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
                 for filter in topics::SUBSCRIPTIONS {
                     if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
                         tracing::error!("cannot subscribe to {filter}: {e}");
@@ -210,6 +219,17 @@ pub async fn mqtt_loop(
                 let patient = device.and_then(|d| registrations.patient_of(&shared, &d, now_ms()));
                 if patient.is_none() {
                     shared.metrics.refuse_device(DeviceRefusal::Unregistered);
+                }
+                if let (Some(cluster), Some(p)) = (&shared.cluster, &patient)
+                    && !cluster.owns(p, now_ms())
+                {
+                    // Another hub owns the patient: not stored, not confirmed (its device sends
+                    // it again, to the owner), only taken off the broker's queue.
+                    cluster.refuse_not_owned();
+                    if let Err(e) = client.try_ack(&publish) {
+                        tracing::warn!("PUBACK of a publish not owned: {e}");
+                    }
+                    continue;
                 }
                 let inbound = classify(
                     publish,
@@ -411,12 +431,16 @@ impl Ingest {
         let ward_news =
             !(out.statuses.is_empty() && out.heartbeats.is_empty() && out.positions.is_empty());
         if ward_news && let Ok(mut care) = self.shared.care.lock() {
-            for (device, s) in &out.statuses {
+            // Among several hubs, only the patient's owner keeps its devices' liveness.
+            let owns = |patient: Option<&str>| patient.is_none_or(|p| self.shared.owns(p, now));
+            for (device, s) in out.statuses.iter().filter(|(_, s)| owns(s.patient.as_deref())) {
                 let online = s.state == DeviceState::Online;
                 care.status(device, online, s.patient.as_deref(), now, &mut events);
             }
             for (device, h) in &out.heartbeats {
-                care.heartbeat(device, h.patient.as_deref(), now, &mut events);
+                if owns(h.patient.as_deref()) {
+                    care.heartbeat(device, h.patient.as_deref(), now, &mut events);
+                }
             }
             for (unit, p) in out.positions {
                 care.position(&unit, p, now);
@@ -445,7 +469,8 @@ pub(crate) fn raise_alerts(shared: &Shared, measurements: &[Measurement]) -> u64
     let mut scored = 0;
     if let Ok(mut care) = shared.care.lock() {
         let now = now_ms();
-        for m in measurements {
+        // Checked under the ward's lock: a shard handed over meanwhile is not scored here.
+        for m in measurements.iter().filter(|m| shared.owns(&m.patient, now)) {
             match care.score_new(m, now, &mut events) {
                 Ok(Seen::Again) | Err(_) => {}
                 Ok(Seen::New) => scored += 1,
@@ -478,7 +503,9 @@ fn raise_ecg_alerts(shared: &Shared, analysis: &Analysis) {
             "ECG chunks missing: analysis restarted");
     }
     let mut events = Vec::new();
-    if let Ok(mut care) = shared.care.lock() {
+    if let Ok(mut care) = shared.care.lock()
+        && shared.owns(&analysis.key.patient, now_ms())
+    {
         care.ecg(analysis, now_ms(), &mut events);
         care.drain_alerts(&mut events);
     }

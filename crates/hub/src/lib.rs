@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod broker;
 pub mod care;
+pub mod cluster;
 pub mod config;
 pub mod device;
 pub mod device_acl;
@@ -71,6 +72,16 @@ pub struct Shared {
     /// Accounts, sessions and tokens: who may call what (docs/hub.md, "People, sign-in and
     /// tokens").
     pub auth: auth::Auth,
+    /// This hub's share of the ward when several hubs share it (`None`: it owns every patient).
+    pub cluster: Option<Arc<cluster::Cluster>>,
+}
+
+impl Shared {
+    /// Whether this hub scores `patient` now: always alone, only while it holds the patient's
+    /// shard among several hubs.
+    pub fn owns(&self, patient: &str, now: i64) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.owns(patient, now))
+    }
 }
 
 impl Shared {
@@ -98,6 +109,8 @@ pub struct RunningHub {
     /// Whether the alert fast path runs (external broker only: the embedded gateway scores every
     /// publish on arrival).
     pub fast_path: bool,
+    /// This hub's id (`--hub-id`, or made up at start).
+    pub hub_id: String,
     ingest: std::thread::JoinHandle<Result<(), StoreError>>,
 }
 
@@ -169,19 +182,28 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let writer = Store::open(&config.database, durability)?;
     let reader = Store::open(&config.database, durability)?;
     let journal = AlertStore::open(&config.alerts_database(), durability)?;
+    let hub_id = config.resolved_hub_id();
     let mut engine = AlertEngine::new(config.alerts.clone());
-    let unresolved = journal.unresolved()?;
-    let restored = unresolved.len();
-    engine.restore(unresolved, journal.next_id()?);
-    for (patient, aggregate) in journal.news2_baselines()? {
-        engine.restore_news2_baseline(&patient, aggregate);
-    }
-    let mut care = Care::new(engine, config.hospital)
+    let mut care = if config.cluster {
+        // Alerts, baselines and readings come shard by shard as the hub takes them over.
+        Care::new(engine, config.hospital)
+    } else {
+        let unresolved = journal.unresolved()?;
+        let restored = unresolved.len();
+        engine.restore(unresolved, journal.next_id()?);
+        for (patient, aggregate) in journal.news2_baselines()? {
+            engine.restore_news2_baseline(&patient, aggregate);
+        }
+        let mut care = Care::new(engine, config.hospital);
+        load_scales(&reader, &mut care)?;
+        let replayed = replay_recent(&reader, &mut care, now_ms())?;
+        tracing::info!("{restored} unresolved alerts restored, {replayed} recent readings replayed");
+        care
+    };
+    care = care
         .with_reading_window(config.reading_window())
         .with_journal(journal);
-    load_scales(&reader, &mut care)?;
-    let replayed = replay_recent(&reader, &mut care, now_ms())?;
-    tracing::info!("{restored} unresolved alerts restored, {replayed} recent readings replayed");
+    tracing::info!(hub_id, cluster = config.cluster, "hub id {hub_id}");
 
     let listener = tokio::net::TcpListener::bind(config.http)
         .await
@@ -213,6 +235,12 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         store: Mutex::new(reader),
         fhir_base: format!("{scheme}://{http_addr}/fhir"),
         auth,
+        cluster: config.cluster.then(|| {
+            Arc::new(cluster::Cluster::new(
+                hub_id.clone(),
+                ownership::LeaseTimes::default(),
+            ))
+        }),
     });
 
     let (tx, rx) = mpsc::channel(config.max_batch.max(1) * 4);
@@ -240,7 +268,11 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         }
         MqttSource::External { host, port } => {
             let credentials = config.mqtt_credentials().map_err(HubError::Config)?;
-            let mut options = ingest::client_options(&config.client_id, &host, port);
+            let client_id = config.mqtt_client_id(&hub_id);
+            let mut options = ingest::client_options(&client_id, &host, port);
+            // Among several hubs a session is not kept: a dead hub's queue would go nowhere,
+            // and what it did not confirm its devices send again, to the new owner.
+            options.set_clean_session(config.cluster);
             if let Some((user, password)) = &credentials {
                 options.set_credentials(user, password);
             }
@@ -254,12 +286,26 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
                 config.reading_window(),
             ));
             if fast_path {
-                let mut options = fast_path::client_options(&config.client_id, &host, port);
+                let mut options = fast_path::client_options(&client_id, &host, port);
                 if let Some((user, password)) = &credentials {
                     options.set_credentials(user, password);
                 }
                 fast_path::spawn(options, config.alert_realtime_priority, shared.clone())
                     .map_err(|e| HubError::Ingest(format!("starting the alert fast path: {e}")))?;
+            }
+            if let Some(cluster) = &shared.cluster {
+                let location = store::Location::Sqlite(config.database.clone());
+                let stores = cluster::LeaseStores {
+                    leases: store::Leases::open(&location, durability)?,
+                    journal: AlertStore::connect(&location.journal(), durability)?,
+                    reader: Store::connect(&location, durability)?,
+                };
+                cluster::start(
+                    shared.clone(),
+                    cluster.clone(),
+                    stores,
+                    format!("{scheme}://{http_addr}"),
+                )?;
             }
             (host, port, ingest::Outlet::Broker(client))
         }
@@ -301,6 +347,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         mqtt_port,
         shared,
         fast_path,
+        hub_id,
         ingest,
     })
 }

@@ -85,7 +85,7 @@ pub struct Plan {
 }
 
 /// Most shards given back in one round (hand-overs go a few at a time).
-const RELEASE_PER_ROUND: usize = 4;
+const RELEASE_PER_ROUND: usize = 32;
 
 /// The hubs alive at `now` (seen within the expiry), `me` always among them, sorted by id.
 pub fn alive(me: &str, members: &[Member], now: i64, times: &LeaseTimes) -> Vec<String> {

@@ -8,6 +8,7 @@
 //! journal of their own ([`AlertStore`]): a second SQLite file, or the same PostgreSQL database.
 
 mod accounts;
+mod alert_feed;
 mod alerts;
 pub mod audit;
 mod audit_table;
@@ -25,6 +26,7 @@ mod search;
 pub mod testing;
 
 pub use accounts::{AccountStore, UserRow};
+pub use alert_feed::JournalEvent;
 pub use alerts::AlertStore;
 pub use audit::{AuditBreak, AuditRow, NewAudit};
 pub use audit_table::{read_audit_trail, read_audit_trail_at};

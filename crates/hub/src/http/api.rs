@@ -74,7 +74,11 @@ async fn metrics(State(shared): AppState) -> Result<String, HttpError> {
         let care = lock(&shared.care, false)?;
         (care.engine.active().len(), care.devices_online())
     };
-    Ok(shared.metrics.render(active, online))
+    let mut text = shared.metrics.render(active, online);
+    if let Some(cluster) = &shared.cluster {
+        text.push_str(&cluster.render_metrics(crate::now_ms()));
+    }
+    Ok(text)
 }
 
 #[derive(Deserialize)]

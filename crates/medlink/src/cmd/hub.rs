@@ -53,6 +53,15 @@ pub struct HubArgs {
     /// (alerts then wait for commits under load; docs/hub.md).
     #[arg(long)]
     no_alert_fast_path: bool,
+    /// This hub's name among several sharing a ward (default: the host name and a random
+    /// suffix); its MQTT client ids are made from it.
+    #[arg(long)]
+    hub_id: Option<String>,
+    /// Share the ward with the other hubs on the same broker and database: patients split in
+    /// shards leased in the database, each hub subscribed to its own patients' devices only
+    /// (docs/hub.md, "Several hubs"). Needs --mqtt.
+    #[arg(long)]
+    cluster: bool,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +125,8 @@ impl HubArgs {
         if self.no_alert_fast_path {
             config.alert_fast_path = false;
         }
+        config.hub_id = self.hub_id.or(config.hub_id);
+        config.cluster |= self.cluster;
         Ok(config)
     }
 }
@@ -132,6 +143,7 @@ pub fn run(mut args: HubArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let hub = hub::start(config).await?;
+        println!("hub {}: HTTP on {}", hub.hub_id, hub.http_addr);
         tokio::select! {
             result = hub.wait() => result.context("the hub stopped"),
             _ = tokio::signal::ctrl_c() => {

@@ -82,12 +82,17 @@ pub fn issue_token(db: &Path, name: &str, scope: &str) -> String {
 /// Starts `medlink hub` with `extra` args and waits for its HTTP port; [`http`] calls it with
 /// a token that may do everything.
 pub fn start_hub(db: &Path, http_port: u16, extra: &[String]) -> Proc {
+    start_hub_logging_to(db, http_port, extra, &db.with_extension("log"))
+}
+
+/// [`start_hub`] with its log in `log` (several hubs on one database each keep their own).
+pub fn start_hub_logging_to(db: &Path, http_port: u16, extra: &[String], log: &Path) -> Proc {
     let token = issue_token(db, TEST_TOKEN_NAME, "system/*.*");
     if let Ok(mut tokens) = TOKENS.lock() {
         tokens.retain(|(port, _)| *port != http_port);
         tokens.push((http_port, token));
     }
-    let log = std::fs::File::create(db.with_extension("log")).unwrap();
+    let log = std::fs::File::create(log).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_medlink"))
         .arg("hub")
         .arg("--db")

@@ -1,0 +1,409 @@
+//! Three hubs, one ward (docs/hub.md, "Several hubs"): three `medlink hub --cluster` processes
+//! share one mosquitto and one database; simulated wearables publish (and, as real devices do,
+//! send again what the hub has not confirmed on their `ack` topic). One hub is SIGKILLed mid-run.
+//! Checked: the survivors take its shards over, every reading is confirmed and stored exactly
+//! once, every expected NEWS2 alert is raised exactly once (one on the killed hub's patient
+//! before the kill, one on another of its patients after it, one elsewhere), none that was not
+//! expected, and the killed hub's alert goes on escalating on its new owner. The takeover time
+//! (kill to the first confirmation, by another hub, of a reading its patients sent after the kill)
+//! is printed.
+
+mod common;
+
+use common::*;
+use hub::device::Device;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use vitals::alerts::Rule;
+
+const HUBS: [&str; 3] = ["hub-a", "hub-b", "hub-c"];
+const VICTIM: &str = "hub-b";
+const PATIENTS: usize = 24;
+/// Readings per second per wearable.
+const RATE_HZ: u64 = 5;
+/// A reading not confirmed this long after it was sent is sent again.
+const RESEND_AFTER: Duration = Duration::from_secs(3);
+const ESCALATE_AFTER_MS: i64 = 5_000;
+
+/// What a wearable's patient does during the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Course {
+    Stable,
+    /// Heart rate 140 (a NEWS2 red score: one alert) from the start.
+    Deteriorating,
+    /// Stable until the kill, then heart rate 140.
+    DeterioratesAfterKill,
+}
+
+fn payload(patient: &str, seq: u64, time_ms: i64, bad: bool) -> String {
+    let hr = if bad { 140 } else { 72 };
+    format!(
+        r#"{{"patient":"{patient}","seq":{seq},"time_ms":{time_ms},"hr":{hr},"rr":16,"spo2":97,"o2":false,"temp":36.8,"sbp":125,"dbp":80,"acvpu":"A"}}"#
+    )
+}
+
+/// A wearable with what it sent and when (to send again what is not confirmed).
+struct Wearable {
+    device: Device,
+    patient: String,
+    course: Course,
+    sent: Mutex<BTreeMap<u64, (String, Instant)>>,
+    /// The last sequence number sent before the kill.
+    before_kill: Mutex<u64>,
+}
+
+impl Wearable {
+    fn unconfirmed(&self) -> Vec<u64> {
+        let committed = self.device.confirmations.lock().unwrap().committed.clone();
+        let sent = self.sent.lock().unwrap();
+        sent.keys()
+            .filter(|s| !committed.contains(s))
+            .copied()
+            .collect()
+    }
+
+    async fn resend_overdue(&self) {
+        let committed = self.device.confirmations.lock().unwrap().committed.clone();
+        let overdue: Vec<(u64, String)> = {
+            let mut sent = self.sent.lock().unwrap();
+            sent.iter_mut()
+                .filter(|(s, (_, at))| !committed.contains(s) && at.elapsed() >= RESEND_AFTER)
+                .map(|(s, (body, at))| {
+                    *at = Instant::now();
+                    (*s, body.clone())
+                })
+                .collect()
+        };
+        for (seq, body) in overdue {
+            let _ = self.device.publish_vitals(seq, body).await;
+        }
+    }
+
+    /// Publishes at RATE_HZ until `stop`, then sends again until everything is confirmed (or
+    /// `give_up`).
+    async fn run(self: Arc<Self>, killed: Arc<AtomicBool>, stop: Instant, give_up: Instant) {
+        let mut seq = 0;
+        while Instant::now() < stop {
+            seq += 1;
+            let bad = match self.course {
+                Course::Stable => false,
+                Course::Deteriorating => true,
+                Course::DeterioratesAfterKill => killed.load(Ordering::SeqCst),
+            };
+            if !killed.load(Ordering::SeqCst) {
+                *self.before_kill.lock().unwrap() = seq;
+            }
+            let body = payload(&self.patient, seq, hub::now_ms(), bad);
+            self.sent
+                .lock()
+                .unwrap()
+                .insert(seq, (body.clone(), Instant::now()));
+            let _ = self.device.publish_vitals(seq, body).await;
+            if seq % RATE_HZ == 0 {
+                self.resend_overdue().await;
+            }
+            tokio::time::sleep(Duration::from_millis(1000 / RATE_HZ)).await;
+        }
+        while Instant::now() < give_up && !self.unconfirmed().is_empty() {
+            self.resend_overdue().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// One metric of a hub's `/metrics` (the first line with that name), if it answers.
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let (status, body) = http(port, "GET", "/metrics", None);
+    if status != 200 {
+        return None;
+    }
+    body.lines()
+        .find(|l| l.starts_with(name) && !l.starts_with('#'))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Which hub holds each shard now, from the lease table.
+fn owners(db: &Path) -> BTreeMap<u16, String> {
+    let leases = store::Leases::open(
+        &store::Location::Sqlite(db.to_path_buf()),
+        store::Durability::Normal,
+    )
+    .unwrap();
+    let (rows, _) = leases.view().unwrap();
+    let now = hub::now_ms();
+    rows.into_iter()
+        .filter(|r| r.expires_ms > now)
+        .filter_map(|r| Some((r.shard, r.owner?)))
+        .collect()
+}
+
+fn owner_of(owners: &BTreeMap<u16, String>, patient: &str) -> String {
+    owners
+        .get(&hub::ownership::shard_of(patient))
+        .cloned()
+        .unwrap_or_default()
+}
+
+struct Ward {
+    dir: PathBuf,
+    db: PathBuf,
+    _broker: Proc,
+    mqtt_port: u16,
+    hubs: Vec<(String, u16, Proc)>,
+    logins: Vec<(String, String, String)>,
+}
+
+/// Registers the wearables, starts mosquitto and the three hubs, and waits until the hubs have
+/// split the shards between them.
+fn start_ward(name: &str) -> Ward {
+    let dir = temp_dir(name);
+    let db = dir.join("hub.db");
+    let logins: Vec<(String, String, String)> = (0..PATIENTS)
+        .map(|i| {
+            let (device, patient) = (format!("mw-{i:02}"), format!("mp-{i:02}"));
+            let password = register(&db, &device, &patient);
+            (device, password, patient)
+        })
+        .collect();
+    let (broker, mqtt_port, mut args) = start_mosquitto(&dir, &db);
+    let config = dir.join("hub.toml");
+    std::fs::write(
+        &config,
+        format!("[alerts]\nescalate_after_ms = {ESCALATE_AFTER_MS}\n"),
+    )
+    .unwrap();
+    args.extend([
+        "--cluster".to_string(),
+        "--no-fsync".to_string(),
+        "--config".to_string(),
+        config.display().to_string(),
+    ]);
+    let hubs = HUBS
+        .iter()
+        .map(|id| {
+            let port = free_port();
+            let mut extra = args.clone();
+            extra.extend(["--hub-id".to_string(), id.to_string()]);
+            let log = dir.join(format!("{id}.log"));
+            let proc = start_hub_logging_to(&db, port, &extra, &log);
+            (id.to_string(), port, proc)
+        })
+        .collect::<Vec<_>>();
+    let split = eventually(40, || {
+        let held: Vec<f64> = hubs
+            .iter()
+            .filter_map(|(_, port, _)| metric(*port, "medlink_hub_cluster_shards"))
+            .collect();
+        held.len() == HUBS.len()
+            && held.iter().all(|n| *n >= 21.0)
+            && held.iter().sum::<f64>() == 64.0
+    });
+    assert!(
+        split,
+        "the three hubs never split the 64 shards between them"
+    );
+    Ward {
+        dir,
+        db,
+        _broker: broker,
+        mqtt_port,
+        hubs,
+        logins,
+    }
+}
+
+/// The NEWS2 alerts raised, by patient, and every alert raised more than once for its subject.
+fn raised_alerts(db: &Path) -> (BTreeMap<String, Vec<u64>>, Vec<(Rule, String)>) {
+    let journal =
+        store::AlertStore::open(&db.with_extension("alerts.db"), store::Durability::Normal)
+            .unwrap();
+    let events = journal.events_after(0, 1_000_000).unwrap();
+    let mut news2: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut raised: BTreeMap<(Rule, String), usize> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind == "raised") {
+        let alert = journal.alert(e.alert_id).unwrap().unwrap();
+        *raised
+            .entry((alert.rule, alert.subject.clone()))
+            .or_default() += 1;
+        if alert.rule == Rule::News2 {
+            news2.entry(alert.subject).or_default().push(alert.id);
+        }
+    }
+    let twice = raised
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(k, _)| k)
+        .collect();
+    (news2, twice)
+}
+
+fn escalations_after(db: &Path, alert: u64, after_ms: i64) -> usize {
+    let journal =
+        store::AlertStore::open(&db.with_extension("alerts.db"), store::Durability::Normal)
+            .unwrap();
+    let events = journal.events_after(0, 1_000_000).unwrap();
+    events
+        .iter()
+        .filter(|e| e.alert_id == alert && e.kind == "escalated" && e.at_ms > after_ms)
+        .count()
+}
+
+#[test]
+fn three_hubs_survive_the_sigkill_of_one() {
+    let mut ward = start_ward("multi-kill");
+    let owners = owners(&ward.db);
+    // Every hub subscribes to its own patients' devices only.
+    for (id, port, _) in &ward.hubs {
+        let filters = metric(*port, "medlink_hub_cluster_subscriptions").unwrap_or(0.0);
+        assert!(
+            filters < (5 * PATIENTS) as f64,
+            "{id} subscribed to {filters} filters: every device's"
+        );
+    }
+    let on = |hub: &str| -> Vec<String> {
+        ward.logins
+            .iter()
+            .map(|(_, _, p)| p.clone())
+            .filter(|p| owner_of(&owners, p) == hub)
+            .collect()
+    };
+    let (victims, others) = (on(VICTIM), on("hub-a"));
+    assert!(
+        victims.len() >= 2 && !others.is_empty(),
+        "patients per hub: {VICTIM} {victims:?}, hub-a {others:?}"
+    );
+    let course = |patient: &str| {
+        if patient == victims[0] || patient == others[0] {
+            Course::Deteriorating
+        } else if patient == victims[1] {
+            Course::DeterioratesAfterKill
+        } else {
+            Course::Stable
+        }
+    };
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mqtt_port = ward.mqtt_port;
+    let wearables: Vec<Arc<Wearable>> = runtime.block_on(async {
+        let mut all = Vec::new();
+        for (id, password, patient) in &ward.logins {
+            let device = Device::connect("127.0.0.1", mqtt_port, id, password, patient)
+                .await
+                .unwrap();
+            all.push(Arc::new(Wearable {
+                device,
+                patient: patient.clone(),
+                course: course(patient),
+                sent: Mutex::default(),
+                before_kill: Mutex::default(),
+            }));
+        }
+        all
+    });
+    let killed = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let stop = started + Duration::from_secs(30);
+    let give_up = stop + Duration::from_secs(60);
+    let tasks: Vec<_> = wearables
+        .iter()
+        .map(|w| runtime.spawn(w.clone().run(killed.clone(), stop, give_up)))
+        .collect();
+
+    // Kill the victim once its deteriorating patient's alert has escalated once.
+    std::thread::sleep(Duration::from_millis(7_000));
+    let victim = ward.hubs.iter().position(|(id, ..)| id == VICTIM).unwrap();
+    let kill_ms = hub::now_ms();
+    let kill_at = Instant::now();
+    killed.store(true, Ordering::SeqCst);
+    ward.hubs[victim].2.kill9();
+    let victim_wearables: Vec<&Arc<Wearable>> = wearables
+        .iter()
+        .filter(|w| victims.contains(&w.patient))
+        .collect();
+    let mut takeover = None;
+    while takeover.is_none() && kill_at.elapsed() < Duration::from_secs(60) {
+        let confirmed_new = victim_wearables.iter().any(|w| {
+            let before = *w.before_kill.lock().unwrap();
+            let c = w.device.confirmations.lock().unwrap();
+            c.committed.range(before + 1..).next().is_some()
+        });
+        if confirmed_new {
+            takeover = Some(kill_at.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let takeover =
+        takeover.expect("no reading of the killed hub's patients confirmed after the kill");
+    eprintln!(
+        "takeover: {:.2} s from SIGKILL to the first confirmation of a new reading of the killed hub's patients",
+        takeover.as_secs_f64()
+    );
+    runtime.block_on(async {
+        for task in tasks {
+            let _ = task.await;
+        }
+    });
+
+    // Every reading confirmed, and stored exactly once.
+    let store = store::Store::open(&ward.db, store::Durability::Normal).unwrap();
+    let mut sent_total = 0;
+    for w in &wearables {
+        let missing = w.unconfirmed();
+        assert!(
+            missing.is_empty(),
+            "{}: never confirmed {missing:?}",
+            w.device.id
+        );
+        let sent: BTreeSet<u64> = w.sent.lock().unwrap().keys().copied().collect();
+        for seq in &sent {
+            assert!(
+                store.contains(&w.device.id, *seq).unwrap(),
+                "{} {seq} not stored",
+                w.device.id
+            );
+        }
+        sent_total += sent.len() as u64;
+    }
+    assert_eq!(
+        store.measurement_count().unwrap(),
+        sent_total,
+        "every reading stored exactly once"
+    );
+
+    // Every expected alert raised exactly once, none other.
+    let (news2, twice) = raised_alerts(&ward.db);
+    assert!(twice.is_empty(), "raised more than once: {twice:?}");
+    let expected: BTreeSet<&str> = [&victims[0], &victims[1], &others[0]]
+        .into_iter()
+        .map(String::as_str)
+        .collect();
+    let got: BTreeSet<&str> = news2.keys().map(String::as_str).collect();
+    assert_eq!(got, expected, "NEWS2 alerts raised: {news2:?}");
+    // The killed hub's alert went on escalating on its new owner.
+    let before_kill_alert = news2[&victims[0]][0];
+    let escalated = escalations_after(&ward.db, before_kill_alert, kill_ms);
+    assert!(
+        escalated >= 1,
+        "alert {before_kill_alert} of {} never escalated after the kill",
+        victims[0]
+    );
+    // The survivors hold every shard.
+    let held: f64 = ward
+        .hubs
+        .iter()
+        .filter(|(id, ..)| id != VICTIM)
+        .filter_map(|(_, port, _)| metric(*port, "medlink_hub_cluster_shards"))
+        .sum();
+    assert_eq!(held, 64.0);
+    eprintln!(
+        "3 hubs, {PATIENTS} wearables, {sent_total} readings: all confirmed and stored once; \
+         NEWS2 alerts raised once each for {expected:?}; alert {before_kill_alert} escalated \
+         {escalated} time(s) after the kill; takeover {:.2} s",
+        takeover.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&ward.dir);
+}
