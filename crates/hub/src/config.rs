@@ -43,9 +43,14 @@ pub fn parse_mqtt_url(url: &str) -> Result<MqttSource, String> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HubConfig {
-    /// SQLite database file.
+    /// SQLite database file, or a PostgreSQL database as `postgres://user@host:port/dbname`
+    /// (docs/hub.md, "PostgreSQL"; no password in the URL).
     pub database: PathBuf,
-    /// fsync every commit (`true`) or only survive process crashes (`false`).
+    /// File holding the PostgreSQL password (first line); without it `PGPASSWORD` or
+    /// `~/.pgpass` is used.
+    pub database_password_file: Option<PathBuf>,
+    /// fsync every commit (`true`) or only survive process crashes (`false`); on PostgreSQL
+    /// `false` is `synchronous_commit = off`.
     pub fsync: bool,
     /// HTTP address (FHIR, alerts, events, metrics).
     pub http: SocketAddr,
@@ -105,6 +110,7 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             database: PathBuf::from("medlink-hub.db"),
+            database_password_file: None,
             fsync: true,
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
@@ -180,6 +186,27 @@ impl HubConfig {
     /// The alert journal, beside the database: `hub.db` gives `hub.alerts.db`.
     pub fn alerts_database(&self) -> PathBuf {
         self.database.with_extension("alerts.db")
+    }
+
+    /// Where the store is: `database` as an SQLite path (kept exactly as given) or a
+    /// PostgreSQL URL with its password (`database_password_file`, `PGPASSWORD`, `~/.pgpass`).
+    pub fn location(&self) -> Result<store::Location, String> {
+        match self.database.to_str() {
+            Some(text) if store::db::is_postgres_url(text) => {
+                store::Location::parse(text, self.database_password_file.as_deref())
+                    .map_err(|e| e.to_string())
+            }
+            _ if self.database_password_file.is_some() => Err(format!(
+                "database_password_file is for a postgres:// database, not the SQLite file {}",
+                self.database.display()
+            )),
+            _ => Ok(store::Location::Sqlite(self.database.clone())),
+        }
+    }
+
+    /// Where the alert journal is: [`store::Location::journal`] of [`HubConfig::location`].
+    pub fn journal_location(&self) -> Result<store::Location, String> {
+        Ok(self.location()?.journal())
     }
 
     /// The span of device times readings are accepted in.
@@ -366,6 +393,35 @@ mod tests {
             ..HubConfig::default()
         };
         assert!(embedded.validate().unwrap_err().contains("external broker"));
+    }
+
+    #[test]
+    fn the_database_is_a_path_or_a_postgres_url() {
+        let sqlite = HubConfig::default();
+        assert_eq!(
+            sqlite.journal_location().unwrap(),
+            store::Location::Sqlite(PathBuf::from("medlink-hub.alerts.db"))
+        );
+        let pg = HubConfig {
+            database: PathBuf::from("postgres://ward@127.0.0.1:5433/medlink"),
+            ..HubConfig::default()
+        };
+        let location = pg.location().unwrap();
+        assert_eq!(
+            location.describe(),
+            "postgres://ward@127.0.0.1:5433/medlink"
+        );
+        assert_eq!(pg.journal_location().unwrap(), location);
+        let remote = HubConfig {
+            database: PathBuf::from("postgres://ward@db.example.org/medlink"),
+            ..HubConfig::default()
+        };
+        assert!(remote.location().unwrap_err().contains("beyond loopback"));
+        let stray = HubConfig {
+            database_password_file: Some(PathBuf::from("pw")),
+            ..HubConfig::default()
+        };
+        assert!(stray.location().unwrap_err().contains("postgres://"));
     }
 
     #[test]

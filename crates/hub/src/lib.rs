@@ -179,9 +179,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     } else {
         Durability::Normal
     };
-    let writer = Store::open(&config.database, durability)?;
-    let reader = Store::open(&config.database, durability)?;
-    let journal = AlertStore::open(&config.alerts_database(), durability)?;
+    let location = config.location().map_err(HubError::Config)?;
+    let writer = Store::connect(&location, durability)?;
+    let reader = Store::connect(&location, durability)?;
+    let journal = AlertStore::connect(&location.journal(), durability)?;
     let hub_id = config.resolved_hub_id();
     let mut engine = AlertEngine::new(config.alerts.clone());
     let mut care = if config.cluster {
@@ -221,7 +222,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         _ => None,
     };
     let auth = auth::Auth::open(
-        &config.alerts_database(),
+        &location.journal(),
         durability,
         config.auth.clone(),
         tls.is_some(),
@@ -294,7 +295,6 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
                     .map_err(|e| HubError::Ingest(format!("starting the alert fast path: {e}")))?;
             }
             if let Some(cluster) = &shared.cluster {
-                let location = store::Location::Sqlite(config.database.clone());
                 let stores = cluster::LeaseStores {
                     leases: store::Leases::open(&location, durability)?,
                     journal: AlertStore::connect(&location.journal(), durability)?,

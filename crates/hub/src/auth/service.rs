@@ -9,7 +9,6 @@ use super::principal::{Credential, Principal};
 use super::roles::Role;
 use super::scopes::parse_scopes;
 use super::secrets::{random_hex, sha256_hex};
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use store::audit::action;
 use store::{AccountStore, Durability, NewAudit, SessionRow, StoreError};
@@ -55,15 +54,15 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Opens the accounts in the journal at `path`.
+    /// Opens the accounts in the journal at `journal`.
     pub fn open(
-        path: &Path,
+        journal: &store::Location,
         durability: Durability,
         config: AuthConfig,
         https: bool,
     ) -> Result<Auth, StoreError> {
         Ok(Auth {
-            accounts: Mutex::new(AccountStore::open(path, durability)?),
+            accounts: Mutex::new(AccountStore::connect(journal, durability)?),
             config,
             clock: RwLock::new(Arc::new(crate::now_ms)),
             https,

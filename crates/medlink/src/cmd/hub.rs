@@ -16,9 +16,13 @@ pub struct HubArgs {
     /// TOML configuration file (every field optional; see docs/hub.md).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// SQLite database file (the alert journal goes beside it: `hub.db` gives `hub.alerts.db`).
+    /// SQLite database file (the alert journal goes beside it: `hub.db` gives `hub.alerts.db`),
+    /// or a PostgreSQL database: postgres://user@host:port/dbname (loopback; no password in it).
     #[arg(long)]
     db: Option<PathBuf>,
+    /// File whose first line is the PostgreSQL password (else PGPASSWORD or ~/.pgpass).
+    #[arg(long)]
+    db_password_file: Option<PathBuf>,
     /// HTTP address for FHIR, alerts, events and metrics.
     #[arg(long)]
     http: Option<SocketAddr>,
@@ -85,9 +89,12 @@ enum HubAuditCommand {
     /// Walk the audit trail's hash chain: print OK, or the first row that is wrong (and fail).
     Verify {
         /// The hub's database (the trail is in the alert journal beside it: `hub.db` gives
-        /// `hub.alerts.db`).
+        /// `hub.alerts.db`), or a postgres:// URL.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// File whose first line is the PostgreSQL password (else PGPASSWORD or ~/.pgpass).
+        #[arg(long)]
+        db_password_file: Option<PathBuf>,
     },
 }
 
@@ -103,6 +110,9 @@ impl HubArgs {
         };
         if let Some(db) = self.db {
             config.database = db;
+        }
+        if let Some(file) = self.db_password_file {
+            config.database_password_file = Some(file);
         }
         if let Some(http) = self.http {
             config.http = http;
@@ -133,7 +143,10 @@ impl HubArgs {
 
 pub fn run(mut args: HubArgs) -> anyhow::Result<()> {
     match args.command.take() {
-        Some(HubCommand::Audit(HubAuditCommand::Verify { db })) => return verify_audit(db),
+        Some(HubCommand::Audit(HubAuditCommand::Verify {
+            db,
+            db_password_file,
+        })) => return verify_audit(db, db_password_file),
         Some(HubCommand::Device(command)) => return super::hub_device::run(command),
         Some(HubCommand::User(command)) => return super::hub_user::run(command),
         Some(HubCommand::Token(command)) => return super::hub_token::run(command),
@@ -154,25 +167,29 @@ pub fn run(mut args: HubArgs) -> anyhow::Result<()> {
     })
 }
 
-fn verify_audit(db: Option<PathBuf>) -> anyhow::Result<()> {
+fn verify_audit(db: Option<PathBuf>, password_file: Option<PathBuf>) -> anyhow::Result<()> {
     let mut config = HubConfig::default();
     if let Some(db) = db {
         config.database = db;
     }
-    let journal = config.alerts_database();
-    if !journal.is_file() {
-        bail!("no alert journal at {}", journal.display());
+    config.database_password_file = password_file;
+    let journal = config.journal_location().map_err(anyhow::Error::msg)?;
+    let name = journal.describe();
+    if let store::Location::Sqlite(path) = &journal
+        && !path.is_file()
+    {
+        bail!("no alert journal at {name}");
     }
-    let rows = store::read_audit_trail(&journal)
-        .with_context(|| format!("reading the audit trail in {}", journal.display()))?;
+    let rows = store::read_audit_trail_at(&journal)
+        .with_context(|| format!("reading the audit trail in {name}"))?;
     match store::audit::verify(&rows) {
         Ok(n) => {
-            println!("OK: {n} audit rows in {} hold together", journal.display());
+            println!("OK: {n} audit rows in {name} hold together");
             Ok(())
         }
         Err(broken) => {
             println!("BAD: {broken}");
-            bail!("{}: {broken}", journal.display())
+            bail!("{name}: {broken}")
         }
     }
 }

@@ -53,11 +53,17 @@ pub enum HubDeviceCommand {
     },
 }
 
-fn open(db: Option<PathBuf>) -> anyhow::Result<(store::Store, PathBuf)> {
-    let path = db.unwrap_or_else(|| HubConfig::default().database);
-    let store = store::Store::open(&path, store::Durability::Full)
-        .with_context(|| format!("opening {}", path.display()))?;
-    Ok((store, path))
+/// Opens the hub's database `db` (the default one if none; a postgres:// URL takes its
+/// password from PGPASSWORD or ~/.pgpass); returns it with its name.
+fn open(db: Option<PathBuf>) -> anyhow::Result<(store::Store, String)> {
+    let mut config = HubConfig::default();
+    if let Some(db) = db {
+        config.database = db;
+    }
+    let location = config.location().map_err(anyhow::Error::msg)?;
+    let store = store::Store::connect(&location, store::Durability::Full)
+        .with_context(|| format!("opening {}", location.describe()))?;
+    Ok((store, location.describe()))
 }
 
 pub fn run(command: HubDeviceCommand) -> anyhow::Result<()> {
@@ -77,10 +83,7 @@ pub fn run(command: HubDeviceCommand) -> anyhow::Result<()> {
                 &super::hub_user::cli_actor(),
                 hub::now_ms(),
             )?;
-            println!(
-                "device {id} registered to patient {patient} in {}",
-                path.display()
-            );
+            println!("device {id} registered to patient {patient} in {path}");
             println!("password (shown once, only its hash is stored): {password}");
             if let Some(file) = credentials_file {
                 append_private(&file, &format!("{id} {password}\n"))?;
@@ -109,11 +112,7 @@ pub fn run(command: HubDeviceCommand) -> anyhow::Result<()> {
                 &by,
                 hub::now_ms(),
             )?;
-            anyhow::ensure!(
-                removed,
-                "device {id} is not registered in {}",
-                path.display()
-            );
+            anyhow::ensure!(removed, "device {id} is not registered in {path}",);
             println!("device {id} removed: it can no longer sign in");
             Ok(())
         }

@@ -48,16 +48,18 @@ pub enum HubUserCommand {
     },
 }
 
-/// Opens the accounts of the hub whose database is `db` (the default one if none).
-pub fn open_accounts(db: Option<PathBuf>) -> anyhow::Result<(AccountStore, PathBuf)> {
+/// Opens the accounts of the hub whose database is `db` (the default one if none; a
+/// postgres:// URL takes its password from PGPASSWORD or ~/.pgpass); returns them with the
+/// journal's name.
+pub fn open_accounts(db: Option<PathBuf>) -> anyhow::Result<(AccountStore, String)> {
     let mut config = HubConfig::default();
     if let Some(db) = db {
         config.database = db;
     }
-    let journal = config.alerts_database();
-    let accounts = AccountStore::open(&journal, Durability::Full)
-        .with_context(|| format!("opening the accounts in {}", journal.display()))?;
-    Ok((accounts, journal))
+    let journal = config.journal_location().map_err(anyhow::Error::msg)?;
+    let accounts = AccountStore::connect(&journal, Durability::Full)
+        .with_context(|| format!("opening the accounts in {}", journal.describe()))?;
+    Ok((accounts, journal.describe()))
 }
 
 /// Who runs the command, as the audit trail names them: `cli:<login>`.
@@ -81,7 +83,7 @@ pub fn run(command: HubUserCommand) -> anyhow::Result<()> {
             let password = read_password(password_file.as_deref(), &name)?;
             let (mut accounts, journal) = open_accounts(db)?;
             admin::add_user(&mut accounts, &name, role, &password, &actor, now)?;
-            println!("account {name} ({role}) added to {}", journal.display());
+            println!("account {name} ({role}) added to {journal}");
         }
         HubUserCommand::List { db } => {
             let (accounts, _) = open_accounts(db)?;
