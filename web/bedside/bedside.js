@@ -1,6 +1,9 @@
 // The bedside panel: polls the station's state four times a second and sends the bedside team's
 // buttons. The station decides whether this browser may act (its own loopback screen, or a
-// bedside certificate); otherwise the buttons are disabled and the panel only watches.
+// bedside certificate); otherwise the buttons are disabled and the panel only watches. The
+// patient monitor's newest reading is drawn by the module the console page uses too.
+
+import { showVitals } from './vitals.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { snapshot: null, polls: 0 };
@@ -29,6 +32,7 @@ function show(s) {
   $('latched').hidden = !s.estop_latched;
   $('offer').hidden = !s.offer_pending;
   $('tip').textContent = s.tip ? `tip x ${(s.tip[0] * 1000).toFixed(1)}  y ${(s.tip[1] * 1000).toFixed(1)}  z ${(s.tip[2] * 1000).toFixed(1)} mm` : 'tip — (no state report yet)';
+  showVitals($('vitals'), s.vitals, s.vitals_age_ms);
   for (const button of document.querySelectorAll('button[data-command]')) button.disabled = !s.may_act;
   $('changes').replaceChildren(...[...s.changes].reverse().map((c) => {
     const li = document.createElement('li');

@@ -2,6 +2,8 @@
 // control, the page's own input, link figures, alerts and transitions. Text only (textContent):
 // nothing from the station is ever parsed as HTML.
 
+import { showVitals } from './vitals.js';
+
 const $ = (id) => document.getElementById(id);
 
 function fixed(v, digits, unit) { return v === null || v === undefined ? '—' : `${v.toFixed(digits)} ${unit}`; }
@@ -47,7 +49,7 @@ export function showSnapshot(s, socketOpen) {
   $('state-age').textContent = fixed(l.state_age_ms, 0, 'ms');
   $('sent').textContent = String(s.commands_sent);
   $('session').textContent = s.session_id ? `#${s.session_id}` : '—';
-  showVitals(s.vitals, s.vitals_age_ms);
+  showVitals($('vitals'), s.vitals, s.vitals_age_ms);
   list($('alerts'), s.alerts, (a) => [span(a.text, a.level)]);
   list($('transitions'), s.transitions, (t) => [span(`${t.from} → ${t.to}`, `to-${t.to}`), span(t.reason)]);
   banner(s, socketOpen);
@@ -70,35 +72,4 @@ export function banner(s, socketOpen) {
 
 export function showInputSource(pads) {
   $('input-source').textContent = `Input: mouse / keyboard. Gamepad: ${pads || 'none'}.`;
-}
-
-// The station's patient monitor, newest reading; marked stale after 5 s without one.
-function showVitals(v, ageMs) {
-  const box = $('vitals');
-  if (!v) {
-    const p = document.createElement('p');
-    p.className = 'muted';
-    p.textContent = 'no patient monitor reading yet';
-    box.replaceChildren(p);
-    return;
-  }
-  const stale = ageMs !== null && ageMs > 5000;
-  const signs = [
-    ['HR', v.hr_bpm.toFixed(0), '/min'],
-    ['SpO₂', v.spo2_pct.toFixed(0), '%'],
-    ['RR', v.rr_per_min.toFixed(0), '/min'],
-    ['BP', `${v.sbp_mmhg.toFixed(0)}/${v.dbp_mmhg.toFixed(0)}`, 'mmHg'],
-    ['Temp', v.temp_c.toFixed(1), '°C'],
-    ['Age', ageMs === null ? '—' : (ageMs / 1000).toFixed(1), 's'],
-  ];
-  box.replaceChildren(...signs.map(([label, value, unit]) => {
-    const cell = document.createElement('div');
-    cell.className = stale ? 'sign stale' : 'sign';
-    const dt = document.createElement('dt');
-    dt.textContent = label;
-    const dd = document.createElement('dd');
-    dd.textContent = `${value} ${unit}`;
-    cell.append(dt, dd);
-    return cell;
-  }));
 }

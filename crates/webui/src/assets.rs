@@ -17,10 +17,17 @@ pub struct Asset {
 /// Scripts, styles, images and sockets from this origin only.
 pub const CONTENT_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// A route per asset; `/` serves the one at `/index.html`.
+/// The modules every page imports (`web/shared/`): the patient monitor's vitals, drawn the same
+/// way on the console page and the bedside panel. Each page's server serves them beside its own.
+pub const SHARED: &[Asset] = &[
+    crate::asset!("shared", "vitals.js", "js"),
+    crate::asset!("shared", "vitals.css", "css"),
+];
+
+/// A route per asset, and per shared module; `/` serves the one at `/index.html`.
 pub fn router<S: Clone + Send + Sync + 'static>(assets: &'static [Asset]) -> Router<S> {
     let mut router = Router::new();
-    for asset in assets {
+    for asset in assets.iter().chain(SHARED) {
         let serve = move || async move {
             (
                 [
@@ -68,4 +75,45 @@ macro_rules! asset {
             )),
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn every_page_serves_the_shared_vitals_module_beside_its_own_files() {
+        const PAGE: &[Asset] = &[Asset {
+            path: "/index.html",
+            mime: "text/html; charset=utf-8",
+            body: b"<p>page</p>",
+        }];
+        for (path, mime, needle) in [
+            (
+                "/vitals.js",
+                "text/javascript",
+                "export function showVitals",
+            ),
+            ("/vitals.css", "text/css", ".sign.stale"),
+            ("/", "text/html", "page"),
+        ] {
+            let app: Router = router(PAGE);
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let headers = response.headers().clone();
+            assert!(
+                headers[header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(mime)
+            );
+            assert_eq!(headers[header::CONTENT_SECURITY_POLICY], CONTENT_POLICY);
+            let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            assert!(String::from_utf8_lossy(&body).contains(needle), "{path}");
+        }
+    }
 }

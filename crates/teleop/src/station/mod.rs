@@ -186,6 +186,11 @@ impl StationSession {
         self.controller().map(|p| p.session_id)
     }
 
+    /// The patient monitor's newest reading, if one came (the bedside panel shows it).
+    pub fn last_vitals(&self) -> Option<MonitorReading> {
+        self.last_vitals
+    }
+
     /// The report of the controlling console's session, or of the station's whole life.
     pub fn report(&self, now: Duration, whole_life: bool) -> StationReport {
         let mut report = self.arm.report(now, whole_life);
