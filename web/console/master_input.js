@@ -100,7 +100,7 @@ export class MasterInput {
 
   describePads() {
     const pads = [...navigator.getGamepads()].filter(Boolean);
-    this.pads = pads.map((p) => `${p.id} (${p.mapping === 'standard' ? 'gamepad' : pads.length && p.axes.length >= 6 ? '3D mouse' : 'device'})`).join(', ');
+    this.pads = pads.map((p) => `${p.id} (${padKind(p) === 'standard' ? 'gamepad' : padKind(p) === '3d-mouse' ? '3D mouse' : 'not used'})`).join(', ');
     this.onChange?.();
   }
 
@@ -121,9 +121,13 @@ export class MasterInput {
     if (this.recentring > 0) this.recentring -= 1;
   }
 
-  // Standard gamepad: left stick in the view's plane, right stick up/down for depth, triggers
-  // for the jaw, LB/RB held for the clutch, A engage, B disengage, Back/Select e-stop request.
-  // A 3D mouse (six axes, non-standard mapping): axes 0-2 translate.
+  // Standard gamepad: the sticks move the hand only while RB is held (the dead-man's button: a
+  // stick that drifts or is knocked moves nothing); left stick in the view's plane, right stick
+  // up/down for depth, triggers for the jaw, LB held for the clutch, A engage, B disengage,
+  // Back/Select e-stop request. A 3D mouse (3Dconnexion, six axes as Chromium exposes it: X
+  // right, Y pushed away, Z pressed down; the cap springs back to rest when let go) translates
+  // along the view's right, depth and up; its button 0 held is the clutch. Any other device is
+  // not used (a joystick's throttle rests at full deflection).
   gamepads(dt, right, up, forward) {
     if (!navigator.getGamepads) return;
     let clutch = false;
@@ -132,26 +136,37 @@ export class MasterInput {
       const axis = (i) => { const v = pad.axes[i] ?? 0; return Math.abs(v) < DEADZONE ? 0 : v; };
       const pressed = (i) => Boolean(pad.buttons[i]?.pressed);
       const rate = PAD_SPEED * dt;
-      if (pad.mapping === 'standard') {
-        this.move(right, axis(0) * rate);
-        this.move(up, -axis(1) * rate);
-        this.move(forward, -axis(3) * rate);
+      const kind = padKind(pad);
+      if (kind === 'standard') {
+        if (pressed(5)) {
+          this.move(right, axis(0) * rate);
+          this.move(up, -axis(1) * rate);
+          this.move(forward, -axis(3) * rate);
+        }
         const close = pad.buttons[6]?.value ?? 0, open = pad.buttons[7]?.value ?? 0;
         if (close || open) this.jaw = clamp(this.jaw + (open - close) * JAW_SPEED * dt, 0, JAW_MAX);
-        clutch ||= pressed(4) || pressed(5);
+        clutch ||= pressed(4);
         const edges = { 0: 'engage', 1: 'disengage', 8: 'estop' };
         const before = this.padButtons[pad.index] || [];
         for (const [i, command] of Object.entries(edges)) if (pressed(i) && !before[i]) this.action(command);
         this.padButtons[pad.index] = pad.buttons.map((b) => b.pressed);
-      } else if (pad.axes.length >= 6) {
+      } else if (kind === '3d-mouse') {
         this.move(right, axis(0) * rate);
-        this.move(forward, -axis(1) * rate);
+        this.move(forward, axis(1) * rate);
         this.move(up, -axis(2) * rate);
         clutch ||= pressed(0);
       }
     }
     this.padClutch = clutch;
   }
+}
+
+// 'standard' (the browser maps it: a gamepad), '3d-mouse' (a 3Dconnexion device, which Chromium
+// lists unmapped with its name, vendor 046d or 256f, and six axes) or 'other' (not used).
+export function padKind(pad) {
+  if (pad.mapping === 'standard') return 'standard';
+  const threeD = /3dconnexion|space ?(mouse|navigator|pilot|explorer|ball)|vendor: 256f/i;
+  return pad.axes.length >= 6 && threeD.test(pad.id) ? '3d-mouse' : 'other';
 }
 
 function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }

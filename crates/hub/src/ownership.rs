@@ -50,9 +50,9 @@ pub struct LeaseTimes {
 impl Default for LeaseTimes {
     fn default() -> Self {
         LeaseTimes {
-            renew_every_ms: 2_000,
-            expire_after_ms: 6_000,
-            trust_ms: 4_500,
+            renew_every_ms: 1_000,
+            expire_after_ms: 5_000,
+            trust_ms: 3_500,
         }
     }
 }

@@ -47,7 +47,15 @@ pub struct BenchHubArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Run this many `medlink hub --cluster` processes behind one mosquitto instead of one hub
+    /// (docs/hub.md, "Several hubs"): throughput, alert latency, CPU per reading of each hub,
+    /// takeover time after a SIGKILL, and an estimate for a region of 100,000 wearables.
+    #[arg(long, default_value_t = 1)]
+    hubs: usize,
 }
+
+#[path = "bench_hub_multi.rs"]
+mod multi;
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -536,6 +544,10 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
         args.devices >= 1 && args.seconds > 0.0 && args.window >= 1,
         "devices, seconds and window must be positive"
     );
+    anyhow::ensure!((1..=16).contains(&args.hubs), "hubs must be 1-16");
+    if args.hubs > 1 {
+        return multi::run(&args);
+    }
     anyhow::ensure!(
         args.background
             .is_none_or(|rate| rate.is_finite() && rate > 0.0),
