@@ -11,58 +11,10 @@ The page's content policy forbids eval, so the script polls with page.evaluate.
 
 import argparse
 import json
-import sys
 import time
 
+from console_helpers import ERRORS, drag, engage, poll, run, state, watch_errors
 from playwright.sync_api import sync_playwright
-
-
-def poll(page, expression, predicate, seconds, what):
-    deadline = time.time() + seconds
-    value = None
-    while time.time() < deadline:
-        value = page.evaluate(expression)
-        if predicate(value):
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: still {value!r} after {seconds} s; page errors: {ERRORS}")
-
-
-def state(page, wanted, seconds=10):
-    return poll(page, "window.medlinkConsole?.snapshot?.state ?? null", lambda s: s == wanted, seconds, f"state {wanted}")
-
-
-ERRORS = []
-
-
-def engage(page, press):
-    """Presses engage until the station reports ENGAGED, as a surgeon presses the pedal again:
-    the console ignores an engage while the page's hand is not live (a loaded machine can delay
-    the page's heartbeat past the dead-man's 60 ms). Returns the presses it took."""
-    for presses in range(1, 6):
-        press()
-        try:
-            state(page, "ENGAGED", 3)
-            return presses
-        except AssertionError:
-            continue
-    raise AssertionError(f"not ENGAGED after 5 presses; page errors: {ERRORS}")
-
-
-def watch_errors(page, errors):
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-
-def drag(page, selector, dx_px, steps=30):
-    box = page.locator(selector).bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for i in range(1, steps + 1):
-        page.mouse.move(x + dx_px * i / steps, y)
-        time.sleep(0.02)
-    page.mouse.up()
 
 
 def main():
@@ -78,7 +30,7 @@ def main():
         browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
         page = context.new_page()
-        watch_errors(page, errors)
+        watch_errors(page)
         page.goto(args.url)
         assert "token=" not in page.url, "the sign-in link should redirect to the page without its token"
         first = poll(page, "window.medlinkConsole?.snapshot?.state ?? null", lambda s: s is not None, 15, "a station state")
@@ -96,7 +48,12 @@ def main():
             tip1 = page.evaluate("window.medlinkConsole.snapshot.tip")
             moved_mm = 1000 * sum((a - b) ** 2 for a, b in zip(tip0, tip1)) ** 0.5
             result["drags"] += 1
+        # 160 px x 0.25 mm of hand per px x the motion scale 0.2 = 8 mm: the arm never goes further
+        # than the hand says (a stale tremor filter once sent it 20-46 mm, bbfc0bc).
+        expected_mm = 160 * 0.25 * 0.2
         result["tip_moved_mm"] = round(moved_mm, 2)
+        assert moved_mm < 1.25 * expected_mm, f"the tip moved {moved_mm:.2f} mm for a drag of {expected_mm} mm of tool"
+
         # Recorded, not required: vitals come only when the station runs a patient monitor.
         result["vitals_hr_bpm"] = page.evaluate("window.medlinkConsole.snapshot.vitals?.hr_bpm ?? null")
         assert moved_mm > 2.0, f"the station's tip moved only {moved_mm:.2f} mm after the drag"
@@ -127,7 +84,7 @@ def main():
             page.close()
             closed_at = time.time()
             page = context.new_page()
-            watch_errors(page, errors)
+            watch_errors(page)
             page.goto(base)  # the session cookie signs this page in; the link's token is spent
             try:
                 transitions = poll(
@@ -171,8 +128,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        sys.exit(1)
+    run(main)

@@ -2,6 +2,7 @@
 
 Run by crates/medlink/tests/console_browser.rs after test_console.py, against the same
 `medlink station --ui` on loopback (its buttons are the station's own there): the panel shows the
+patient monitor's newest reading (six cells with units, its age, not stale) and the
 e-stop the console latched, clears it, takes over from the surgeon's console, offers control
 back, and latches an e-stop of its own. Saves
 screenshots and prints one JSON line.
@@ -9,24 +10,10 @@ screenshots and prints one JSON line.
 
 import argparse
 import json
-import sys
 import time
 
+from console_helpers import ERRORS, poll, run, watch_errors
 from playwright.sync_api import sync_playwright
-
-ERRORS = []
-
-
-def poll(page, expression, predicate, seconds, what):
-    deadline = time.time() + seconds
-    value = None
-    while time.time() < deadline:
-        value = page.evaluate(expression)
-        if predicate(value):
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: still {value!r} after {seconds} s; page errors: {ERRORS}")
-
 
 def snapshot(page, key):
     return page.evaluate(f"window.medlinkBedside?.snapshot?.{key} ?? null")
@@ -42,8 +29,7 @@ def main():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("console", lambda m: ERRORS.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: ERRORS.append(str(e)))
+        watch_errors(page)
         page.goto(args.url)
         poll(page, "window.medlinkBedside?.snapshot?.state ?? null", lambda s: s == "ESTOP", 10, "the console's e-stop")
         assert snapshot(page, "estop_latched") is True
@@ -53,6 +39,17 @@ def main():
         result["changes"] = changes
         # The console's e-stop came from ENGAGED, or from HOLD if the page went silent first.
         assert "ENGAGED->HOLD" in changes and any(c.endswith("->ESTOP") for c in changes), changes
+        # The station's patient monitor (on by default): one reading a second, drawn by the
+        # module the console page uses too.
+        vitals = poll(page, "window.medlinkBedside.snapshot.vitals", lambda v: v is not None, 10, "a monitor reading")
+        poll(page, "document.querySelectorAll('#vitals .sign').length", lambda n: n == 6, 5, "six vitals cells")
+        text = page.text_content("#vitals")
+        for unit in ("/min", "%", "mmHg", "°C", " s"):
+            assert unit in text, (unit, text)
+        assert page.get_attribute("#vitals", "data-stale") == "false", text
+        age_ms = snapshot(page, "vitals_age_ms")
+        assert age_ms is not None and 0 <= age_ms, age_ms
+        result["vitals"] = {"hr_bpm": round(vitals["hr_bpm"], 1), "age_ms": round(age_ms), "shown": text}
         page.screenshot(path=f"{args.screenshots}/bedside-estop.png")
 
         page.click("#clear")
@@ -76,8 +73,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        sys.exit(1)
+    run(main)

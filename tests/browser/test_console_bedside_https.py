@@ -4,7 +4,7 @@ only a bedside certificate presses its buttons (Python's own TLS client, no brow
 Run by crates/medlink/tests/console_browser.rs against `medlink station --ui ADDR` on a
 non-loopback address: without the session cookie nothing is served; the one-time link sets a
 Secure cookie and is refused a second time; signed in without a client certificate, or with a
-surgeon's, the panel watches and its actions are refused (403); a cross-origin action is refused;
+surgeon's, the panel watches and its actions (e-stop, take-over) are refused (403); a cross-origin action is refused;
 with a bedside certificate the e-stop reaches the supervisor. Prints one JSON line.
 """
 
@@ -12,9 +12,10 @@ import argparse
 import http.client
 import json
 import ssl
-import sys
 import time
 from urllib.parse import urlparse
+
+from console_helpers import run
 
 
 def request(host, port, ca, method, path, cookie=None, cert=None, body=None, origin=None):
@@ -65,7 +66,11 @@ def main():
     result["without_certificate"] = state["who"]
     status, _, body = call("POST", "/api/action", cookie=cookie, body={"command": "estop"})
     assert status == 403, (status, body)
+    status, _, body = call("POST", "/api/action", cookie=cookie, body={"command": "takeover"})
+    assert status == 403, (status, body)
     status, _, body = call("POST", "/api/action", cookie=cookie, cert=args.surgeon, body={"command": "estop"})
+    assert status == 403, (status, body)
+    status, _, body = call("POST", "/api/action", cookie=cookie, cert=args.surgeon, body={"command": "takeover"})
     assert status == 403, (status, body)
     result["with_surgeon_certificate"] = body
     status, _, body = call(
@@ -91,8 +96,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        sys.exit(1)
+    run(main)

@@ -10,7 +10,7 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 const SCREENSHOTS: [&str; 6] = [
@@ -35,86 +35,24 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
         "--dir".as_ref(),
         pki.as_os_str(),
     ]);
-    // A small picture keeps the encoder light on a shared test machine.
-    let station_toml = dir.join("station.toml");
-    std::fs::write(
-        &station_toml,
-        "[camera]\nwidth = 640\nheight = 360\nfps = 15.0\n",
-    )
-    .unwrap();
-    let (station_port, panel_port) = (free_port(), free_port());
-    let mut station = Proc(
-        Command::new(env!("CARGO_BIN_EXE_medlink"))
-            .arg("station")
-            .arg("--config")
-            .arg(&station_toml)
-            .args(["--listen", &format!("127.0.0.1:{station_port}")])
-            .args(["--ui", &format!("127.0.0.1:{panel_port}")])
-            .arg("--pki")
-            .arg(&pki)
-            .arg("--audit-dir")
-            .arg(dir.join("station-audit"))
-            .args(["--no-record", "--json"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("station.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let mut station_out = BufReader::new(station.0.stdout.take().unwrap());
-    let mut line = String::new();
-    station_out.read_line(&mut line).unwrap();
-    assert!(line.contains("station listening"), "{line}");
-    let mut line = String::new();
-    station_out.read_line(&mut line).unwrap();
-    let panel_url = page_url(&line);
-
-    let ui_port = free_port();
-    let mut console = Proc(
-        Command::new(env!("CARGO_BIN_EXE_medlink"))
-            .arg("console")
-            .args(["--station", &format!("127.0.0.1:{station_port}")])
-            .arg("--pki")
-            .arg(&pki)
-            .args(["--ui", &format!("127.0.0.1:{ui_port}")])
-            .arg("--audit-dir")
-            .arg(dir.join("console-audit"))
-            .args(["--no-record", "--json"])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("console.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let mut console_out = BufReader::new(console.0.stdout.take().unwrap());
-    let mut line = String::new();
-    console_out.read_line(&mut line).unwrap();
-    let url = page_url(&line);
-
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    let mut roles = start_station_and_console(&dir, &pki, loopback, &[], "http://");
+    let (url, panel_url) = (roles.console_url.clone(), roles.panel_url.clone());
     let shots = dir.join("screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let output = Command::new(venv_python())
-        .arg(repo_root().join("tests/browser/test_console.py"))
-        .args(["--url", &url])
-        .arg("--chromium")
-        .arg(&chromium)
-        .arg("--screenshots")
-        .arg(&shots)
-        .arg("--expect-video")
-        .output()
-        .expect("the venv's python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let logs = || {
-        format!(
-            "station log:\n{}\nconsole log:\n{}",
-            std::fs::read_to_string(dir.join("station.log")).unwrap_or_default(),
-            std::fs::read_to_string(dir.join("console.log")).unwrap_or_default()
-        )
-    };
-    assert!(
-        output.status.success(),
-        "the browser test failed:\n{stdout}\n{}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        logs()
+    let logs = || role_logs(&dir);
+    let stdout = browser_script(
+        "test_console.py",
+        &[
+            "--url".as_ref(),
+            url.as_ref(),
+            "--chromium".as_ref(),
+            chromium.as_os_str(),
+            "--screenshots".as_ref(),
+            shots.as_os_str(),
+            "--expect-video".as_ref(),
+        ],
+        logs,
     );
     let result: serde_json::Value = stdout
         .lines()
@@ -123,37 +61,22 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
         .unwrap_or_else(|| panic!("no JSON result line in:\n{stdout}"));
     println!("page: {result}");
 
-    let output = Command::new(venv_python())
-        .arg(repo_root().join("tests/browser/test_console_bedside.py"))
-        .args(["--url", &panel_url])
-        .arg("--chromium")
-        .arg(&chromium)
-        .arg("--screenshots")
-        .arg(&shots)
-        .output()
-        .expect("the venv's python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the bedside panel's browser test failed:\n{stdout}\n{}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        logs()
+    let stdout = browser_script(
+        "test_console_bedside.py",
+        &[
+            "--url".as_ref(),
+            panel_url.as_ref(),
+            "--chromium".as_ref(),
+            chromium.as_os_str(),
+            "--screenshots".as_ref(),
+            shots.as_os_str(),
+        ],
+        logs,
     );
     println!("bedside panel: {}", stdout.trim());
 
     // The station's own account of what happened.
-    station
-        .0
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(b"quit\n")
-        .unwrap();
-    let mut report = String::new();
-    station_out.read_to_string(&mut report).unwrap();
-    let _ = station.0.wait();
-    let report: serde_json::Value = serde_json::from_str(report.trim())
-        .unwrap_or_else(|e| panic!("station report: {e}: {report}\n{}", logs()));
+    let report = station_report(&mut roles.station, &mut roles.station_out, &logs());
     let transitions: Vec<(String, String, String)> = report["transitions"]
         .as_array()
         .unwrap()
@@ -188,7 +111,7 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
         estops("console") && estops("local"),
         "the console's and the bedside panel's e-stops should both be at the station: {transitions:?}"
     );
-    drop(console);
+    drop(roles);
 
     for name in SCREENSHOTS {
         let shot = shots.join(name);
@@ -200,35 +123,6 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
             std::fs::copy(&shot, docs.join(name)).unwrap();
         }
     }
-}
-
-/// The sign-in link in a line the program printed.
-fn page_url(line: &str) -> String {
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no page URL in {line:?}"))
-        .to_string();
-    assert!(url.contains("?token="), "{url}");
-    url
-}
-
-/// This machine's address on its first non-loopback interface (no packet is sent).
-fn non_loopback_address() -> Option<std::net::IpAddr> {
-    // Any routable destination names the interface; these need no name lookup.
-    [
-        "10.255.255.1:9",
-        "192.0.2.1:9",
-        "198.51.100.1:9",
-        "203.0.113.1:9",
-    ]
-    .iter()
-    .find_map(|target| {
-        let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-        socket.connect(target).ok()?;
-        let ip = socket.local_addr().ok()?.ip();
-        (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-    })
 }
 
 #[test]
@@ -280,11 +174,7 @@ fn off_loopback_the_bedside_panel_is_https_and_only_a_bedside_certificate_presse
     out.read_line(&mut line).unwrap();
     line.clear();
     out.read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("https://"))
-        .unwrap_or_else(|| panic!("no https URL in {line:?}"))
-        .to_string();
+    let url = page_url(&line, "https://");
     let output = Command::new(venv_python())
         .arg(repo_root().join("tests/browser/test_console_bedside_https.py"))
         .args(["--url", &url])

@@ -325,3 +325,163 @@ pub fn chromium_or_skip() -> Option<PathBuf> {
     }
     found
 }
+
+/// The sign-in link (starting with `scheme`, e.g. "https://") in a line a page's program printed.
+pub fn page_url(line: &str, scheme: &str) -> String {
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with(scheme))
+        .unwrap_or_else(|| panic!("no {scheme} page URL in {line:?}"))
+        .to_string();
+    assert!(url.contains("?token="), "{url}");
+    url
+}
+
+/// This machine's address on its first non-loopback interface (no packet is sent).
+pub fn non_loopback_address() -> Option<std::net::IpAddr> {
+    // Any routable destination names the interface; these need no name lookup.
+    [
+        "10.255.255.1:9",
+        "192.0.2.1:9",
+        "198.51.100.1:9",
+        "203.0.113.1:9",
+    ]
+    .iter()
+    .find_map(|target| {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+        socket.connect(target).ok()?;
+        let ip = socket.local_addr().ok()?.ip();
+        (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+    })
+}
+
+/// Runs tests/browser/`script` with the venv's python and `args`; its stdout. When it fails,
+/// panics with its stdout, stderr and `logs()` (the logs of the processes it tested).
+pub fn browser_script(
+    script: &str,
+    args: &[&std::ffi::OsStr],
+    logs: impl Fn() -> String,
+) -> String {
+    let output = Command::new(venv_python())
+        .arg(repo_root().join("tests/browser").join(script))
+        .args(args)
+        .output()
+        .expect("the venv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        logs()
+    );
+    stdout
+}
+
+/// The station.log and console.log that a browser test's processes wrote in `dir`.
+pub fn role_logs(dir: &Path) -> String {
+    format!(
+        "station log:\n{}\nconsole log:\n{}",
+        std::fs::read_to_string(dir.join("station.log")).unwrap_or_default(),
+        std::fs::read_to_string(dir.join("console.log")).unwrap_or_default()
+    )
+}
+
+/// Tells a `medlink station ... --json` (stdin piped) to quit and reads its JSON report from
+/// the rest of its stdout.
+pub fn station_report(station: &mut Proc, stdout: &mut impl Read, logs: &str) -> serde_json::Value {
+    if let Some(stdin) = station.0.stdin.as_mut() {
+        stdin.write_all(b"quit\n").unwrap();
+    }
+    let mut report = String::new();
+    stdout.read_to_string(&mut report).unwrap();
+    let _ = station.0.wait();
+    serde_json::from_str(report.trim())
+        .unwrap_or_else(|e| panic!("station report: {e}: {report}\n{logs}"))
+}
+
+/// The station and the console of a page test, from [`start_station_and_console`].
+pub struct PageRoles {
+    pub station: Proc,
+    /// The station's stdout after its first two lines (its JSON report comes at the end).
+    pub station_out: std::io::BufReader<std::process::ChildStdout>,
+    pub console: Proc,
+    pub console_out: std::io::BufReader<std::process::ChildStdout>,
+    /// The bedside panel's and the console page's one-time links.
+    pub panel_url: String,
+    pub console_url: String,
+}
+
+/// `medlink station` (QUIC on loopback, its camera at 640x360 and 15 fps to keep the encoder
+/// light on a shared machine, its bedside panel on `page_ip`) and `medlink console --ui` on
+/// `page_ip` with `console_args`, both `--no-record --json`, their logs and audit in `dir`, the
+/// PKI in `pki`; the pages' links must start with `scheme`.
+pub fn start_station_and_console(
+    dir: &Path,
+    pki: &Path,
+    page_ip: std::net::IpAddr,
+    console_args: &[&str],
+    scheme: &str,
+) -> PageRoles {
+    use std::io::BufRead;
+    let station_toml = dir.join("station.toml");
+    std::fs::write(
+        &station_toml,
+        "[camera]\nwidth = 640\nheight = 360\nfps = 15.0\n",
+    )
+    .unwrap();
+    let station_port = free_port();
+    let spawn = |role: &str, args: Vec<String>, stdin: Stdio| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_medlink"))
+            .arg(role)
+            .args(args)
+            .arg("--pki")
+            .arg(pki)
+            .arg("--audit-dir")
+            .arg(dir.join(format!("{role}-audit")))
+            .args(["--no-record", "--json"])
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join(format!("{role}.log"))).unwrap())
+            .spawn()
+            .unwrap();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        (Proc(child), out)
+    };
+    let read_line = |out: &mut std::io::BufReader<std::process::ChildStdout>| {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        line
+    };
+    let (station, mut station_out) = spawn(
+        "station",
+        vec![
+            "--config".into(),
+            station_toml.display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{station_port}"),
+            "--ui".into(),
+            format!("{page_ip}:{}", free_port()),
+        ],
+        Stdio::piped(),
+    );
+    let line = read_line(&mut station_out);
+    assert!(line.contains("station listening"), "{line}");
+    let panel_url = page_url(&read_line(&mut station_out), scheme);
+    let mut args = vec![
+        "--station".to_string(),
+        format!("127.0.0.1:{station_port}"),
+        "--ui".into(),
+        format!("{page_ip}:{}", free_port()),
+    ];
+    args.extend(console_args.iter().map(|a| a.to_string()));
+    let (console, mut console_out) = spawn("console", args, Stdio::null());
+    let console_url = page_url(&read_line(&mut console_out), scheme);
+    PageRoles {
+        station,
+        station_out,
+        console,
+        console_out,
+        panel_url,
+        console_url,
+    }
+}
