@@ -1,5 +1,6 @@
 //! Three hubs, one ward (docs/hub.md, "Several hubs"): three `medlink hub --cluster` processes
-//! share one mosquitto and one database; simulated wearables publish (and, as real devices do,
+//! share one mosquitto and one database (an SQLite file, and PostgreSQL: the PostgreSQL half
+//! needs scripts/setup-postgres.sh and fails without it unless MEDLINK_SKIP_POSTGRES=1); simulated wearables publish (and, as real devices do,
 //! send again what the hub has not confirmed on their `ack` topic). One hub is SIGKILLed mid-run.
 //! Checked: the survivors take its shards over, every reading is confirmed and stored exactly
 //! once, every expected NEWS2 alert is raised exactly once (one on the killed hub's patient
@@ -127,12 +128,8 @@ fn metric(port: u16, name: &str) -> Option<f64> {
 }
 
 /// Which hub holds each shard now, from the lease table.
-fn owners(db: &Path) -> BTreeMap<u16, String> {
-    let leases = store::Leases::open(
-        &store::Location::Sqlite(db.to_path_buf()),
-        store::Durability::Normal,
-    )
-    .unwrap();
+fn owners(db: &store::Location) -> BTreeMap<u16, String> {
+    let leases = store::Leases::open(db, store::Durability::Normal).unwrap();
     let (rows, _) = leases.view().unwrap();
     let now = hub::now_ms();
     rows.into_iter()
@@ -150,26 +147,66 @@ fn owner_of(owners: &BTreeMap<u16, String>, patient: &str) -> String {
 
 struct Ward {
     dir: PathBuf,
-    db: PathBuf,
+    db: store::Location,
+    /// Dropped (the scratch database with it) after the hubs.
+    _postgres: Option<store::testing::PgTestDb>,
     _broker: Proc,
     mqtt_port: u16,
     hubs: Vec<(String, u16, Proc)>,
     logins: Vec<(String, String, String)>,
 }
 
+/// The database the hubs share: an SQLite file in `dir`, or a fresh PostgreSQL database (`None`
+/// when PostgreSQL is skipped); what `--db` says, and the extra arguments it needs.
+type Database = (
+    store::Location,
+    PathBuf,
+    Vec<String>,
+    Option<store::testing::PgTestDb>,
+);
+
+fn database(dir: &Path, postgres: bool) -> Option<Database> {
+    if !postgres {
+        let path = dir.join("hub.db");
+        return Some((
+            store::Location::Sqlite(path.clone()),
+            path,
+            Vec::new(),
+            None,
+        ));
+    }
+    let db = store::testing::fresh_postgres().unwrap_or_else(|e| panic!("{e}"))?;
+    let (url, password_file) = db.url_and_password_file(dir).unwrap();
+    let password = std::fs::read_to_string(&password_file).unwrap();
+    // The child commands (`hub token issue`, `hub device mosquitto`) read it from PGPASSWORD;
+    // the hubs get --db-password-file.
+    unsafe { std::env::set_var("PGPASSWORD", password.trim()) };
+    let args = vec![
+        "--db-password-file".to_string(),
+        password_file.display().to_string(),
+    ];
+    Some((db.location(), PathBuf::from(url), args, Some(db)))
+}
+
 /// Registers the wearables, starts mosquitto and the three hubs, and waits until the hubs have
-/// split the shards between them.
-fn start_ward(name: &str) -> Ward {
+/// split the shards between them; `None` when PostgreSQL is asked for and skipped.
+fn start_ward(name: &str, postgres: bool) -> Option<Ward> {
     let dir = temp_dir(name);
-    let db = dir.join("hub.db");
-    let logins: Vec<(String, String, String)> = (0..PATIENTS)
-        .map(|i| {
-            let (device, patient) = (format!("mw-{i:02}"), format!("mp-{i:02}"));
-            let password = register(&db, &device, &patient);
-            (device, password, patient)
-        })
-        .collect();
-    let (broker, mqtt_port, mut args) = start_mosquitto(&dir, &db);
+    let (location, db_arg, db_args, pg) = database(&dir, postgres)?;
+    let logins: Vec<(String, String, String)> = {
+        let mut store = store::Store::connect(&location, store::Durability::Normal).unwrap();
+        (0..PATIENTS)
+            .map(|i| {
+                let (device, patient) = (format!("mw-{i:02}"), format!("mp-{i:02}"));
+                let password =
+                    hub::registrations::register(&mut store, &device, &patient, hub::now_ms())
+                        .unwrap();
+                (device, password, patient)
+            })
+            .collect()
+    };
+    let (broker, mqtt_port, mut args) = start_mosquitto(&dir, &db_arg);
+    args.extend(db_args);
     let config = dir.join("hub.toml");
     std::fs::write(
         &config,
@@ -189,7 +226,7 @@ fn start_ward(name: &str) -> Ward {
             let mut extra = args.clone();
             extra.extend(["--hub-id".to_string(), id.to_string()]);
             let log = dir.join(format!("{id}.log"));
-            let proc = start_hub_logging_to(&db, port, &extra, &log);
+            let proc = start_hub_logging_to(&db_arg, port, &extra, &log);
             (id.to_string(), port, proc)
         })
         .collect::<Vec<_>>();
@@ -206,21 +243,20 @@ fn start_ward(name: &str) -> Ward {
         split,
         "the three hubs never split the 64 shards between them"
     );
-    Ward {
+    Some(Ward {
         dir,
-        db,
+        db: location,
+        _postgres: pg,
         _broker: broker,
         mqtt_port,
         hubs,
         logins,
-    }
+    })
 }
 
 /// The NEWS2 alerts raised, by patient, and every alert raised more than once for its subject.
-fn raised_alerts(db: &Path) -> (BTreeMap<String, Vec<u64>>, Vec<(Rule, String)>) {
-    let journal =
-        store::AlertStore::open(&db.with_extension("alerts.db"), store::Durability::Normal)
-            .unwrap();
+fn raised_alerts(db: &store::Location) -> (BTreeMap<String, Vec<u64>>, Vec<(Rule, String)>) {
+    let journal = store::AlertStore::connect(&db.journal(), store::Durability::Normal).unwrap();
     let events = journal.events_after(0, 1_000_000).unwrap();
     let mut news2: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut raised: BTreeMap<(Rule, String), usize> = BTreeMap::new();
@@ -241,10 +277,8 @@ fn raised_alerts(db: &Path) -> (BTreeMap<String, Vec<u64>>, Vec<(Rule, String)>)
     (news2, twice)
 }
 
-fn escalations_after(db: &Path, alert: u64, after_ms: i64) -> usize {
-    let journal =
-        store::AlertStore::open(&db.with_extension("alerts.db"), store::Durability::Normal)
-            .unwrap();
+fn escalations_after(db: &store::Location, alert: u64, after_ms: i64) -> usize {
+    let journal = store::AlertStore::connect(&db.journal(), store::Durability::Normal).unwrap();
     let events = journal.events_after(0, 1_000_000).unwrap();
     events
         .iter()
@@ -253,8 +287,19 @@ fn escalations_after(db: &Path, alert: u64, after_ms: i64) -> usize {
 }
 
 #[test]
-fn three_hubs_survive_the_sigkill_of_one() {
-    let mut ward = start_ward("multi-kill");
+fn three_hubs_on_sqlite_survive_the_sigkill_of_one() {
+    sigkill_one_of_three("multi-kill-sqlite", false);
+}
+
+#[test]
+fn three_hubs_on_postgres_survive_the_sigkill_of_one() {
+    sigkill_one_of_three("multi-kill-postgres", true);
+}
+
+fn sigkill_one_of_three(name: &str, postgres: bool) {
+    let Some(mut ward) = start_ward(name, postgres) else {
+        return; // PostgreSQL skipped (MEDLINK_SKIP_POSTGRES=1), and said so
+    };
     let owners = owners(&ward.db);
     // Every hub subscribes to its own patients' devices only.
     for (id, port, _) in &ward.hubs {
@@ -339,7 +384,7 @@ fn three_hubs_survive_the_sigkill_of_one() {
     let takeover =
         takeover.expect("no reading of the killed hub's patients confirmed after the kill");
     eprintln!(
-        "takeover: {:.2} s from SIGKILL to the first confirmation of a new reading of the killed hub's patients",
+        "{name}: takeover {:.2} s from SIGKILL to the first confirmation of a new reading of the killed hub's patients",
         takeover.as_secs_f64()
     );
     runtime.block_on(async {
@@ -349,7 +394,7 @@ fn three_hubs_survive_the_sigkill_of_one() {
     });
 
     // Every reading confirmed, and stored exactly once.
-    let store = store::Store::open(&ward.db, store::Durability::Normal).unwrap();
+    let store = store::Store::connect(&ward.db, store::Durability::Normal).unwrap();
     let mut sent_total = 0;
     for w in &wearables {
         let missing = w.unconfirmed();
@@ -400,7 +445,7 @@ fn three_hubs_survive_the_sigkill_of_one() {
         .sum();
     assert_eq!(held, 64.0);
     eprintln!(
-        "3 hubs, {PATIENTS} wearables, {sent_total} readings: all confirmed and stored once; \
+        "{name}: 3 hubs, {PATIENTS} wearables, {sent_total} readings: all confirmed and stored once; \
          NEWS2 alerts raised once each for {expected:?}; alert {before_kill_alert} escalated \
          {escalated} time(s) after the kill; takeover {:.2} s",
         takeover.as_secs_f64()
