@@ -165,9 +165,7 @@ def check_console(browser, args, result):
     assert moved > 0.002, f"the drag moved the tip {moved * 1000:.2f} mm"
     assert moved < 1.25 * expected, f"the tip moved {moved * 1000:.2f} mm for a drag of {expected * 1000:.1f} mm"
     assert cosine > 0.9, f"the drag to the right moved the tip along {delta}, not the view's right {right}"
-    page.screenshot(path=f"{args.screenshots}/console-https.png")
-
-    check_gamepad(page, result)
+    check_gamepad(page, result, args.screenshots)
     check_spacemouse(page, result)
     assert page.evaluate("window.medlinkConsole.snapshot.state") in ("READY", "ENGAGED", "HOLD")
 
@@ -248,7 +246,7 @@ def steps(page, figures, engage_again):
     return run
 
 
-def check_gamepad(page, result):
+def check_gamepad(page, result, screenshots):
     """A standard gamepad: A engages, the left stick (RB held) moves along the view's right, the
     right stick along its depth, releasing RB stops the motion, B disengages."""
     figures = {}
@@ -294,6 +292,7 @@ def check_gamepad(page, result):
     for name, check in [("without_rb", without_rb), ("left_stick_right", left_stick_right),
                         ("right_stick_up", right_stick_up), ("rb_released", rb_released)]:
         step(name, check)
+    page.screenshot(path=f"{screenshots}/console-gamepad.png")
     pad(page, 0, standard(pressed={1}))
     poll(page, "window.medlinkConsole.snapshot.state", lambda s: s == "READY", 5, "disengaged by B")
     pad(page, 0, None)

@@ -100,7 +100,7 @@ fn off_loopback_both_pages_are_https_to_a_browser_trusting_the_ca_and_the_pads_d
     );
     assert_eq!(report["unsafe_applied"], 0, "{report}");
     drop(roles);
-    for name in ["console-https.png", "bedside-https-watch.png"] {
+    for name in ["console-gamepad.png", "bedside-https-watch.png"] {
         let size = std::fs::metadata(shots.join(name))
             .map(|m| m.len())
             .unwrap_or(0);
