@@ -349,6 +349,9 @@ impl Ingest {
         let mut out = Outcome::default();
         let tx = self.store.begin_batch()?;
         let mut duplicates = 0;
+        // Every reading of the batch goes in at the end, in a few multi-row inserts (one round
+        // trip each to PostgreSQL), in arrival order.
+        let mut readings = Vec::new();
         for inbound in batch.drain(..) {
             let topic = inbound.publish.topic.clone();
             match inbound.message {
@@ -361,16 +364,11 @@ impl Ingest {
                             tx.ensure_patient(&m.patient)?;
                             tx.ensure_device(&m.device, Some(&m.patient))?;
                         }
-                        let stored = matches!(tx.insert(&m)?, Insert::Stored(_));
                         out.acks
                             .entry(topics::ack(&m.device))
                             .or_default()
                             .push(m.seq);
-                        if stored {
-                            out.stored += 1;
-                        } else {
-                            duplicates += 1;
-                        }
+                        readings.push(m);
                     }
                 }
                 Message::Vitals(d, Err(r), _) => {
@@ -392,13 +390,7 @@ impl Ingest {
                         tx.ensure_patient(&analysis.key.patient)?;
                         tx.ensure_device(&stream, Some(&analysis.key.patient))?;
                     }
-                    for m in &analysis.heart_rates {
-                        if matches!(tx.insert(m)?, Insert::Stored(_)) {
-                            out.stored += 1;
-                        } else {
-                            duplicates += 1;
-                        }
-                    }
+                    readings.extend(analysis.heart_rates.iter().cloned());
                     let ack_topic = topics::ecg_ack(&analysis.key.topic());
                     out.acks
                         .entry(ack_topic)
@@ -415,6 +407,13 @@ impl Ingest {
                 }
             }
             out.publishes.push((inbound.publish, inbound.origin));
+        }
+        for inserted in tx.insert_all(&readings)? {
+            if matches!(inserted, Insert::Stored(_)) {
+                out.stored += 1;
+            } else {
+                duplicates += 1;
+            }
         }
         tx.commit()?;
         Metrics::add(&metrics.commits, 1);

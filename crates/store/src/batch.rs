@@ -36,8 +36,8 @@ impl Drop for Batch<'_> {
 const INSERT_COLUMNS: &str =
     "device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, boot";
 const PER_ROW: usize = 13;
-/// Rows per insert statement, largest first (few distinct statements, each prepared once).
-const CHUNKS: [usize; 4] = [512, 64, 8, 1];
+/// Most rows per insert statement (13 parameters each, well under both engines' limits).
+const MOST_ROWS: usize = 512;
 
 fn row_values(m: &Measurement, boot: i64, into: &mut Vec<Value>) {
     let v = &m.vitals;
@@ -107,7 +107,8 @@ impl<'a> Batch<'a> {
         let mut stored: HashMap<(String, i64, i64), i64> = HashMap::new();
         let mut rest = rows;
         while !rest.is_empty() {
-            let n = CHUNKS.into_iter().find(|&c| c <= rest.len()).unwrap_or(1);
+            // One statement per size, prepared once per connection and cached.
+            let n = rest.len().min(MOST_ROWS);
             let (chunk, after) = rest.split_at(n);
             let mut params = Vec::with_capacity(n * PER_ROW);
             for (m, boot) in chunk {

@@ -85,26 +85,32 @@ pub fn fresh_postgres() -> Result<Option<PgTestDb>, String> {
     let Some(Location::Postgres(server)) = test_server()? else {
         return Ok(None); // skipped, and said so
     };
-    let admin = match Conn::open(&Location::Postgres(server.clone()), Durability::Normal) {
-        Ok(conn) => conn,
-        Err(e) => return skip_or_fail(format!("{}: {e}", server.url())),
-    };
+    match Conn::open(&Location::Postgres(server.clone()), Durability::Normal) {
+        Ok(admin) => scratch_database(admin, &server, "medlink_test").map(Some),
+        Err(e) => skip_or_fail(format!("{}: {e}", server.url())),
+    }
+}
+
+/// A new empty database `<prefix>_<pid>_<n>_<nanos>` on `server` (its role must be allowed to
+/// create databases), dropped with the answer; `admin` is a connection to `server`. The
+/// benchmark runs its PostgreSQL hub in one.
+pub fn scratch_database(admin: Conn, server: &PgTarget, prefix: &str) -> Result<PgTestDb, String> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let name = format!(
-        "medlink_test_{}_{}_{nanos}",
+        "{prefix}_{}_{}_{nanos}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     admin
         .execute_batch(&format!("CREATE DATABASE {name}"))
-        .map_err(|e| format!("CREATE DATABASE {name}: {e}"))?;
+        .map_err(|e| format!("CREATE DATABASE {name} on {}: {e}", server.url()))?;
     let target = server.with_dbname(&name);
-    Ok(Some(PgTestDb {
+    Ok(PgTestDb {
         admin,
         name,
         target,
-    }))
+    })
 }

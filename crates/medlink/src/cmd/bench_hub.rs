@@ -1,6 +1,9 @@
 //! `medlink bench hub`: end-to-end observations per second (MQTT in, scored, committed,
 //! acknowledged) with N devices, and alert latency under that load, against mosquitto alone
-//! passing the same messages to one subscriber in the same run.
+//! passing the same messages to one subscriber in the same run. With `--db postgres://...` the
+//! hub is measured twice in the run, on SQLite and on PostgreSQL ([`pg`]).
+
+mod pg;
 
 use anyhow::Context;
 use clap::Args;
@@ -28,6 +31,13 @@ pub struct BenchHubArgs {
     /// buffered readings at once. 1 = one measurement per message.
     #[arg(long, default_value_t = 1)]
     batch: u64,
+    /// Also measure the hub on this PostgreSQL server (postgres://user@host:port/dbname; a
+    /// scratch database is made there for the run and dropped after), in the same run as SQLite.
+    #[arg(long)]
+    db: Option<String>,
+    /// File whose first line is the PostgreSQL password (else PGPASSWORD or ~/.pgpass).
+    #[arg(long)]
+    db_password_file: Option<std::path::PathBuf>,
     /// Commit without fsync (survives a hub crash, not a power cut), as `medlink hub --no-fsync`.
     #[arg(long)]
     no_fsync: bool,
@@ -184,10 +194,16 @@ struct HubFigures {
     scored_on_arrival: f64,
 }
 
-async fn bench_hub(args: &BenchHubArgs, dir: &std::path::Path) -> anyhow::Result<HubFigures> {
+/// Runs the hub on `database` (an SQLite file or a postgres:// URL) and drives it.
+async fn bench_hub(
+    args: &BenchHubArgs,
+    database: std::path::PathBuf,
+    database_password_file: Option<std::path::PathBuf>,
+) -> anyhow::Result<HubFigures> {
     let mqtt_port = free_port()?;
     let config = hub::config::HubConfig {
-        database: dir.join("bench-hub.db"),
+        database,
+        database_password_file,
         http: "127.0.0.1:0".parse()?,
         mqtt_listen: format!("127.0.0.1:{mqtt_port}").parse()?,
         fsync: !args.no_fsync,
@@ -562,13 +578,18 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async {
-        let ours = bench_hub(&args, &dir).await?;
+        let ours = bench_hub(&args, dir.join("bench-hub.db"), None).await?;
+        let postgres = match &args.db {
+            Some(url) => Some(pg::bench(&args, url, args.db_password_file.as_deref()).await?),
+            None => None,
+        };
         let baseline = bench_mosquitto(&args, &dir).await?;
-        anyhow::Ok((ours, baseline))
+        anyhow::Ok((ours, postgres, baseline))
     });
     let _ = std::fs::remove_dir_all(&dir);
-    let (ours, baseline) = result?;
+    let (ours, postgres, baseline) = result?;
     let ratio = baseline.map(|b| ours.obs_per_s / b);
+    let postgres_ratio = postgres.as_ref().map(|p| p.obs_per_s / ours.obs_per_s);
     if args.json {
         let json = serde_json::json!({
             "devices": args.devices, "seconds": args.seconds, "window": args.window, "fsync": !args.no_fsync,
@@ -579,6 +600,14 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
                                  "background_obs_per_s": ours.load_obs_per_s,
                                  "scored_on_arrival": ours.scored_on_arrival},
             "mosquitto_obs_per_s": baseline, "ratio": ratio,
+            "postgres": postgres.as_ref().map(|p| serde_json::json!({
+                "obs_per_s": p.obs_per_s,
+                "alert_latency_ms": {"p50": p.p50, "p99": p.p99, "alerts": p.alerts,
+                                     "background_obs_per_s": p.load_obs_per_s,
+                                     "scored_on_arrival": p.scored_on_arrival},
+                "ratio_to_sqlite": postgres_ratio,
+                "goal_half_of_sqlite_met": postgres_ratio.map(|r| r >= 0.5),
+            })),
         });
         println!("{json}");
     } else {
@@ -597,6 +626,21 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
             "  {:.1} % of measurements scored on arrival, the rest by the durable path",
             100.0 * ours.scored_on_arrival
         );
+        if let (Some(p), Some(r)) = (&postgres, postgres_ratio) {
+            println!(
+                "the same hub on PostgreSQL (synchronous_commit {}):",
+                if args.no_fsync { "off" } else { "on" }
+            );
+            println!("  {:.0} obs/s committed and acknowledged", p.obs_per_s);
+            println!(
+                "  alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts, with {:.0} obs/s in the background)",
+                p.p50, p.p99, p.alerts, p.load_obs_per_s
+            );
+            println!(
+                "ratio PostgreSQL / SQLite: {r:.2} (goal: at least 0.5, {})",
+                if r >= 0.5 { "met" } else { "not met" }
+            );
+        }
         match (baseline, ratio) {
             (Some(b), Some(r)) => {
                 println!("mosquitto alone -> one subscriber: {b:.0} obs/s");

@@ -28,7 +28,7 @@ use crate::Durability;
 pub enum DbError {
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", pg::describe(.0))]
     Postgres(#[from] postgres::Error),
     #[error("column {column}: expected {expected}, found {found}")]
     Type {

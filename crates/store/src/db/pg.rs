@@ -170,6 +170,17 @@ impl Worker {
     }
 }
 
+/// An error with what the server said (`postgres::Error` alone displays only "db error").
+pub(super) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
 type Bound = Box<dyn ToSql + Sync + Send>;
 
 fn refs(bound: &[Bound]) -> Vec<&(dyn ToSql + Sync)> {
