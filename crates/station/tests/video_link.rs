@@ -159,3 +159,69 @@ fn late_frames_are_dropped_not_queued_behind_newer_ones() {
     assert!(report.operator.commands_sent > 1000);
     assert!(final_report.commands_applied > 0);
 }
+
+/// The nice values of this process's threads named `name`.
+fn thread_nices(name: &str) -> Vec<i32> {
+    let mut nices = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name: state (3rd field) first, nice is the 19th.
+        let nice = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split(' ').nth(16))
+            .and_then(|n| n.parse().ok());
+        if comm.trim_end() == name
+            && let Some(nice) = nice
+        {
+            nices.push(nice);
+        }
+    }
+    nices
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_camera_thread_renders_and_encodes_below_the_station_at_its_nice_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let handle = station(
+        dir.path(),
+        CameraSettings {
+            thread_nice: 7,
+            ..CameraSettings::default()
+        },
+    );
+    // The thread lowers itself once it runs.
+    let started = Instant::now();
+    while !thread_nices("station-camera").contains(&7) {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "no camera thread at nice 7: {:?}",
+            thread_nices("station-camera")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        thread_nices("station-servo").iter().all(|&n| n == 0),
+        "the servo thread keeps the station's priority"
+    );
+    handle.shutdown();
+
+    let refused = StationHandle::start(
+        &StationConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            pki_dir: dir.path().to_owned(),
+            record_dir: None,
+            audit_dir: dir.path().join("audit"),
+            camera: Some(CameraSettings {
+                thread_nice: 20,
+                ..CameraSettings::default()
+            }),
+            ..StationConfig::default()
+        },
+        None,
+        |_| Ok::<_, std::convert::Infallible>(NoTap),
+    );
+    let error = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("thread_nice"), "{error}");
+}

@@ -1,10 +1,12 @@
 """medlink bench video's browser: opens the bench page in Debian's chromium (Playwright, headless),
 lets the console's video socket play for --seconds, then prints one JSON object: every painted
 frame's record from window.medlinkVideo (web/console/video.js), the page's counters and any
-console errors. Saves a screenshot with --screenshot."""
+console errors. Saves a screenshot with --screenshot. With --nice N the driver and the browser
+it starts run at nice N (they inherit it)."""
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -17,7 +19,10 @@ def main():
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--chromium", required=True)
     parser.add_argument("--screenshot")
+    parser.add_argument("--nice", type=int, default=0)
     args = parser.parse_args()
+    if args.nice > 0:
+        os.nice(args.nice)
     errors = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])

@@ -75,6 +75,15 @@ pub struct BenchVideoArgs {
     /// motion-to-photon; a higher cut-off shows how much.
     #[arg(long, default_value_t = 6.0)]
     tremor_cutoff_hz: f64,
+    /// The browser's nice value (0-19). A real console's browser runs on the surgeon's machine,
+    /// not beside the station and the link; on one machine it runs below them (0: as is).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
+    browser_nice: u8,
+    /// Leave the netem relay's threads at normal priority. By default they run in real time,
+    /// like the servo and network threads: the emulated network stands for links and routers,
+    /// which do not wait for this machine's cores behind the browser and the encoder.
+    #[arg(long)]
+    relay_normal_priority: bool,
     /// The chromium to drive (default: chromium on PATH; bash scripts/setup-browser.sh).
     #[arg(long)]
     chromium: Option<PathBuf>,
@@ -106,13 +115,26 @@ struct StepTimes {
     tip_moved_us: Option<i64>,
     /// The supervisor's state (its wire code) in the last state report before the step.
     state_before: u8,
+    /// A state report between the step and the tip's move said the arm was not ENGAGED (a
+    /// hold: the step waited for the next engage).
+    held_during: bool,
+}
+
+impl StepTimes {
+    /// The arm was ENGAGED before the step and stayed so until the tip moved.
+    fn engaged_throughout(&self) -> bool {
+        self.state_before == proto::SupervisorStateCode::Engaged as u8 && !self.held_during
+    }
 }
 
 /// Watches the station core's entry point: control latency to apply, and each master step (the
 /// first command that moved after the target had been still) with its times through the station.
 struct StepTap {
     applied: Arc<AtomicHistogram>,
-    pending: Option<(u64, i64)>,
+    /// The same commands' console send → the station's network edge.
+    to_edge: Arc<AtomicHistogram>,
+    /// The command being handled: seq, console send and edge receipt times (µs).
+    pending: Option<(u64, i64, i64)>,
     steps: Arc<Mutex<Vec<StepTimes>>>,
     last_target: Option<[f64; 3]>,
     last_move_us: i64,
@@ -146,7 +168,7 @@ impl Tap<StationInput, StationOutput> for StepTap {
             ..
         } = input
         {
-            self.pending = Some((cmd.seq, cmd.sent_at_us));
+            self.pending = Some((cmd.seq, cmd.sent_at_us, received_at.as_micros() as i64));
             let target = cmd.target.position_m;
             if let Some(last) = self.last_target
                 && distance_m(target, last) > 5e-6
@@ -172,11 +194,12 @@ impl Tap<StationInput, StationOutput> for StepTap {
     fn output(&mut self, now: Duration, output: &StationOutput) {
         match output {
             StationOutput::Verdict { seq, verdict } => {
-                if let Some((pending, sent_us)) = self.pending
+                if let Some((pending, sent_us, received_us)) = self.pending
                     && *seq == pending
                     && verdict == "applied"
                 {
                     self.applied.record_us(now.as_micros() as i64 - sent_us);
+                    self.to_edge.record_us(received_us - sent_us);
                     let at = now.as_micros() as i64;
                     self.update(|step| {
                         if step.applied_us.is_none() {
@@ -192,12 +215,14 @@ impl Tap<StationInput, StationOutput> for StepTap {
                 let tip = state.tip.position_m;
                 self.last_tip = Some(tip);
                 self.last_state = state.supervisor_state;
-                if let Some(before) = self.tip_before
-                    && distance_m(tip, before) >= MOVED_UM * 1e-6
-                {
-                    self.tip_before = None;
-                    let at = state.station_time_us;
-                    self.update(|step| step.tip_moved_us = Some(at));
+                if let Some(before) = self.tip_before {
+                    if distance_m(tip, before) >= MOVED_UM * 1e-6 {
+                        self.tip_before = None;
+                        let at = state.station_time_us;
+                        self.update(|step| step.tip_moved_us = Some(at));
+                    } else if state.supervisor_state != proto::SupervisorStateCode::Engaged as u8 {
+                        self.update(|step| step.held_during = true);
+                    }
                 }
             }
             _ => {}
@@ -235,6 +260,10 @@ struct PageReport {
 /// What one run measured.
 struct RunResult {
     control_applied_us: Percentiles,
+    /// The applied commands' console send → the station's network edge (console, link, relay).
+    control_to_edge_us: Percentiles,
+    /// The relay's threads ran in real time.
+    relay_realtime: bool,
     /// What the supervisor did: time per state, ENGAGED -> HOLD by reason, dropped commands.
     supervisor: serde_json::Value,
     rtt_ms: Option<f64>,
@@ -317,6 +346,7 @@ fn measure_profile(
     let mut out = with_video.video.unwrap_or_else(|| json!({}));
     out["profile"] = json!(profile);
     out["rtt_ms"] = json!(with_video.rtt_ms);
+    out["relay_realtime"] = json!(with_video.relay_realtime);
     out["supervisor"] = json!({
         "video_off": baseline.as_ref().map(|b| b.supervisor.clone()),
         "video_on": with_video.supervisor,
@@ -325,6 +355,11 @@ fn measure_profile(
         "video_off": baseline.as_ref().map(|b| pct(&b.control_applied_us)),
         "video_on": pct(&with_video.control_applied_us),
         "p99_ratio": ratio,
+        // Of which console send → the station's network edge (the console, the link, the relay).
+        "to_station_edge": {
+            "video_off": baseline.as_ref().map(|b| pct(&b.control_to_edge_us)),
+            "video_on": pct(&with_video.control_to_edge_us),
+        },
     });
     set_goal(&mut out);
     Ok(out)
@@ -367,9 +402,11 @@ fn pool_runs(mut runs: Vec<serde_json::Value>) -> serde_json::Value {
     let mut out = runs[0].clone();
     out["motion_to_photon_ms"] = percentiles_ms(samples("motion_to_photon"));
     out["input_to_capture_ms"] = percentiles_ms(samples("input_to_capture"));
+    out["motion_to_photon_engaged_ms"] = percentiles_ms(samples("motion_to_photon_engaged"));
     out["glass_to_glass_ms"] = percentiles_ms(samples("glass_to_glass"));
     out["samples_ms"] = json!({
         "motion_to_photon": samples("motion_to_photon"),
+        "motion_to_photon_engaged": samples("motion_to_photon_engaged"),
         "input_to_capture": samples("input_to_capture"),
     });
     out["rtt_ms"] = json!(median(
@@ -383,6 +420,7 @@ fn pool_runs(mut runs: Vec<serde_json::Value>) -> serde_json::Value {
         "input_to_capture_p50_ms": per_run(&|r| r["input_to_capture_ms"]["p50"].clone()),
         "glass_to_glass_p50_ms": per_run(&|r| r["glass_to_glass_ms"]["p50"].clone()),
         "steps": per_run(&|r| r["motion_to_photon_ms"]["count"].clone()),
+        "motion_to_photon_engaged_p50_ms": per_run(&|r| r["motion_to_photon_engaged_ms"]["p50"].clone()),
         "control_p99_off_ms": per_run(&|r| r["control_ms"]["video_off"]["p99"].clone()),
         "control_p99_on_ms": per_run(&|r| r["control_ms"]["video_on"]["p99"].clone()),
         "control_p99_ratio": per_run(&|r| r["control_ms"]["p99_ratio"].clone()),
@@ -447,9 +485,11 @@ fn run_once(
         .map_or(0.0, |d| d.as_micros() as f64)
         - epoch.elapsed().as_micros() as f64;
     let applied = AtomicHistogram::new(HISTOGRAM_US);
+    let to_edge = AtomicHistogram::new(HISTOGRAM_US);
     let steps = Arc::new(Mutex::new(Vec::with_capacity(1024)));
     let tap = StepTap {
         applied: applied.clone(),
+        to_edge: to_edge.clone(),
         pending: None,
         steps: steps.clone(),
         last_target: None,
@@ -483,6 +523,25 @@ fn run_once(
         profile: netem::Profile::resolve(profile)?,
         seed: 1,
     })?;
+    let mut relay_realtime = false;
+    if !args.relay_normal_priority {
+        // A new thread names itself once it runs: look again for a moment.
+        let mut raised = relay_threads_realtime();
+        for _ in 0..100 {
+            if raised >= RELAY_THREADS {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+            raised = relay_threads_realtime();
+        }
+        if raised < RELAY_THREADS {
+            eprintln!(
+                "warning: only {raised} of the relay's {RELAY_THREADS} threads run in real time \
+                 (needs root or CAP_SYS_NICE); the emulated link competes for the cores"
+            );
+        }
+        relay_realtime = raised >= RELAY_THREADS;
+    }
     let feed = VideoFeed::new(epoch);
     let console_config = ConsoleConfig {
         station: relay.local_addr(),
@@ -523,10 +582,44 @@ fn run_once(
     };
     Ok(RunResult {
         control_applied_us: applied.percentiles(),
+        control_to_edge_us: to_edge.percentiles(),
+        relay_realtime,
         supervisor: supervisor_summary(&report),
         rtt_ms,
         video,
     })
+}
+
+/// The netem relay's threads (link::relay: two receivers and the delivery thread).
+const RELAY_THREADS: usize = 3;
+
+/// Puts this process's netem relay threads (named `relay-*`) under SCHED_FIFO at the priority
+/// the station's servo and network threads ask for (link::pacer); returns how many run so now.
+/// A relay of an earlier run has stopped, so its threads are gone.
+fn relay_threads_realtime() -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    let mut raised = 0;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if comm.starts_with("relay-") {
+            let param = libc::sched_param { sched_priority: 50 };
+            // SAFETY: sched_setscheduler only reads its arguments; `tid` is a thread of this
+            // process (a thread that ended since is refused with ESRCH).
+            if unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &param) } == 0 {
+                raised += 1;
+            }
+        }
+    }
+    raised
 }
 
 fn supervisor_summary(report: &teleop::StationReport) -> serde_json::Value {
@@ -612,7 +705,9 @@ fn play(
         .arg("--seconds")
         .arg(format!("{}", args.seconds + WARM_UP_S - 0.5))
         .arg("--chromium")
-        .arg(chromium);
+        .arg(chromium)
+        .arg("--nice")
+        .arg(args.browser_nice.to_string());
     if let Some(dir) = &args.screenshots {
         command
             .arg("--screenshot")
@@ -741,6 +836,7 @@ fn summarise(
         .collect();
     let decode = frames.iter().map(|f| f.decode_ms).collect();
     let mut motion = Vec::new();
+    let mut motion_engaged = Vec::new();
     let mut to_capture = Vec::new();
     let mut parts = StepParts::default();
     let mut unseen = 0;
@@ -758,13 +854,16 @@ fn summarise(
                     .sqrt()
                     >= MOVED_UM
         });
-        if step.state_before != proto::SupervisorStateCode::Engaged as u8 {
+        if !step.engaged_throughout() {
             not_engaged += 1;
         }
         match moved {
             // Only steps the page saw end to end (a step before engage moves nothing).
             Some(f) if f.painted_unix_us - at < 1e6 => {
                 motion.push((f.painted_unix_us - at) / 1e3);
+                if step.engaged_throughout() {
+                    motion_engaged.push((f.painted_unix_us - at) / 1e3);
+                }
                 to_capture.push((f.capture_unix_us - at) / 1e3);
                 parts.add(step, f, epoch_unix_us);
             }
@@ -778,13 +877,17 @@ fn summarise(
         "input_to_capture_ms": percentiles_ms(to_capture.clone()),
         "samples_ms": {
             "motion_to_photon": motion,
+            "motion_to_photon_engaged": motion_engaged,
             "input_to_capture": to_capture,
             "glass_to_glass": glass,
             "parts": part_values,
         },
         "steps_measured_unseen": unseen,
         "steps_total": steps.len(),
-        "steps_not_engaged_before": not_engaged,
+        "steps_not_engaged_throughout": not_engaged,
+        // Diagnostic, not the goal's figure: the steps during which the arm stayed ENGAGED
+        // (the others waited for a hold to end and the operator to engage again).
+        "motion_to_photon_engaged_ms": percentiles_ms(motion_engaged.clone()),
         "steps_before_first_frame": steps.iter().filter(|t| frames.first().is_none_or(|f| epoch_unix_us + t.sent_us as f64 <= f.capture_unix_us)).count(),
         "motion_to_photon_parts_ms": parts,
         "frames": {
@@ -839,6 +942,18 @@ fn print_profile(out: &serde_json::Value) {
         "  input to capture  {} (console filter, link, supervisor, arm, next frame)",
         p(&out["input_to_capture_ms"])
     );
+    println!(
+        "  motion-to-photon, steps with the arm engaged throughout: {} ({} of {} steps were not)",
+        p(&out["motion_to_photon_engaged_ms"]),
+        out["steps_not_engaged_throughout"],
+        out["steps_total"]
+    );
+    if let Some(parts) = out["motion_to_photon_parts_ms"].as_object() {
+        for (name, part) in parts {
+            println!("    {name:<22} {}", p(part));
+        }
+    }
+    println!("  supervisor        {}", out["supervisor"]["video_on"]);
     println!("  frames            {}", out["frames"]);
     println!(
         "  encode {}   decode {}",

@@ -27,6 +27,8 @@ use teleop::stats::AtomicHistogram;
 
 /// Encode times up to this many µs are kept exactly.
 const ENCODE_HISTOGRAM_US: usize = 200_000;
+/// The camera thread's default nice value (see `CameraSettings::thread_nice`).
+pub const DEFAULT_THREAD_NICE: i32 = 10;
 /// How often an idle camera (no console) looks again.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 
@@ -40,6 +42,11 @@ pub struct CameraSettings {
     /// A keyframe at least this often (s), so a page that joins or falls behind resumes soon;
     /// keyframes also come when a console connects and after a frame was dropped.
     pub keyframe_interval_s: f64,
+    /// The camera thread's nice value (0-19; 0: as the station): rendering and encoding run below
+    /// the servo and network threads and below anything else on the control path that does not
+    /// run in real time (on one machine with the console: its threads, a relay), so a frame's
+    /// work waits for them rather than they for it.
+    pub thread_nice: i32,
     pub rate: RateSettings,
     pub view: CameraView,
 }
@@ -51,6 +58,7 @@ impl Default for CameraSettings {
             height: 720,
             fps: 30.0,
             keyframe_interval_s: 2.0,
+            thread_nice: DEFAULT_THREAD_NICE,
             rate: RateSettings::default(),
             view: CameraView::default(),
         }
@@ -63,6 +71,8 @@ pub enum CameraError {
     Size(u16, u16),
     #[error("camera fps must be between 1 and 60, got {0}")]
     Fps(f64),
+    #[error("camera thread_nice must be between 0 and 19, got {0}")]
+    Nice(i32),
     #[error(transparent)]
     Encoder(#[from] encoder::EncodeError),
     #[error("could not start the camera thread: {0}")]
@@ -199,6 +209,10 @@ pub fn spawn(
     if !(1.0..=60.0).contains(&settings.fps) {
         return Err(CameraError::Fps(settings.fps));
     }
+    if !(0..=19).contains(&settings.thread_nice) {
+        return Err(CameraError::Nice(settings.thread_nice));
+    }
+    let nice = settings.thread_nice;
     let channel = VideoChannel::new(settings);
     let encoder = H264Encoder::new(
         w.into(),
@@ -213,6 +227,7 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name("station-camera".into())
         .spawn(move || {
+            lower_priority(nice);
             let mut camera = Camera {
                 scene,
                 encoder,
@@ -224,6 +239,23 @@ pub fn spawn(
             camera.run(&stop, period);
         })?;
     Ok(CameraThread { channel, handle })
+}
+
+/// Lowers the calling thread's priority to `nice` (Linux nice values are per thread); a refusal
+/// leaves it as it is, with a warning.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its plain-value arguments; `who` 0 is the calling thread.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
+        tracing::warn!(
+            nice,
+            error = %std::io::Error::last_os_error(),
+            "the camera thread keeps the station's priority"
+        );
+    }
 }
 
 struct Camera {
