@@ -108,8 +108,19 @@ impl Device {
     }
 
     async fn drive(self, mut eventloop: EventLoop) {
+        let mut connected_before = false;
         loop {
             match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    // A broker that lost the session (restarted without persistence) forgot
+                    // the subscriptions: take them again, or no confirmation would arrive.
+                    if connected_before && !ack.session_present {
+                        for topic in [topics::ack(&self.id), topics::error(&self.id)] {
+                            let _ = self.client.try_subscribe(topic, QoS::AtLeastOnce);
+                        }
+                    }
+                    connected_before = true;
+                }
                 Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
                     if let Ok(mut p) = self.pending.lock()
                         && let Some(queued) = p.queued.pop_front()

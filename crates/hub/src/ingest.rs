@@ -312,7 +312,10 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Runs until the MQTT side goes away; a store error stops ingestion (nothing more is acked).
+    /// Runs until the MQTT side goes away. An SQLite error stops ingestion (nothing more is
+    /// acked); on PostgreSQL, whose server may restart or fail over under the hub, the batch is
+    /// dropped unacknowledged (its devices send it again) and ingestion goes on once the server
+    /// answers ([`Ingest::wait_for_the_server`]).
     pub fn run(mut self, mut rx: mpsc::Receiver<Inbound>) -> Result<(), StoreError> {
         crate::priority::lower(self.nice);
         let mut known = Linked::default();
@@ -327,7 +330,16 @@ impl Ingest {
             }
             let size = batch.len();
             let started = std::time::Instant::now();
-            let outcome = self.commit(&mut batch, &mut known)?;
+            let outcome = match self.commit(&mut batch, &mut known) {
+                Ok(outcome) => outcome,
+                Err(e) if self.store.conn().engine() == store::db::Engine::Postgres => {
+                    batch.clear();
+                    known = Linked::default(); // the links of the lost batch were not written
+                    self.wait_for_the_server(&e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let committed = started.elapsed();
             self.after_commit(outcome);
             tracing::debug!(
@@ -338,6 +350,17 @@ impl Ingest {
             );
         }
         Ok(())
+    }
+
+    /// After a failed PostgreSQL commit: logs it, then waits (a second at most) until the
+    /// server answers again.
+    fn wait_for_the_server(&mut self, error: &StoreError) {
+        tracing::warn!("batch not committed, not acknowledged (devices send it again): {error}");
+        let give_up = std::time::Instant::now() + Duration::from_secs(1);
+        let answers = |store: &Store| store.conn().query_value::<i64>("SELECT 1", &[]).is_ok();
+        while !answers(&self.store) && std::time::Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn commit(
@@ -432,7 +455,11 @@ impl Ingest {
         if ward_news && let Ok(mut care) = self.shared.care.lock() {
             // Among several hubs, only the patient's owner keeps its devices' liveness.
             let owns = |patient: Option<&str>| patient.is_none_or(|p| self.shared.owns(p, now));
-            for (device, s) in out.statuses.iter().filter(|(_, s)| owns(s.patient.as_deref())) {
+            for (device, s) in out
+                .statuses
+                .iter()
+                .filter(|(_, s)| owns(s.patient.as_deref()))
+            {
                 let online = s.state == DeviceState::Online;
                 care.status(device, online, s.patient.as_deref(), now, &mut events);
             }
