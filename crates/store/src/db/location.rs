@@ -197,7 +197,11 @@ impl PgTarget {
         let file = std::env::var_os("PGPASSFILE")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pgpass")))?;
-        let text = std::fs::read_to_string(file).ok()?;
+        self.password_in_pgpass(&std::fs::read_to_string(file).ok()?)
+    }
+
+    /// The password of the first line of a `.pgpass` text that matches this target.
+    pub fn password_in_pgpass(&self, text: &str) -> Option<String> {
         text.lines()
             .filter(|l| !l.starts_with('#'))
             .find_map(|line| self.pgpass_match(line))
