@@ -247,8 +247,11 @@ pub fn start_ward(name: &str, postgres: bool) -> Option<Ward> {
     })
 }
 
+/// The NEWS2 alert ids raised, by patient; and the (rule, subject) of alerts raised twice.
+pub type Raised = (BTreeMap<String, Vec<u64>>, Vec<(Rule, String)>);
+
 /// The NEWS2 alerts raised, by patient, and every alert raised more than once for its subject.
-pub fn raised_alerts(db: &store::Location) -> (BTreeMap<String, Vec<u64>>, Vec<(Rule, String)>) {
+pub fn raised_alerts(db: &store::Location) -> Raised {
     let journal = store::AlertStore::connect(&db.journal(), store::Durability::Normal).unwrap();
     let events = journal.events_after(0, 1_000_000).unwrap();
     let mut news2: BTreeMap<String, Vec<u64>> = BTreeMap::new();
