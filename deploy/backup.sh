@@ -16,6 +16,8 @@
 #: by every commit the hub makes meanwhile. The measurements database is copied first, then
 #: the journal, so every audit row of a change in the copied data is in the copied trail.
 set -euo pipefail
+# shellcheck source=store-files.sh
+source "$(dirname -- "$(realpath -- "$0")")/store-files.sh"
 
 keep=0
 if [[ "${1:-}" == "--keep" ]]; then
@@ -23,24 +25,13 @@ if [[ "${1:-}" == "--keep" ]]; then
     [[ "$keep" =~ ^[0-9]+$ ]] || { echo "backup.sh: --keep needs a number, not $keep" >&2; exit 2; }
     shift 2
 fi
-if [[ $# -ne 2 ]]; then
-    sed -n 's/^#: \{0,1\}//p' "$0" >&2
-    exit 2
-fi
+usage_unless 2 "$@"
 db="$1"
 dest="$2"
 
-command -v sqlite3 >/dev/null || { echo "backup.sh: sqlite3 is missing (apt-get install sqlite3)" >&2; exit 1; }
+need_sqlite3
 command -v sha256sum >/dev/null || { echo "backup.sh: sha256sum is missing" >&2; exit 1; }
 
-# The journal's name as the hub makes it (Path::with_extension("alerts.db")).
-journal_of() {
-    local dir base
-    dir="$(dirname -- "$1")"
-    base="$(basename -- "$1")"
-    if [[ "$base" == ?*.* ]]; then base="${base%.*}"; fi
-    printf '%s/%s.alerts.db\n' "$dir" "$base"
-}
 journal="$(journal_of "$db")"
 for f in "$db" "$journal"; do
     [[ -f "$f" ]] || { echo "backup.sh: $f does not exist (is $db the hub's --db?)" >&2; exit 1; }

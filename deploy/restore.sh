@@ -8,21 +8,13 @@
 #:           (hub.db -> hub.alerts.db). Existing files there are refused: move them away first
 #:           (keep them until the restored hub is known to be good).
 set -euo pipefail
-if [[ $# -ne 2 ]]; then
-    sed -n 's/^#: \{0,1\}//p' "$0" >&2
-    exit 2
-fi
+# shellcheck source=store-files.sh
+source "$(dirname -- "$(realpath -- "$0")")/store-files.sh"
+usage_unless 2 "$@"
 backup="$1"
 db="$2"
-command -v sqlite3 >/dev/null || { echo "restore.sh: sqlite3 is missing (apt-get install sqlite3)" >&2; exit 1; }
+need_sqlite3
 
-journal_of() {
-    local dir base
-    dir="$(dirname -- "$1")"
-    base="$(basename -- "$1")"
-    if [[ "$base" == ?*.* ]]; then base="${base%.*}"; fi
-    printf '%s/%s.alerts.db\n' "$dir" "$base"
-}
 journal="$(journal_of "$db")"
 
 for f in hub.db hub.alerts.db SHA256SUMS; do
