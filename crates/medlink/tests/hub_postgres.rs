@@ -23,6 +23,16 @@ fn payload(patient: &str, seq: u64) -> String {
     )
 }
 
+/// The hub's arguments beside --db and --http: the password file and the gateway's port.
+fn hub_args(password_file: &Path, mqtt_port: u16) -> Vec<String> {
+    vec![
+        "--db-password-file".to_string(),
+        password_file.display().to_string(),
+        "--mqtt-listen".to_string(),
+        format!("127.0.0.1:{mqtt_port}"),
+    ]
+}
+
 /// Two free ports, not the same one twice.
 fn two_ports() -> (u16, u16) {
     let first = free_port();
@@ -51,12 +61,7 @@ fn a_hub_on_postgres_stores_confirms_and_serves_readings() {
         hub::registrations::register(&mut store, "pg-w1", "pg-p1", hub::now_ms()).unwrap()
     };
     let (http_port, mqtt_port) = two_ports();
-    let args = vec![
-        "--db-password-file".to_string(),
-        password_file.display().to_string(),
-        "--mqtt-listen".to_string(),
-        format!("127.0.0.1:{mqtt_port}"),
-    ];
+    let args = hub_args(&password_file, mqtt_port);
     let db_arg = Path::new(&url);
     let mut hub = start_hub_logging_to(db_arg, http_port, &args, &dir.join("hub.log"));
     wait_for_port(mqtt_port);
@@ -100,12 +105,7 @@ fn a_hub_on_postgres_stores_confirms_and_serves_readings() {
     hub.kill9();
     drop(runtime);
     let (http_port, mqtt_port) = two_ports();
-    let args = vec![
-        "--db-password-file".to_string(),
-        password_file.display().to_string(),
-        "--mqtt-listen".to_string(),
-        format!("127.0.0.1:{mqtt_port}"),
-    ];
+    let args = hub_args(&password_file, mqtt_port);
     let _hub = start_hub_logging_to(db_arg, http_port, &args, &dir.join("hub2.log"));
     assert_eq!(get_json(http_port, search)["total"], READINGS);
 

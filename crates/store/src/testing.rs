@@ -36,7 +36,13 @@ impl PgTestDb {
 impl Drop for PgTestDb {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(e) = self.admin.execute_batch(&sql) {
+        // A second try: after a server restart (a test may make one) the first statement on
+        // the old connection fails, and the connection is opened again for the next.
+        let dropped = self
+            .admin
+            .execute_batch(&sql)
+            .or_else(|_| self.admin.execute_batch(&sql));
+        if let Err(e) = dropped {
             eprintln!("could not drop test database {}: {e}", self.name);
         }
     }

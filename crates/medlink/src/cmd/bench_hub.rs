@@ -194,6 +194,24 @@ struct HubFigures {
     scored_on_arrival: f64,
 }
 
+impl HubFigures {
+    /// Throughput and alert latency, two indented lines.
+    fn print(&self) {
+        println!("  {:.0} obs/s committed and acknowledged", self.obs_per_s);
+        println!(
+            "  alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts, with {:.0} obs/s in the background)",
+            self.p50, self.p99, self.alerts, self.load_obs_per_s
+        );
+    }
+
+    /// The alert latency figures as the JSON output has them.
+    fn latency_json(&self) -> serde_json::Value {
+        serde_json::json!({"p50": self.p50, "p99": self.p99, "alerts": self.alerts,
+                           "background_obs_per_s": self.load_obs_per_s,
+                           "scored_on_arrival": self.scored_on_arrival})
+    }
+}
+
 /// Runs the hub on `database` (an SQLite file or a postgres:// URL) and drives it.
 async fn bench_hub(
     args: &BenchHubArgs,
@@ -596,15 +614,11 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
             "batch": args.batch, "alert_fast_path": !args.no_alert_fast_path,
             "probe_priority": args.probe_priority, "device_auth": true, "topic_acl": true,
             "obs_per_s": ours.obs_per_s,
-            "alert_latency_ms": {"p50": ours.p50, "p99": ours.p99, "alerts": ours.alerts,
-                                 "background_obs_per_s": ours.load_obs_per_s,
-                                 "scored_on_arrival": ours.scored_on_arrival},
+            "alert_latency_ms": ours.latency_json(),
             "mosquitto_obs_per_s": baseline, "ratio": ratio,
             "postgres": postgres.as_ref().map(|p| serde_json::json!({
                 "obs_per_s": p.obs_per_s,
-                "alert_latency_ms": {"p50": p.p50, "p99": p.p99, "alerts": p.alerts,
-                                     "background_obs_per_s": p.load_obs_per_s,
-                                     "scored_on_arrival": p.scored_on_arrival},
+                "alert_latency_ms": p.latency_json(),
                 "ratio_to_sqlite": postgres_ratio,
                 "goal_half_of_sqlite_met": postgres_ratio.map(|r| r >= 0.5),
             })),
@@ -617,11 +631,7 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
             args.devices,
             args.batch
         );
-        println!("  {:.0} obs/s committed and acknowledged", ours.obs_per_s);
-        println!(
-            "  alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts, with {:.0} obs/s in the background)",
-            ours.p50, ours.p99, ours.alerts, ours.load_obs_per_s
-        );
+        ours.print();
         println!(
             "  {:.1} % of measurements scored on arrival, the rest by the durable path",
             100.0 * ours.scored_on_arrival
@@ -631,11 +641,7 @@ pub fn run(args: BenchHubArgs) -> anyhow::Result<()> {
                 "the same hub on PostgreSQL (synchronous_commit {}):",
                 if args.no_fsync { "off" } else { "on" }
             );
-            println!("  {:.0} obs/s committed and acknowledged", p.obs_per_s);
-            println!(
-                "  alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts, with {:.0} obs/s in the background)",
-                p.p50, p.p99, p.alerts, p.load_obs_per_s
-            );
+            p.print();
             println!(
                 "ratio PostgreSQL / SQLite: {r:.2} (goal: at least 0.5, {})",
                 if r >= 0.5 { "met" } else { "not met" }
