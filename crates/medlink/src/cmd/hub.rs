@@ -154,17 +154,38 @@ pub fn run(mut args: HubArgs) -> anyhow::Result<()> {
     }
     let config = args.into_config()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let hub = hub::start(config).await?;
         println!("hub {}: HTTP on {}", hub.hub_id, hub.http_addr);
         tokio::select! {
             result = hub.wait() => result.context("the hub stopped"),
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted; stopping");
+            signal = stop_signal() => {
+                tracing::info!("{signal}; stopping");
                 Ok(())
             }
         }
-    })
+    });
+    // Every acknowledged reading and alert change is already committed: the ingest thread and
+    // the blocking waits on it are not joined (they would keep the process alive).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    outcome
+}
+
+/// Waits for Ctrl-C or SIGTERM (what systemd and container runtimes send) and names it.
+async fn stop_signal() -> &'static str {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(e) => {
+                tracing::warn!("cannot watch for SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+                return "interrupted";
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = terminate.recv() => "terminated",
+    }
 }
 
 fn verify_audit(db: Option<PathBuf>, password_file: Option<PathBuf>) -> anyhow::Result<()> {
