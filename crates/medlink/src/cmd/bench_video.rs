@@ -49,8 +49,9 @@ const STEP_SEED: u64 = 0x5EED_0016;
 /// A command that moves after the target was this still (µs) starts a step: the tremor filter
 /// has settled to under 5 µm per command about 250 ms after a step.
 const STEP_QUIET_US: i64 = 200_000;
-/// The console and the page start before the measured seconds (chromium takes 2-3 s to start).
-const WARM_UP_S: f64 = 3.0;
+/// The console and the page start before the measured seconds (chromium takes 2-3 s to start,
+/// longer on a loaded machine; steps before the page's first frame are not measured).
+const WARM_UP_S: f64 = 5.0;
 
 #[derive(Args)]
 pub struct BenchVideoArgs {
