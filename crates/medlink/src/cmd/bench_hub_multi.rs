@@ -5,7 +5,9 @@
 //! /proc, user + system time over the throughput phase), mosquitto's, the takeover time after
 //! a SIGKILL of one hub (kill to the first confirmation of a new reading of one of its patients
 //! by another hub), and from the measured per-reading costs an estimate of the cores and
-//! machines a region of 100,000 wearables at one reading per second needs.
+//! machines a region of 100,000 wearables at one reading per second needs. With `--db
+//! postgres://...` the hubs share a scratch database on that server (dropped after), otherwise
+//! an SQLite file.
 
 use super::{BenchHubArgs, KillOnDrop, Pace, SIGN_IN_WITHIN, drain, free_port, percentile, phase};
 use anyhow::Context;
@@ -38,6 +40,8 @@ struct Figures {
     alerts: usize,
     hubs: Vec<(String, f64, u64)>,
     broker_cpu_s: f64,
+    /// CPU of the PostgreSQL server over the throughput phase (0 on SQLite).
+    database_cpu_s: f64,
     takeover_s: Option<f64>,
 }
 
@@ -54,9 +58,62 @@ pub(super) fn run(args: &BenchHubArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the hubs keep their store: what `--db` says to them (with its extra arguments) and
+/// the location, and the scratch PostgreSQL database to drop after the run.
+struct Database {
+    arg: PathBuf,
+    extra: Vec<String>,
+    /// The PostgreSQL password, for the commands that take it from PGPASSWORD only.
+    password: Option<String>,
+    location: store::Location,
+    _scratch: Option<store::testing::PgTestDb>,
+}
+
+fn database(args: &BenchHubArgs, dir: &Path) -> anyhow::Result<Database> {
+    let Some(url) = &args.db else {
+        let path = dir.join("hub.db");
+        return Ok(Database {
+            arg: path.clone(),
+            extra: Vec::new(),
+            password: None,
+            location: store::Location::Sqlite(path),
+            _scratch: None,
+        });
+    };
+    let password_file = args.db_password_file.as_deref();
+    let server = store::Location::parse(url, password_file)?;
+    let store::Location::Postgres(target) = &server else {
+        anyhow::bail!("--db {url}: expected a postgres:// URL");
+    };
+    let admin = store::db::Conn::open(&server, store::Durability::Normal)
+        .with_context(|| format!("connecting to {}", target.url()))?;
+    let scratch = store::testing::scratch_database(admin, target, "medlink_bench_hubs")
+        .map_err(anyhow::Error::msg)?;
+    let location = scratch.location();
+    let mut extra = Vec::new();
+    let mut password = None;
+    if let Some(file) = password_file {
+        extra.extend(["--db-password-file".to_string(), file.display().to_string()]);
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        password = text.lines().next().map(|l| l.trim().to_string());
+    }
+    Ok(Database {
+        arg: PathBuf::from(location.describe()),
+        extra,
+        password,
+        location,
+        _scratch: Some(scratch),
+    })
+}
+
 /// Registers the devices and the alert probes, writes mosquitto's password and ACL files.
-fn register(dir: &Path, db: &Path, devices: usize) -> anyhow::Result<Vec<(String, String)>> {
-    let mut store = store::Store::open(db, store::Durability::Normal)?;
+fn register(
+    dir: &Path,
+    db: &store::Location,
+    devices: usize,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut store = store::Store::connect(db, store::Durability::Normal)?;
     let now = hub::now_ms();
     let mut passwords = Vec::new();
     let ids = (0..devices)
@@ -118,10 +175,11 @@ fn start_mosquitto(dir: &Path, binary: &Path) -> anyhow::Result<(KillOnDrop, u16
 }
 
 /// A token for the hubs' HTTP API, as `medlink hub token issue` makes it.
-fn issue_token(db: &Path) -> anyhow::Result<String> {
+fn issue_token(db: &Database) -> anyhow::Result<String> {
     let output = std::process::Command::new(std::env::current_exe()?)
         .args(["hub", "token", "issue", "--db"])
-        .arg(db)
+        .arg(&db.arg)
+        .envs(db.password.as_ref().map(|p| ("PGPASSWORD", p.as_str())))
         .args(["--name", "bench", "--scope", "system/*.*", "--quiet"])
         .output()?;
     anyhow::ensure!(output.status.success(), "issuing a token failed");
@@ -131,7 +189,7 @@ fn issue_token(db: &Path) -> anyhow::Result<String> {
 fn start_hub(
     args: &BenchHubArgs,
     dir: &Path,
-    db: &Path,
+    db: &Database,
     mqtt: u16,
     i: usize,
 ) -> anyhow::Result<HubProc> {
@@ -140,7 +198,8 @@ fn start_hub(
     command
         .arg("hub")
         .arg("--db")
-        .arg(db)
+        .arg(&db.arg)
+        .args(&db.extra)
         .args(["--http", &format!("127.0.0.1:{port}")])
         .args(["--mqtt", &format!("mqtt://127.0.0.1:{mqtt}")])
         .args(["--mqtt-username", "medlink-hub", "--mqtt-password-file"])
@@ -205,6 +264,23 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / hz
 }
 
+/// CPU seconds every `postgres` process on this machine has used (the database server, when it
+/// runs here; 0 otherwise).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
+}
+
 /// Follows every hub's `/api/events`: sends the subject of each `raised` alert, when it came.
 fn follow_alerts(
     hubs: &[(u16, String)],
@@ -258,8 +334,8 @@ async fn connect_all(port: u16, logins: &[(String, String)]) -> anyhow::Result<V
 }
 
 async fn bench(args: &BenchHubArgs, dir: &Path, mosquitto: &Path) -> anyhow::Result<Figures> {
-    let db: PathBuf = dir.join("hub.db");
-    let logins = register(dir, &db, args.devices)?;
+    let db = database(args, dir)?;
+    let logins = register(dir, &db.location, args.devices)?;
     let (broker, mqtt) = start_mosquitto(dir, mosquitto)?;
     let token = issue_token(&db)?;
     let mut hubs = Vec::with_capacity(args.hubs);
@@ -302,6 +378,7 @@ async fn bench(args: &BenchHubArgs, dir: &Path, mosquitto: &Path) -> anyhow::Res
         .map(|h| metric(h.port, &token, "medlink_hub_measurements_stored_total").unwrap_or(0.0))
         .collect();
     let broker_before = cpu_seconds(broker.0.id());
+    let database_before = postgres_cpu_seconds();
     let start = Instant::now();
     let pace = Pace {
         deadline: start + Duration::from_secs_f64(args.seconds),
@@ -324,6 +401,11 @@ async fn bench(args: &BenchHubArgs, dir: &Path, mosquitto: &Path) -> anyhow::Res
         })
         .collect();
     let broker_cpu_s = cpu_seconds(broker.0.id()) - broker_before;
+    // On SQLite the database's work is in the hubs' own figures.
+    let database_cpu_s = match args.db {
+        Some(_) => (postgres_cpu_seconds() - database_before).max(0.0),
+        None => 0.0,
+    };
 
     // Phase 2: alert latency (paced background at half the throughput).
     let (tx, rx) = std::sync::mpsc::channel();
@@ -366,7 +448,7 @@ async fn bench(args: &BenchHubArgs, dir: &Path, mosquitto: &Path) -> anyhow::Res
     latencies.sort_by(f64::total_cmp);
 
     // Phase 3: SIGKILL the first hub; time to a new reading of its patients confirmed.
-    let takeover_s = takeover(&mut hubs, &db, &devices, &last).await;
+    let takeover_s = takeover(&mut hubs, &db.location, &devices, &last).await;
     drop(broker);
     Ok(Figures {
         obs_per_s,
@@ -375,6 +457,7 @@ async fn bench(args: &BenchHubArgs, dir: &Path, mosquitto: &Path) -> anyhow::Res
         alerts: latencies.len(),
         hubs: hub_costs,
         broker_cpu_s,
+        database_cpu_s,
         takeover_s,
     })
 }
@@ -383,15 +466,11 @@ async fn bench(args: &BenchHubArgs, dir: &Path, mosquitto: &Path) -> anyhow::Res
 /// 20 ms until one is confirmed; the seconds from the kill to that confirmation.
 async fn takeover(
     hubs: &mut [HubProc],
-    db: &Path,
+    db: &store::Location,
     devices: &[Device],
     last: &[u64],
 ) -> Option<f64> {
-    let leases = store::Leases::open(
-        &store::Location::Sqlite(db.to_path_buf()),
-        store::Durability::Normal,
-    )
-    .ok()?;
+    let leases = store::Leases::open(db, store::Durability::Normal).ok()?;
     let (rows, _) = leases.view().ok()?;
     let victim = hubs.first()?.id.clone();
     let owned: Vec<u16> = rows
@@ -435,10 +514,12 @@ fn print(args: &BenchHubArgs, f: &Figures) {
     let stored: u64 = f.hubs.iter().map(|(_, _, n)| n).sum();
     let hub_s_per_reading = per_reading(hub_cpu, stored);
     let broker_s_per_reading = per_reading(f.broker_cpu_s, stored);
+    let database_s_per_reading = per_reading(f.database_cpu_s, stored);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
     let hub_cores = hub_s_per_reading * REGION_WEARABLES;
     let broker_cores = broker_s_per_reading * REGION_WEARABLES;
-    let machines = ((hub_cores + broker_cores) / (cores * PLANNED_LOAD)).ceil();
+    let database_cores = database_s_per_reading * REGION_WEARABLES;
+    let machines = ((hub_cores + broker_cores + database_cores) / (cores * PLANNED_LOAD)).ceil();
     if args.json {
         let hubs: Vec<serde_json::Value> = f
             .hubs
@@ -450,14 +531,16 @@ fn print(args: &BenchHubArgs, f: &Figures) {
             .collect();
         let json = serde_json::json!({
             "hubs": args.hubs, "devices": args.devices, "seconds": args.seconds, "window": args.window,
-            "fsync": !args.no_fsync, "batch": args.batch, "database": "sqlite",
+            "fsync": !args.no_fsync, "batch": args.batch, "database": if args.db.is_some() { "postgres" } else { "sqlite" },
             "obs_per_s": f.obs_per_s,
             "alert_latency_ms": {"p50": f.p50, "p99": f.p99, "alerts": f.alerts},
             "per_hub": hubs,
             "hub_cpu_us_per_reading": 1e6 * hub_s_per_reading,
             "mosquitto_cpu_us_per_reading": 1e6 * broker_s_per_reading,
+            "postgres_cpu_us_per_reading": args.db.as_ref().map(|_| 1e6 * database_s_per_reading),
             "takeover_s": f.takeover_s,
             "estimate_100k_wearables_1hz": {"hub_cores": hub_cores, "broker_cores": broker_cores,
+                "database_cores": database_cores,
                 "cores_per_machine": cores, "planned_load": PLANNED_LOAD, "machines": machines},
         });
         println!("{json}");
@@ -492,8 +575,8 @@ fn print(args: &BenchHubArgs, f: &Figures) {
     }
     println!(
         "estimate for {REGION_WEARABLES:.0} wearables at 1 reading/s: {hub_cores:.1} hub cores + \
-         {broker_cores:.1} broker cores = {machines:.0} machines of {cores:.0} cores at {:.0} % load \
-         (database not included: SQLite here)",
+         {broker_cores:.1} broker cores + {database_cores:.1} PostgreSQL cores = {machines:.0} \
+         machines of {cores:.0} cores at {:.0} % load (SQLite's work is in the hub cores)",
         100.0 * PLANNED_LOAD
     );
 }
