@@ -55,7 +55,7 @@ pub enum HubDeviceCommand {
 
 /// Opens the hub's database `db` (the default one if none; a postgres:// URL takes its
 /// password from PGPASSWORD or ~/.pgpass); returns it with its name.
-fn open(db: Option<PathBuf>) -> anyhow::Result<(store::Store, String)> {
+pub fn open(db: Option<PathBuf>) -> anyhow::Result<(store::Store, String)> {
     let mut config = HubConfig::default();
     if let Some(db) = db {
         config.database = db;

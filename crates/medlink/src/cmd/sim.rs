@@ -33,7 +33,8 @@ pub struct DeviceLogin {
     #[arg(long, conflicts_with = "register")]
     pub credentials: Option<std::path::PathBuf>,
     /// Register the simulated devices (to their patients, with new passwords) in this hub
-    /// database first, as `medlink hub device add` would: the quick way on one machine.
+    /// database first, as `medlink hub device add` would: the quick way on one machine (an
+    /// SQLite file, or a postgres:// URL with its password in PGPASSWORD or ~/.pgpass).
     #[arg(long)]
     pub register: Option<std::path::PathBuf>,
 }
@@ -43,8 +44,7 @@ impl DeviceLogin {
     /// `--credentials`.
     pub fn passwords(&self, devices: &[(String, String)]) -> anyhow::Result<Vec<String>> {
         if let Some(db) = &self.register {
-            let mut store = store::Store::open(db, store::Durability::Full)
-                .with_context(|| format!("opening the hub database {}", db.display()))?;
+            let (mut store, _) = super::hub_device::open(Some(db.clone()))?;
             let (mut accounts, _) = super::hub_user::open_accounts(Some(db.clone()))?;
             let (now, by) = (hub::now_ms(), super::hub_user::cli_actor());
             return devices
