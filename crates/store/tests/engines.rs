@@ -159,3 +159,15 @@ fn hubs_starting_together_migrate_one_postgres_database_once() {
     assert_eq!(versions[1].0, "database");
     assert_eq!(versions[1].1, 3);
 }
+
+#[test]
+fn durability_maps_to_synchronous_commit_on_postgres() {
+    let Some(b) = postgres() else { return };
+    let setting = |durability| {
+        let conn = Conn::open(&b.location, durability).unwrap();
+        conn.query_value::<String>("SHOW synchronous_commit", &[])
+            .unwrap()
+    };
+    assert_eq!(setting(Durability::Full), "on");
+    assert_eq!(setting(Durability::Normal), "off", "--no-fsync");
+}
