@@ -36,7 +36,7 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
         pki.as_os_str(),
     ]);
     let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
-    let mut roles = start_station_and_console(&dir, &pki, loopback, &[], "http://");
+    let mut roles = start_station_and_console(&dir, &pki, loopback, &[], "http://", true);
     let (url, panel_url) = (roles.console_url.clone(), roles.panel_url.clone());
     let shots = dir.join("screenshots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -411,24 +411,26 @@ pub struct PageRoles {
     pub console_url: String,
 }
 
-/// `medlink station` (QUIC on loopback, its camera at 640x360 and 15 fps to keep the encoder
-/// light on a shared machine, its bedside panel on `page_ip`) and `medlink console --ui` on
-/// `page_ip` with `console_args`, both `--no-record --json`, their logs and audit in `dir`, the
-/// PKI in `pki`; the pages' links must start with `scheme`.
+/// `medlink station` (QUIC on loopback, with `camera` its camera at 640x360 and 15 fps to keep
+/// the encoder light on a shared machine, its bedside panel on `page_ip`) and `medlink console
+/// --ui` on `page_ip` with `console_args`, both `--no-record --json`, their logs and audit in
+/// `dir`, the PKI in `pki`; the pages' links must start with `scheme`.
 pub fn start_station_and_console(
     dir: &Path,
     pki: &Path,
     page_ip: std::net::IpAddr,
     console_args: &[&str],
     scheme: &str,
+    camera: bool,
 ) -> PageRoles {
     use std::io::BufRead;
     let station_toml = dir.join("station.toml");
-    std::fs::write(
-        &station_toml,
-        "[camera]\nwidth = 640\nheight = 360\nfps = 15.0\n",
-    )
-    .unwrap();
+    let camera = if camera {
+        "[camera]\nwidth = 640\nheight = 360\nfps = 15.0\n"
+    } else {
+        ""
+    };
+    std::fs::write(&station_toml, camera).unwrap();
     let station_port = free_port();
     let spawn = |role: &str, args: Vec<String>, stdin: Stdio| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_medlink"))
