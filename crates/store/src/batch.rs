@@ -4,7 +4,7 @@
 
 use crate::StoreError;
 use crate::boots::SeqCache;
-use crate::db::{Tx, Value, marks};
+use crate::db::{Engine, Tx, Value, marks};
 use crate::values;
 use std::collections::HashMap;
 use vitals::Measurement;
@@ -101,9 +101,28 @@ impl<'a> Batch<'a> {
         self.insert_rows(&booted)
     }
 
-    /// Inserts `(measurement, boot)` rows, skipping those already stored.
+    /// Inserts `(measurement, boot)` rows, skipping those already stored: on PostgreSQL in
+    /// multi-row statements (a round trip each), on SQLite a prepared statement per row (no
+    /// round trips in-process; measured faster than multi-row statements there).
     fn insert_rows(&self, rows: &[(&Measurement, i64)]) -> Result<Vec<Insert>, StoreError> {
         let tx = self.tx()?;
+        if tx.engine() == Engine::Sqlite {
+            let sql = format!(
+                "INSERT INTO measurements ({INSERT_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING
+                 RETURNING id",
+                marks(1, PER_ROW)
+            );
+            let mut params = Vec::with_capacity(PER_ROW);
+            return rows
+                .iter()
+                .map(|(m, boot)| {
+                    params.clear();
+                    row_values(m, *boot, &mut params);
+                    let id = tx.insert_returning_id(&sql, &params)?;
+                    Ok(id.map_or(Insert::Duplicate, Insert::Stored))
+                })
+                .collect();
+        }
         let mut stored: HashMap<(String, i64, i64), i64> = HashMap::new();
         let mut rest = rows;
         while !rest.is_empty() {

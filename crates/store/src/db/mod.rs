@@ -100,6 +100,23 @@ impl Conn {
         }
     }
 
+    /// Runs one single-row INSERT whose SQL ends in `RETURNING id`: the new row's id, or
+    /// `None` when it inserted nothing (`ON CONFLICT DO NOTHING`). SQLite runs it without the
+    /// RETURNING clause and reads the row id (in-process, a statement per row is the fast way);
+    /// PostgreSQL as written.
+    pub fn insert_returning_id(&self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+        match &self.backend {
+            Backend::Sqlite(c) => {
+                let plain = sql.trim_end().strip_suffix("RETURNING id").unwrap_or(sql);
+                c.insert(plain, params)
+            }
+            Backend::Postgres(_) => match self.query_opt(sql, params)? {
+                Some(row) => row.get(0).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
     /// Runs one query; returns every row.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         match &self.backend {

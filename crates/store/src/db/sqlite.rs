@@ -83,6 +83,13 @@ impl SqliteConn {
         Ok(found)
     }
 
+    /// Runs one INSERT; the row id of the row it inserted, or `None` if it inserted none.
+    pub(super) fn insert(&self, sql: &str, params: &[Value]) -> Result<Option<i64>, DbError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let changed = stmt.execute(rusqlite::params_from_iter(params))?;
+        Ok((changed > 0).then(|| self.conn.last_insert_rowid()))
+    }
+
     pub(super) fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         Ok(self.conn.execute_batch(sql)?)
     }
