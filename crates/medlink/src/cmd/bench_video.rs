@@ -81,8 +81,8 @@ pub struct BenchVideoArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
     browser_nice: u8,
     /// Leave the netem relay's threads at normal priority. By default they run in real time,
-    /// like the servo and network threads: the emulated network stands for links and routers,
-    /// which do not wait for this machine's cores behind the browser and the encoder.
+    /// just below the servo and network threads: the emulated network stands for links and
+    /// routers, which do not wait for this machine's cores behind the browser and the encoder.
     #[arg(long)]
     relay_normal_priority: bool,
     /// The chromium to drive (default: chromium on PATH; bash scripts/setup-browser.sh).
@@ -594,8 +594,13 @@ fn run_once(
 /// The netem relay's threads (link::relay: two receivers and the delivery thread).
 const RELAY_THREADS: usize = 3;
 
-/// Puts this process's netem relay threads (named `relay-*`) under SCHED_FIFO at the priority
-/// the station's servo and network threads ask for (link::pacer); returns how many run so now.
+/// The relay threads' SCHED_FIFO priority: above every thread at normal priority, below the
+/// servo, the station's network thread and the console's control loop (50, link::pacer), so a
+/// burst of video packets through the relay never delays a servo tick.
+const RELAY_PRIORITY: i32 = 40;
+
+/// Puts this process's netem relay threads (named `relay-*`) under SCHED_FIFO at
+/// `RELAY_PRIORITY`; returns how many run so now.
 /// A relay of an earlier run has stopped, so its threads are gone.
 fn relay_threads_realtime() -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
@@ -612,7 +617,9 @@ fn relay_threads_realtime() -> usize {
             continue;
         };
         if comm.starts_with("relay-") {
-            let param = libc::sched_param { sched_priority: 50 };
+            let param = libc::sched_param {
+                sched_priority: RELAY_PRIORITY,
+            };
             // SAFETY: sched_setscheduler only reads its arguments; `tid` is a thread of this
             // process (a thread that ended since is refused with ESRCH).
             if unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &param) } == 0 {
