@@ -12,7 +12,12 @@
 //! shard's alerts silently and unsubscribes. A reading of a patient the hub does not own that
 //! still arrives (a subscription on its way out) is PUBACK'd to the broker but neither stored
 //! nor confirmed: its device sends it again, and the owner takes it.
+//!
+//! The alert events other hubs commit reach this hub's live streams too (`/api/events`, the
+//! dashboard): a feed thread follows the journal ([`store::AlertStore::events_after`]) and pushes
+//! the events of alerts whose patient this hub does not own, with the alert's latest state.
 
+use crate::care::HubEvent;
 use crate::ownership::{self, Held, LeaseTimes, SHARDS, Shard, shard_of};
 use crate::{Shared, now_ms, topics};
 use rumqttc::{AsyncClient, QoS, SubscribeFilter};
@@ -22,6 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use store::{AlertStore, LeaseRound, Leases, Store, StoreError};
 use vitals::SpO2Scale;
+use vitals::alerts::{AlertEvent, EventKind};
 use vitals::tracker::DEFAULT_FRESH_FOR_MS;
 
 /// Alert ids reserved at once; a new block is reserved when fewer than half are left.
@@ -200,13 +206,24 @@ struct LeaseLoop {
     ids_end: u64,
 }
 
-/// Reserves the hub's first block of alert ids and starts the lease thread.
+/// Reserves the hub's first block of alert ids and starts the lease thread, and the feed thread
+/// on `feed` (a connection of its own to the journal).
 pub fn start(
     shared: Arc<Shared>,
     cluster: Arc<Cluster>,
     mut stores: LeaseStores,
+    feed: AlertStore,
     http: String,
 ) -> Result<(), StoreError> {
+    let follower = Follower {
+        shared: shared.clone(),
+        cluster: cluster.clone(),
+        journal: feed,
+    };
+    std::thread::Builder::new()
+        .name("alert-feed".into())
+        .spawn(move || follower.run())
+        .map_err(|e| StoreError::Corrupt(format!("starting the alert feed thread: {e}")))?;
     let start = stores.leases.reserve_alert_ids(ID_BLOCK)?;
     if let Ok(mut care) = shared.care.lock() {
         care.engine.continue_ids_at(start);
@@ -475,5 +492,108 @@ impl Cluster {
             );
         }
         out
+    }
+}
+
+/// How often the feed thread reads the journal.
+const FEED_EVERY: Duration = Duration::from_millis(250);
+
+/// Events re-read below the newest seen: on PostgreSQL an event's number is taken at insert and
+/// becomes visible at commit, so a slower transaction's event may appear below a newer one.
+const FEED_OVERLAP: i64 = 256;
+
+/// Follows the journal and pushes other hubs' alert events to this hub's clients.
+struct Follower {
+    shared: Arc<Shared>,
+    cluster: Arc<Cluster>,
+    journal: AlertStore,
+}
+
+impl Follower {
+    fn run(self) {
+        let mut newest = self.journal.last_event_seq().unwrap_or(0);
+        let mut seen = BTreeSet::new();
+        loop {
+            std::thread::sleep(FEED_EVERY);
+            let from = (newest - FEED_OVERLAP).max(0);
+            let events = match self.journal.events_after(from, 4096) {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!("reading the alert journal's feed: {e}");
+                    continue;
+                }
+            };
+            let now = now_ms();
+            for event in events {
+                if event.seq <= newest - FEED_OVERLAP || !seen.insert(event.seq) {
+                    continue;
+                }
+                newest = newest.max(event.seq);
+                if let Some(pushed) = self.remote_event(&event, now) {
+                    let _ = self.shared.events.send(pushed);
+                }
+            }
+            seen = seen.split_off(&(newest - FEED_OVERLAP));
+        }
+    }
+
+    /// The event as this hub's clients get it, unless this hub owns the alert's patient (it
+    /// pushed the event itself) or the journal's event is not one this hub knows.
+    fn remote_event(&self, event: &store::JournalEvent, now: i64) -> Option<HubEvent> {
+        let kind = event_kind(&event.kind)?;
+        let alert = self.journal.alert(event.alert_id).ok()??;
+        let patient = alert.patient.as_deref().unwrap_or(&alert.subject);
+        if self.cluster.owns(patient, now) {
+            return None;
+        }
+        Some(HubEvent::Alert(Box::new(AlertEvent {
+            kind,
+            at_ms: event.at_ms,
+            notify: event.notify.clone(),
+            alert,
+        })))
+    }
+}
+
+/// An event kind as the journal names it.
+fn event_kind(name: &str) -> Option<EventKind> {
+    Some(match name {
+        "raised" => EventKind::Raised,
+        "worsened" => EventKind::Worsened,
+        "improved" => EventKind::Improved,
+        "escalated" => EventKind::Escalated,
+        "snooze_ended" => EventKind::SnoozeEnded,
+        "acknowledged" => EventKind::Acknowledged,
+        "snoozed" => EventKind::Snoozed,
+        "resolved" => EventKind::Resolved,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_kind_the_journal_writes_is_read_back() {
+        let kinds = [
+            EventKind::Raised,
+            EventKind::Worsened,
+            EventKind::Improved,
+            EventKind::Escalated,
+            EventKind::SnoozeEnded,
+            EventKind::Acknowledged,
+            EventKind::Snoozed,
+            EventKind::Resolved,
+        ];
+        for kind in kinds {
+            // As store::AlertStore::record names it.
+            let name = serde_json::to_value(&kind).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(event_kind(&name), Some(kind));
+        }
+        assert_eq!(event_kind("unknown"), None);
     }
 }

@@ -304,6 +304,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
                     shared.clone(),
                     cluster.clone(),
                     stores,
+                    AlertStore::connect(&location.journal(), durability)?,
                     format!("{scheme}://{http_addr}"),
                 )?;
             }

@@ -63,6 +63,9 @@ fn sigkill_one_of_three(name: &str, postgres: bool) {
         }
     };
 
+    // A hub that owns none of hub-a's patients shows hub-a's alerts on its event stream too.
+    let bystander = ward.hubs.iter().find(|(id, ..)| id == "hub-c").unwrap().1;
+    let seen_by_bystander = follow_raised(bystander);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let wearables = connect_wearables(&runtime, &ward, course);
     let killed = Arc::new(AtomicBool::new(false));
@@ -127,6 +130,12 @@ fn sigkill_one_of_three(name: &str, postgres: bool) {
         escalated >= 1,
         "alert {before_kill_alert} of {} never escalated after the kill",
         victims[0]
+    );
+    let on_bystander = seen_by_bystander.lock().unwrap().clone();
+    assert!(
+        on_bystander.contains(&others[0]),
+        "hub-c's /api/events never showed hub-a's alert for {}: {on_bystander:?}",
+        others[0]
     );
     // The survivors hold every shard.
     let held: f64 = ward

@@ -362,3 +362,35 @@ pub fn load_through(
     });
     wearables
 }
+
+/// Follows `/api/events` of the hub on `port`: the subjects of the `raised` alert events it
+/// pushes, as they come.
+pub fn follow_raised(port: u16) -> Arc<Mutex<Vec<String>>> {
+    use std::io::{BufRead, Write};
+    let raised: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let request = format!(
+        "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n{}Accept: text/event-stream\r\n\r\n",
+        authorization(port)
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let out = raised.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
+                continue;
+            };
+            if event["type"] == "alert"
+                && event["kind"]["type"] == "raised"
+                && let Some(subject) = event["alert"]["subject"].as_str()
+            {
+                out.lock().unwrap().push(subject.to_string());
+            }
+        }
+    });
+    raised
+}
