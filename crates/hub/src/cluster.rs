@@ -80,6 +80,8 @@ pub struct Cluster {
     /// Per shard: until when (hub clock, ms) this hub may score its patients; 0 when not held.
     trusted_until: [AtomicI64; SHARDS as usize],
     routes: Mutex<Routes>,
+    /// Each shard's owner as the last lease round read it: (hub, its HTTP address).
+    owners: Mutex<std::collections::BTreeMap<Shard, (String, String)>>,
     pub stats: ClusterStats,
 }
 
@@ -90,6 +92,7 @@ impl Cluster {
             times,
             trusted_until: std::array::from_fn(|_| AtomicI64::new(0)),
             routes: Mutex::default(),
+            owners: Mutex::default(),
             stats: ClusterStats::default(),
         }
     }
@@ -104,6 +107,12 @@ impl Cluster {
         (0..SHARDS)
             .filter(|s| now < self.trusted_until[*s as usize].load(Ordering::Acquire))
             .collect()
+    }
+
+    /// The hub that owned `patient` at the last lease round, and its HTTP address.
+    pub fn owner_of(&self, patient: &str) -> Option<(String, String)> {
+        let owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
+        owners.get(&shard_of(patient)).cloned()
     }
 
     /// Counts a publish of a patient this hub does not own.
@@ -204,6 +213,8 @@ struct LeaseLoop {
     held: Held,
     http: String,
     ids_end: u64,
+    /// Each hub's HTTP address as the last round read the membership.
+    members_http: Vec<(String, String)>,
 }
 
 /// Reserves the hub's first block of alert ids and starts the lease thread, and the feed thread
@@ -235,6 +246,7 @@ pub fn start(
         held: Held::default(),
         http,
         ids_end: start + ID_BLOCK,
+        members_http: Vec::new(),
     };
     std::thread::Builder::new()
         .name("leases".into())
@@ -271,6 +283,10 @@ impl LeaseLoop {
         let (hub, times) = (self.cluster.hub_id.clone(), self.cluster.times);
         self.stores.leases.heartbeat(&hub, &self.http, now)?;
         let (rows, members) = self.stores.leases.view()?;
+        self.members_http = members
+            .iter()
+            .map(|m| (m.hub.clone(), m.http.clone()))
+            .collect();
         let leases: Vec<ownership::Lease> = rows
             .into_iter()
             .map(|r| ownership::Lease {
@@ -286,6 +302,7 @@ impl LeaseLoop {
                 seen_ms: m.seen_ms,
             })
             .collect();
+        self.remember_owners(&leases, now);
         let plan = ownership::plan(&hub, &leases, &members, now, &times);
         // Stop scoring what is given back before the store says it is free.
         self.lose(&plan.release);
@@ -323,6 +340,29 @@ impl LeaseLoop {
         }
         self.route()?;
         self.refill_ids()
+    }
+
+    /// Keeps who holds each shard (and where it serves HTTP), for the answers to actions on
+    /// alerts this hub does not own.
+    fn remember_owners(&self, leases: &[ownership::Lease], now: i64) {
+        let http = |hub: &str| {
+            self.members_http
+                .iter()
+                .find(|(h, _)| h == hub)
+                .map(|(_, url)| url.clone())
+                .unwrap_or_default()
+        };
+        let owners = leases
+            .iter()
+            .filter(|l| l.expires_ms > now)
+            .filter_map(|l| Some((l.shard, l.owner.clone()?)))
+            .map(|(shard, hub)| (shard, (hub.clone(), http(&hub))))
+            .collect();
+        *self
+            .cluster
+            .owners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = owners;
     }
 
     /// Stops scoring `shards` at once, then forgets their alerts and state silently.

@@ -12,6 +12,7 @@
 mod common;
 mod multi_ward;
 
+use common::http;
 use multi_ward::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -136,6 +137,20 @@ fn sigkill_one_of_three(name: &str, postgres: bool) {
         on_bystander.contains(&others[0]),
         "hub-c's /api/events never showed hub-a's alert for {}: {on_bystander:?}",
         others[0]
+    );
+    // An acknowledgement at a hub that does not own the patient is sent to the owner (409 with
+    // its name and address), and taken there.
+    let others_alert = news2[&others[0]][0];
+    let path = format!("/api/alerts/{others_alert}/ack");
+    let (status, body) = http(bystander, "POST", &path, Some("{}"));
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("hub-a"), "{body}");
+    let owner = ward.hubs.iter().find(|(id, ..)| id == "hub-a").unwrap().1;
+    let (status, body) = http(owner, "POST", &path, Some("{}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(common::TEST_TOKEN_NAME),
+        "not acknowledged by the caller: {body}"
     );
     // The survivors hold every shard.
     let held: f64 = ward

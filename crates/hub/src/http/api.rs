@@ -140,6 +140,9 @@ fn alert_command(
         if let Err(e) = command(&mut care.engine) {
             let refused = caller.audit(now_ms(), action, entity, format!("refused: {e}"));
             care.audit(refused).map_err(not_audited)?;
+            if let Some(elsewhere) = owned_elsewhere(shared, &care, id) {
+                return Err(elsewhere);
+            }
             return Err(alert_error(e));
         }
         let done = caller.audit(now_ms(), action, entity, "success");
@@ -154,6 +157,23 @@ fn alert_command(
     alert
         .map(Json)
         .ok_or_else(|| HttpError::api(StatusCode::NOT_FOUND, format!("no alert {id}")))
+}
+
+/// Among several hubs: an alert this hub does not have that another hub owns (an unresolved
+/// alert of a patient whose shard another hub holds) is answered 409 with the owner's name and
+/// HTTP address, so the action is taken there, never silently dropped.
+fn owned_elsewhere(shared: &Shared, care: &crate::care::Care, id: u64) -> Option<HttpError> {
+    let cluster = shared.cluster.as_ref()?;
+    let alert = care.journal()?.alert(id).ok()??;
+    if alert.resolved_at_ms.is_some() {
+        return None;
+    }
+    let patient = alert.patient.as_deref().unwrap_or(&alert.subject);
+    let (hub, http) = cluster.owner_of(patient)?;
+    let message = format!(
+        "alert {id} (patient {patient}) is handled by hub {hub}: take this action at {http}"
+    );
+    Some(HttpError::api(StatusCode::CONFLICT, message))
 }
 
 /// Acknowledges alert `id` as the caller (any body is ignored).
