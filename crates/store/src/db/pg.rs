@@ -5,7 +5,7 @@
 //! Statements are prepared once per connection and cached. A connection found closed between
 //! transactions (the server restarted) is opened again before the next statement.
 
-use super::{DbError, PgTarget, Row, Value};
+use super::{Column, DbError, PgTarget, Row, Value};
 use crate::Durability;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Statement};
@@ -113,6 +113,28 @@ impl PgConn {
             let stmt = w.statement(&sql)?;
             let bound = bind_all(&stmt, &params)?;
             let rows = w.client.query(&stmt, &refs(&bound))?;
+            rows.iter().map(row_of).collect()
+        })
+    }
+
+    /// Runs one query whose parameters are whole columns (PostgreSQL arrays).
+    pub(super) fn query_columns(
+        &self,
+        sql: &str,
+        columns: Vec<Column>,
+    ) -> Result<Vec<Row>, DbError> {
+        let sql = sql.to_string();
+        self.run(move |w| {
+            let stmt = w.statement(&sql)?;
+            let bound: Vec<&(dyn ToSql + Sync)> = columns
+                .iter()
+                .map(|c| match c {
+                    Column::Text(v) => v as &(dyn ToSql + Sync),
+                    Column::Int(v) => v as &(dyn ToSql + Sync),
+                    Column::Real(v) => v as &(dyn ToSql + Sync),
+                })
+                .collect();
+            let rows = w.client.query(&stmt, &bound)?;
             rows.iter().map(row_of).collect()
         })
     }
