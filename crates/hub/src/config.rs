@@ -241,9 +241,11 @@ impl HubConfig {
             ));
         }
         if self.cluster && self.mqtt_url.is_none() {
-            return Err("cluster (--cluster) needs an external broker (--mqtt mqtt://...): \
+            return Err(
+                "cluster (--cluster) needs an external broker (--mqtt mqtt://...): \
                         the hubs of a ward share one broker"
-                .into());
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -260,15 +262,18 @@ impl HubConfig {
             .unwrap_or_else(|| "hub".to_string());
         let host: String = host
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .take(40)
             .collect();
         let mut suffix = [0u8; 3];
         let _ = getrandom::fill(&mut suffix);
-        format!(
-            "{host}-{:02x}{:02x}{:02x}",
-            suffix[0], suffix[1], suffix[2]
-        )
+        format!("{host}-{:02x}{:02x}{:02x}", suffix[0], suffix[1], suffix[2])
     }
 
     /// The MQTT client id of the hub `hub_id`: the configured one alone for a single hub not

@@ -198,7 +198,9 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         let mut care = Care::new(engine, config.hospital);
         load_scales(&reader, &mut care)?;
         let replayed = replay_recent(&reader, &mut care, now_ms())?;
-        tracing::info!("{restored} unresolved alerts restored, {replayed} recent readings replayed");
+        tracing::info!(
+            "{restored} unresolved alerts restored, {replayed} recent readings replayed"
+        );
         care
     };
     care = care

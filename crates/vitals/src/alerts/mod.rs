@@ -7,10 +7,10 @@
 mod config;
 mod engine;
 mod escalation;
+mod handover;
 mod hysteresis;
 mod liveness;
 mod news2_rule;
-mod handover;
 mod restore;
 mod spo2_rule;
 
