@@ -90,11 +90,7 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
         "station: {} commands applied, transitions {transitions:?}",
         report["commands_applied"]
     );
-    assert!(
-        report["commands_applied"].as_u64().unwrap_or(0) > 0,
-        "{report}"
-    );
-    assert_eq!(report["unsafe_applied"], 0, "{report}");
+    assert_applied_safely(&report);
     assert!(
         transitions
             .iter()
@@ -113,16 +109,7 @@ fn a_surgeon_engages_from_the_page_moves_the_arm_by_dragging_and_closing_the_pag
     );
     drop(roles);
 
-    for name in SCREENSHOTS {
-        let shot = shots.join(name);
-        let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
-        assert!(size > 10_000, "{name} is missing or empty ({size} bytes)");
-        if std::env::var_os("MEDLINK_UPDATE_SCREENSHOTS").is_some() {
-            let docs = repo_root().join("docs/img");
-            std::fs::create_dir_all(&docs).unwrap();
-            std::fs::copy(&shot, docs.join(name)).unwrap();
-        }
-    }
+    keep_screenshots(&shots, &SCREENSHOTS);
 }
 
 #[test]

@@ -96,21 +96,7 @@ fn off_loopback_both_pages_are_https_to_a_browser_trusting_the_ca_and_the_pads_d
         "station: {} commands applied, {} unsafe",
         report["commands_applied"], report["unsafe_applied"]
     );
-    assert!(
-        report["commands_applied"].as_u64().unwrap_or(0) > 0,
-        "{report}"
-    );
-    assert_eq!(report["unsafe_applied"], 0, "{report}");
+    assert_applied_safely(&report);
     drop(roles);
-    for name in ["console-gamepad.png", "bedside-https-watch.png"] {
-        let size = std::fs::metadata(shots.join(name))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        assert!(size > 10_000, "{name} is missing or empty ({size} bytes)");
-        if std::env::var_os("MEDLINK_UPDATE_SCREENSHOTS").is_some() {
-            let docs = repo_root().join("docs/img");
-            std::fs::create_dir_all(&docs).unwrap();
-            std::fs::copy(shots.join(name), docs.join(name)).unwrap();
-        }
-    }
+    keep_screenshots(&shots, &["console-gamepad.png", "bedside-https-watch.png"]);
 }

@@ -150,14 +150,5 @@ fn a_charge_nurse_signs_in_sees_the_alert_of_a_deteriorating_patient_acknowledge
         "{result}"
     );
 
-    for name in SCREENSHOTS {
-        let shot = shots.join(name);
-        let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
-        assert!(size > 10_000, "{name} is missing or empty ({size} bytes)");
-        if std::env::var_os("MEDLINK_UPDATE_SCREENSHOTS").is_some() {
-            let docs = repo_root().join("docs/img");
-            std::fs::create_dir_all(&docs).unwrap();
-            std::fs::copy(&shot, docs.join(name)).unwrap();
-        }
-    }
+    keep_screenshots(&shots, &SCREENSHOTS);
 }

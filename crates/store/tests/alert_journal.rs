@@ -4,29 +4,9 @@
 
 mod common;
 
-use common::on_each_backend;
+use common::{news2_alert as alert, on_each_backend};
 use store::{AlertStore, Durability, StoreError};
-use vitals::alerts::{Acknowledgement, Alert, AlertEvent, EventKind, Rule, Snooze};
-
-fn alert(id: u64, subject: &str) -> Alert {
-    Alert {
-        id,
-        rule: Rule::News2,
-        subject: subject.to_string(),
-        patient: Some(subject.to_string()),
-        severity: 1,
-        peak_severity: 1,
-        message: "NEWS2 5 (low-medium)".into(),
-        raised_at_ms: 1_000,
-        updated_at_ms: 1_000,
-        escalation_level: 0,
-        notified_role: "nurse".into(),
-        last_notified_ms: 1_000,
-        acknowledged: None,
-        snoozed: None,
-        resolved_at_ms: None,
-    }
-}
+use vitals::alerts::{Acknowledgement, Alert, AlertEvent, EventKind, Snooze};
 
 fn event(kind: EventKind, alert: &Alert) -> AlertEvent {
     AlertEvent {

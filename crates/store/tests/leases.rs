@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{Backend, on_each_backend};
+use common::{Backend, news2_alert, on_each_backend};
 use store::{AlertStore, Durability, LeaseRound, Leases};
-use vitals::alerts::{Alert, AlertEvent, EventKind, Rule};
+use vitals::alerts::{AlertEvent, EventKind};
 
 /// The journal (migrated) and a lease connection to it.
 fn open(b: &Backend) -> (AlertStore, Leases) {
@@ -86,23 +86,7 @@ fn a_lease_is_taken_only_when_free_or_expired() {
 }
 
 fn raised(id: u64, patient: &str) -> AlertEvent {
-    let alert = Alert {
-        id,
-        rule: Rule::News2,
-        subject: patient.to_string(),
-        patient: Some(patient.to_string()),
-        severity: 1,
-        peak_severity: 1,
-        message: "NEWS2 5".into(),
-        raised_at_ms: 1_000,
-        updated_at_ms: 1_000,
-        escalation_level: 0,
-        notified_role: "nurse".into(),
-        last_notified_ms: 1_000,
-        acknowledged: None,
-        snoozed: None,
-        resolved_at_ms: None,
-    };
+    let alert = news2_alert(id, patient);
     AlertEvent {
         kind: EventKind::Raised,
         at_ms: 1_000,

@@ -309,11 +309,38 @@ fn scored_on_arrival(metrics: &hub::metrics::Metrics) -> f64 {
 /// Registers `n` devices (each to its own patient) and connects them with their passwords:
 /// every device signs in and the gateway checks every topic, as in production.
 async fn connect(running: &hub::RunningHub, port: u16, n: usize) -> anyhow::Result<Vec<Device>> {
-    let mut devices = Vec::with_capacity(n);
+    let mut logins = Vec::with_capacity(n);
     for i in 0..n {
         let (id, patient) = (format!("bench-{i}"), format!("p-bench-{i}"));
-        let password = running.register_device(&id, &patient)?;
-        devices.push(Device::connect("127.0.0.1", port, &id, &password, &patient).await?);
+        logins.push(Login {
+            password: running.register_device(&id, &patient)?,
+            id,
+            patient,
+        });
+    }
+    connect_signed_in(port, &logins).await
+}
+
+/// A registered device's sign-in.
+pub(super) struct Login {
+    pub id: String,
+    pub password: String,
+    pub patient: String,
+}
+
+/// Connects every device of `logins` and returns once each is signed in (its SUBACKs came): what
+/// is measured afterwards is the hub's work, not a storm of sign-ins.
+pub(super) async fn connect_signed_in(port: u16, logins: &[Login]) -> anyhow::Result<Vec<Device>> {
+    let mut devices = Vec::with_capacity(logins.len());
+    for login in logins {
+        let device = Device::connect(
+            "127.0.0.1",
+            port,
+            &login.id,
+            &login.password,
+            &login.patient,
+        );
+        devices.push(device.await?);
     }
     for device in &devices {
         anyhow::ensure!(
@@ -346,7 +373,11 @@ impl Prober {
         let mut alerters = Vec::with_capacity(probes);
         for k in 1..=probes {
             let (id, patient) = (format!("bench-alerter-{k}"), format!("bench-alert-{k}"));
-            alerters.push((running.register_device(&id, &patient)?, id, patient));
+            alerters.push(Login {
+                password: running.register_device(&id, &patient)?,
+                id,
+                patient,
+            });
         }
         let (ready, connected) = tokio::sync::oneshot::channel();
         let (go, deadline) = tokio::sync::oneshot::channel::<Instant>();
@@ -361,21 +392,9 @@ impl Prober {
                     .map_err(anyhow::Error::from)
                     .and_then(|runtime| {
                         runtime.block_on(async {
-                            let mut devices = Vec::with_capacity(alerters.len());
-                            for (password, id, patient) in &alerters {
-                                let device =
-                                    Device::connect("127.0.0.1", port, id, password, patient);
-                                devices.push(device.await?);
-                            }
                             // Probing starts once every alerter is signed in: the latency
                             // measured is an alert's, not that of a thousand sign-ins.
-                            for device in &devices {
-                                anyhow::ensure!(
-                                    device.wait_signed_in(SIGN_IN_WITHIN).await,
-                                    "alerter {} was not signed in within {SIGN_IN_WITHIN:?}",
-                                    device.id
-                                );
-                            }
+                            let devices = connect_signed_in(port, &alerters).await?;
                             tokio::time::sleep(Duration::from_millis(200)).await;
                             let _ = ready.send(());
                             probe_alerts(events, &devices, deadline.await?).await

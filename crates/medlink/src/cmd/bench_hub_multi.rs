@@ -9,7 +9,9 @@
 //! postgres://...` the hubs share a scratch database on that server (dropped after), otherwise
 //! an SQLite file.
 
-use super::{BenchHubArgs, KillOnDrop, Pace, SIGN_IN_WITHIN, drain, free_port, percentile, phase};
+use super::{
+    BenchHubArgs, KillOnDrop, Login, Pace, connect_signed_in, drain, free_port, percentile, phase,
+};
 use anyhow::Context;
 use hub::device::Device;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -314,23 +316,20 @@ fn follow_alerts(
     Ok(())
 }
 
+/// Connects the devices of `logins` (id, password) to the broker on `port`, each signed in.
 async fn connect_all(port: u16, logins: &[(String, String)]) -> anyhow::Result<Vec<Device>> {
-    let mut devices = Vec::with_capacity(logins.len());
-    for (id, password) in logins {
-        let patient = match id.strip_prefix("bench-alerter-") {
-            Some(k) => format!("bench-alert-{k}"),
-            None => format!("p-{id}"),
-        };
-        devices.push(Device::connect("127.0.0.1", port, id, password, &patient).await?);
-    }
-    for device in &devices {
-        anyhow::ensure!(
-            device.wait_signed_in(SIGN_IN_WITHIN).await,
-            "device {} was not signed in",
-            device.id
-        );
-    }
-    Ok(devices)
+    let logins: Vec<Login> = logins
+        .iter()
+        .map(|(id, password)| Login {
+            patient: match id.strip_prefix("bench-alerter-") {
+                Some(k) => format!("bench-alert-{k}"),
+                None => format!("p-{id}"),
+            },
+            id: id.clone(),
+            password: password.clone(),
+        })
+        .collect();
+    connect_signed_in(port, &logins).await
 }
 
 async fn bench(args: &BenchHubArgs, dir: &Path, mosquitto: &Path) -> anyhow::Result<Figures> {

@@ -487,3 +487,27 @@ pub fn start_station_and_console(
         console_url,
     }
 }
+
+/// Checks that each screenshot `names` in `shots` was taken (over 10 kB) and, with
+/// MEDLINK_UPDATE_SCREENSHOTS set, copies it into docs/img for the docs.
+pub fn keep_screenshots(shots: &Path, names: &[&str]) {
+    for name in names {
+        let shot = shots.join(name);
+        let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{name} is missing or empty ({size} bytes)");
+        if std::env::var_os("MEDLINK_UPDATE_SCREENSHOTS").is_some() {
+            let docs = repo_root().join("docs/img");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::copy(&shot, docs.join(name)).unwrap();
+        }
+    }
+}
+
+/// The station's report (`station_report`) shows the page's commands applied and none unsafe.
+pub fn assert_applied_safely(report: &serde_json::Value) {
+    assert!(
+        report["commands_applied"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
+    assert_eq!(report["unsafe_applied"], 0, "{report}");
+}

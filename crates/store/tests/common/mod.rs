@@ -121,3 +121,25 @@ pub fn on_each_backend(test: &str, run: impl Fn(&Backend)) {
         run(backend);
     }
 }
+
+/// A raised NEWS2 alert (low-medium) on the patient `subject`, paged to the nurse at 1 s.
+pub fn news2_alert(id: u64, subject: &str) -> vitals::alerts::Alert {
+    use vitals::alerts::{Alert, Rule};
+    Alert {
+        id,
+        rule: Rule::News2,
+        subject: subject.to_string(),
+        patient: Some(subject.to_string()),
+        severity: 1,
+        peak_severity: 1,
+        message: "NEWS2 5 (low-medium)".into(),
+        raised_at_ms: 1_000,
+        updated_at_ms: 1_000,
+        escalation_level: 0,
+        notified_role: "nurse".into(),
+        last_notified_ms: 1_000,
+        acknowledged: None,
+        snoozed: None,
+        resolved_at_ms: None,
+    }
+}
