@@ -16,9 +16,10 @@ use vitals::alerts::{Acknowledgement, Alert, AlertEvent, Rule, Snooze};
 
 /// The journal's migrations, in order (`PRAGMA user_version` = how many are applied).
 pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration::Each {
-        sqlite: ALERTS_V1,
-        postgres: ALERTS_V1_POSTGRES,
+    Migration::Partly {
+        same: ALERTS_V1,
+        sqlite: ALERT_EVENTS_V1,
+        postgres: ALERT_EVENTS_V1_POSTGRES,
     },
     Migration::Same(NEWS2_BASELINES_V2),
     Migration::Same(AUDIT_V3),
@@ -48,6 +49,10 @@ CREATE TABLE alerts (
     resolved_at_ms   INTEGER
 );
 CREATE INDEX alerts_unresolved ON alerts (id) WHERE resolved_at_ms IS NULL;
+";
+
+/// The events of each alert, on SQLite (read back in `rowid` order).
+const ALERT_EVENTS_V1: &str = "
 CREATE TABLE alert_events (
     alert_id INTEGER NOT NULL REFERENCES alerts (id),
     kind     TEXT NOT NULL,
@@ -59,28 +64,7 @@ CREATE INDEX alert_events_by_alert ON alert_events (alert_id, at_ms);
 
 /// The same on PostgreSQL, where `alert_events` needs a `rowid` of its own (events of one
 /// millisecond are read back in the order written).
-const ALERTS_V1_POSTGRES: &str = "
-CREATE TABLE alerts (
-    id               BIGINT PRIMARY KEY,
-    rule             TEXT NOT NULL,
-    subject          TEXT NOT NULL,
-    patient          TEXT,
-    severity         BIGINT NOT NULL,
-    peak_severity    BIGINT NOT NULL,
-    message          TEXT NOT NULL,
-    raised_at_ms     BIGINT NOT NULL,
-    updated_at_ms    BIGINT NOT NULL,
-    escalation_level BIGINT NOT NULL,
-    notified_role    TEXT NOT NULL,
-    last_notified_ms BIGINT NOT NULL,
-    acknowledged_by  TEXT,
-    acknowledged_at_ms BIGINT,
-    snoozed_by       TEXT,
-    snoozed_until_ms BIGINT,
-    snoozed_severity BIGINT,
-    resolved_at_ms   BIGINT
-);
-CREATE INDEX alerts_unresolved ON alerts (id) WHERE resolved_at_ms IS NULL;
+const ALERT_EVENTS_V1_POSTGRES: &str = "
 CREATE TABLE alert_events (
     rowid    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     alert_id BIGINT NOT NULL REFERENCES alerts (id),

@@ -12,6 +12,13 @@ pub enum Migration {
         sqlite: &'static str,
         postgres: &'static str,
     },
+    /// `same` on both engines (as [`Migration::Same`]), then the engine's own part: for a
+    /// migration most of whose DDL is common.
+    Partly {
+        same: &'static str,
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
 }
 
 impl Migration {
@@ -22,6 +29,10 @@ impl Migration {
             (Migration::Same(sql), Engine::Postgres) => postgres_ddl(sql),
             (Migration::Each { sqlite, .. }, Engine::Sqlite) => sqlite.to_string(),
             (Migration::Each { postgres, .. }, Engine::Postgres) => postgres.to_string(),
+            (Migration::Partly { same, sqlite, .. }, Engine::Sqlite) => format!("{same}{sqlite}"),
+            (Migration::Partly { same, postgres, .. }, Engine::Postgres) => {
+                format!("{}{postgres}", postgres_ddl(same))
+            }
         }
     }
 }
