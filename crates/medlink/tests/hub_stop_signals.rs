@@ -26,12 +26,10 @@ fn hub_ends_on(signal: libc::c_int, name: &str) {
     assert!(status.success(), "the hub ended with {status} after {name}");
 }
 
+/// One test for both signals, one hub after the other: two hubs started at once by parallel
+/// tests could be handed the same free port.
 #[test]
-fn the_hub_ends_cleanly_on_sigterm() {
+fn the_hub_ends_cleanly_on_sigterm_and_on_ctrl_c() {
     hub_ends_on(libc::SIGTERM, "SIGTERM");
-}
-
-#[test]
-fn the_hub_ends_cleanly_on_ctrl_c() {
     hub_ends_on(libc::SIGINT, "SIGINT");
 }
