@@ -25,6 +25,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration::Same(AUDIT_V3),
     Migration::Same(crate::accounts::MIGRATION),
     Migration::Same(crate::leases::MIGRATION),
+    Migration::Each {
+        sqlite: crate::alert_actions::MIGRATION_SQLITE,
+        postgres: crate::alert_actions::MIGRATION_POSTGRES,
+    },
 ];
 
 const ALERTS_V1: &str = "
@@ -155,8 +159,22 @@ impl AlertStore {
         news2_baselines: &[(&str, Option<u8>)],
         audit: Option<NewAudit>,
     ) -> Result<(), StoreError> {
+        self.commit(JournalChange {
+            events,
+            news2_baselines,
+            audit,
+            ..JournalChange::default()
+        })
+    }
+
+    /// Commits `change` in one transaction: all of it, or (on any error, the fence's included)
+    /// none of it.
+    pub fn commit(&mut self, change: JournalChange<'_>) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        for (patient, baseline) in news2_baselines {
+        if let Some(fence) = &change.fence {
+            check_fence(&tx, fence)?;
+        }
+        for (patient, baseline) in change.news2_baselines {
             match baseline {
                 Some(aggregate) => tx.execute(
                     "INSERT INTO news2_baselines (patient, aggregate) VALUES (?1, ?2)
@@ -169,7 +187,7 @@ impl AlertStore {
                 )?,
             };
         }
-        for event in events {
+        for event in change.events {
             save_alert(&tx, &event.alert)?;
             let kind = serde_json::to_value(&event.kind)
                 .ok()
@@ -180,11 +198,27 @@ impl AlertStore {
                 &values![event.alert.id, kind, event.at_ms, event.notify.as_deref()],
             )?;
         }
-        if let Some(entry) = audit {
+        if let Some(settlement) = &change.settles {
+            crate::alert_actions::settle(&tx, settlement)?;
+        }
+        if let Some(entry) = change.audit {
             crate::audit_table::append(&tx, entry)?;
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Up to `limit` resolved alerts, the latest resolved first.
+    pub fn recently_resolved(&self, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM alerts WHERE resolved_at_ms IS NOT NULL
+             ORDER BY resolved_at_ms DESC, id DESC LIMIT ?1"
+        );
+        self.conn
+            .query(&sql, &values![limit])?
+            .iter()
+            .map(alert_from_row)
+            .collect()
     }
 
     /// Every alert not resolved, oldest id first.
@@ -229,6 +263,69 @@ impl AlertStore {
             &values![id],
         )?;
         rows.iter().map(|r| Ok(r.get(0)?)).collect()
+    }
+}
+
+/// One journal transaction: alert events with the NEWS2 baselines they changed, the audit row
+/// of the person's action that caused them, the queued action they settle, and the fence that
+/// must hold for any of it to be committed.
+#[derive(Default)]
+pub struct JournalChange<'a> {
+    pub events: &'a [&'a AlertEvent],
+    pub news2_baselines: &'a [(&'a str, Option<u8>)],
+    pub audit: Option<NewAudit>,
+    pub settles: Option<crate::Settlement>,
+    pub fence: Option<Fence>,
+}
+
+/// Among several hubs: commit only while `hub` holds the leases of `shards` (the shards of the
+/// patients whose alerts change). Checked inside the transaction, with the lease rows locked
+/// against a concurrent takeover (SQLite: the transaction holds the write lock; PostgreSQL:
+/// `FOR SHARE`), so a hub that lost a shard (stalled past its lease, then woke) can never commit
+/// an alert its new owner also raises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub hub: String,
+    pub shards: Vec<u16>,
+}
+
+fn check_fence(tx: &Conn, fence: &Fence) -> Result<(), StoreError> {
+    if fence.shards.is_empty() {
+        return Ok(());
+    }
+    let lock = match tx.engine() {
+        crate::db::Engine::Sqlite => "",
+        crate::db::Engine::Postgres => " FOR SHARE",
+    };
+    let sql = format!(
+        "SELECT shard FROM shard_leases WHERE owner = ?1 AND shard IN ({}){lock}",
+        crate::db::marks(2, fence.shards.len())
+    );
+    let mut params = vec![crate::db::Value::from(fence.hub.as_str())];
+    params.extend(
+        fence
+            .shards
+            .iter()
+            .map(|s| crate::db::Value::from(i64::from(*s))),
+    );
+    let held: Vec<i64> = tx
+        .query(&sql, &params)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<Result<_, _>>()?;
+    let lost: Vec<u16> = fence
+        .shards
+        .iter()
+        .copied()
+        .filter(|s| !held.contains(&i64::from(*s)))
+        .collect();
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::NotOwner {
+            hub: fence.hub.clone(),
+            shards: lost,
+        })
     }
 }
 

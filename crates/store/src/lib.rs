@@ -8,6 +8,7 @@
 //! journal of their own ([`AlertStore`]): a second SQLite file, or the same PostgreSQL database.
 
 mod accounts;
+mod alert_actions;
 mod alert_feed;
 mod alerts;
 pub mod audit;
@@ -26,8 +27,9 @@ mod search;
 pub mod testing;
 
 pub use accounts::{AccountStore, UserRow};
+pub use alert_actions::{ActionKind, ActionState, QueuedAction, Settlement};
 pub use alert_feed::JournalEvent;
-pub use alerts::AlertStore;
+pub use alerts::{AlertStore, Fence, JournalChange};
 pub use audit::{AuditBreak, AuditRow, NewAudit};
 pub use audit_table::{read_audit_trail, read_audit_trail_at};
 pub use batch::{Batch, Insert};
@@ -56,6 +58,13 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// Among several hubs: a change to alerts of patients in `shards` was not committed because
+    /// `hub` no longer holds their leases (another hub took them over; it scores them now).
+    #[error("hub {hub} no longer holds shards {shards:?}: the change was not committed")]
+    NotOwner { hub: String, shards: Vec<u16> },
+    /// A queued alert action was settled already (by the hub that owned its patient before).
+    #[error("queued alert action {0} was settled already")]
+    AlreadySettled(i64),
 }
 
 /// How hard a commit waits for the disk.

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{Backend, news2_alert, on_each_backend};
+use common::{Backend, on_each_backend, raised};
 use store::{AlertStore, Durability, LeaseRound, Leases};
-use vitals::alerts::{AlertEvent, EventKind};
 
 /// The journal (migrated) and a lease connection to it.
 fn open(b: &Backend) -> (AlertStore, Leases) {
@@ -83,16 +82,6 @@ fn a_lease_is_taken_only_when_free_or_expired() {
         other.leave("hub-b").unwrap();
         assert!(a.view().unwrap().0.iter().all(|r| r.owner.is_none()));
     })
-}
-
-fn raised(id: u64, patient: &str) -> AlertEvent {
-    let alert = news2_alert(id, patient);
-    AlertEvent {
-        kind: EventKind::Raised,
-        at_ms: 1_000,
-        notify: Some("nurse".into()),
-        alert,
-    }
 }
 
 #[test]

@@ -65,6 +65,7 @@ const JOURNAL_TABLES: &[&[&str]] = &[
     &["audit"],
     &["users", "sign_in_failures", "sessions", "tokens"],
     &["hub_members", "shard_leases", "alert_id_blocks"],
+    &["alert_actions"],
 ];
 
 impl Backend {
@@ -141,5 +142,15 @@ pub fn news2_alert(id: u64, subject: &str) -> vitals::alerts::Alert {
         acknowledged: None,
         snoozed: None,
         resolved_at_ms: None,
+    }
+}
+
+/// The event that raised [`news2_alert`] `id` of `patient`, paging the nurse.
+pub fn raised(id: u64, patient: &str) -> vitals::alerts::AlertEvent {
+    vitals::alerts::AlertEvent {
+        kind: vitals::alerts::EventKind::Raised,
+        at_ms: 1_000,
+        notify: Some("nurse".into()),
+        alert: news2_alert(id, patient),
     }
 }
