@@ -11,6 +11,7 @@ mod error;
 pub mod field;
 pub mod grid;
 pub mod heating;
+pub mod lesion_volume;
 pub mod medium;
 pub mod plan;
 pub mod rayleigh;

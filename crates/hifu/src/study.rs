@@ -6,7 +6,6 @@
 
 use crate::HifuError;
 use crate::bioheat::ThermalSettings;
-use crate::dose::NECROSIS_CEM43;
 use crate::field::FieldSettings;
 use crate::heating::HeatPattern;
 use crate::medium::Medium;
@@ -82,8 +81,12 @@ pub struct StudyFigures {
     pub spacing_mm: f64,
     pub cells: usize,
     pub dt_s: f64,
-    /// Volume with CEM43 ≥ 240 anywhere in the box (mm³).
+    /// Volume with CEM43 ≥ 240 anywhere in the box (mm³), sub-voxel: log CEM43 interpolated
+    /// between voxel centres (`lesion_volume::threshold_volume_mm3`).
     pub lesion_volume_mm3: f64,
+    /// The same volume counted in whole voxels (the staircase estimate of the earlier tables).
+    #[serde(default)]
+    pub lesion_voxel_count_mm3: f64,
     /// The hottest the beam's focal zone got (°C).
     pub peak_temperature_c: f32,
     pub skin_max_c: f32,
@@ -170,17 +173,12 @@ fn figures(treatment: &Treatment, cells: usize) -> StudyFigures {
     let organ = |name: &str| summary.organs.iter().find(|o| o.organ == name);
     let temp = |name: &str| organ(name).map_or(f32::NAN, |o| o.max_temp_c);
     let grid = treatment.medium().grid;
-    let ablated = treatment
-        .state()
-        .dose
-        .iter()
-        .filter(|&&d| d >= NECROSIS_CEM43)
-        .count();
     StudyFigures {
         spacing_mm: grid.spacing_m * 1e3,
         cells,
         dt_s: treatment.dt_s(),
-        lesion_volume_mm3: ablated as f64 * grid.voxel_volume_mm3(),
+        lesion_volume_mm3: summary.ablated_volume_mm3,
+        lesion_voxel_count_mm3: summary.ablated_voxel_count_mm3,
         peak_temperature_c: summary.peak_temperature_c,
         skin_max_c: temp("skin"),
         abdominal_wall_max_c: temp("abdominal_wall"),

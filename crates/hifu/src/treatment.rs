@@ -6,6 +6,7 @@ use crate::bioheat::{BioheatModel, BioheatState, Probes, ThermalSettings};
 use crate::dose::NECROSIS_CEM43;
 use crate::grid::Voxel;
 use crate::heating::{HeatPattern, spot_sources};
+use crate::lesion_volume::{threshold_volume_mm3, voxel_count_volume_mm3};
 use crate::medium::Medium;
 use crate::tissue::Tissue;
 use crate::transducer::Bowl;
@@ -85,7 +86,10 @@ pub struct SlicePeaks {
 pub struct TreatmentSummary {
     pub ablated_fraction: f64,
     pub lesion_volume_mm3: f64,
+    /// Volume with CEM43 ≥ 240 anywhere (mm³), sub-voxel (`lesion_volume::threshold_volume_mm3`).
     pub ablated_volume_mm3: f64,
+    /// The same counted in whole voxels (the staircase estimate reported before).
+    pub ablated_voxel_count_mm3: f64,
     /// Over every organ at risk (skin and bowel).
     pub oar_max_temp_c: f32,
     pub oar_max_cem43: f32,
@@ -98,7 +102,7 @@ pub struct TreatmentSummary {
     pub peak_temperature_c: f32,
     /// Fraction of the lesion with Arrhenius damage Ω ≥ 1 (when the model tracks Ω).
     pub arrhenius_damaged_fraction: Option<f64>,
-    /// Volume with Ω ≥ 1 (when the model tracks Ω).
+    /// Volume with Ω ≥ 1 (when the model tracks Ω), sub-voxel.
     pub arrhenius_damaged_volume_mm3: Option<f64>,
 }
 
@@ -485,8 +489,9 @@ impl Treatment {
             .iter()
             .filter(|&&i| dose[i as usize] >= NECROSIS_CEM43)
             .count();
-        let ablated_volume_mm3 =
-            dose.iter().filter(|&&d| d >= NECROSIS_CEM43).count() as f64 * voxel;
+        let grid = self.medium.grid;
+        let ablated_volume_mm3 = threshold_volume_mm3(&grid, dose, NECROSIS_CEM43);
+        let ablated_voxel_count_mm3 = voxel_count_volume_mm3(&grid, dose, NECROSIS_CEM43);
         let organs: Vec<OrganFigures> = self
             .organs
             .iter()
@@ -517,6 +522,7 @@ impl Treatment {
             },
             lesion_volume_mm3: self.lesion.len() as f64 * voxel,
             ablated_volume_mm3,
+            ablated_voxel_count_mm3,
             oar_max_temp_c,
             oar_max_cem43,
             oar_within_limits: !any_at_risk
@@ -539,7 +545,7 @@ impl Treatment {
                 .state
                 .damage
                 .as_ref()
-                .map(|omega| omega.iter().filter(|&&w| w >= 1.0).count() as f64 * voxel),
+                .map(|omega| threshold_volume_mm3(&grid, omega, 1.0)),
         }
     }
 }

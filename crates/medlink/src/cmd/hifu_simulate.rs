@@ -83,6 +83,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         "realtime_ratio": s.treatment_time_s / sim_wall_s,
         "lesion_volume_mm3": s.lesion_volume_mm3,
         "ablated_volume_mm3": s.ablated_volume_mm3,
+        "ablated_voxel_count_mm3": s.ablated_voxel_count_mm3,
         "peak_temperature_c": s.peak_temperature_c,
         "arrhenius_damaged_fraction": s.arrhenius_damaged_fraction,
         "arrhenius_damaged_volume_mm3": s.arrhenius_damaged_volume_mm3,

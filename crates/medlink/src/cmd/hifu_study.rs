@@ -62,7 +62,10 @@ struct ConvergeReport {
 
 #[derive(Debug, Serialize)]
 struct FinestChange {
+    /// Sub-voxel lesion volume.
     lesion_volume: f64,
+    /// Lesion volume counted in whole voxels.
+    lesion_voxel_count: f64,
     peak_temperature: f64,
 }
 
@@ -134,8 +137,9 @@ pub(crate) fn run_cases(
         })?;
         let wall_s = started.elapsed().as_secs_f64();
         eprintln!(
-            "{study}: {label}: lesion {:.0} mm³, peak {:.1} °C, skin {:.1} °C, bowel {:.1} °C ({wall_s:.1} s)",
+            "{study}: {label}: lesion {:.1} mm³ ({:.1} in whole voxels), peak {:.1} °C, skin {:.1} °C, bowel {:.1} °C ({wall_s:.1} s)",
             figures.lesion_volume_mm3,
+            figures.lesion_voxel_count_mm3,
             figures.peak_temperature_c,
             figures.skin_max_c,
             figures.bowel_max_c
@@ -161,6 +165,10 @@ fn finest_change(rows: &[Row]) -> Option<FinestChange> {
             next.figures.lesion_volume_mm3,
             finest.figures.lesion_volume_mm3,
         ),
+        lesion_voxel_count: relative_change(
+            next.figures.lesion_voxel_count_mm3,
+            finest.figures.lesion_voxel_count_mm3,
+        ),
         peak_temperature: relative_change(
             f64::from(next.figures.peak_temperature_c),
             f64::from(finest.figures.peak_temperature_c),
@@ -174,11 +182,12 @@ pub(crate) fn print_table(name: &str, rows: &[Row]) {
     }
     println!("{name}");
     println!(
-        "{:<34} {:>9} {:>7} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{:<34} {:>9} {:>7} {:>12} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "case",
         "cells",
         "dt s",
         "lesion mm³",
+        "voxels mm³",
         "peak °C",
         "skin °C",
         "wall °C",
@@ -188,11 +197,12 @@ pub(crate) fn print_table(name: &str, rows: &[Row]) {
     for row in rows {
         let f = &row.figures;
         println!(
-            "{:<34} {:>9} {:>7.3} {:>12.0} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>8.1}",
+            "{:<34} {:>9} {:>7.3} {:>12.1} {:>12.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>8.1}",
             row.label,
             f.cells,
             f.dt_s,
             f.lesion_volume_mm3,
+            f.lesion_voxel_count_mm3,
             f.peak_temperature_c,
             f.skin_max_c,
             f.abdominal_wall_max_c,
