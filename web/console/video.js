@@ -2,7 +2,7 @@
 // video socket (/ws/video, binary messages laid out as crates/console/src/ui/video_socket.rs
 // documents), decodes each H.264 Annex-B frame with WebCodecs (optimizeForLatency) and paints it
 // on the canvas as soon as it is decoded. Per-frame figures go to window.medlinkVideo.frames
-// (seq, capture times, when it arrived, was decoded and was painted, decode ms), newest last,
+// (seq, capture times, when it arrived, was decoded, drawn and painted, decode ms), newest last,
 // for the page's own display and for `medlink bench video`.
 
 const HEADER_LEN = 84;
@@ -70,6 +70,7 @@ export function attachVideo(canvas, socketUrl) {
         stats.decoded += 1;
         if (!record) return;
         record.decodedUnixUs = decodedUs;
+        record.drawnUnixUs = unixUs();
         record.decodeMs = (decodedUs - record.arrivedUnixUs) / 1000;
         // The picture is on screen at the next frame the compositor draws.
         requestAnimationFrame(() => {

@@ -64,6 +64,12 @@ pub struct ConsoleConfig {
     /// The clock zero, when the console shares one with a station in the same process (demo).
     #[serde(skip)]
     pub shared_epoch: Option<Instant>,
+    /// With `shared_epoch`: the control loop's deadlines fall at the epoch + this + whole
+    /// periods. A station given the same epoch ticks at the epoch + whole periods, so the phase
+    /// between the console's sends and the servo's ticks is this, not chance (`medlink bench
+    /// video` holds it equal in the runs it compares). None: the loop starts when it starts.
+    #[serde(skip)]
+    pub control_phase: Option<Duration>,
 }
 
 impl Default for ConsoleConfig {
@@ -87,6 +93,7 @@ impl Default for ConsoleConfig {
             time_source: TimeSource::Monotonic,
             record_dir: Some(PathBuf::from("recordings")),
             shared_epoch: None,
+            control_phase: None,
             video: None,
         }
     }

@@ -222,7 +222,10 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
 
     async fn drive(mut self) -> Result<ConsoleReport, ConsoleError> {
         let period = Duration::from_secs_f64(1.0 / self.config.rate_hz);
-        let mut pacer = AsyncPacer::new(period)?;
+        let mut pacer = match (self.config.shared_epoch, self.config.control_phase) {
+            (Some(epoch), Some(phase)) => AsyncPacer::aligned(period, epoch + phase)?,
+            _ => AsyncPacer::new(period)?,
+        };
         loop {
             tokio::select! {
                 biased;

@@ -31,6 +31,25 @@ impl Schedule {
         }
     }
 
+    /// Deadlines at `origin + k·period`, from the first one after `now` (or `origin` itself
+    /// when it is still ahead): two loops on one clock paced from the same origin keep a known
+    /// phase between them.
+    fn aligned(period: Duration, now: Instant, origin: Instant) -> Self {
+        let period_ns = period.as_nanos().max(1);
+        let behind_ns = now.saturating_duration_since(origin).as_nanos();
+        let periods = if now < origin {
+            0
+        } else {
+            behind_ns / period_ns + 1
+        };
+        let ahead = u64::try_from(periods * period_ns).unwrap_or(u64::MAX);
+        Self {
+            period,
+            next: origin + Duration::from_nanos(ahead),
+            stats: PacerStats::default(),
+        }
+    }
+
     /// How long to sleep from `now` until the next deadline (none if it has passed).
     fn remaining(&self, now: Instant) -> Option<Duration> {
         (self.next > now).then(|| self.next - now)
@@ -66,6 +85,14 @@ impl Pacer {
         }
     }
 
+    /// Paces with deadlines at `origin + k·period` (see `new` for the thread it tunes).
+    pub fn aligned(period: Duration, origin: Instant) -> Self {
+        tune_current_thread();
+        Self {
+            schedule: Schedule::aligned(period, Instant::now(), origin),
+        }
+    }
+
     pub fn period(&self) -> Duration {
         self.schedule.period
     }
@@ -96,6 +123,15 @@ impl AsyncPacer {
     /// Starts pacing from now. Call inside the runtime (it panics outside one, like every tokio
     /// IO type), on its thread, which it tunes like `Pacer::new` does.
     pub fn new(period: Duration) -> std::io::Result<Self> {
+        Self::starting(Schedule::new(period, Instant::now()))
+    }
+
+    /// Paces with deadlines at `origin + k·period` (as `new` otherwise).
+    pub fn aligned(period: Duration, origin: Instant) -> std::io::Result<Self> {
+        Self::starting(Schedule::aligned(period, Instant::now(), origin))
+    }
+
+    fn starting(schedule: Schedule) -> std::io::Result<Self> {
         use std::os::fd::FromRawFd;
         tune_current_thread();
         // SAFETY: timerfd_create takes plain flags and returns a new descriptor or -1.
@@ -116,10 +152,7 @@ impl AsyncPacer {
             tokio::io::unix::AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE)
         }
         .map_err(|e| e.into_parts().1)?;
-        Ok(Self {
-            timer,
-            schedule: Schedule::new(period, Instant::now()),
-        })
+        Ok(Self { timer, schedule })
     }
 
     pub fn stats(&self) -> PacerStats {
@@ -201,6 +234,22 @@ mod tests {
         assert_eq!(schedule.stats.missed, 3);
         assert_eq!(schedule.next, start + period * 5);
         assert_eq!(schedule.stats.ticks, 1);
+    }
+
+    #[test]
+    fn aligned_deadlines_fall_on_the_origins_grid() {
+        let origin = Instant::now();
+        let period = Duration::from_millis(1);
+        // 3.4 periods after the origin: the next grid point is the fourth.
+        let schedule = Schedule::aligned(period, origin + period * 17 / 5, origin);
+        assert_eq!(schedule.next, origin + period * 4);
+        // Exactly on a grid point: the one after it.
+        let schedule = Schedule::aligned(period, origin + period * 2, origin);
+        assert_eq!(schedule.next, origin + period * 3);
+        // An origin still ahead is the first deadline.
+        let later = origin + Duration::from_micros(300);
+        let schedule = Schedule::aligned(period, origin, later);
+        assert_eq!(schedule.next, later);
     }
 
     #[cfg(target_os = "linux")]

@@ -517,6 +517,7 @@ fn send_video(
         newest = newer;
         camera.channel.on_dropped(shared.now());
     }
+    camera.channel.on_sending(newest.seq, shared.now());
     for live in lives.values_mut().filter(|l| l.writer.is_some()) {
         video::send_to(
             &mut live.video,

@@ -209,13 +209,16 @@ impl StationHandle {
         let local_addr = endpoint.local_addr()?;
         tracing::info!(%local_addr, "station listening");
         let period = config.servo_period();
+        let grid = config.shared_epoch;
         let (servo_shared, servo_stop) = (shared.clone(), stop.clone());
         let core = Recorded::new(core, tap);
         let view = Arc::new(BedsideView::default());
         let servo_view = view.clone();
         let servo = std::thread::Builder::new()
             .name("station-servo".into())
-            .spawn(move || servo_loop(core, &servo_shared, &servo_stop, period, &servo_view))?;
+            .spawn(move || {
+                servo_loop(core, &servo_shared, &servo_stop, period, grid, &servo_view)
+            })?;
         Ok(Self {
             local_addr,
             view,
@@ -234,6 +237,14 @@ impl StationHandle {
     /// What the video channel has done so far (none without a camera).
     pub fn video_stats(&self) -> Option<VideoStats> {
         self.camera.as_ref().map(|c| c.channel.stats())
+    }
+
+    /// The newest video frames' times through the station (empty without a camera).
+    pub fn video_timeline(&self) -> Vec<crate::camera::FrameTimes> {
+        self.camera
+            .as_ref()
+            .map(|c| c.channel.timeline())
+            .unwrap_or_default()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -307,9 +318,15 @@ fn servo_loop<T: Tap<StationInput, StationOutput>>(
     shared: &Shared,
     stop: &AtomicBool,
     period: Duration,
+    grid: Option<Instant>,
     view: &BedsideView,
 ) -> StationReport {
-    let mut pacer = Pacer::new(period);
+    // On a clock shared with a console in the same process, ticks fall on the epoch's grid
+    // (the console can then hold a known phase to them: ConsoleConfig::control_phase).
+    let mut pacer = match grid {
+        Some(origin) => Pacer::aligned(period, origin),
+        None => Pacer::new(period),
+    };
     let mut ticks = 0u64;
     while !stop.load(Ordering::Relaxed) {
         pacer.wait();

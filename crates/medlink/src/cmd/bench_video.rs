@@ -95,6 +95,10 @@ pub struct BenchVideoArgs {
     /// every run's steps and each run's p50 is reported.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
     runs: u32,
+    /// The station supervisor's survival time (ms): no valid command for this long while
+    /// ENGAGED puts the arm in HOLD (default: the supervisor's, 50 ms).
+    #[arg(long)]
+    survival_ms: Option<f64>,
     /// Skip the run without video (no control-latency comparison).
     #[arg(long)]
     no_baseline: bool,
@@ -113,6 +117,9 @@ struct StepTimes {
     received_us: i64,
     handled_us: i64,
     applied_us: Option<i64>,
+    /// The first command whose target stood `MOVED_UM` from the target before the step was
+    /// handled (the console's tremor filter had let that much of the step through).
+    target_moved_us: Option<i64>,
     tip_moved_us: Option<i64>,
     /// The supervisor's state (its wire code) in the last state report before the step.
     state_before: u8,
@@ -134,6 +141,9 @@ struct StepTap {
     applied: Arc<AtomicHistogram>,
     /// The same commands' console send → the station's network edge.
     to_edge: Arc<AtomicHistogram>,
+    /// The same commands' network edge → the servo tick that handled them (the phase between
+    /// the console's sends and the servo's ticks, and the servo thread's lateness).
+    to_tick: Arc<AtomicHistogram>,
     /// The command being handled: seq, console send and edge receipt times (µs).
     pending: Option<(u64, i64, i64)>,
     steps: Arc<Mutex<Vec<StepTimes>>>,
@@ -144,6 +154,9 @@ struct StepTap {
     last_state: u8,
     /// The tip before the step being followed (until it moved).
     tip_before: Option<[f64; 3]>,
+    /// The commanded target before the step being followed (until a command moved it
+    /// `MOVED_UM`).
+    target_before: Option<[f64; 3]>,
 }
 
 impl StepTap {
@@ -171,6 +184,13 @@ impl Tap<StationInput, StationOutput> for StepTap {
         {
             self.pending = Some((cmd.seq, cmd.sent_at_us, received_at.as_micros() as i64));
             let target = cmd.target.position_m;
+            if let Some(before) = self.target_before
+                && distance_m(target, before) >= MOVED_UM * 1e-6
+            {
+                self.target_before = None;
+                let at = now.as_micros() as i64;
+                self.update(|step| step.target_moved_us = Some(at));
+            }
             if let Some(last) = self.last_target
                 && distance_m(target, last) > 5e-6
             {
@@ -185,6 +205,7 @@ impl Tap<StationInput, StationOutput> for StepTap {
                         ..StepTimes::default()
                     });
                     self.tip_before = self.last_tip;
+                    self.target_before = self.last_target;
                 }
                 self.last_move_us = cmd.sent_at_us;
             }
@@ -201,6 +222,7 @@ impl Tap<StationInput, StationOutput> for StepTap {
                 {
                     self.applied.record_us(now.as_micros() as i64 - sent_us);
                     self.to_edge.record_us(received_us - sent_us);
+                    self.to_tick.record_us(now.as_micros() as i64 - received_us);
                     let at = now.as_micros() as i64;
                     self.update(|step| {
                         if step.applied_us.is_none() {
@@ -242,6 +264,8 @@ struct Painted {
     /// When the page had it from the console's socket.
     arrived_unix_us: f64,
     decoded_unix_us: f64,
+    /// Drawn on the canvas (drawImage returned).
+    drawn_unix_us: f64,
     painted_unix_us: f64,
     decode_ms: f64,
     tip_um: [f64; 3],
@@ -263,6 +287,10 @@ struct RunResult {
     control_applied_us: Percentiles,
     /// The applied commands' console send → the station's network edge (console, link, relay).
     control_to_edge_us: Percentiles,
+    /// The applied commands' network edge → the servo tick that handled them.
+    control_to_tick_us: Percentiles,
+    /// The console's control-loop phase to the servo's ticks (µs).
+    control_phase_us: u64,
     /// The relay's threads ran in real time.
     relay_realtime: bool,
     /// What the supervisor did: time per state, ENGAGED -> HOLD by reason, dropped commands.
@@ -343,6 +371,9 @@ fn measure_profile(
     let ratio = baseline
         .as_ref()
         .map(|b| with_video.control_applied_us.p99 / b.control_applied_us.p99.max(1.0));
+    let edge_ratio = baseline
+        .as_ref()
+        .map(|b| with_video.control_to_edge_us.p99 / b.control_to_edge_us.p99.max(1.0));
     let pct = |p: &Percentiles| json!({"p50": p.p50 / 1e3, "p99": p.p99 / 1e3, "count": p.count});
     let mut out = with_video.video.unwrap_or_else(|| json!({}));
     out["profile"] = json!(profile);
@@ -352,14 +383,24 @@ fn measure_profile(
         "video_off": baseline.as_ref().map(|b| b.supervisor.clone()),
         "video_on": with_video.supervisor,
     });
+    out["hold_fraction"] = with_video.supervisor["hold_fraction"].clone();
     out["control_ms"] = json!({
         "video_off": baseline.as_ref().map(|b| pct(&b.control_applied_us)),
         "video_on": pct(&with_video.control_applied_us),
         "p99_ratio": ratio,
-        // Of which console send → the station's network edge (the console, the link, the relay).
+        // The console's control loop's phase to the servo's ticks, the same in both runs.
+        "control_phase_us": with_video.control_phase_us,
+        // Of which console send → the station's network edge (the console, the link, the relay:
+        // what `bench link --with-bulk` measures) ...
         "to_station_edge": {
             "video_off": baseline.as_ref().map(|b| pct(&b.control_to_edge_us)),
             "video_on": pct(&with_video.control_to_edge_us),
+            "p99_ratio": edge_ratio,
+        },
+        // ... and the network edge → the servo tick that handled it.
+        "edge_to_servo_tick": {
+            "video_off": baseline.as_ref().map(|b| pct(&b.control_to_tick_us)),
+            "video_on": pct(&with_video.control_to_tick_us),
         },
     });
     set_goal(&mut out);
@@ -405,6 +446,19 @@ fn pool_runs(mut runs: Vec<serde_json::Value>) -> serde_json::Value {
     out["input_to_capture_ms"] = percentiles_ms(samples("input_to_capture"));
     out["motion_to_photon_engaged_ms"] = percentiles_ms(samples("motion_to_photon_engaged"));
     out["glass_to_glass_ms"] = percentiles_ms(samples("glass_to_glass"));
+    let (parts, parts_engaged, _) = StepParts::pooled(&runs).summary();
+    out["motion_to_photon_parts_ms"] = parts;
+    out["motion_to_photon_parts_engaged_ms"] = parts_engaged;
+    out["steps_not_engaged_throughout"] = json!(
+        runs.iter()
+            .filter_map(|r| r["steps_not_engaged_throughout"].as_u64())
+            .sum::<u64>()
+    );
+    out["steps_total"] = json!(
+        runs.iter()
+            .filter_map(|r| r["steps_total"].as_u64())
+            .sum::<u64>()
+    );
     out["samples_ms"] = json!({
         "motion_to_photon": samples("motion_to_photon"),
         "motion_to_photon_engaged": samples("motion_to_photon_engaged"),
@@ -425,6 +479,10 @@ fn pool_runs(mut runs: Vec<serde_json::Value>) -> serde_json::Value {
         "control_p99_off_ms": per_run(&|r| r["control_ms"]["video_off"]["p99"].clone()),
         "control_p99_on_ms": per_run(&|r| r["control_ms"]["video_on"]["p99"].clone()),
         "control_p99_ratio": per_run(&|r| r["control_ms"]["p99_ratio"].clone()),
+        "control_phase_us": per_run(&|r| r["control_ms"]["control_phase_us"].clone()),
+        "control_to_edge_p99_ratio": per_run(&|r| r["control_ms"]["to_station_edge"]["p99_ratio"].clone()),
+        "hold_fraction": per_run(&|r| r["hold_fraction"].clone()),
+        "steps_not_engaged_throughout": per_run(&|r| r["steps_not_engaged_throughout"].clone()),
         "goal_met": per_run(&|r| r["goal_met"].clone()),
     });
     let ratios: Vec<f64> = runs
@@ -432,6 +490,11 @@ fn pool_runs(mut runs: Vec<serde_json::Value>) -> serde_json::Value {
         .filter_map(|r| r["control_ms"]["p99_ratio"].as_f64())
         .collect();
     out["control_ms"]["p99_ratio_median"] = json!(median(ratios));
+    out["hold_fraction"] = json!(median(
+        runs.iter()
+            .filter_map(|r| r["hold_fraction"].as_f64())
+            .collect()
+    ));
     set_goal(&mut out);
     out
 }
@@ -487,10 +550,12 @@ fn run_once(
         - epoch.elapsed().as_micros() as f64;
     let applied = AtomicHistogram::new(HISTOGRAM_US);
     let to_edge = AtomicHistogram::new(HISTOGRAM_US);
+    let to_tick = AtomicHistogram::new(HISTOGRAM_US);
     let steps = Arc::new(Mutex::new(Vec::with_capacity(1024)));
     let tap = StepTap {
         applied: applied.clone(),
         to_edge: to_edge.clone(),
+        to_tick: to_tick.clone(),
         pending: None,
         steps: steps.clone(),
         last_target: None,
@@ -498,6 +563,7 @@ fn run_once(
         last_tip: None,
         last_state: 0,
         tip_before: None,
+        target_before: None,
     };
     let camera = page.map(|_| CameraSettings {
         width: args.width,
@@ -505,8 +571,16 @@ fn run_once(
         fps: args.fps,
         ..CameraSettings::default()
     });
+    let mut supervisor = safety::SupervisorConfig::default();
+    if let Some(ms) = args.survival_ms {
+        supervisor.survival_time = Duration::try_from_secs_f64(ms / 1e3)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .context("--survival-ms must be a positive number of milliseconds")?;
+    }
     let station = StationHandle::start(
         &StationConfig {
+            supervisor,
             listen: "127.0.0.1:0".parse()?,
             pki_dir: dir.path().to_owned(),
             record_dir: None,
@@ -544,7 +618,15 @@ fn run_once(
         relay_realtime = raised >= RELAY_THREADS;
     }
     let feed = VideoFeed::new(epoch);
+    let console_defaults = ConsoleConfig::default();
+    // Run r of N sends its commands (r - 1)/N of a period after the servo's ticks, in the run
+    // without video and in the run with it: the wait for the next tick after a command arrives
+    // is then the same in both, and the runs together sweep it (left to chance, two runs' p99s
+    // differed by up to the whole period with or without video).
+    let period_us = (1e6 / console_defaults.rate_hz).round() as u64;
+    let control_phase_us = period_us * u64::from(run - 1) / u64::from(args.runs);
     let console_config = ConsoleConfig {
+        control_phase: Some(Duration::from_micros(control_phase_us)),
         station: relay.local_addr(),
         pki_dir: dir.path().to_owned(),
         duration_s: Some(args.seconds + WARM_UP_S),
@@ -553,7 +635,7 @@ fn run_once(
         input: InputConfig::Replay { csv },
         tremor_cutoff_hz: args.tremor_cutoff_hz,
         video: page.map(|_| feed.clone()),
-        ..ConsoleConfig::default()
+        ..console_defaults
     };
     let console = std::thread::spawn(move || {
         console::run(&console_config, console::Controls::default(), |_| {
@@ -565,6 +647,7 @@ fn run_once(
         .join()
         .map_err(|_| anyhow::anyhow!("the console thread panicked"))?;
     let video_stats = station.video_stats();
+    let timeline = station.video_timeline();
     let report = station.shutdown();
     relay.stop();
     let console = console.map_err(|e| anyhow::anyhow!("the console run: {e:?}"))?;
@@ -577,13 +660,22 @@ fn run_once(
         (Some(page), Some(stats)) => {
             let page = page?;
             let steps = steps.lock().map(|s| s.clone()).unwrap_or_default();
-            Some(summarise(&page, &stats, &steps, epoch_unix_us, &feed))
+            Some(summarise(
+                &page,
+                &stats,
+                &steps,
+                &timeline,
+                epoch_unix_us,
+                &feed,
+            ))
         }
         _ => None,
     };
     Ok(RunResult {
         control_applied_us: applied.percentiles(),
         control_to_edge_us: to_edge.percentiles(),
+        control_to_tick_us: to_tick.percentiles(),
+        control_phase_us,
         relay_realtime,
         supervisor: supervisor_summary(&report),
         rtt_ms,
@@ -635,9 +727,13 @@ fn supervisor_summary(report: &teleop::StationReport) -> serde_json::Value {
     for t in report.transitions.iter().filter(|t| t.from == "ENGAGED") {
         *holds.entry(format!("{} ({})", t.to, t.reason)).or_default() += 1;
     }
+    let total_ms: f64 = report.state_time_ms.values().sum();
+    let hold_ms = report.state_time_ms.get("HOLD").copied().unwrap_or(0.0);
     json!({
         "left_engaged": holds,
         "state_time_ms": report.state_time_ms,
+        // The share of the run the arm spent in HOLD.
+        "hold_fraction": (total_ms > 0.0).then(|| hold_ms / total_ms),
         "commands_dropped": report.commands_dropped,
     })
 }
@@ -757,75 +853,123 @@ fn percentiles_ms(mut values: Vec<f64>) -> serde_json::Value {
     json!({"p50": at(0.5), "p99": at(0.99), "max": at(1.0), "count": values.len()})
 }
 
-/// Motion-to-photon cut at each step's stations, per measured step (ms).
+/// The names of motion-to-photon's parts, in order: each step cut at every station it passes,
+/// so the parts of a step add up to its motion-to-photon (one clock throughout).
+const PART_NAMES: [&str; 14] = [
+    // Console send → the station's network edge (the link's one-way delay and both edges).
+    "send_to_station",
+    // Network edge → handled by the servo thread (the wait for its next tick).
+    "station_to_servo",
+    // Handled → the supervisor first applied a command of the step.
+    "servo_to_applied",
+    // Applied → the first command whose target is 0.1 mm out (the console's tremor filter).
+    "applied_to_target_moved",
+    // → the measured tip 0.1 mm from where it was (the supervisor's slew limits, the arm).
+    "target_moved_to_tip_moved",
+    // The tip moved → the capture of the first frame that shows it (the camera's frame wait).
+    "tip_moved_to_capture",
+    // Capture → the picture rendered (the scene at the measured pose).
+    "capture_to_rendered",
+    // Rendered → encoded (RGB to I420 and H.264).
+    "rendered_to_encoded",
+    // Encoded → the station's network thread starts sending it.
+    "encoded_to_sending",
+    // Sending → the console had the whole frame (QUIC stream, the link back, the console's feed).
+    "sending_to_console",
+    // The console had it → the page had it (the console's video socket).
+    "console_to_page",
+    // The page had it → decoded (WebCodecs).
+    "page_to_decoded",
+    // Decoded → drawn on the canvas (drawImage).
+    "decoded_to_drawn",
+    // Drawn → painted (the next animation frame).
+    "drawn_to_painted",
+];
+
+/// Motion-to-photon cut at each step's stations (`PART_NAMES`), per measured step (ms; NaN,
+/// null in the JSON, where a step has no such time, so the lists stay aligned by step).
 #[derive(Default)]
 struct StepParts {
-    /// Console send → the station's network edge (the link's one-way delay and both edges).
-    link: Vec<f64>,
-    /// Network edge → handled by the servo thread (the wait for its next tick).
-    to_servo: Vec<f64>,
-    /// Handled → the supervisor first applied a command of the step.
-    to_apply: Vec<f64>,
-    /// Applied → the measured tip 0.1 mm from where it was (tremor filter, slew limits, arm).
-    to_tip: Vec<f64>,
-    /// The tip moved → the capture of the first frame that shows it (the camera's frame wait).
-    to_capture: Vec<f64>,
-    /// Capture → the console had the frame (render, encode, the link back, the console's feed).
-    capture_to_console: Vec<f64>,
-    /// The console had it → the page had it (the console's video socket).
-    console_to_page: Vec<f64>,
-    /// The page had it → decoded and drawn.
-    decode: Vec<f64>,
-    /// Drawn → painted (the next animation frame).
-    paint: Vec<f64>,
+    parts: [Vec<f64>; PART_NAMES.len()],
+    /// Per step: the arm was ENGAGED from before the step until the tip moved.
+    engaged: Vec<bool>,
 }
 
 impl StepParts {
-    fn add(&mut self, step: &StepTimes, frame: &Painted, epoch_unix_us: f64) {
-        let ms = |from: i64, to: i64| (to - from) as f64 / 1e3;
-        self.link.push(ms(step.sent_us, step.received_us));
-        self.to_servo.push(ms(step.received_us, step.handled_us));
-        // NaN (null in the JSON) where a step has no such time: the lists stay aligned by step.
-        let applied = step.applied_us.map_or(f64::NAN, |a| a as f64);
-        let tip = step.tip_moved_us.map_or(f64::NAN, |t| t as f64);
-        self.to_apply.push((applied - step.handled_us as f64) / 1e3);
-        self.to_tip.push((tip - applied) / 1e3);
-        self.to_capture
-            .push((frame.capture_unix_us - epoch_unix_us - tip) / 1e3);
-        let unix_ms = |from: f64, to: f64| (to - from) / 1e3;
-        self.capture_to_console
-            .push(unix_ms(frame.capture_unix_us, frame.received_unix_us));
-        self.console_to_page
-            .push(unix_ms(frame.received_unix_us, frame.arrived_unix_us));
-        self.decode
-            .push(unix_ms(frame.arrived_unix_us, frame.decoded_unix_us));
-        self.paint
-            .push(unix_ms(frame.decoded_unix_us, frame.painted_unix_us));
-    }
-
-    fn named(&self) -> [(&'static str, &Vec<f64>); 9] {
-        [
-            ("send_to_station", &self.link),
-            ("station_to_servo", &self.to_servo),
-            ("servo_to_applied", &self.to_apply),
-            ("applied_to_tip_moved", &self.to_tip),
-            ("tip_moved_to_capture", &self.to_capture),
-            ("capture_to_console", &self.capture_to_console),
-            ("console_to_page", &self.console_to_page),
-            ("page_to_decoded", &self.decode),
-            ("decoded_to_painted", &self.paint),
-        ]
-    }
-
-    /// Each part's percentiles, and each part's values step by step.
-    fn summary(&self) -> (serde_json::Value, serde_json::Value) {
-        let mut percentiles = serde_json::Map::new();
-        let mut values = serde_json::Map::new();
-        for (name, part) in self.named() {
-            percentiles.insert(name.into(), percentiles_ms(part.clone()));
-            values.insert(name.into(), json!(part));
+    fn add(
+        &mut self,
+        step: &StepTimes,
+        frame: &Painted,
+        station: Option<&station::camera::FrameTimes>,
+        epoch_unix_us: f64,
+    ) {
+        let at = |t: Option<i64>| t.map_or(f64::NAN, |t| t as f64);
+        let sending = station.and_then(|f| f.sending_us);
+        // Every time on the shared clock, µs since its zero.
+        let times = [
+            step.sent_us as f64,
+            step.received_us as f64,
+            step.handled_us as f64,
+            at(step.applied_us),
+            at(step.target_moved_us),
+            at(step.tip_moved_us),
+            frame.capture_unix_us - epoch_unix_us,
+            at(station.map(|f| f.rendered_us)),
+            at(station.map(|f| f.encoded_us)),
+            at(sending),
+            frame.received_unix_us - epoch_unix_us,
+            frame.arrived_unix_us - epoch_unix_us,
+            frame.decoded_unix_us - epoch_unix_us,
+            frame.drawn_unix_us - epoch_unix_us,
+            frame.painted_unix_us - epoch_unix_us,
+        ];
+        for (i, part) in self.parts.iter_mut().enumerate() {
+            part.push((times[i + 1] - times[i]) / 1e3);
         }
-        (percentiles.into(), values.into())
+        self.engaged.push(step.engaged_throughout());
+    }
+
+    /// Each part's percentiles over every step and over the steps with the arm engaged
+    /// throughout, and each part's values step by step.
+    fn summary(&self) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+        let mut all = serde_json::Map::new();
+        let mut engaged = serde_json::Map::new();
+        let mut values = serde_json::Map::new();
+        for (name, part) in PART_NAMES.iter().zip(&self.parts) {
+            all.insert((*name).into(), percentiles_ms(part.clone()));
+            let kept = part
+                .iter()
+                .zip(&self.engaged)
+                .filter(|(_, e)| **e)
+                .map(|(v, _)| *v)
+                .collect();
+            engaged.insert((*name).into(), percentiles_ms(kept));
+            values.insert((*name).into(), json!(part));
+        }
+        values.insert("engaged_throughout".into(), json!(self.engaged));
+        (all.into(), engaged.into(), values.into())
+    }
+
+    /// The parts of several runs' steps (each run's `samples_ms.parts`) as one.
+    fn pooled(runs: &[serde_json::Value]) -> Self {
+        let mut out = Self::default();
+        for run in runs {
+            let parts = &run["samples_ms"]["parts"];
+            let Some(engaged) = parts["engaged_throughout"].as_array() else {
+                continue;
+            };
+            out.engaged
+                .extend(engaged.iter().map(|e| e.as_bool().unwrap_or(false)));
+            for (name, part) in PART_NAMES.iter().zip(&mut out.parts) {
+                let values = parts[*name].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                // Nulls (no such time) stay in place as NaN.
+                part.extend(
+                    (0..engaged.len())
+                        .map(|i| values.get(i).and_then(|v| v.as_f64()).unwrap_or(f64::NAN)),
+                );
+            }
+        }
+        out
     }
 }
 
@@ -833,10 +977,12 @@ fn summarise(
     page: &PageReport,
     stats: &station::camera::VideoStats,
     steps: &[StepTimes],
+    timeline: &[station::camera::FrameTimes],
     epoch_unix_us: f64,
     feed: &VideoFeed,
 ) -> serde_json::Value {
     let frames = &page.frames;
+    let station_times = |seq: f64| timeline.iter().rev().find(|t| t.seq as f64 == seq);
     let in_order = frames.windows(2).all(|w| w[0].seq < w[1].seq);
     let glass: Vec<f64> = frames
         .iter()
@@ -873,12 +1019,12 @@ fn summarise(
                     motion_engaged.push((f.painted_unix_us - at) / 1e3);
                 }
                 to_capture.push((f.capture_unix_us - at) / 1e3);
-                parts.add(step, f, epoch_unix_us);
+                parts.add(step, f, station_times(f.seq), epoch_unix_us);
             }
             _ => unseen += 1,
         }
     }
-    let (parts, part_values) = parts.summary();
+    let (parts, parts_engaged, part_values) = parts.summary();
     json!({
         "glass_to_glass_ms": percentiles_ms(glass.clone()),
         "motion_to_photon_ms": percentiles_ms(motion.clone()),
@@ -898,6 +1044,7 @@ fn summarise(
         "motion_to_photon_engaged_ms": percentiles_ms(motion_engaged.clone()),
         "steps_before_first_frame": steps.iter().filter(|t| frames.first().is_none_or(|f| epoch_unix_us + t.sent_us as f64 <= f.capture_unix_us)).count(),
         "motion_to_photon_parts_ms": parts,
+        "motion_to_photon_parts_engaged_ms": parts_engaged,
         "frames": {
             "encoded": stats.frames_encoded,
             "sent": stats.frames_delivered + stats.frames_dropped,
@@ -956,12 +1103,19 @@ fn print_profile(out: &serde_json::Value) {
         out["steps_not_engaged_throughout"],
         out["steps_total"]
     );
-    if let Some(parts) = out["motion_to_photon_parts_ms"].as_object() {
-        for (name, part) in parts {
-            println!("    {name:<22} {}", p(part));
-        }
+    println!("    parts (every step | steps engaged throughout):");
+    for name in PART_NAMES {
+        println!(
+            "    {name:<26} {} | {}",
+            p(&out["motion_to_photon_parts_ms"][name]),
+            p(&out["motion_to_photon_parts_engaged_ms"][name])
+        );
     }
-    println!("  supervisor        {}", out["supervisor"]["video_on"]);
+    println!(
+        "  supervisor        HOLD {:.1} % of the run with video; {}",
+        out["hold_fraction"].as_f64().unwrap_or(f64::NAN) * 100.0,
+        out["supervisor"]["video_on"]
+    );
     println!("  frames            {}", out["frames"]);
     println!(
         "  encode {}   decode {}",
@@ -969,9 +1123,18 @@ fn print_profile(out: &serde_json::Value) {
         p(&out["decode_ms"])
     );
     println!(
-        "  control to apply  off {}, on {}, p99 ratio {}",
+        "  control to apply  off {}, on {}, p99 ratio {} (console phase to the servo's ticks {} us)",
         out["control_ms"]["video_off"],
         out["control_ms"]["video_on"],
-        out["control_ms"]["p99_ratio"]
+        out["control_ms"]["p99_ratio"],
+        out["control_ms"]["control_phase_us"]
+    );
+    println!(
+        "    of which send to station edge off {}, on {}, p99 ratio {}; edge to servo tick off {}, on {}",
+        out["control_ms"]["to_station_edge"]["video_off"],
+        out["control_ms"]["to_station_edge"]["video_on"],
+        out["control_ms"]["to_station_edge"]["p99_ratio"],
+        out["control_ms"]["edge_to_servo_tick"]["video_off"],
+        out["control_ms"]["edge_to_servo_tick"]["video_on"]
     );
 }

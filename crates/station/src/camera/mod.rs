@@ -19,6 +19,7 @@ use proto::video::{VideoCodec, VideoHeader, encode_video_frame};
 use rate::{RateController, RateSettings};
 use scene::{CameraView, Scene};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -31,6 +32,9 @@ const ENCODE_HISTOGRAM_US: usize = 200_000;
 pub const DEFAULT_THREAD_NICE: i32 = 10;
 /// How often an idle camera (no console) looks again.
 const IDLE_POLL: Duration = Duration::from_millis(50);
+/// The newest frames whose times through the station are kept (`VideoChannel::timeline`): four
+/// and a half minutes at 30 fps.
+const TIMELINE_FRAMES: usize = 8192;
 
 /// The camera's settings (the `[camera]` table of the station's configuration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +108,18 @@ pub struct VideoStats {
     pub render_ms: teleop::Percentiles,
 }
 
+/// One frame's times through the station, µs on the station's clock: the capture (its pose
+/// read), the picture rendered, the picture encoded, and the network thread starting to send it
+/// (None until then, or when it was skipped for a newer one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct FrameTimes {
+    pub seq: u64,
+    pub capture_us: i64,
+    pub rendered_us: i64,
+    pub encoded_us: i64,
+    pub sending_us: Option<i64>,
+}
+
 /// What the camera thread and the network thread share.
 pub struct VideoChannel {
     pub fps: f64,
@@ -121,6 +137,8 @@ pub struct VideoChannel {
     bytes: AtomicU64,
     encode_us: Arc<AtomicHistogram>,
     render_us: Arc<AtomicHistogram>,
+    /// The newest frames' times through the station (for benchmarks' breakdowns).
+    timeline: Mutex<VecDeque<FrameTimes>>,
 }
 
 impl VideoChannel {
@@ -140,7 +158,35 @@ impl VideoChannel {
             bytes: AtomicU64::new(0),
             encode_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
             render_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
+            timeline: Mutex::new(VecDeque::with_capacity(TIMELINE_FRAMES)),
         })
+    }
+
+    /// The camera made frame `times.seq` (the oldest kept frame makes room past the limit).
+    fn on_encoded(&self, times: FrameTimes) {
+        if let Ok(mut timeline) = self.timeline.lock() {
+            if timeline.len() == TIMELINE_FRAMES {
+                timeline.pop_front();
+            }
+            timeline.push_back(times);
+        }
+    }
+
+    /// The network thread starts sending frame `seq` at `now` (station clock).
+    pub fn on_sending(&self, seq: u64, now: Duration) {
+        if let Ok(mut timeline) = self.timeline.lock()
+            && let Some(frame) = timeline.iter_mut().rev().find(|f| f.seq == seq)
+        {
+            frame.sending_us = Some(now.as_micros() as i64);
+        }
+    }
+
+    /// The newest frames' times through the station, oldest first.
+    pub fn timeline(&self) -> Vec<FrameTimes> {
+        self.timeline
+            .lock()
+            .map(|t| t.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// A frame reached a console in `took` over a path with round trip `rtt`.
@@ -307,11 +353,13 @@ impl Camera {
         let pose = self.shared.pose.load();
         let started = Instant::now();
         let rgb = self.scene.render(pose.as_ref());
+        let rendered = self.shared.now();
         self.channel
             .render_us
             .record_us(started.elapsed().as_micros() as i64);
         let encoding = Instant::now();
         let picture = self.encoder.encode(rgb)?;
+        let encoded = self.shared.now();
         self.channel
             .encode_us
             .record_us(encoding.elapsed().as_micros() as i64);
@@ -347,11 +395,50 @@ impl Camera {
         if picture.keyframe {
             self.channel.keyframes.fetch_add(1, Ordering::Relaxed);
         }
+        self.channel.on_encoded(FrameTimes {
+            seq: self.seq,
+            capture_us: header.capture_station_us,
+            rendered_us: rendered.as_micros() as i64,
+            encoded_us: encoded.as_micros() as i64,
+            sending_us: None,
+        });
         let _ = self.frames.send(VideoOut {
             seq: self.seq,
             keyframe: picture.keyframe,
             bytes: Bytes::from(bytes),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn times(seq: u64) -> FrameTimes {
+        FrameTimes {
+            seq,
+            capture_us: seq as i64 * 1000,
+            rendered_us: seq as i64 * 1000 + 100,
+            encoded_us: seq as i64 * 1000 + 300,
+            sending_us: None,
+        }
+    }
+
+    #[test]
+    fn the_timeline_keeps_the_newest_frames_and_when_each_was_sent() {
+        let channel = VideoChannel::new(&CameraSettings::default());
+        for seq in 1..=TIMELINE_FRAMES as u64 + 2 {
+            channel.on_encoded(times(seq));
+        }
+        channel.on_sending(2, Duration::from_micros(2_400));
+        channel.on_sending(TIMELINE_FRAMES as u64 + 1, Duration::from_micros(9_000));
+        let timeline = channel.timeline();
+        assert_eq!(timeline.len(), TIMELINE_FRAMES);
+        assert_eq!(timeline[0].seq, 3, "the two oldest made room");
+        let sent: Vec<_> = timeline.iter().filter(|f| f.sending_us.is_some()).collect();
+        assert_eq!(sent.len(), 1, "frame 2 was no longer kept");
+        assert_eq!(sent[0].seq, TIMELINE_FRAMES as u64 + 1);
+        assert_eq!(sent[0].sending_us, Some(9_000));
     }
 }
