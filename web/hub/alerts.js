@@ -27,8 +27,10 @@ function actions(alert, report) {
     const button = event.currentTarget;
     button.disabled = true;
     try {
-      await request();
-      report(`${what} ${name}.`);
+      const answer = await request();
+      // 202 among several hubs: the hub that handles the alert has not applied it yet.
+      if (answer && answer.queued !== undefined) report(`${what} ${name}: queued. ${answer.message}`);
+      else report(`${what} ${name}.`);
     } catch (error) {
       report(`Could not ${what.toLowerCase()} ${name}: ${error.message}`, true);
     } finally {

@@ -7,7 +7,10 @@ use crate::ecg_strips::EcgStrips;
 use crate::recent::{RecentSeqs, Seen};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use store::{AlertStore, NewAudit, StoreError};
+use store::{
+    ActionKind, AlertStore, Fence, JournalChange, NewAudit, QueuedAction, Settlement, StoreError,
+    audit,
+};
 use vitals::alerts::{AlertEngine, AlertEvent, EventKind, Rule};
 use vitals::geo::{self, LatLon};
 use vitals::payload::{Position, Rejection};
@@ -66,6 +69,9 @@ pub struct Care {
     journal: Option<AlertStore>,
     /// The last seconds of each ECG stream, for the dashboard.
     pub strips: EcgStrips,
+    /// Among several hubs: this hub's id; alert changes commit only while it holds the shards
+    /// of their patients (checked in the journal transaction).
+    fence_hub: Option<String>,
 }
 
 /// An ambulance's last position, when the hub received it, and its ETA then.
@@ -92,6 +98,15 @@ impl Care {
             window: ReadingWindow::default(),
             journal: None,
             strips: EcgStrips::default(),
+            fence_hub: None,
+        }
+    }
+
+    /// The same as one of several hubs `hub`: alert changes are fenced by the shards' leases.
+    pub fn fenced_as(self, hub: &str) -> Self {
+        Care {
+            fence_hub: Some(hub.to_string()),
+            ..self
         }
     }
 
@@ -274,8 +289,9 @@ impl Care {
     /// Should the commit fail, the events are still handed on (paging is not held back by a
     /// broken disk) and the failure is logged.
     pub fn drain_alerts(&mut self, out: &mut Vec<HubEvent>) {
-        if let Err(e) = self.drain(out, None) {
-            tracing::error!("alert changes not committed to the alert journal: {e}");
+        match self.drain(out, None, None) {
+            Ok(()) | Err(StoreError::NotOwner { .. }) => {}
+            Err(e) => tracing::error!("alert changes not committed to the alert journal: {e}"),
         }
     }
 
@@ -286,30 +302,76 @@ impl Care {
         out: &mut Vec<HubEvent>,
         audit: NewAudit,
     ) -> Result<(), StoreError> {
-        self.drain(out, Some(audit))
+        self.drain(out, Some(audit), None)
+    }
+
+    /// Applies an action asked at another hub on an alert of a patient this hub owns, as the
+    /// person who asked, and settles it (applied, or refused with why) in the same journal
+    /// transaction as the alert change and its audit row; the alert events go to `out`.
+    pub fn apply_queued(
+        &mut self,
+        action: &QueuedAction,
+        hub: &str,
+        now: i64,
+        out: &mut Vec<HubEvent>,
+    ) -> Result<(), StoreError> {
+        let (id, by) = (action.alert_id, action.actor.as_str());
+        let (audit_action, result) = match action.kind {
+            ActionKind::Acknowledge => (
+                audit::action::ALERT_ACKNOWLEDGED,
+                self.engine.acknowledge(id, by, now),
+            ),
+            ActionKind::Snooze(for_ms) => (
+                audit::action::ALERT_SNOOZED,
+                self.engine.snooze(id, by, for_ms, now),
+            ),
+            ActionKind::Escalate => (
+                audit::action::ALERT_ESCALATED,
+                self.engine.escalate(id, by, now),
+            ),
+        };
+        let asked = format!("asked at hub {}, applied by hub {hub}", action.asked_at_hub);
+        let (outcome, refused) = match result {
+            Ok(()) => (format!("success ({asked})"), None),
+            Err(e) => {
+                let not_found = matches!(e, vitals::alerts::AlertError::NotFound(_));
+                (
+                    format!("refused: {e} ({asked})"),
+                    Some((e.to_string(), not_found)),
+                )
+            }
+        };
+        let audit = NewAudit {
+            at_ms: now,
+            actor: action.actor.clone(),
+            account: action.account.clone(),
+            action: audit_action.to_string(),
+            entity_type: "alert".into(),
+            entity: id.to_string(),
+            outcome,
+        };
+        let settles = Settlement {
+            action: action.id,
+            hub: hub.to_string(),
+            at_ms: now,
+            refused,
+        };
+        self.drain(out, Some(audit), Some(settles))
     }
 
     fn drain(
         &mut self,
         out: &mut Vec<HubEvent>,
         audit: Option<NewAudit>,
+        settles: Option<Settlement>,
     ) -> Result<(), StoreError> {
         let mut drained = Vec::new();
         while let Some(event) = self.engine.poll_output() {
             drained.push(event);
         }
-        let mut committed = Ok(());
-        if let (Some(journal), false) = (&mut self.journal, drained.is_empty() && audit.is_none()) {
-            let events: Vec<&AlertEvent> = drained.iter().collect();
-            let baselines: Vec<(&str, Option<u8>)> = drained
-                .iter()
-                .filter(|e| e.alert.rule == Rule::News2)
-                .map(|e| {
-                    let patient = e.alert.subject.as_str();
-                    (patient, self.engine.news2_baseline(patient))
-                })
-                .collect();
-            committed = journal.record_audited(&events, &baselines, audit);
+        let committed = self.commit(&mut drained, audit, settles);
+        if let Err(StoreError::NotOwner { .. }) = &committed {
+            return committed;
         }
         for event in drained {
             let offline =
@@ -328,6 +390,63 @@ impl Care {
             out.push(HubEvent::Alert(Box::new(event)));
         }
         committed
+    }
+
+    /// Commits `drained` with `audit` and `settles` to the journal. Among several hubs the
+    /// commit is fenced by the leases of the events' shards: if some were taken over meanwhile,
+    /// a person's action (audit or settlement) fails whole (its caller is told, or the queued
+    /// action stays for the new owner), while the events of the shards still held are committed
+    /// again without the lost ones, which are dropped from `drained` (the new owner raises them).
+    fn commit(
+        &mut self,
+        drained: &mut Vec<AlertEvent>,
+        audit: Option<NewAudit>,
+        settles: Option<Settlement>,
+    ) -> Result<(), StoreError> {
+        let Some(journal) = &mut self.journal else {
+            return Ok(());
+        };
+        if drained.is_empty() && audit.is_none() && settles.is_none() {
+            return Ok(());
+        }
+        let persons_action = audit.is_some() || settles.is_some();
+        let (mut audit, mut settles) = (audit, settles);
+        loop {
+            let events: Vec<&AlertEvent> = drained.iter().collect();
+            let baselines: Vec<(&str, Option<u8>)> = drained
+                .iter()
+                .filter(|e| e.alert.rule == Rule::News2)
+                .map(|e| {
+                    let patient = e.alert.subject.as_str();
+                    (patient, self.engine.news2_baseline(patient))
+                })
+                .collect();
+            let fence = self.fence_hub.as_ref().map(|hub| Fence {
+                hub: hub.clone(),
+                shards: shards_of(drained),
+            });
+            let committed = journal.commit(JournalChange {
+                events: &events,
+                news2_baselines: &baselines,
+                audit: audit.take(),
+                settles: settles.take(),
+                fence,
+            });
+            let Err(StoreError::NotOwner { shards, .. }) = &committed else {
+                return committed;
+            };
+            let before = drained.len();
+            drained.retain(|e| !shards.contains(&patient_shard(&e.alert)));
+            tracing::warn!(
+                ?shards,
+                dropped = before - drained.len(),
+                "alert changes of shards another hub took over: not committed, not pushed"
+            );
+            if persons_action || drained.is_empty() {
+                drained.clear();
+                return committed;
+            }
+        }
     }
 
     /// Ambulances on their way, soonest arrival first.
@@ -364,6 +483,19 @@ impl Care {
     pub fn devices_online(&self) -> usize {
         self.devices.values().filter(|d| d.online).count()
     }
+}
+
+/// The shard of an alert's patient (or, for a device alert without one, of its subject).
+fn patient_shard(alert: &vitals::alerts::Alert) -> u16 {
+    crate::ownership::shard_of(alert.patient.as_deref().unwrap_or(&alert.subject))
+}
+
+/// The shards of the patients (or, for device alerts without one, the subjects) of `events`.
+fn shards_of(events: &[AlertEvent]) -> Vec<u16> {
+    let mut shards: Vec<u16> = events.iter().map(|e| patient_shard(&e.alert)).collect();
+    shards.sort_unstable();
+    shards.dedup();
+    shards
 }
 
 #[cfg(test)]

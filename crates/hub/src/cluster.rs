@@ -33,6 +33,9 @@ use vitals::tracker::DEFAULT_FRESH_FOR_MS;
 /// Alert ids reserved at once; a new block is reserved when fewer than half are left.
 const ID_BLOCK: u64 = 10_000;
 
+/// Queued alert actions read at once (every 100 ms).
+const QUEUED_PER_ROUND: usize = 64;
+
 /// Filters per SUBSCRIBE packet (each well under the broker's packet limit).
 const FILTERS_PER_PACKET: usize = 200;
 
@@ -275,6 +278,9 @@ impl LeaseLoop {
                     tracing::warn!("lease round: {e}");
                 }
             }
+            if let Err(e) = self.apply_queued() {
+                tracing::warn!("applying alert actions asked at other hubs: {e}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -340,6 +346,38 @@ impl LeaseLoop {
         }
         self.route()?;
         self.refill_ids()
+    }
+
+    /// Applies the actions people asked at other hubs on alerts of patients this hub owns
+    /// (each settled once, with its alert change and audit row; one whose patient this hub
+    /// lost meanwhile stays queued for the new owner).
+    fn apply_queued(&mut self) -> Result<(), StoreError> {
+        let now = now_ms();
+        let pending = self.stores.journal.pending_actions(QUEUED_PER_ROUND)?;
+        let ours = pending
+            .iter()
+            .filter(|a| self.cluster.owns(&a.patient, now));
+        for action in ours {
+            let mut events = Vec::new();
+            let applied = {
+                let mut care = self
+                    .shared
+                    .care
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                care.apply_queued(action, &self.cluster.hub_id, now_ms(), &mut events)
+            };
+            self.shared.publish_events(events);
+            match applied {
+                Ok(()) => tracing::info!(
+                    action = action.id, alert = action.alert_id, asked_at = %action.asked_at_hub,
+                    "applied an alert action asked at another hub"
+                ),
+                Err(StoreError::NotOwner { .. } | StoreError::AlreadySettled(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Keeps who holds each shard (and where it serves HTTP), for the answers to actions on

@@ -74,6 +74,9 @@ pub struct Shared {
     pub auth: auth::Auth,
     /// This hub's share of the ward when several hubs share it (`None`: it owns every patient).
     pub cluster: Option<Arc<cluster::Cluster>>,
+    /// Among several hubs, a connection to the shared journal for the API: the whole ward's
+    /// alerts, and actions on alerts other hubs own (queued for them).
+    pub ward_journal: Option<Mutex<AlertStore>>,
 }
 
 impl Shared {
@@ -206,6 +209,9 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     care = care
         .with_reading_window(config.reading_window())
         .with_journal(journal);
+    if config.cluster {
+        care = care.fenced_as(&hub_id);
+    }
     tracing::info!(hub_id, cluster = config.cluster, "hub id {hub_id}");
 
     let listener = tokio::net::TcpListener::bind(config.http)
@@ -238,6 +244,13 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         store: Mutex::new(reader),
         fhir_base: format!("{scheme}://{http_addr}/fhir"),
         auth,
+        ward_journal: match config.cluster {
+            true => Some(Mutex::new(AlertStore::connect(
+                &location.journal(),
+                durability,
+            )?)),
+            false => None,
+        },
         cluster: config.cluster.then(|| {
             Arc::new(cluster::Cluster::new(
                 hub_id.clone(),

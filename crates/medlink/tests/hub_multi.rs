@@ -5,7 +5,9 @@
 //! Checked: the survivors take its shards over, every reading is confirmed and stored exactly
 //! once, every expected NEWS2 alert is raised exactly once (one on the killed hub's patient
 //! before the kill, one on another of its patients after it, one elsewhere), none that was not
-//! expected, and the killed hub's alert goes on escalating on its new owner. The takeover time
+//! expected, and the killed hub's alert goes on escalating on its new owner; a hub that does not
+//! own a patient lists its alerts and takes actions on them (queued for the owner, applied
+//! there). The takeover time
 //! (kill to the first confirmation, by another hub, of a reading its patients sent after the kill)
 //! is printed.
 
@@ -138,20 +140,7 @@ fn sigkill_one_of_three(name: &str, postgres: bool) {
         "hub-c's /api/events never showed hub-a's alert for {}: {on_bystander:?}",
         others[0]
     );
-    // An acknowledgement at a hub that does not own the patient is sent to the owner (409 with
-    // its name and address), and taken there.
-    let others_alert = news2[&others[0]][0];
-    let path = format!("/api/alerts/{others_alert}/ack");
-    let (status, body) = http(bystander, "POST", &path, Some("{}"));
-    assert_eq!(status, 409, "{body}");
-    assert!(body.contains("hub-a"), "{body}");
-    let owner = ward.hubs.iter().find(|(id, ..)| id == "hub-a").unwrap().1;
-    let (status, body) = http(owner, "POST", &path, Some("{}"));
-    assert_eq!(status, 200, "{body}");
-    assert!(
-        body.contains(common::TEST_TOKEN_NAME),
-        "not acknowledged by the caller: {body}"
-    );
+    any_hub_serves_the_ward(&ward, bystander, news2[&others[0]][0], &others[0]);
     // The survivors hold every shard.
     let held: f64 = ward
         .hubs
@@ -167,4 +156,61 @@ fn sigkill_one_of_three(name: &str, postgres: bool) {
         takeover.as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&ward.dir);
+}
+
+/// Any hub serves the whole ward: `bystander` (which owns none of `patient`'s shard) lists the
+/// alert and the patient, and a snooze and an acknowledgement taken there are queued for the
+/// owner, applied by it as the caller, answered with the changed alert and audited at both ends.
+fn any_hub_serves_the_ward(ward: &Ward, bystander: u16, alert: u64, patient: &str) {
+    let (status, body) = http(bystander, "GET", "/api/alerts", None);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!("\"id\":{alert},")),
+        "hub-c does not list alert {alert}: {body}"
+    );
+    let (status, body) = http(bystander, "GET", "/api/patients", None);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(patient),
+        "hub-c does not list patient {patient}: {body}"
+    );
+
+    let path = |action: &str| format!("/api/alerts/{alert}/{action}");
+    let (status, body) = http(bystander, "POST", &path("snooze"), Some("{\"minutes\":5}"));
+    assert_eq!(status, 200, "snooze at hub-c: {body}");
+    assert!(body.contains("\"snoozed\":{"), "not snoozed: {body}");
+    let (status, body) = http(bystander, "POST", &path("ack"), Some("{}"));
+    assert_eq!(status, 200, "ack at hub-c: {body}");
+    let acknowledged = format!("\"acknowledged\":{{\"by\":\"{}\"", common::TEST_TOKEN_NAME);
+    assert!(
+        body.contains(&acknowledged),
+        "not acknowledged by the caller: {body}"
+    );
+    // The owner's own list shows it.
+    let owner = ward.hubs.iter().find(|(id, ..)| id == "hub-a").unwrap().1;
+    let (_, body) = http(owner, "GET", "/api/alerts", None);
+    assert!(body.contains(&acknowledged), "hub-a's list: {body}");
+
+    let journal =
+        store::AlertStore::connect(&ward.db.journal(), store::Durability::Normal).unwrap();
+    let stored = journal.alert(alert).unwrap().unwrap();
+    assert_eq!(
+        stored.acknowledged.map(|a| a.by).as_deref(),
+        Some(common::TEST_TOKEN_NAME)
+    );
+    let trail = journal.audit_page(0, 10_000).unwrap();
+    let outcomes: Vec<&str> = trail
+        .iter()
+        .filter(|r| r.entity == alert.to_string() && r.action == "alert_acknowledged")
+        .map(|r| r.outcome.as_str())
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(
+        outcomes[0].starts_with("queued for the owner") && outcomes[0].contains("hub-a"),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes[1].starts_with("success (asked at hub hub-c, applied by hub hub-a)"),
+        "{outcomes:?}"
+    );
 }

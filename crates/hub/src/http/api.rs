@@ -10,6 +10,7 @@ use crate::{Shared, now_ms};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use futures_util::Stream;
@@ -17,10 +18,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::sync::Arc;
-use store::audit;
+use store::{ActionKind, audit};
 use tokio::sync::broadcast::error::RecvError;
 use vitals::SpO2Scale;
 use vitals::alerts::Alert;
+use vitals::tracker::DEFAULT_FRESH_FOR_MS;
 
 type AppState = State<Arc<Shared>>;
 
@@ -86,27 +88,13 @@ struct AlertFilter {
     state: Option<String>,
 }
 
+/// The ward's alerts (among several hubs: every hub's, from the shared journal).
 async fn list_alerts(
     State(shared): AppState,
     Query(filter): Query<AlertFilter>,
 ) -> Result<Json<Vec<Alert>>, HttpError> {
-    let care = lock(&shared.care, false)?;
-    let alerts: Vec<Alert> = match filter.state.as_deref().unwrap_or("active") {
-        "active" => care.engine.active().into_iter().cloned().collect(),
-        "resolved" => care.engine.resolved().cloned().collect(),
-        "all" => care
-            .engine
-            .active()
-            .into_iter()
-            .chain(care.engine.resolved())
-            .cloned()
-            .collect(),
-        other => {
-            let message = format!("state must be active, resolved or all, not {other:?}");
-            return Err(HttpError::api(StatusCode::BAD_REQUEST, message));
-        }
-    };
-    Ok(Json(alerts))
+    let state = filter.state.as_deref().unwrap_or("active");
+    super::ward::alerts(&shared, state).map(Json)
 }
 
 #[derive(Deserialize)]
@@ -140,9 +128,6 @@ fn alert_command(
         if let Err(e) = command(&mut care.engine) {
             let refused = caller.audit(now_ms(), action, entity, format!("refused: {e}"));
             care.audit(refused).map_err(not_audited)?;
-            if let Some(elsewhere) = owned_elsewhere(shared, &care, id) {
-                return Err(elsewhere);
-            }
             return Err(alert_error(e));
         }
         let done = caller.audit(now_ms(), action, entity, "success");
@@ -159,21 +144,20 @@ fn alert_command(
         .ok_or_else(|| HttpError::api(StatusCode::NOT_FOUND, format!("no alert {id}")))
 }
 
-/// Among several hubs: an alert this hub does not have that another hub owns (an unresolved
-/// alert of a patient whose shard another hub holds) is answered 409 with the owner's name and
-/// HTTP address, so the action is taken there, never silently dropped.
-fn owned_elsewhere(shared: &Shared, care: &crate::care::Care, id: u64) -> Option<HttpError> {
-    let cluster = shared.cluster.as_ref()?;
-    let alert = care.journal()?.alert(id).ok()??;
-    if alert.resolved_at_ms.is_some() {
-        return None;
+/// An action on alert `id` by `caller`: taken here (see [`alert_command`]), or, among several
+/// hubs when another hub owns the alert's patient, queued for that hub and answered once it has
+/// applied it ([`super::ward::queue_for_owner`]).
+async fn alert_action(
+    shared: &Shared,
+    id: u64,
+    caller: &Principal,
+    (kind, action): (ActionKind, &str),
+    command: impl FnOnce(&mut vitals::alerts::AlertEngine) -> Result<(), vitals::alerts::AlertError>,
+) -> Result<Response, HttpError> {
+    if let Some(patient) = super::ward::owned_elsewhere(shared, id)? {
+        return super::ward::queue_for_owner(shared, (id, patient), caller, (kind, action)).await;
     }
-    let patient = alert.patient.as_deref().unwrap_or(&alert.subject);
-    let (hub, http) = cluster.owner_of(patient)?;
-    let message = format!(
-        "alert {id} (patient {patient}) is handled by hub {hub}: take this action at {http}"
-    );
-    Some(HttpError::api(StatusCode::CONFLICT, message))
+    alert_command(shared, id, caller, action, command).map(IntoResponse::into_response)
 }
 
 /// Acknowledges alert `id` as the caller (any body is ignored).
@@ -181,11 +165,12 @@ async fn acknowledge(
     State(shared): AppState,
     Extension(caller): Extension<Principal>,
     Path(id): Path<u64>,
-) -> Result<Json<Alert>, HttpError> {
-    let action = audit::action::ALERT_ACKNOWLEDGED;
-    alert_command(&shared, id, &caller, action, |engine| {
+) -> Result<Response, HttpError> {
+    let action = (ActionKind::Acknowledge, audit::action::ALERT_ACKNOWLEDGED);
+    alert_action(&shared, id, &caller, action, |engine| {
         engine.acknowledge(id, &caller.name, now_ms())
     })
+    .await
 }
 
 /// Snoozes alert `id` for `{"minutes": n}` as the caller.
@@ -194,15 +179,16 @@ async fn snooze(
     Extension(caller): Extension<Principal>,
     Path(id): Path<u64>,
     Json(length): Json<SnoozeLength>,
-) -> Result<Json<Alert>, HttpError> {
+) -> Result<Response, HttpError> {
     let minutes = length
         .minutes
         .ok_or_else(|| HttpError::api(StatusCode::BAD_REQUEST, "minutes is required"))?;
     let for_ms = minutes.saturating_mul(60_000);
-    let action = audit::action::ALERT_SNOOZED;
-    alert_command(&shared, id, &caller, action, |engine| {
+    let action = (ActionKind::Snooze(for_ms), audit::action::ALERT_SNOOZED);
+    alert_action(&shared, id, &caller, action, |engine| {
         engine.snooze(id, &caller.name, for_ms, now_ms())
     })
+    .await
 }
 
 /// Pages the next role of alert `id`'s escalation chain now, as the caller (any body is ignored).
@@ -210,16 +196,36 @@ async fn escalate(
     State(shared): AppState,
     Extension(caller): Extension<Principal>,
     Path(id): Path<u64>,
-) -> Result<Json<Alert>, HttpError> {
-    let action = audit::action::ALERT_ESCALATED;
-    alert_command(&shared, id, &caller, action, |engine| {
+) -> Result<Response, HttpError> {
+    let action = (ActionKind::Escalate, audit::action::ALERT_ESCALATED);
+    alert_action(&shared, id, &caller, action, |engine| {
         engine.escalate(id, &caller.name, now_ms())
     })
+    .await
 }
 
+/// Every patient with latest vitals and NEWS2 (among several hubs: every hub's, scored from
+/// the shared store's readings of the last [`DEFAULT_FRESH_FOR_MS`]).
 async fn patients(State(shared): AppState) -> Result<Json<Value>, HttpError> {
-    let care = lock(&shared.care, false)?;
-    Ok(Json(json!(care.patients())))
+    let internal = |e: store::StoreError| HttpError::api(StatusCode::INTERNAL_SERVER_ERROR, e);
+    let (readings, scale2) = match shared.cluster {
+        None => (Vec::new(), Vec::new()),
+        Some(_) => {
+            let store = lock(&shared.store, false)?;
+            let since = now_ms() - DEFAULT_FRESH_FOR_MS;
+            let readings = store.measurements_since(since).map_err(internal)?;
+            let (_, rows) = store.patients(0, usize::MAX >> 1).map_err(internal)?;
+            let scale2: Vec<String> = rows
+                .into_iter()
+                .filter(|p| p.spo2_scale == 2)
+                .map(|p| p.id)
+                .collect();
+            (readings, scale2)
+        }
+    };
+    let scale2: Vec<&str> = scale2.iter().map(String::as_str).collect();
+    let list = super::ward::patients(&shared, &readings, &scale2)?;
+    Ok(Json(json!(list)))
 }
 
 #[derive(Deserialize)]

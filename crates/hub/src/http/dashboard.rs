@@ -136,21 +136,22 @@ async fn ward(
         .filter_map(|p| Some((p.id, p.name?)))
         .collect();
     let trends = dashboard_history::trends(&readings, &scales, from, 60_000);
-    let care = lock(&shared.care, false)?;
-    let patients = care
-        .patients()
+    let scale2: Vec<&str> = scales.keys().map(String::as_str).collect();
+    let patients = super::ward::patients(&shared, &readings, &scale2)?
         .into_iter()
         .map(|summary| WardPatient {
             name: names.get(&summary.patient).cloned(),
             summary,
         })
         .collect();
+    let alerts = super::ward::alerts(&shared, "active")?;
+    let incoming = lock(&shared.care, false)?.incoming();
     Ok(Json(Ward {
         now_ms: now,
         patients,
         trends,
-        alerts: care.engine.active().into_iter().cloned().collect(),
-        incoming: care.incoming(),
+        alerts,
+        incoming,
     }))
 }
 

@@ -14,6 +14,7 @@ mod guard;
 mod sign_in;
 mod stream_guard;
 pub mod tls;
+mod ward;
 
 use crate::Shared;
 use axum::Router;
