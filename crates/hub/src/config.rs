@@ -300,6 +300,22 @@ impl HubConfig {
         if self.mqtt_username.is_some() != self.mqtt_password_file.is_some() {
             return Err("mqtt_username and mqtt_password_file go together".into());
         }
+        if let MqttSource::External { host, .. } = self.mqtt_source()? {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = bare == "localhost"
+                || bare
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                return Err(format!(
+                    "the broker at {host} is beyond loopback, and the hub speaks plain MQTT to an \
+                     external broker: its password and every reading would cross the network in \
+                     clear. Run the broker on this host, or reach it through a local TLS tunnel \
+                     (docs/deploy.md, deploy/mosquitto/stunnel-hub.conf) and give --mqtt \
+                     mqtt://127.0.0.1:PORT"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -349,6 +365,25 @@ mod tests {
         );
         assert!(parse_mqtt_url("http://x:1").is_err());
         assert!(parse_mqtt_url("mqtt://x:port").is_err());
+    }
+
+    #[test]
+    fn plain_mqtt_to_a_broker_beyond_loopback_is_refused() {
+        let broker = |url: &str| HubConfig {
+            mqtt_url: Some(url.into()),
+            ..HubConfig::default()
+        };
+        for url in ["mqtt://broker.example.org:1883", "mqtt://10.0.0.5"] {
+            let refused = broker(url).check_mqtt().unwrap_err();
+            assert!(refused.contains("beyond loopback"), "{url}: {refused}");
+        }
+        for url in [
+            "mqtt://127.0.0.1:1883",
+            "mqtt://localhost",
+            "mqtt://[::1]:1883",
+        ] {
+            assert_eq!(broker(url).check_mqtt(), Ok(()), "{url}");
+        }
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub struct HubArgs {
     /// HTTP address for FHIR, alerts, events and metrics.
     #[arg(long)]
     http: Option<SocketAddr>,
-    /// Subscribe to an external broker (mqtt://host:port) instead of serving devices itself.
+    /// Subscribe to an external broker (mqtt://host:port, on loopback: plain MQTT is refused
+    /// beyond it; see docs/deploy.md for a TLS tunnel) instead of serving devices itself.
     #[arg(long)]
     mqtt: Option<String>,
     /// Address of the embedded MQTT gateway (beyond loopback it needs --mqtt-tls-cert/-key).
