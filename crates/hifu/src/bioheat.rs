@@ -29,6 +29,10 @@ pub struct ThermalSettings {
     pub arrhenius: Option<Arrhenius>,
     /// How the equation is advanced in time.
     pub scheme: Scheme,
+    /// Multi-rate stepping: `max_dt_s` caps only the steps taken with the beam on; with the beam
+    /// off (cooling between spots) the treatment takes the scheme's own step (the explicit
+    /// stability limit, or ADI's `dt_s`). Used by `Treatment::advance_to`; off by default.
+    pub multi_rate: bool,
 }
 
 /// The time-stepping scheme. TOML: `scheme = { kind = "adi", dt_s = 0.5 }` or `{ kind = "explicit" }`.
@@ -53,6 +57,7 @@ impl Default for ThermalSettings {
             cem43: Cem43Variant::SaparetoDewey,
             arrhenius: None,
             scheme: Scheme::Explicit,
+            multi_rate: false,
         }
     }
 }

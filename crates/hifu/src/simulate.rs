@@ -74,18 +74,12 @@ pub fn run_plan(
     let total_s = plan.duration_s();
     let mut focal_trace = Vec::new();
     let mut advance = |treatment: &mut Treatment, until_s: f64, spots_done: usize| {
-        // Step while the next step ends no later than half a step past the target.
-        // Two steps per sweep while both fit (the same results as one by one, less memory traffic).
-        while treatment.time_s() + 0.5 * treatment.dt_s() <= until_s {
-            let after_one_s = treatment.time_s() + treatment.dt_s();
-            if after_one_s + 0.5 * treatment.dt_s() <= until_s {
-                let (first_s, first_focal_c) = treatment.step_pair();
-                focal_trace.push((first_s as f32, first_focal_c));
-            } else {
-                treatment.step();
-            }
-            focal_trace.push((treatment.time_s() as f32, treatment.focal_temperature_c()));
-        }
+        // Step while the next step ends no later than half a step past the target, two steps per
+        // sweep while both fit (the same results as one by one, less memory traffic), long steps
+        // while the beam is off when the thermal settings ask for multi-rate stepping.
+        treatment.advance_to(until_s, &mut |time_s, focal_c| {
+            focal_trace.push((time_s as f32, focal_c));
+        });
         on_progress(Progress {
             simulated_s: treatment.time_s(),
             total_s,
@@ -132,9 +126,9 @@ pub fn run_plan_closed_loop(
         let focus = Plan::focus_voxel(&grid, spot)?;
         if k > 0 {
             let cool_until = treatment.time_s() + spot.cool_s;
-            while treatment.time_s() + 0.5 * treatment.dt_s() <= cool_until {
-                step(treatment, &mut focal_trace);
-            }
+            treatment.advance_to(cool_until, &mut |time_s, focal_c| {
+                focal_trace.push((time_s as f32, focal_c));
+            });
             let gate = CoolingGate::new(settings, focus, spacing_mm, treatment.time_s());
             let waiting_from = treatment.time_s();
             while !gate.ready(
@@ -171,9 +165,9 @@ pub fn run_plan_closed_loop(
         });
     }
     let final_until = treatment.time_s() + plan.planner.final_cooling_s;
-    while treatment.time_s() + 0.5 * treatment.dt_s() <= final_until {
-        step(treatment, &mut focal_trace);
-    }
+    treatment.advance_to(final_until, &mut |time_s, focal_c| {
+        focal_trace.push((time_s as f32, focal_c));
+    });
     let record = RunRecord {
         focal_trace,
         summary: treatment.summary(),

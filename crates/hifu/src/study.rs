@@ -115,6 +115,16 @@ pub fn run_case(
     table: &IntensityTable,
     progress: &mut dyn FnMut(f64, f64),
 ) -> Result<StudyFigures, HifuError> {
+    let (mut treatment, foci) = case_treatment(case, table)?;
+    run_spots(&mut treatment, case, &foci, progress)
+}
+
+/// The treatment of `case` before its first spot, and each spot's focus voxel (the set-up of
+/// [`run_case`], apart so that a benchmark can time the stepping alone).
+pub fn case_treatment(
+    case: &StudyCase,
+    table: &IntensityTable,
+) -> Result<(Treatment, Vec<crate::grid::Voxel>), HifuError> {
     let medium = case
         .changes
         .iter()
@@ -152,20 +162,28 @@ pub fn run_case(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let cells = medium.grid.cell_count();
     let limits = OarLimits::default();
-    let mut treatment = Treatment::new(medium, Bowl::default(), pattern, &case.thermal, limits)?;
+    let treatment = Treatment::new(medium, Bowl::default(), pattern, &case.thermal, limits)?;
+    Ok((treatment, foci))
+}
+
+/// Sonicates `case`'s spots at `foci` in order, each followed by its cooling, and sums up.
+pub fn run_spots(
+    treatment: &mut Treatment,
+    case: &StudyCase,
+    foci: &[crate::grid::Voxel],
+    progress: &mut dyn FnMut(f64, f64),
+) -> Result<StudyFigures, HifuError> {
+    let cells = treatment.medium().grid.cell_count();
     let total_s: f64 = case.spots.iter().map(|s| s.on_s + s.cool_s).sum();
     let mut scheduled_s = 0.0;
-    for (spot, focus) in case.spots.iter().zip(foci) {
+    for (spot, &focus) in case.spots.iter().zip(foci) {
         treatment.sonicate(focus, spot.power_w, spot.on_s)?;
         scheduled_s += spot.on_s + spot.cool_s;
-        while treatment.time_s() + 0.5 * treatment.dt_s() <= scheduled_s {
-            treatment.step();
-        }
+        treatment.advance_to(scheduled_s, &mut |_, _| {});
         progress(treatment.time_s(), total_s);
     }
-    Ok(figures(&treatment, cells))
+    Ok(figures(treatment, cells))
 }
 
 fn figures(treatment: &Treatment, cells: usize) -> StudyFigures {

@@ -112,6 +112,9 @@ pub struct Treatment {
     bowl: Bowl,
     pattern: HeatPattern,
     model: BioheatModel,
+    /// Multi-rate stepping: the same model at the scheme's own (longer) step, taken while the
+    /// beam is off (`multi_rate.rs`).
+    off_beam: Option<BioheatModel>,
     state: BioheatState,
     lesion: Vec<u32>,
     organs: Vec<Organ>,
@@ -136,6 +139,7 @@ impl Treatment {
         limits: OarLimits,
     ) -> Result<Treatment, HifuError> {
         let (model, state) = BioheatModel::new(&medium, thermal)?;
+        let off_beam = multi_rate::off_beam_model(&medium, thermal, &model)?;
         let as_u32 = |v: Vec<usize>| v.into_iter().map(|i| i as u32).collect::<Vec<_>>();
         let lesion = as_u32(medium.indices_of(Tissue::Fibroid));
         // The abdominal wall is the fat and muscle in front of the uterus (not the muscle behind
@@ -178,6 +182,7 @@ impl Treatment {
             bowl,
             pattern,
             model,
+            off_beam,
             state,
             lesion,
             organs,
@@ -576,5 +581,6 @@ fn lesion_centre_z(medium: &Medium, lesion: &[u32]) -> Option<usize> {
     sum.checked_div(lesion.len())
 }
 
+mod multi_rate;
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,10 @@ fn the_json_figures_are_consistent_with_each_other() {
         "1",
         "--triad-elements",
         "262144",
+        "--converged-spacing-mm",
+        "1.5",
+        "--converged-seconds",
+        "10",
         "--json",
     ]);
     assert!(
@@ -61,6 +65,20 @@ fn the_json_figures_are_consistent_with_each_other() {
     ));
     assert!(close(figure("numpy_ratio"), cells / numpy));
     assert_eq!(json["grid"], 24);
+    // The plan study's treatment, multi-rate against uniform steps, the same spots.
+    let ours = figure("converged_realtime_ratio");
+    let baseline = figure("converged_baseline_realtime_ratio");
+    assert!(close(figure("converged_speedup"), ours / baseline));
+    assert!(close(figure("converged_spacing_mm"), 1.5));
+    let run = &json["converged"][0];
+    let (multi, uniform) = (&run["multi_rate"], &run["uniform"]);
+    assert!(close(run["spots"].as_f64().unwrap(), 3.0), "{run}");
+    assert!(multi["dt_beam_off_s"].as_f64() > multi["dt_beam_on_s"].as_f64());
+    assert_eq!(uniform["dt_beam_off_s"], uniform["dt_beam_on_s"]);
+    assert!(
+        run["lesion_volume_change"].as_f64().unwrap() < 0.05,
+        "{run}"
+    );
 }
 
 #[test]

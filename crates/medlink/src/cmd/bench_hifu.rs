@@ -5,8 +5,9 @@
 //! update streams. Temporal blocking (two steps per sweep, 14 bytes per update) can pass it; the share
 //! of the triad bandwidth the two-step sweep itself moves is reported beside it.
 //! The triad and both solvers take turns, round by round, so that a slow spell on a shared machine
-//! reaches all three alike instead of deciding the ratio. Then the fibroid plan is timed at the fine
-//! spacings with ADI against the explicit scheme (`bench_hifu_converged.rs`).
+//! reaches all three alike instead of deciding the ratio. Then the plan study's treatment is timed
+//! at the converged spacing with multi-rate stepping against uniform steps
+//! (`bench_hifu_converged.rs`).
 
 use crate::cmd::python::venv_python;
 use anyhow::Context;
@@ -42,19 +43,15 @@ pub struct BenchHifuArgs {
     /// Print the figures as JSON on stdout.
     #[arg(long)]
     json: bool,
-    /// Grid spacings (mm) at which the fibroid plan is timed on the whole box with ADI and with the
-    /// explicit baseline; `converged_realtime_ratio` is ADI's at the last one.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![0.75, 0.5])]
+    /// Grid spacings (mm) at which the plan study's treatment is timed with multi-rate stepping
+    /// and with the uniform solver; `converged_realtime_ratio` is multi-rate's at the first one
+    /// (default: the converged spacing, 1.0 mm).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![crate::cmd::bench_hifu_converged::CONVERGED_SPACING_MM])]
     converged_spacing_mm: Vec<f64>,
-    /// Simulated seconds of the plan timed per scheme and spacing (whole spots, from the first).
-    #[arg(long, default_value_t = 40.0)]
-    converged_seconds: f64,
-    /// The ADI time step (s) of the timed treatment.
-    #[arg(long, default_value_t = 1.0)]
-    adi_dt_s: f64,
-    /// The plan whose spots are timed (default: the default plan, as `medlink hifu plan` makes it).
+    /// Simulated seconds of the plan timed per spacing and way of stepping (whole spots from the
+    /// first; default: the whole plan, 1720 s).
     #[arg(long)]
-    plan: Option<std::path::PathBuf>,
+    converged_seconds: Option<f64>,
     /// Skip the treatment timing at the converged spacings.
     #[arg(long)]
     no_converged: bool,
@@ -76,14 +73,12 @@ pub fn run(args: BenchHifuArgs) -> anyhow::Result<()> {
     } else {
         crate::cmd::bench_hifu_converged::measure(
             &crate::cmd::bench_hifu_converged::ConvergedRun {
-                plan: args.plan.as_deref(),
                 spacings_mm: &args.converged_spacing_mm,
                 seconds: args.converged_seconds,
-                adi_dt_s: args.adi_dt_s,
             },
         )?
     };
-    let finest = converged.last();
+    let converged_run = converged.first();
     let mut figures = serde_json::json!({
         "cells_per_s": cells_per_s,
         "triad_bytes_per_s": triad_bytes_per_s,
@@ -99,11 +94,11 @@ pub fn run(args: BenchHifuArgs) -> anyhow::Result<()> {
         "grid": args.size,
         "threads": rayon::current_num_threads(),
     });
-    if let Some(finest) = finest {
-        figures["converged_realtime_ratio"] = finest.adi.realtime_ratio.into();
-        figures["converged_explicit_realtime_ratio"] = finest.explicit.realtime_ratio.into();
-        figures["converged_speedup"] = finest.speedup.into();
-        figures["converged_spacing_mm"] = finest.spacing_mm.into();
+    if let Some(run) = converged_run {
+        figures["converged_realtime_ratio"] = run.multi_rate.realtime_ratio.into();
+        figures["converged_baseline_realtime_ratio"] = run.uniform.realtime_ratio.into();
+        figures["converged_speedup"] = run.speedup.into();
+        figures["converged_spacing_mm"] = run.spacing_mm.into();
         figures["converged"] = serde_json::to_value(&converged)?;
     }
     if args.json {
@@ -111,15 +106,21 @@ pub fn run(args: BenchHifuArgs) -> anyhow::Result<()> {
     } else {
         for run in &converged {
             println!(
-                "plan at {} mm ({:?}, {} spots): ADI dt {:.3} s {:>7.1}x real time, explicit dt {:.3} s {:>7.1}x -> ADI {:.2}x faster",
+                "plan study treatment at {} mm ({} cells, {} spots, {:.0} s): multi-rate (dt {:.3} s on, {:.3} s off) {:.1}x real time, uniform (dt {:.3} s) {:.1}x -> {:.2}x faster; lesion {:.1} vs {:.1} mm³, peak {:.1} vs {:.1} °C",
                 run.spacing_mm,
-                run.grid,
+                run.grid_cells,
                 run.spots,
-                run.adi.dt_s,
-                run.adi.realtime_ratio,
-                run.explicit.dt_s,
-                run.explicit.realtime_ratio,
-                run.speedup
+                run.uniform.simulated_s,
+                run.multi_rate.dt_beam_on_s,
+                run.multi_rate.dt_beam_off_s,
+                run.multi_rate.realtime_ratio,
+                run.uniform.dt_beam_on_s,
+                run.uniform.realtime_ratio,
+                run.speedup,
+                run.multi_rate.lesion_volume_mm3,
+                run.uniform.lesion_volume_mm3,
+                run.multi_rate.peak_temperature_c,
+                run.uniform.peak_temperature_c,
             );
         }
         println!(

@@ -1,149 +1,138 @@
-//! `medlink bench hifu`'s treatment figure: simulated seconds per wall second of the fibroid plan on
-//! the whole box at the fine spacings of the convergence study, with the ADI scheme and, in the same
-//! run, the explicit scheme as the baseline. The spots are the plan's (the default plan, made at its
-//! own spacing, or `--plan`), simulated on the finer grid in order from the first; the solver's cost
-//! per simulated second does not depend on which spots, so a stretch of the plan gives the ratio
-//! of the whole.
+//! `medlink bench hifu`'s treatment figure: simulated seconds per wall second of the plan study's
+//! treatment (the clinically shaped 3 cm fibroid plan of `medlink hifu converge --only plan`: 415
+//! one-second shots, 3 s off between them, 1720 s) at the converged spacing, with multi-rate
+//! stepping (ours: the 0.1 s cap of the studies while the beam is on, the explicit stability step
+//! while it is off) against the uniform solver the studies use (0.1 s throughout) in the same run,
+//! and how far the two results differ (lesion volume, focal peak, bowel).
 
-use crate::cmd::hifu::{PlanConfig, heat_pattern, load_medium, plan_with};
-use anyhow::Context;
-use hifu::bioheat::Scheme;
-use hifu::heating::HeatPattern;
-use hifu::medium::Medium;
-use hifu::plan::{MediumSource, Plan};
-use hifu::simulate::{run_plan, treatment_for};
-use std::path::Path;
+use hifu::study::{
+    StudyCase, StudyFigures, case_treatment, plan_case, relative_change, run_spots, study_table,
+};
+use hifu::transducer::Bowl;
 use std::time::Instant;
 
-/// What to time: where the plan comes from, the spacings, how much of the plan, the ADI step.
+/// The spacing whose plan figures (lesion volume, focal peak) are within the 5 % of every
+/// finer grid's (mm; the plan study in docs/hifu.md).
+pub const CONVERGED_SPACING_MM: f64 = 1.0;
+
+/// What to time: the spacings (the first is the converged one) and how much of the plan.
 pub struct ConvergedRun<'a> {
-    pub plan: Option<&'a Path>,
     pub spacings_mm: &'a [f64],
-    pub seconds: f64,
-    pub adi_dt_s: f64,
+    /// Simulated seconds of the plan (whole spots from the first); `None`: the whole plan.
+    pub seconds: Option<f64>,
 }
 
-/// One scheme's run at one spacing.
+/// One way of stepping at one spacing.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct SchemeRun {
-    pub scheme: &'static str,
-    pub dt_s: f64,
+pub struct SteppingRun {
+    pub stepping: &'static str,
+    pub dt_beam_on_s: f64,
+    /// The step while the beam is off (the beam-on step for uniform stepping).
+    pub dt_beam_off_s: f64,
     pub simulated_s: f64,
     pub wall_s: f64,
     pub realtime_ratio: f64,
+    pub lesion_volume_mm3: f64,
     pub peak_temperature_c: f32,
+    pub bowel_max_c: f32,
 }
 
-/// Both schemes at one spacing.
+/// Both ways at one spacing.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SpacingRun {
     pub spacing_mm: f64,
-    pub grid: [usize; 3],
+    pub grid_cells: usize,
     pub spots: usize,
-    pub adi: SchemeRun,
-    pub explicit: SchemeRun,
-    /// ADI's realtime ratio over the explicit one.
+    pub multi_rate: SteppingRun,
+    pub uniform: SteppingRun,
+    /// Multi-rate's realtime ratio over the uniform one.
     pub speedup: f64,
+    /// |multi-rate − uniform| / uniform.
+    pub lesion_volume_change: f64,
+    pub peak_temperature_change: f64,
 }
 
-/// Runs both schemes at every spacing, the finest last.
+/// Runs both ways of stepping at every spacing, in the order given.
 pub fn measure(run: &ConvergedRun) -> anyhow::Result<Vec<SpacingRun>> {
-    anyhow::ensure!(
-        run.seconds.is_finite() && run.seconds > 0.0,
-        "--converged-seconds must be positive"
-    );
-    let plan = base_plan(run.plan)?;
-    let mut out = Vec::new();
+    if let Some(seconds) = run.seconds {
+        anyhow::ensure!(
+            seconds.is_finite() && seconds > 0.0,
+            "--converged-seconds must be positive"
+        );
+    }
     for &spacing_mm in run.spacings_mm {
         anyhow::ensure!(
             spacing_mm.is_finite() && spacing_mm > 0.0,
             "spacing {spacing_mm} mm is not positive"
         );
-        let plan = stretch_at(&plan, spacing_mm, run.seconds)?;
-        let medium = load_medium(&plan.medium)?;
-        let pattern = heat_pattern(&plan.field, &plan.transducer, &medium)?;
-        let grid = medium.grid.dims;
-        let on_grid = (&medium, &pattern);
-        let adi = time_plan(&plan, on_grid, Scheme::Adi { dt_s: run.adi_dt_s })?;
-        let explicit = time_plan(&plan, on_grid, Scheme::Explicit)?;
+    }
+    let coarsest = run.spacings_mm.iter().copied().fold(1.5, f64::max) * 1e-3;
+    let field = hifu::field::FieldSettings::default();
+    let table = study_table(&field, &Bowl::default(), coarsest, &|_, _| {});
+    let mut out = Vec::new();
+    for &spacing_mm in run.spacings_mm {
+        let case = stretch(plan_case(spacing_mm, &table)?, run.seconds);
+        let uniform = time_case(&case, &table, false)?;
+        let multi_rate = time_case(&case, &table, true)?;
         out.push(SpacingRun {
             spacing_mm,
-            grid,
-            spots: plan.spots.len(),
-            speedup: adi.realtime_ratio / explicit.realtime_ratio,
-            adi,
-            explicit,
+            grid_cells: uniform.1,
+            spots: case.spots.len(),
+            speedup: multi_rate.0.realtime_ratio / uniform.0.realtime_ratio,
+            lesion_volume_change: relative_change(
+                multi_rate.0.lesion_volume_mm3,
+                uniform.0.lesion_volume_mm3,
+            ),
+            peak_temperature_change: relative_change(
+                f64::from(multi_rate.0.peak_temperature_c),
+                f64::from(uniform.0.peak_temperature_c),
+            ),
+            multi_rate: multi_rate.0,
+            uniform: uniform.0,
         });
     }
     Ok(out)
 }
 
-/// The plan to time: `--plan`, or the default configuration planned as `medlink hifu plan` does.
-fn base_plan(path: Option<&Path>) -> anyhow::Result<Plan> {
-    if let Some(path) = path {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        return Plan::from_json(&bytes).with_context(|| format!("checking {}", path.display()));
-    }
-    let config = PlanConfig::default();
-    let source = MediumSource::Fibroid(config.scenario);
-    Ok(plan_with(&config, source)?.0)
-}
-
-/// The first spots of `plan` that fill `seconds` (at least one), on the scenario at `spacing_mm`,
-/// without the final cooling.
-fn stretch_at(plan: &Plan, spacing_mm: f64, seconds: f64) -> anyhow::Result<Plan> {
-    let MediumSource::Fibroid(mut scenario) = plan.medium.clone() else {
-        anyhow::bail!("the plan's medium is a label volume: its spacing cannot be changed");
-    };
-    scenario.spacing_mm = spacing_mm;
-    let mut elapsed = 0.0;
-    let spots = plan
-        .spots
-        .iter()
-        .take_while(|spot| {
+/// The first spots of `case` that start within `seconds` (all of them for `None`).
+fn stretch(mut case: StudyCase, seconds: Option<f64>) -> StudyCase {
+    if let Some(seconds) = seconds {
+        let mut elapsed = 0.0;
+        case.spots.retain(|spot| {
             let starts = elapsed;
             elapsed += spot.on_s + spot.cool_s;
             starts < seconds
-        })
-        .copied()
-        .collect();
-    let mut stretch = Plan {
-        medium: MediumSource::Fibroid(scenario),
-        spots,
-        ..plan.clone()
-    };
-    stretch.planner.final_cooling_s = 0.0;
-    Ok(stretch)
+        });
+    }
+    case
 }
 
-/// Simulates `plan` on its medium and heat pattern with `scheme` and times the solver (the set-up
-/// is not timed).
-fn time_plan(
-    plan: &Plan,
-    (medium, pattern): (&Medium, &HeatPattern),
-    scheme: Scheme,
-) -> anyhow::Result<SchemeRun> {
-    let plan = Plan {
-        thermal: hifu::bioheat::ThermalSettings {
-            scheme,
-            ..plan.thermal
-        },
-        ..plan.clone()
-    };
-    let mut treatment = treatment_for(&plan, medium.clone(), pattern.clone())?;
+/// Runs `case` with or without multi-rate stepping, timing the stepping alone (not the set-up);
+/// also the grid's cell count.
+fn time_case(
+    case: &StudyCase,
+    table: &hifu::rayleigh::IntensityTable,
+    multi_rate: bool,
+) -> anyhow::Result<(SteppingRun, usize)> {
+    let mut case = case.clone();
+    case.thermal.multi_rate = multi_rate;
+    let (mut treatment, foci) = case_treatment(&case, table)?;
     let started = Instant::now();
-    let record = run_plan(&mut treatment, &plan, &mut |_| {})?;
+    let figures: StudyFigures = run_spots(&mut treatment, &case, &foci, &mut |_, _| {})?;
     let wall_s = started.elapsed().as_secs_f64();
-    let simulated_s = treatment.time_s();
-    Ok(SchemeRun {
-        scheme: match scheme {
-            Scheme::Adi { .. } => "adi",
-            Scheme::Explicit => "explicit",
+    let dt_beam_on_s = treatment.dt_s();
+    Ok((
+        SteppingRun {
+            stepping: if multi_rate { "multi_rate" } else { "uniform" },
+            dt_beam_on_s,
+            dt_beam_off_s: treatment.off_beam_dt_s().unwrap_or(dt_beam_on_s),
+            simulated_s: figures.simulated_s,
+            wall_s,
+            realtime_ratio: figures.simulated_s / wall_s,
+            lesion_volume_mm3: figures.lesion_volume_mm3,
+            peak_temperature_c: figures.peak_temperature_c,
+            bowel_max_c: figures.bowel_max_c,
         },
-        dt_s: treatment.dt_s(),
-        simulated_s,
-        wall_s,
-        realtime_ratio: simulated_s / wall_s,
-        peak_temperature_c: record.summary.peak_temperature_c,
-    })
+        figures.cells,
+    ))
 }

@@ -36,6 +36,10 @@ pub struct ConvergeArgs {
     /// Cooling after the shot before the dose is read (s).
     #[arg(long, default_value_t = 30.0)]
     cool_s: f64,
+    /// Multi-rate stepping: the 0.1 s cap only while the beam is on, the scheme's own step while
+    /// it is off (to compare against the default uniform steps).
+    #[arg(long)]
+    multi_rate: bool,
     /// Print JSON on stdout instead of text tables.
     #[arg(long)]
     json: bool,
@@ -75,12 +79,22 @@ pub fn converge(args: ConvergeArgs) -> anyhow::Result<()> {
     eprintln!("Rayleigh table (once for every case)...");
     let field = hifu::field::FieldSettings::default();
     let table = study_table(&field, &Bowl::default(), coarsest, &|_, _| {});
+    let multi_rate = args.multi_rate;
+    let stepping = move |mut case: StudyCase| {
+        case.thermal.multi_rate = multi_rate;
+        case
+    };
     let mut report = ConvergeReport::default();
     if wants(ConvergePart::Spot) {
         let cases = args.spacings_mm.iter().map(|&spacing| {
             (
                 format!("{spacing} mm"),
-                single_spot_case(spacing, args.power_w, args.on_s, args.cool_s),
+                stepping(single_spot_case(
+                    spacing,
+                    args.power_w,
+                    args.on_s,
+                    args.cool_s,
+                )),
             )
         });
         report.spot = run_cases("spot", cases, &table)?;
@@ -90,7 +104,12 @@ pub fn converge(args: ConvergeArgs) -> anyhow::Result<()> {
         let cases = args
             .spacings_mm
             .iter()
-            .map(|&spacing| Ok((format!("{spacing} mm"), plan_case(spacing, &table)?)))
+            .map(|&spacing| {
+                Ok((
+                    format!("{spacing} mm"),
+                    stepping(plan_case(spacing, &table)?),
+                ))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         report.plan = run_cases("plan", cases.into_iter(), &table)?;
         report.plan_finest_change = finest_change(&report.plan);
@@ -99,7 +118,7 @@ pub fn converge(args: ConvergeArgs) -> anyhow::Result<()> {
         let cases = BOUNDARY_BOXES_MM.iter().map(|&(lateral, posterior)| {
             (
                 format!("lateral {lateral} mm, posterior {posterior} mm"),
-                boundary_case(lateral, posterior),
+                stepping(boundary_case(lateral, posterior)),
             )
         });
         report.boundary = run_cases("boundary", cases, &table)?;
