@@ -278,7 +278,7 @@ impl Treatment {
         let dt = f64::from(self.model.dt_s);
         let first_time_s = self.state.time_s + dt;
         // A sonication done with the first step heats the second for no time and ends after it.
-        self.beam_on_for_one_step();
+        let ended_with_first = self.beam_on_for_one_step();
         // The beam between the two steps: what `beam_on_for_one_step` would do after the first.
         let (sources, seconds, ends) = match &mut self.active {
             Some(sonication) => {
@@ -297,10 +297,15 @@ impl Treatment {
             .step_pair(&mut self.state, sources, seconds, &mut self.probes);
         self.track(Field::FirstOfPair);
         let first_focal_c = self.focal_c(self.probes.temperature());
-        if ends {
+        // As with single steps, the step in which a sonication ends still counts for its focal
+        // peak, and the steps after it do not.
+        if ended_with_first {
             self.active = None;
         }
         self.track(Field::Current);
+        if ends {
+            self.active = None;
+        }
         (first_time_s, first_focal_c)
     }
 

@@ -21,10 +21,15 @@ fn pairs_of_steps_give_the_results_of_single_steps() {
     let (mut single, mut paired) = (small_treatment(), small_treatment());
     let [nx, ny, nz] = single.medium().grid.dims;
     let focus = [nx / 2, ny / 2, nz / 2];
-    // A sonication that ends in the middle of a pair, then cooling.
-    let on_s = 5.5 * single.dt_s();
+    // Sonications that end in the middle of a pair (5.5 steps) and with the second step of a
+    // pair (4 steps: the focus is hottest then, and that step counts for the peak), then cooling.
+    let dt = single.dt_s();
     let (mut single_trace, mut paired_trace) = (Vec::new(), Vec::new());
-    for (power_w, pairs) in [(60.0, 4), (40.0, 3)] {
+    for (power_w, pairs, on_s) in [
+        (60.0, 4, 5.5 * dt),
+        (40.0, 3, 5.5 * dt),
+        (150.0, 3, 4.0 * dt),
+    ] {
         single.sonicate(focus, power_w, on_s).unwrap();
         paired.sonicate(focus, power_w, on_s).unwrap();
         for _ in 0..pairs {
