@@ -10,7 +10,9 @@
 #   3. Otherwise install Debian's postgresql if missing (apt-get), and run a cluster of our own:
 #      initdb into target/pg/data (as the postgres user when run as root: initdb refuses root),
 #      listening on 127.0.0.1 only, on a free port, scram-sha-256 password authentication with
-#      a generated password; started with pg_ctl (again if it was stopped). Idempotent.
+#      a generated password, TLS on with a server certificate for 127.0.0.1/localhost from a
+#      CA of its own (target/pg/ca.crt, for postgres://...?sslmode=verify-full&sslrootcert=...);
+#      started with pg_ctl (again if it was stopped). Idempotent.
 # Stop the own cluster with: runuser -u postgres -- pg_ctl -D target/pg/data stop (or without
 # runuser when not root).
 set -euo pipefail
@@ -66,8 +68,9 @@ if [ -n "${MEDLINK_PG_URL:-}" ]; then
   echo "MEDLINK_PG_URL=$MEDLINK_PG_URL does not answer with the password given; starting our own" >&2
 fi
 
-# 2. What an earlier run wrote.
-if [ -s "$url_file" ] && [ -s "$password_file" ] && have_client \
+# 2. What an earlier run wrote (a server not ours: ours goes on to 3, which also makes sure it
+#    speaks TLS).
+if [ ! -s "$data/PG_VERSION" ] && [ -s "$url_file" ] && [ -s "$password_file" ] && have_client \
   && answers "$(cat "$url_file")" "$(head -n1 "$password_file")"; then
   echo "PostgreSQL already running: $(cat "$url_file")"
   exit 0
@@ -103,6 +106,27 @@ unix_socket_directories = '$dir'
 max_connections = 200
 EOF
   write_access "postgres://$user@127.0.0.1:$port/medlink" "$password"
+fi
+if [ ! -s "$data/server.crt" ] || [ ! -s "$dir/ca.crt" ]; then
+  # TLS: a CA of the test cluster's own and a server certificate for loopback.
+  tls="$dir/tls"
+  rm -rf "$tls" && mkdir -p "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj "/CN=medlink test PostgreSQL CA" -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$tls/ext" -out "$tls/server.crt" 2>/dev/null
+  install -m 600 "$tls/server.crt" "$data/server.crt"
+  install -m 600 "$tls/server.key" "$data/server.key"
+  if [ ${#as_owner[@]} -gt 0 ]; then chown postgres "$data/server.crt" "$data/server.key"; fi
+  grep -q '^ssl = on' "$data/postgresql.conf" || printf 'ssl = on\n' >>"$data/postgresql.conf"
+  cp "$tls/ca.crt" "$dir/ca.crt"
+  rm -f "$tls/ca.key"
+  if "${as_owner[@]}" "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    "${as_owner[@]}" "$bin/pg_ctl" -D "$data" reload >/dev/null
+  fi
 fi
 port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$data/postgresql.conf" | tail -1)
 password=$(head -n1 "$password_file")

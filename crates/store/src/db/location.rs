@@ -2,7 +2,8 @@
 //! (`postgres://user@host:port/dbname`). The password never comes from the URL (it would be on
 //! a command line or in a shell history): it is read from a file named beside the URL, else
 //! `PGPASSWORD`, else the `~/.pgpass` (or `PGPASSFILE`) line that matches, as libpq does.
-//! Without TLS support, a server beyond loopback is refused.
+//! Plain TCP is for a server on loopback only; beyond it the URL must ask for TLS with the
+//! server's certificate checked (`?sslmode=verify-full&sslrootcert=ca.crt`), else it is refused.
 
 use super::DbError;
 use std::net::IpAddr;
@@ -25,6 +26,9 @@ pub struct PgTarget {
     pub user: String,
     pub dbname: String,
     password: Option<String>,
+    /// TLS with verify-full against the CA certificates in this file; `None`: plain TCP
+    /// (loopback only).
+    tls_root: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -96,16 +100,16 @@ fn read_password_file(file: &Path) -> Result<String, DbError> {
 }
 
 impl PgTarget {
-    /// Parses `postgres://[user@]host[:port][/dbname]` (port 5432; user from `PGUSER` or
-    /// `USER`; dbname the user's name). A password or parameters in the URL are refused.
+    /// Parses `postgres://[user@]host[:port][/dbname][?sslmode=verify-full&sslrootcert=FILE]`
+    /// (port 5432; user from `PGUSER` or `USER`; dbname the user's name). A password in the
+    /// URL, other parameters and other TLS modes are refused; so is plain TCP beyond loopback.
     pub fn parse_url(text: &str) -> Result<PgTarget, DbError> {
         let rest = text
             .strip_prefix("postgres://")
             .or_else(|| text.strip_prefix("postgresql://"))
             .ok_or_else(|| bad(text, "expected postgres://user@host:port/dbname"))?;
-        if rest.contains('?') {
-            return Err(bad(text, "URL parameters are not supported"));
-        }
+        let (rest, params) = rest.split_once('?').unwrap_or((rest, ""));
+        let tls_root = tls_params(text, params)?;
         let (authority, dbname) = rest.split_once('/').unwrap_or((rest, ""));
         let (user, hostport) = match authority.rsplit_once('@') {
             Some((user, hostport)) => (Some(user), hostport),
@@ -136,8 +140,11 @@ impl PgTarget {
             user,
             dbname,
             password: None,
+            tls_root,
         };
-        target.check_loopback()?;
+        if target.tls_root.is_none() {
+            target.check_loopback()?;
+        }
         Ok(target)
     }
 
@@ -160,15 +167,24 @@ impl PgTarget {
         self.password.as_deref()
     }
 
-    /// `postgres://user@host:port/dbname` (never the password).
+    /// The CA file the server's certificate is checked against, when TLS is asked for.
+    pub fn tls_root(&self) -> Option<&Path> {
+        self.tls_root.as_deref()
+    }
+
+    /// `postgres://user@host:port/dbname`, with its TLS parameters (never the password).
     pub fn url(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
+        let tls = match &self.tls_root {
+            Some(ca) => format!("?sslmode=verify-full&sslrootcert={}", ca.display()),
+            None => String::new(),
+        };
         format!(
-            "postgres://{}@{host}:{}/{}",
+            "postgres://{}@{host}:{}/{}{tls}",
             self.user, self.port, self.dbname
         )
     }
@@ -180,9 +196,9 @@ impl PgTarget {
             return Ok(());
         }
         Err(DbError::Location(format!(
-            "PostgreSQL at {} is beyond loopback, and this build does not speak TLS to \
-             PostgreSQL: refusing to send credentials and patient data in clear. Reach it \
-             through loopback (an SSH or stunnel tunnel, or run the hub on the database host)",
+            "PostgreSQL at {} is beyond loopback: refusing to send credentials and patient \
+             data in clear. Ask for TLS with the server's certificate checked \
+             (?sslmode=verify-full&sslrootcert=ca.crt), or reach it through loopback",
             self.host
         )))
     }
@@ -235,7 +251,51 @@ impl PgTarget {
         if let Some(password) = &self.password {
             config.password(password);
         }
+        if self.tls_root.is_some() {
+            config.ssl_mode(postgres::config::SslMode::Require);
+        }
         Ok(config)
+    }
+}
+
+/// The CA file of `?sslmode=verify-full&sslrootcert=FILE` (`None`: no parameters, or
+/// `sslmode=disable`).
+fn tls_params(text: &str, params: &str) -> Result<Option<PathBuf>, DbError> {
+    let (mut mode, mut root) = (None, None);
+    for pair in params.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", value)) => mode = Some(value),
+            Some(("sslrootcert", value)) if !value.is_empty() => root = Some(PathBuf::from(value)),
+            _ => {
+                return Err(bad(
+                    text,
+                    &format!(
+                        "URL parameter {pair:?} is not supported (only sslmode=verify-full and \
+                         sslrootcert=FILE)"
+                    ),
+                ));
+            }
+        }
+    }
+    match (mode, root) {
+        (None | Some("disable"), None) => Ok(None),
+        (Some("verify-full"), Some(root)) => Ok(Some(root)),
+        (Some("verify-full"), None) => Err(bad(
+            text,
+            "sslmode=verify-full needs sslrootcert=FILE (the CA that signed the server's \
+             certificate)",
+        )),
+        (None | Some("disable"), Some(_)) => Err(bad(
+            text,
+            "sslrootcert is given without sslmode=verify-full",
+        )),
+        (Some(other), _) => Err(bad(
+            text,
+            &format!(
+                "sslmode={other} is not supported: verify-full (the server's certificate and \
+                 name checked) or disable (loopback only)"
+            ),
+        )),
     }
 }
 
@@ -311,8 +371,23 @@ mod tests {
         assert!(refused("postgres://u@10.0.0.5:5432/db").contains("beyond loopback"));
         assert!(refused("postgres://u@127.0.0.1:x/db").contains("bad port"));
         assert!(refused("postgres://u@:5432/db").contains("missing host"));
-        assert!(refused("postgres://u@localhost/db?sslmode=require").contains("parameters"));
+        assert!(refused("postgres://u@localhost/db?sslmode=require").contains("verify-full"));
+        assert!(refused("postgres://u@localhost/db?application_name=x").contains("parameter"));
+        assert!(
+            refused("postgres://u@db.example.org/db?sslmode=verify-full").contains("sslrootcert")
+        );
+        assert!(refused("postgres://u@db.example.org/db?sslrootcert=ca.crt").contains("without"));
         assert!(Location::parse("hub.db", Some(Path::new("pw"))).is_err());
+    }
+
+    #[test]
+    fn tls_with_the_certificate_checked_is_allowed_beyond_loopback() {
+        let url = "postgres://u@db.example.org/db?sslmode=verify-full&sslrootcert=/etc/ca.crt";
+        let t = PgTarget::parse_url(url).unwrap();
+        assert_eq!(t.tls_root(), Some(Path::new("/etc/ca.crt")));
+        assert_eq!(t.url(), url.replace("org/db", "org:5432/db"));
+        let plain = PgTarget::parse_url("postgres://u@127.0.0.1/db?sslmode=disable").unwrap();
+        assert_eq!(plain.tls_root(), None);
     }
 
     #[test]

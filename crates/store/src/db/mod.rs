@@ -14,6 +14,7 @@
 pub mod dialect;
 mod location;
 mod pg;
+mod pg_tls;
 mod sqlite;
 mod value;
 

@@ -25,13 +25,21 @@ pub(super) struct PgConn {
 struct Worker {
     client: Client,
     config: postgres::Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     settings: String,
     statements: HashMap<String, Statement>,
     in_transaction: bool,
 }
 
-fn connect(config: &postgres::Config, settings: &str) -> Result<Client, DbError> {
-    let mut client = config.connect(NoTls)?;
+fn connect(
+    config: &postgres::Config,
+    tls: &Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    settings: &str,
+) -> Result<Client, DbError> {
+    let mut client = match tls {
+        Some(tls) => config.connect(tls.clone())?,
+        None => config.connect(NoTls)?,
+    };
     client.batch_execute(settings)?;
     Ok(client)
 }
@@ -39,6 +47,10 @@ fn connect(config: &postgres::Config, settings: &str) -> Result<Client, DbError>
 impl PgConn {
     pub(super) fn connect(target: &PgTarget, durability: Durability) -> Result<PgConn, DbError> {
         let config = target.client_config()?;
+        let tls = match target.tls_root() {
+            Some(ca_file) => Some(super::pg_tls::connector(ca_file)?),
+            None => None,
+        };
         // `off`: a commit returns before its WAL record is flushed; survives a crash of the hub
         // or of PostgreSQL itself (the WAL is written, and flushed within 3 x wal_writer_delay),
         // not a power cut of the database machine within that window.
@@ -54,7 +66,7 @@ impl PgConn {
         let thread = std::thread::Builder::new()
             .name("postgres".into())
             .spawn(move || {
-                let client = match connect(&config, &settings) {
+                let client = match connect(&config, &tls, &settings) {
                     Ok(client) => client,
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -65,6 +77,7 @@ impl PgConn {
                 let mut worker = Worker {
                     client,
                     config,
+                    tls,
                     settings,
                     statements: HashMap::new(),
                     in_transaction: false,
@@ -185,7 +198,7 @@ impl Worker {
         }
         let mut config = self.config.clone();
         config.connect_timeout(Duration::from_secs(5));
-        self.client = connect(&config, &self.settings)?;
+        self.client = connect(&config, &self.tls, &self.settings)?;
         self.statements.clear();
         tracing::info!("reconnected to PostgreSQL");
         Ok(())
