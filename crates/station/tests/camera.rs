@@ -141,3 +141,20 @@ fn the_bitrate_follows_its_target() {
         "{low} bytes at 0.3 Mbit/s vs {high} at 3 Mbit/s"
     );
 }
+
+#[test]
+fn the_bitrate_goes_down_after_it_went_up() {
+    // The rate controller raises the bitrate a little each frame and cuts it on a late frame:
+    // every change either way must be taken (OpenH264 refuses a ceiling below the target).
+    let mut encoder = H264Encoder::new(W, H, 30.0, 1_000_000, 0).unwrap();
+    let mut scene = Scene::new(&CameraView::default(), W, H);
+    // OpenH264 starts at the first picture (before it, every option is refused).
+    encoder.encode(scene.render(None)).unwrap();
+    for bps in [2_000_000, 1_500_000, 3_000_000, 500_000, 510_000, 250_000] {
+        encoder
+            .set_bitrate(bps)
+            .unwrap_or_else(|e| panic!("set_bitrate({bps}): {e}"));
+        assert_eq!(encoder.bitrate_bps(), bps);
+        encoder.encode(scene.render(None)).unwrap();
+    }
+}

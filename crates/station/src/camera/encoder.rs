@@ -97,13 +97,27 @@ impl H264Encoder {
             return Ok(());
         }
         let bitrate = i32::try_from(bps).unwrap_or(i32::MAX);
-        // The ceiling first (a target above it is refused), then the target.
-        for option in [
-            openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
+        // The target is set for the whole stream (OpenH264 then gives its one layer the same),
+        // the ceiling on that layer: OpenH264 checks the layer's target against the layer's
+        // ceiling, and a ceiling set for the whole stream never reaches the layer, so every
+        // raise above the starting bitrate was refused. The layer's ceiling is never below its
+        // target: going up it moves first, going down it moves last.
+        let target = (
             openh264_sys2::ENCODER_OPTION_BITRATE,
-        ] {
+            openh264_sys2::SPATIAL_LAYER_ALL,
+        );
+        let ceiling = (
+            openh264_sys2::ENCODER_OPTION_MAX_BITRATE,
+            openh264_sys2::SPATIAL_LAYER_0,
+        );
+        let order = if bps > self.bitrate_bps {
+            [ceiling, target]
+        } else {
+            [target, ceiling]
+        };
+        for (option, layer) in order {
             let mut info = openh264_sys2::SBitrateInfo {
-                iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
+                iLayer: layer,
                 iBitrate: bitrate,
             };
             // SAFETY: the encoder is initialised (made in `new`); both options read one
