@@ -218,6 +218,10 @@ struct LeaseLoop {
     ids_end: u64,
     /// Each hub's HTTP address as the last round read the membership.
     members_http: Vec<(String, String)>,
+    /// The registrations as last read, and the store's registrations version then (read again
+    /// only when the version moved: one small query a round instead of a full scan).
+    registrations: Vec<store::Registration>,
+    registrations_version: Option<i64>,
 }
 
 /// Reserves the hub's first block of alert ids and starts the lease thread, and the feed thread
@@ -250,6 +254,8 @@ pub fn start(
         http,
         ids_end: start + ID_BLOCK,
         members_http: Vec::new(),
+        registrations: Vec::new(),
+        registrations_version: None,
     };
     std::thread::Builder::new()
         .name("leases".into())
@@ -477,9 +483,14 @@ impl LeaseLoop {
 
     /// Subscribes to the devices of the patients of the shards held, and only those.
     fn route(&mut self) -> Result<(), StoreError> {
+        let version = self.stores.reader.registrations_version()?;
+        if self.registrations_version != Some(version) {
+            self.registrations = self.stores.reader.registrations()?;
+            self.registrations_version = Some(version);
+        }
         let now = now_ms();
         let mut want = BTreeSet::new();
-        for r in self.stores.reader.registrations()? {
+        for r in &self.registrations {
             if self.cluster.owns(&r.patient, now) {
                 want.extend(filters(&r.device, &r.patient));
             }

@@ -15,6 +15,14 @@ pub struct Registration {
     pub created_ms: i64,
 }
 
+fn bump_version(tx: &crate::db::Conn) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE registrations_version SET version = version + 1 WHERE one = 1",
+        &[],
+    )?;
+    Ok(())
+}
+
 fn from_row(r: &Row) -> Result<Registration, StoreError> {
     Ok(Registration {
         device: r.get(0)?,
@@ -51,17 +59,32 @@ impl Store {
              ON CONFLICT (id) DO UPDATE SET patient = excluded.patient",
             &values![r.device.as_str(), r.patient.as_str()],
         )?;
+        bump_version(&tx)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Removes a device's registration (its stored readings stay); false if it had none.
-    pub fn remove_registration(&self, device: &str) -> Result<bool, StoreError> {
-        let removed = self.conn.execute(
+    pub fn remove_registration(&mut self, device: &str) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let removed = tx.execute(
             "DELETE FROM device_registrations WHERE device = ?1",
             &values![device],
         )?;
+        if removed == 1 {
+            bump_version(&tx)?;
+        }
+        tx.commit()?;
         Ok(removed == 1)
+    }
+
+    /// A number that changes whenever a registration is added, changed or removed (compare
+    /// it to tell whether [`Store::registrations`] must be read again).
+    pub fn registrations_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_value(
+            "SELECT version FROM registrations_version WHERE one = 1",
+            &[],
+        )?)
     }
 
     /// The registration of `device`, if any.
@@ -101,8 +124,11 @@ mod tests {
     #[test]
     fn registers_replaces_lists_and_removes() {
         let mut store = Store::open_in_memory().unwrap();
+        let mut versions = vec![store.registrations_version().unwrap()];
         store.register_device(&registration("w-1", "p-1")).unwrap();
+        versions.push(store.registrations_version().unwrap());
         store.register_device(&registration("w-2", "p-2")).unwrap();
+        versions.push(store.registrations_version().unwrap());
         assert_eq!(
             store.registration("w-1").unwrap(),
             Some(registration("w-1", "p-1"))
@@ -121,9 +147,14 @@ mod tests {
             .map(|r| r.device)
             .collect();
         assert_eq!(ids, ["w-1", "w-2"]);
+        versions.push(store.registrations_version().unwrap());
         assert!(store.remove_registration("w-1").unwrap());
+        versions.push(store.registrations_version().unwrap());
         assert!(!store.remove_registration("w-1").unwrap());
         assert_eq!(store.registration("w-1").unwrap(), None);
+        // Every change moved the version on; removing nothing did not.
+        assert_eq!(store.registrations_version().unwrap(), versions[4]);
+        assert!(versions.windows(2).all(|w| w[1] > w[0]), "{versions:?}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: BOOTS_V2_POSTGRES,
     },
     Migration::Same(DEVICE_REGISTRATIONS_V3),
+    Migration::Same(REGISTRATIONS_VERSION_V4),
 ];
 
 const TABLES_V1: &str = "
@@ -137,6 +138,16 @@ CREATE TABLE device_registrations (
     secret_hash TEXT NOT NULL,
     created_ms  INTEGER NOT NULL
 );
+";
+
+/// A counter every change of the registrations bumps (in the same transaction), so a hub
+/// among several re-reads the registrations only when they changed.
+const REGISTRATIONS_VERSION_V4: &str = "
+CREATE TABLE registrations_version (
+    one     INTEGER PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+INSERT INTO registrations_version (one, version) VALUES (1, 0);
 ";
 
 /// Recreated on every open, so a database made by an older hub gets the newer kinds.

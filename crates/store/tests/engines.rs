@@ -157,7 +157,7 @@ fn hubs_starting_together_migrate_one_postgres_database_once() {
         .collect();
     assert_eq!(versions.len(), 2, "{versions:?}");
     assert_eq!(versions[1].0, "database");
-    assert_eq!(versions[1].1, 3);
+    assert_eq!(versions[1].1, 4);
 }
 
 #[test]

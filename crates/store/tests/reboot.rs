@@ -105,7 +105,7 @@ fn a_database_of_the_previous_version_keeps_its_rows_and_stores_reboots() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3, "migrated to the latest version");
+    assert_eq!(version, 4, "migrated to the latest version");
     let ids: Vec<i64> = conn
         .prepare("SELECT id FROM measurements WHERE boot = 0 ORDER BY id")
         .unwrap()

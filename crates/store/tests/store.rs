@@ -165,7 +165,7 @@ fn a_newer_schema_is_refused_on_both_backends() {
         let refused = Store::connect(&b.location, Durability::Normal);
         match refused {
             Err(store::StoreError::NewerSchema {
-                found: 9, known: 3, ..
+                found: 9, known: 4, ..
             }) => {}
             Err(other) => panic!("{}: wrong error: {other}", b.name),
             Ok(_) => panic!("{}: a newer database was opened", b.name),
@@ -271,7 +271,7 @@ fn a_database_from_before_versioning_is_taken_and_a_newer_one_refused() {
             refused,
             Err(store::StoreError::NewerSchema {
                 found: 9,
-                known: 3,
+                known: 4,
                 ..
             })
         ),
