@@ -109,6 +109,12 @@ EOF
 fi
 if [ ! -s "$data/server.crt" ] || [ ! -s "$dir/ca.crt" ]; then
   # TLS: a CA of the test cluster's own and a server certificate for loopback.
+  if ! command -v openssl >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends openssl
+  fi
   tls="$dir/tls"
   rm -rf "$tls" && mkdir -p "$tls"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
