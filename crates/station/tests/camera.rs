@@ -158,3 +158,19 @@ fn the_bitrate_goes_down_after_it_went_up() {
         encoder.encode(scene.render(None)).unwrap();
     }
 }
+
+#[test]
+fn the_level_carries_the_frame_rate() {
+    // 720p: level 3.1 up to 30 fps, 3.2 above (the WebCodecs codec string the page configures).
+    let mut scene = Scene::new(&CameraView::default(), 1280, 720);
+    for (fps, codec) in [(30.0, "avc1.42c01f"), (60.0, "avc1.42c020")] {
+        let mut encoder = H264Encoder::new(1280, 720, fps, 2_000_000, 0).unwrap();
+        let keyframe = encoder.encode(scene.render(None)).unwrap();
+        assert!(keyframe.keyframe);
+        assert_eq!(
+            proto::video::h264_codec_string(&keyframe.data).as_deref(),
+            Some(codec),
+            "{fps} fps"
+        );
+    }
+}

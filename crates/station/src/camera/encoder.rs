@@ -54,8 +54,13 @@ impl H264Encoder {
         bitrate_bps: u32,
         intra_period: u32,
     ) -> Result<Self, EncodeError> {
-        let level = if width * height > 1280 * 720 {
+        // The lowest H.264 level for the picture size and macroblock rate: 3.1 carries 720p30
+        // (108,000 macroblocks a second), 3.2 720p60 (216,000), 4.0 above 720p.
+        let macroblocks = width.div_ceil(16) * height.div_ceil(16);
+        let level = if macroblocks > 3600 {
             Level::Level_4_0
+        } else if macroblocks as f64 * f64::from(fps) > 108_000.0 {
+            Level::Level_3_2
         } else {
             Level::Level_3_1
         };
