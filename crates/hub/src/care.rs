@@ -316,20 +316,8 @@ impl Care {
         out: &mut Vec<HubEvent>,
     ) -> Result<(), StoreError> {
         let (id, by) = (action.alert_id, action.actor.as_str());
-        let (audit_action, result) = match action.kind {
-            ActionKind::Acknowledge => (
-                audit::action::ALERT_ACKNOWLEDGED,
-                self.engine.acknowledge(id, by, now),
-            ),
-            ActionKind::Snooze(for_ms) => (
-                audit::action::ALERT_SNOOZED,
-                self.engine.snooze(id, by, for_ms, now),
-            ),
-            ActionKind::Escalate => (
-                audit::action::ALERT_ESCALATED,
-                self.engine.escalate(id, by, now),
-            ),
-        };
+        let audit_action = audit_name(action.kind);
+        let result = act(&mut self.engine, action.kind, id, by, now);
         let asked = format!("asked at hub {}, applied by hub {hub}", action.asked_at_hub);
         let (outcome, refused) = match result {
             Ok(()) => (format!("success ({asked})"), None),
@@ -482,6 +470,31 @@ impl Care {
     /// Devices currently online.
     pub fn devices_online(&self) -> usize {
         self.devices.values().filter(|d| d.online).count()
+    }
+}
+
+/// The audit trail's name of a person's alert action.
+pub fn audit_name(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Acknowledge => audit::action::ALERT_ACKNOWLEDGED,
+        ActionKind::Snooze(_) => audit::action::ALERT_SNOOZED,
+        ActionKind::Escalate => audit::action::ALERT_ESCALATED,
+    }
+}
+
+/// Takes a person's alert action on `engine` as `by` at `now` (at the hub that was asked, or at
+/// the owner it was queued for).
+pub fn act(
+    engine: &mut vitals::alerts::AlertEngine,
+    kind: ActionKind,
+    id: u64,
+    by: &str,
+    now: i64,
+) -> Result<(), vitals::alerts::AlertError> {
+    match kind {
+        ActionKind::Acknowledge => engine.acknowledge(id, by, now),
+        ActionKind::Snooze(for_ms) => engine.snooze(id, by, for_ms, now),
+        ActionKind::Escalate => engine.escalate(id, by, now),
     }
 }
 

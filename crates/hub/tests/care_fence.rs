@@ -27,6 +27,16 @@ fn red_score(patient: &str, seq: u64) -> Measurement {
     }
 }
 
+/// A red-score reading number `seq` of each of `patients` at its own time, then the alerts
+/// drained into `events`.
+fn red_scores_for(care: &mut Care, patients: &[&str], seq: u64, events: &mut Vec<HubEvent>) {
+    for patient in patients {
+        let reading = red_score(patient, seq);
+        care.score_new(&reading, reading.time_ms, events).unwrap();
+    }
+    care.drain_alerts(events);
+}
+
 /// Two patients in different shards.
 fn two_patients() -> (String, String) {
     let first = "p-1".to_string();
@@ -103,11 +113,7 @@ fn alerts_of_a_shard_taken_over_are_neither_committed_nor_pushed() {
     taken_by_b(&mut setup, &lost);
     let care = &mut setup.care;
     let mut events = Vec::new();
-    for patient in [&kept, &lost] {
-        care.score_new(&red_score(patient, 7), 7_000, &mut events)
-            .unwrap();
-    }
-    care.drain_alerts(&mut events);
+    red_scores_for(care, &[&kept, &lost], 7, &mut events);
     assert_eq!(raised(&events), std::slice::from_ref(&kept), "{events:?}");
     let stored: Vec<Option<String>> = care
         .journal()
@@ -126,11 +132,7 @@ fn a_queued_action_is_applied_as_who_asked_or_left_for_the_new_owner() {
     let mut setup = hub_a("fence-actions", &[&kept, &lost]);
     let care = &mut setup.care;
     let mut events = Vec::new();
-    for patient in [&kept, &lost] {
-        care.score_new(&red_score(patient, 3), 3_000, &mut events)
-            .unwrap();
-    }
-    care.drain_alerts(&mut events);
+    red_scores_for(care, &[&kept, &lost], 3, &mut events);
     let id_of = |care: &Care, patient: &str| {
         let alerts = care.journal().unwrap().unresolved().unwrap();
         alerts

@@ -117,15 +117,15 @@ fn alert_command(
     shared: &Shared,
     id: u64,
     caller: &Principal,
-    action: &str,
-    command: impl FnOnce(&mut vitals::alerts::AlertEngine) -> Result<(), vitals::alerts::AlertError>,
+    kind: ActionKind,
 ) -> Result<Json<Alert>, HttpError> {
+    let action = crate::care::audit_name(kind);
     let mut events = Vec::new();
     let alert = {
         let mut care = lock(&shared.care, false)?;
         let entity = id.to_string();
         let entity = ("alert", entity.as_str());
-        if let Err(e) = command(&mut care.engine) {
+        if let Err(e) = crate::care::act(&mut care.engine, kind, id, &caller.name, now_ms()) {
             let refused = caller.audit(now_ms(), action, entity, format!("refused: {e}"));
             care.audit(refused).map_err(not_audited)?;
             return Err(alert_error(e));
@@ -134,6 +134,14 @@ fn alert_command(
         if let Err(e) = care.drain_alerts_audited(&mut events, done) {
             drop(care);
             shared.publish_events(events);
+            if let store::StoreError::NotOwner { .. } = e {
+                // Taken over by another hub between the check and the commit: nothing was.
+                let message = format!(
+                    "alert {id}'s patient was just taken over by another hub: the action was not \
+                     taken; send it again"
+                );
+                return Err(HttpError::api(StatusCode::SERVICE_UNAVAILABLE, message));
+            }
             return Err(not_audited(e));
         }
         care.engine.get(id).cloned()
@@ -151,13 +159,12 @@ async fn alert_action(
     shared: &Shared,
     id: u64,
     caller: &Principal,
-    (kind, action): (ActionKind, &str),
-    command: impl FnOnce(&mut vitals::alerts::AlertEngine) -> Result<(), vitals::alerts::AlertError>,
+    kind: ActionKind,
 ) -> Result<Response, HttpError> {
     if let Some(patient) = super::ward::owned_elsewhere(shared, id)? {
-        return super::ward::queue_for_owner(shared, (id, patient), caller, (kind, action)).await;
+        return super::ward::queue_for_owner(shared, (id, patient), caller, kind).await;
     }
-    alert_command(shared, id, caller, action, command).map(IntoResponse::into_response)
+    alert_command(shared, id, caller, kind).map(IntoResponse::into_response)
 }
 
 /// Acknowledges alert `id` as the caller (any body is ignored).
@@ -166,11 +173,7 @@ async fn acknowledge(
     Extension(caller): Extension<Principal>,
     Path(id): Path<u64>,
 ) -> Result<Response, HttpError> {
-    let action = (ActionKind::Acknowledge, audit::action::ALERT_ACKNOWLEDGED);
-    alert_action(&shared, id, &caller, action, |engine| {
-        engine.acknowledge(id, &caller.name, now_ms())
-    })
-    .await
+    alert_action(&shared, id, &caller, ActionKind::Acknowledge).await
 }
 
 /// Snoozes alert `id` for `{"minutes": n}` as the caller.
@@ -184,11 +187,7 @@ async fn snooze(
         .minutes
         .ok_or_else(|| HttpError::api(StatusCode::BAD_REQUEST, "minutes is required"))?;
     let for_ms = minutes.saturating_mul(60_000);
-    let action = (ActionKind::Snooze(for_ms), audit::action::ALERT_SNOOZED);
-    alert_action(&shared, id, &caller, action, |engine| {
-        engine.snooze(id, &caller.name, for_ms, now_ms())
-    })
-    .await
+    alert_action(&shared, id, &caller, ActionKind::Snooze(for_ms)).await
 }
 
 /// Pages the next role of alert `id`'s escalation chain now, as the caller (any body is ignored).
@@ -197,11 +196,7 @@ async fn escalate(
     Extension(caller): Extension<Principal>,
     Path(id): Path<u64>,
 ) -> Result<Response, HttpError> {
-    let action = (ActionKind::Escalate, audit::action::ALERT_ESCALATED);
-    alert_action(&shared, id, &caller, action, |engine| {
-        engine.escalate(id, &caller.name, now_ms())
-    })
-    .await
+    alert_action(&shared, id, &caller, ActionKind::Escalate).await
 }
 
 /// Every patient with latest vitals and NEWS2 (among several hubs: every hub's, scored from

@@ -105,15 +105,15 @@ pub fn owned_elsewhere(shared: &Shared, id: u64) -> Result<Option<String>, HttpE
     Ok(elsewhere.then_some(patient))
 }
 
-/// Queues `kind` on alert `id` (of `patient`, owned by another hub) as `caller`, audited as
-/// `action`, and answers as the owner settles it: 200 with the alert, 404 or 400 with the
-/// owner's reason, or 202 when no owner settled it within [`QUEUED_WAIT`] (it stays queued).
+/// Queues `kind` on alert `id` (of `patient`, owned by another hub) as `caller`, audited, and
+/// answers as the owner settles it: 200 with the alert, 404 or 400 with the owner's reason, or 202 when no owner settled it within [`QUEUED_WAIT`] (it stays queued).
 pub async fn queue_for_owner(
     shared: &Shared,
     (id, patient): (u64, String),
     caller: &Principal,
-    (kind, action): (ActionKind, &str),
+    kind: ActionKind,
 ) -> Result<Response, HttpError> {
+    let action = crate::care::audit_name(kind);
     let Some(journal) = &shared.ward_journal else {
         return Err(HttpError::api(
             StatusCode::NOT_FOUND,
