@@ -2,9 +2,10 @@
 //! jitter, order keeping or reordering, duplication. Packets wait in a time-ordered heap until
 //! their delivery time.
 
-use crate::profile::{LaneProfile, Loss};
+use crate::profile::{Jitter, LaneProfile, Loss};
 use crate::sample;
 use crate::schedule::{InterruptionKind, Schedule};
+use crate::tail::TailProcess;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
@@ -58,6 +59,9 @@ pub struct Lane<T> {
     in_bad_state: bool,
     jitter_state: f64,
     last_jitter_at: Option<Duration>,
+    /// Heavy-tailed jitter with a correlation time: the tail's process of time (own RNG stream,
+    /// so the network's spikes do not depend on how many packets are sent).
+    tail: Option<TailProcess>,
     link_free_at: Duration,
     last_release: Duration,
     order: u64,
@@ -67,12 +71,19 @@ pub struct Lane<T> {
 
 impl<T: Clone> Lane<T> {
     pub fn new(profile: LaneProfile, seed: u64) -> Self {
+        let tail = match profile.jitter {
+            Jitter::HeavyTailed { .. } if profile.jitter_correlation_ms > 0.0 => Some(
+                TailProcess::new(profile.jitter_correlation_ms, sample::splitmix64(!seed)),
+            ),
+            _ => None,
+        };
         Self {
             profile,
             rng: StdRng::seed_from_u64(seed),
             in_bad_state: false,
             jitter_state: 0.0,
             last_jitter_at: None,
+            tail,
             link_free_at: Duration::ZERO,
             last_release: Duration::ZERO,
             order: 0,
@@ -197,13 +208,20 @@ impl<T: Clone> Lane<T> {
             _ => 0.0,
         };
         self.last_jitter_at = Some(departs_at);
-        let delay = sample::delay_ms(
-            &mut self.rng,
-            self.profile.delay_ms,
-            &self.profile.jitter,
-            correlation,
-            &mut self.jitter_state,
-        );
+        let delay = match (&mut self.tail, self.profile.jitter) {
+            (Some(tail), Jitter::HeavyTailed { mean_ms, shape }) => {
+                let excess =
+                    sample::pareto_excess_from_exp1(tail.exp1_at(departs_at), mean_ms, shape);
+                (self.profile.delay_ms + excess).max(0.0)
+            }
+            _ => sample::delay_ms(
+                &mut self.rng,
+                self.profile.delay_ms,
+                &self.profile.jitter,
+                correlation,
+                &mut self.jitter_state,
+            ),
+        };
         let mut release = departs_at + Duration::from_secs_f64(delay / 1e3);
         if !sample::chance(&mut self.rng, self.profile.reorder) {
             release = release.max(self.last_release);

@@ -6,9 +6,11 @@
 pub mod engine;
 pub mod lane;
 pub mod named;
+pub mod probe;
 pub mod profile;
 pub mod sample;
 pub mod schedule;
+pub mod tail;
 
 pub use engine::{Delivery, Direction, Netem};
 pub use lane::LaneStats;

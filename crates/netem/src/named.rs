@@ -51,7 +51,9 @@ pub fn named_profile(name: &str) -> Option<Profile> {
             description: "4000 km of fibre plus 5G access: RTT about 46 ms with a heavy tail"
                 .into(),
             source: "fibre 5 us/km x 4000 km = 20 ms + 5G access 1 ms one way; EDGE MP1000 RTT \
-                     38.4 +- 13.3 ms over 450-2200 km (telesurgery.md §7); tail chosen"
+                     38.4 +- 13.3 ms over 450-2200 km (telesurgery.md §7); tail chosen (Pareto \
+                     mean 2 ms, shape 2.5), and chosen as a process of time with 20 ms epochs, \
+                     since router queues build and drain over tens of ms: [U]"
                 .into(),
             ..uplink_downlink(LaneProfile {
                 delay_ms: 21.0,
@@ -68,7 +70,8 @@ pub fn named_profile(name: &str) -> Option<Profile> {
                      1997; on intercontinental routes the two directions can ride different \
                      submarine cables), plus the cellular uplink's scheduling request and grant \
                      at the surgeon's side (3GPP TR 36.881); 25 ms of asymmetry chosen, tail as \
-                     longhaul-4000km; figures not in our references: [U]"
+                     longhaul-4000km (a process of time, 20 ms epochs, chosen); figures not in \
+                     our references: [U]"
                 .into(),
             forward: LaneProfile {
                 delay_ms: 43.0,
@@ -151,13 +154,15 @@ fn embb(name: &str, description: &str) -> Profile {
 }
 
 /// A long-haul lane: a heavy-tailed queueing delay (mean 2 ms) on top of the propagation delay
-/// the profile sets, and rare loss.
+/// the profile sets, and rare loss. The tail is a property of time (20 ms epochs, chosen: router
+/// queues build and drain over tens of ms), so its spikes do not multiply with the packet rate.
 fn long_haul_lane() -> LaneProfile {
     LaneProfile {
         jitter: Jitter::HeavyTailed {
             mean_ms: 2.0,
             shape: 2.5,
         },
+        jitter_correlation_ms: 20.0,
         loss: Loss::Bernoulli { p: 1e-4 },
         ..LaneProfile::default()
     }

@@ -29,7 +29,8 @@ pub enum Jitter {
     /// Normal with this standard deviation (ms), truncated so the total delay stays ≥ 0.
     Normal { sd_ms: f64 },
     /// Pareto-distributed extra delay (ms) with this mean and tail shape (> 2, smaller = heavier):
-    /// most packets get little extra delay, a few get a lot, as on loaded long-haul paths.
+    /// most packets get little extra delay, a few get a lot, as on loaded long-haul paths. Drawn
+    /// per packet, or read from a process of time when the lane has `jitter_correlation_ms`.
     HeavyTailed { mean_ms: f64, shape: f64 },
 }
 
@@ -77,9 +78,13 @@ pub struct LaneProfile {
     /// Base one-way delay (ms).
     pub delay_ms: f64,
     pub jitter: Jitter,
-    /// Correlation time (ms) of normal jitter: packets sent this far apart keep 1/e of each
-    /// other's jitter, so a queue drifts rather than jumps and packets close together see similar
-    /// delays however many there are; 0 makes every packet independent.
+    /// Correlation time (ms) of the jitter, so a queue drifts rather than jumps and packets close
+    /// together see similar delays however many there are; 0 makes every packet independent.
+    /// Normal jitter: an AR(1) series, packets sent this far apart keep 1/e of each other's
+    /// jitter. Heavy-tailed jitter: the epoch of its process of time (`tail::TailProcess`): the
+    /// excess of a packet departing at t is the Pareto read from an Exp(1) value E(t) that gets
+    /// fresh randomness every epoch and moves continuously between, so every packet still has
+    /// the Pareto marginal and the spikes come per unit of time, not per packet sent.
     pub jitter_correlation_ms: f64,
     /// Probability that a packet may overtake earlier ones; 0 keeps the order (jitter then
     /// delays the packets behind a late one, as a FIFO link does).

@@ -6,6 +6,8 @@ use rand::Rng;
 /// A one-way delay in ms: the base plus the jitter draw, never below zero. Normal jitter is an
 /// AR(1) series over packets: `state` carries the previous standard-normal value and
 /// `correlation` how much of it the next one keeps (0: independent); the spread stays `sd_ms`.
+/// Heavy-tailed jitter here is an independent draw per packet (a lane with a correlation time
+/// reads it from `tail::TailProcess` instead).
 pub fn delay_ms(
     rng: &mut impl Rng,
     base_ms: f64,
@@ -37,6 +39,14 @@ fn pareto_excess(rng: &mut impl Rng, mean_ms: f64, shape: f64) -> f64 {
     let scale = mean_ms * (shape - 1.0);
     let u: f64 = 1.0 - rng.random::<f64>();
     scale * (u.powf(-1.0 / shape) - 1.0)
+}
+
+/// The same Pareto excess from an Exp(1) value instead of a uniform one (−ln U is Exp(1), so
+/// `x_m·(exp(e/shape) − 1)` has the distribution `pareto_excess` draws): how the heavy tail reads
+/// its time process.
+pub fn pareto_excess_from_exp1(e: f64, mean_ms: f64, shape: f64) -> f64 {
+    let scale = mean_ms * (shape - 1.0);
+    scale * ((e / shape).exp() - 1.0)
 }
 
 /// True with probability `p`.

@@ -102,7 +102,38 @@ fn bad_profiles_are_refused_with_the_field_named() {
     ));
 }
 
+#[test]
+fn a_heavy_tail_with_a_correlation_time_loads_and_a_negative_one_is_refused() {
+    let p = Profile::from_toml(
+        "[forward]\ndelay_ms = 21.0\njitter_correlation_ms = 20.0\n\
+         jitter = { kind = \"heavy-tailed\", mean_ms = 2.0, shape = 2.5 }\n",
+    )
+    .unwrap();
+    assert_eq!(p.back.jitter_correlation_ms, 20.0);
+    let err = Profile::from_toml(
+        "[forward]\njitter_correlation_ms = -5.0\n\
+         jitter = { kind = \"heavy-tailed\", mean_ms = 2.0, shape = 2.5 }\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("forward.jitter_correlation_ms"),
+        "{err}"
+    );
+}
+
 proptest! {
+    #[test]
+    fn a_heavy_tail_correlation_time_is_accepted_exactly_when_non_negative(
+        correlation in -1000.0f64..1000.0,
+    ) {
+        let text = format!(
+            "[forward]\njitter_correlation_ms = {correlation:?}\n\
+             jitter = {{ kind = \"heavy-tailed\", mean_ms = 2.0, shape = 2.5 }}\n"
+        );
+        let loaded = Profile::from_toml(&text);
+        prop_assert_eq!(loaded.is_ok(), correlation >= 0.0, "{:?}", loaded);
+    }
+
     #[test]
     fn arbitrary_text_never_panics_the_loader(text in "\\PC{0,200}") {
         let _ = Profile::from_toml(&text);

@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use link::relay::{Relay, RelayConfig, RelayStats};
-use netem::{NAMED_PROFILES, Profile, named_profile};
+use netem::probe::{LATE_MS, probe};
+use netem::{Direction, NAMED_PROFILES, Profile, named_profile};
 use rehearsal::matrix::{Cell, PROCEDURE_S, SEEDS, matrix_profiles, run_matrix};
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -23,8 +24,13 @@ pub struct NetemArgs {
 
 #[derive(Subcommand)]
 enum NetemCommand {
-    /// List the named profiles with their figures and sources.
-    Profiles,
+    /// List the named profiles with their figures and sources, and the forward one-way delays
+    /// each gives at 100 packets/s and at the 1 kHz control rate (virtual time, seed 1).
+    Profiles {
+        /// Simulated seconds of the delay probe per profile and rate.
+        #[arg(long, default_value_t = 1000.0)]
+        seconds: f64,
+    },
     /// Run the fault matrix (every profile x seeds, simulated time) and print the table.
     Matrix(MatrixArgs),
     /// Run the HIFU fault matrix: the remote HIFU procedure over every profile x seeds.
@@ -70,10 +76,7 @@ struct MatrixArgs {
 
 pub fn run(args: NetemArgs) -> anyhow::Result<()> {
     match args.command {
-        Some(NetemCommand::Profiles) => {
-            print_profiles();
-            Ok(())
-        }
+        Some(NetemCommand::Profiles { seconds }) => print_profiles(seconds),
         Some(NetemCommand::Matrix(m)) => matrix(&m),
         Some(NetemCommand::HifuMatrix(m)) => super::netem_hifu::run(&m),
         Some(NetemCommand::Bulk { json }) => super::bench_bulk::run_with_bulk(json),
@@ -132,15 +135,34 @@ fn print_stats(stats: &RelayStats) {
     }
 }
 
-fn print_profiles() {
+fn print_profiles(seconds: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1.0..=10_000.0).contains(&seconds),
+        "--seconds must be between 1 and 10000"
+    );
     for name in NAMED_PROFILES {
         if let Some(p) = named_profile(name) {
             println!(
                 "{name:16} {}\n{:16} source: {}",
                 p.description, "", p.source
             );
+            let [slow, fast] =
+                [100.0, 1000.0].map(|rate| probe(&p, Direction::Forward, rate, seconds, 1));
+            println!(
+                "{:16} forward one way over {seconds} s simulated (seed 1): 100/s p50 {:.1} p99 \
+                 {:.1} ms, 1 kHz p50 {:.1} p99 {:.1} ms; over base + {LATE_MS} ms: {:.2} and \
+                 {:.2} episodes/s",
+                "",
+                slow.p50_ms,
+                slow.p99_ms,
+                fast.p50_ms,
+                fast.p99_ms,
+                slow.late_episodes_per_s,
+                fast.late_episodes_per_s
+            );
         }
     }
+    Ok(())
 }
 
 fn matrix(args: &MatrixArgs) -> anyhow::Result<()> {
