@@ -134,6 +134,7 @@ fn a_quiet_link_never_holds() {
 fn on_asymmetric_links_no_command_truly_over_the_age_limit_is_applied_and_the_bound_drops_some() {
     for name in ASYMMETRIC_PROFILES {
         let profile = matrix_profile(name).unwrap().unwrap();
+        let mut stale_over_seeds = 0;
         for seed in SEEDS {
             let cell = run_cell(&profile, seed, PROCEDURE_S, &SupervisorConfig::default()).unwrap();
             let s = &cell.report.station;
@@ -145,11 +146,13 @@ fn on_asymmetric_links_no_command_truly_over_the_age_limit_is_applied_and_the_bo
             let truth = s.true_age_at_apply_us.unwrap();
             assert!(truth.max < 100_000.0, "{name} seed {seed}: {truth:?}");
             assert_eq!(truth.count as u64, s.commands_applied);
-            // The bound is doing work: commands were dropped as stale by it.
-            let stale = s.commands_dropped.get("stale").copied().unwrap_or(0);
-            assert!(stale > 0, "{name} seed {seed}: {:?}", s.commands_dropped);
+            stale_over_seeds += s.commands_dropped.get("stale").copied().unwrap_or(0);
             assert!(s.commands_applied > 3_000, "{name} seed {seed}: {s:?}");
         }
+        // The bound is doing work: commands were dropped as stale by it. Counted over the seeds:
+        // since the long-haul tail is a process of time (2026-12-04) an 8 s cell of
+        // longhaul-asymmetric may pass without a spike large enough (seed 1: none; 2: 12; 3: 113).
+        assert!(stale_over_seeds > 0, "{name}: no command dropped as stale");
     }
 }
 
