@@ -51,6 +51,18 @@ fn within(measured: f64, expected: f64, relative: f64) -> bool {
 }
 
 #[test]
+fn the_shipped_per_packet_profile_is_longhaul_4000km_without_its_correlation_time() {
+    let shipped = Profile::from_toml(include_str!(
+        "../../../profiles/longhaul-4000km-per-packet.toml"
+    ))
+    .unwrap();
+    let expected = per_packet(longhaul());
+    assert_eq!(shipped.forward, expected.forward);
+    assert_eq!(shipped.back, expected.back);
+    assert_eq!(fingerprint(&shipped), fingerprint(&expected));
+}
+
+#[test]
 fn the_longhaul_lanes_carry_the_tail_in_time() {
     for name in ["longhaul-4000km", "longhaul-asymmetric"] {
         let p = named_profile(name).unwrap();
