@@ -1,10 +1,12 @@
 //! The console page's inputs from a browser: any text as a page message (`PageMessage::decode`),
 //! what decodes driving the browser master (its sample stays finite and bounded, whatever the
-//! order of hands, clutches and silences), and the sign-in guard's
+//! order of hands, clutches and silences), the video socket's paint reports (what parses drives
+//! the capture pacer, whose shifts stay within half a refresh period), and the sign-in guard's
 //! query and cookie parsing; none of it may panic.
 #![no_main]
 
 use console::browser_input::{BrowserMaster, MAX_REACH_M, PageMessage};
+use console::capture_pacer::{CapturePacer, PaintReport};
 use libfuzzer_sys::fuzz_target;
 use robot::Pose;
 use std::time::Duration;
@@ -22,6 +24,18 @@ fuzz_target!(|data: &[u8]| {
         headers.insert(webui::axum_http::header::COOKIE, value.clone());
         headers.insert(webui::axum_http::header::ORIGIN, value);
         let _ = webui::access::same_origin(&headers);
+    }
+    let mut pacer = CapturePacer::default();
+    for line in text.lines() {
+        if let Ok(report) = PaintReport::parse(line)
+            && let Some(shift_us) = pacer.on_report(&report)
+        {
+            let half_period_us = report.display_period_ms * 500.0;
+            assert!(
+                (shift_us as f64).abs() <= half_period_us + 1.0,
+                "{shift_us}"
+            );
+        }
     }
     let mut master = BrowserMaster::new(ORIGIN, Duration::from_millis(60));
     let page = master.attach();

@@ -3,10 +3,35 @@
 // documents), decodes each H.264 Annex-B frame with WebCodecs (optimizeForLatency) and paints it
 // on the canvas as soon as it is decoded. Per-frame figures go to window.medlinkVideo.frames
 // (seq, capture times, when it arrived, was decoded, drawn and painted, decode ms), newest last,
-// for the page's own display and for `medlink bench video`.
+// for the page's own display and for `medlink bench video`. Every REPORT_EVERY painted frames the
+// page tells the console when they were captured, drawn and painted (text message {frames:
+// [[capture, drawn, painted] ms], display_period_ms}): the console moves the station camera's
+// capture phase so that frames are drawn just before a refresh (display-locked capture,
+// docs/video.md).
 
 const HEADER_LEN = 84;
 const MAX_KEPT = 20000;
+const REPORT_EVERY = 15;
+
+/** The display's refresh period (ms): the median step between animation frames, kept current. */
+function displayPeriod() {
+  const steps = [];
+  let last = null;
+  const tick = (t) => {
+    if (last !== null) {
+      steps.push(t - last);
+      if (steps.length > 60) steps.shift();
+    }
+    last = t;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  return () => {
+    if (steps.length < 10) return null;
+    const sorted = [...steps].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+}
 
 function parse(buffer) {
   const view = new DataView(buffer);
@@ -53,6 +78,19 @@ export function attachVideo(canvas, socketUrl) {
   let waitForKey = true;
   let socket = null;
   let closed = false;
+  const period = displayPeriod();
+  let painted = [];
+
+  function reportPainted(record) {
+    if (!Number.isFinite(record.captureUnixUs)) return; // before the console's clock sync
+    painted.push([record.captureUnixUs / 1000, record.drawnUnixUs / 1000, record.paintedUnixUs / 1000]);
+    const periodMs = period();
+    if (painted.length < REPORT_EVERY || periodMs === null) return;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ frames: painted, display_period_ms: periodMs }));
+    }
+    painted = [];
+  }
 
   function newDecoder() {
     if (decoder && decoder.state !== "closed") decoder.close();
@@ -75,6 +113,7 @@ export function attachVideo(canvas, socketUrl) {
         // The picture is on screen at the next frame the compositor draws.
         requestAnimationFrame(() => {
           record.paintedUnixUs = unixUs();
+          reportPainted(record);
           stats.painted += 1;
           stats.frames.push(record);
           if (stats.frames.length > MAX_KEPT) stats.frames.splice(0, stats.frames.length - MAX_KEPT);

@@ -6,6 +6,7 @@
 //! With a page (`ui`) a person drives the master from a browser (`browser_input`) instead.
 
 pub mod browser_input;
+pub mod capture_pacer;
 pub mod config;
 pub mod hifu;
 pub mod igtl;

@@ -331,6 +331,14 @@ impl<'a, T: Tap<ConsoleInput, ConsoleOutput>> Run<'a, T> {
             _ => self.scripted_input(hifu_over),
         };
         self.feed(input, now).await;
+        if let Some(shift_us) = self
+            .config
+            .video
+            .as_ref()
+            .and_then(|v| v.take_capture_shift())
+        {
+            self.feed(ConsoleInput::VideoPacing { shift_us }, now).await;
+        }
         let view = self.core.core().view(now);
         if let Some(page) = &self.controls.page {
             page.view().on_view(&view);

@@ -6,6 +6,7 @@
 //! subscribed (`VideoFeed::subscribe`: the page's video socket, a benchmark), as
 //! `Arc<EncodedFrame>`. Nothing here decodes a picture: the browser does.
 
+use crate::capture_pacer::{CapturePacer, PaintReport};
 use bytes::Bytes;
 use proto::video::{VideoCodec, VideoHeader, decode_video_frame, h264_codec_string};
 use serde::Serialize;
@@ -58,6 +59,8 @@ pub struct VideoFeedStats {
     pub waiting_for_keyframe: u64,
     /// Streams that were not a valid video frame.
     pub malformed: u64,
+    /// Capture shifts asked of the station's camera (display-locked capture).
+    pub capture_shifts_asked: u64,
 }
 
 /// Where frames come in and subscribers take them; cheap to clone.
@@ -77,6 +80,12 @@ struct Inner {
     out_of_order: AtomicU64,
     skipped: AtomicU64,
     malformed: AtomicU64,
+    /// Display-locked capture: whether the page's paint reports move the camera's phase, the
+    /// pacer, and the shift (µs) waiting for the session to send it.
+    pacing: AtomicBool,
+    pacer: Mutex<CapturePacer>,
+    capture_shift_us: AtomicI64,
+    shifts_asked: AtomicU64,
 }
 
 struct Order {
@@ -135,12 +144,47 @@ impl VideoFeed {
                 out_of_order: AtomicU64::new(0),
                 skipped: AtomicU64::new(0),
                 malformed: AtomicU64::new(0),
+                pacing: AtomicBool::new(true),
+                pacer: Mutex::new(CapturePacer::default()),
+                capture_shift_us: AtomicI64::new(0),
+                shifts_asked: AtomicU64::new(0),
             }),
         }
     }
 
     /// Every frame from now on, in capture order. A subscriber that falls `SUBSCRIBER_BACKLOG`
     /// frames behind gets `RecvError::Lagged` and should wait for the next keyframe.
+    /// Display-locked capture on (the default) or off: with it off, the page's paint reports
+    /// are read but the camera's phase is left where it is.
+    pub fn set_pacing(&self, on: bool) {
+        self.inner.pacing.store(on, Ordering::Relaxed);
+    }
+
+    /// A page's paint report: the pacer may ask the camera for a capture shift.
+    pub fn on_paint_report(&self, report: &PaintReport) {
+        if !self.inner.pacing.load(Ordering::Relaxed) {
+            return;
+        }
+        let shift = self
+            .inner
+            .pacer
+            .lock()
+            .ok()
+            .and_then(|mut pacer| pacer.on_report(report));
+        if let Some(shift) = shift {
+            self.inner
+                .capture_shift_us
+                .fetch_add(shift, Ordering::Relaxed);
+            self.inner.shifts_asked.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The capture shift (µs) waiting to be sent to the station, if any; taken once.
+    pub fn take_capture_shift(&self) -> Option<i64> {
+        let shift = self.inner.capture_shift_us.swap(0, Ordering::Relaxed);
+        (shift != 0).then_some(shift)
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
         self.inner.frames.subscribe()
     }
@@ -157,6 +201,7 @@ impl VideoFeed {
             out_of_order: i.out_of_order.load(Ordering::Relaxed),
             waiting_for_keyframe: i.skipped.load(Ordering::Relaxed),
             malformed: i.malformed.load(Ordering::Relaxed),
+            capture_shifts_asked: i.shifts_asked.load(Ordering::Relaxed),
         }
     }
 
@@ -338,9 +383,38 @@ mod tests {
                 frames: 6,
                 out_of_order: 1,
                 waiting_for_keyframe: 6,
-                malformed: 1
+                malformed: 1,
+                capture_shifts_asked: 0,
             }
         );
+    }
+
+    #[test]
+    fn paint_reports_ask_for_a_capture_shift_once_and_only_with_pacing_on() {
+        // 30 fps frames ready 10 ms after capture, painted on a 60 Hz grid 12 ms after being
+        // drawn: the camera's phase moves.
+        let period = 1000.0 / 60.0;
+        let report = crate::capture_pacer::PaintReport {
+            frames: (0..crate::capture_pacer::WINDOW)
+                .map(|i| {
+                    let capture = i as f64 * 2.0 * period;
+                    [capture, capture + 10.0, capture + 22.0]
+                })
+                .collect(),
+            display_period_ms: period,
+        };
+        let feed = VideoFeed::new(Instant::now());
+        feed.set_pacing(false);
+        feed.on_paint_report(&report);
+        assert_eq!(feed.take_capture_shift(), None);
+        feed.set_pacing(true);
+        feed.on_paint_report(&report);
+        let shift = feed.take_capture_shift().expect("a shift");
+        // Painted at 5.33 ms on the refresh grid, ready 10 ms after capture: capture at 11.5 ms
+        // on the grid, the nearer way round (5.17 ms earlier rather than 11.5 ms later).
+        assert_eq!(shift, -5_167, "drawn 0.5 ms before the refresh");
+        assert_eq!(feed.take_capture_shift(), None, "taken once");
+        assert_eq!(feed.stats().capture_shifts_asked, 1);
     }
 
     #[test]

@@ -152,7 +152,8 @@ pub async fn serve(
                 if woke.is_err() {
                     break;
                 }
-                drain_outputs(&shared, &mut lives, &malformed, &mut buf, orders.as_ref()).await;
+                let channel = camera.as_ref().map(|c| c.channel.as_ref());
+                drain_outputs(&shared, &mut lives, &malformed, &mut buf, orders.as_ref(), channel).await;
             }
             Some(frame) = async {
                 match frames.as_mut() {
@@ -361,6 +362,7 @@ async fn drain_outputs(
     malformed: &Malformed,
     buf: &mut [u8; MAX_DATAGRAM_LEN],
     hifu: Option<&std::sync::mpsc::Sender<DeviceOrder>>,
+    camera: Option<&VideoChannel>,
 ) {
     while let Some(output) = shared.pop_outbound() {
         match output {
@@ -402,6 +404,11 @@ async fn drain_outputs(
             StationOutput::HifuDevice(order) => {
                 if let Some(orders) = hifu {
                     let _ = orders.send(order);
+                }
+            }
+            StationOutput::VideoPacing { shift_us } => {
+                if let Some(camera) = camera {
+                    camera.shift_capture(shift_us);
                 }
             }
             // Audit records go to the audit log on the servo side; verdicts are for the recording.

@@ -154,6 +154,10 @@ pub enum SessionEvent {
     Hifu(HifuNews),
     /// Station → every console: the patient monitor's newest reading.
     Vitals(MonitorReading),
+    /// Console → station: capture the camera's next frame `shift_us` later (earlier when
+    /// negative), so that frames reach this console's display just before it refreshes
+    /// (display-locked capture, docs/video.md). Only the console in control is heard.
+    VideoPacing { shift_us: i64 },
     /// Console has finished; the station answers with `Report` for this session.
     Bye,
     /// The station's statistics of the session that is ending.
@@ -181,6 +185,7 @@ impl SessionEvent {
             SessionEvent::HifuRequest { request, .. } => request.name(),
             SessionEvent::Hifu(_) => "hifu",
             SessionEvent::Vitals(_) => "vitals",
+            SessionEvent::VideoPacing { .. } => "video_pacing",
             SessionEvent::Bye => "bye",
             SessionEvent::Report(_) => "report",
         }

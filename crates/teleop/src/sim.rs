@@ -364,6 +364,8 @@ impl<CT: Tap<ConsoleInput, ConsoleOutput>, ST: Tap<StationInput, StationOutput>>
                 | StationOutput::Close { .. }
                 | StationOutput::Audit(_) => {}
                 StationOutput::HifuDevice(order) => self.device_orders.push(order),
+                // The simulated pair has no camera.
+                StationOutput::VideoPacing { .. } => {}
             }
         }
     }

@@ -411,3 +411,19 @@ fn a_full_station_refuses_a_ninth_console_but_not_a_reconnect() {
     );
     assert!(ward.station.control().is_controller(max + 2));
 }
+
+#[test]
+fn only_the_console_in_control_paces_the_camera() {
+    let mut ward = engaged_with_a();
+    ward.connect_operator(B, "Dr B");
+    ward.run(20, &[A]);
+    ward.event(B, SessionEvent::VideoPacing { shift_us: 4_000 });
+    ward.event(A, SessionEvent::VideoPacing { shift_us: -2_500 });
+    assert_eq!(
+        ward.capture_shifts,
+        vec![-2_500],
+        "B watches; A holds control"
+    );
+    assert!(ward.closed.is_empty(), "pacing is no reason to close");
+    assert_eq!(ward.state(), SupervisorStateCode::Engaged);
+}

@@ -2,7 +2,9 @@
 //! each frame of the station's camera as one binary message, in capture order, starting at a
 //! keyframe; a page that falls behind skips to the next keyframe rather than queueing old frames.
 //! The page server merges `router` behind its own sign-in; the page decodes with WebCodecs
-//! (`web/console/video.js`).
+//! (`web/console/video.js`). The page sends back, as text, what its frames waited for the
+//! display (`capture_pacer::PaintReport`, JSON), from which the console paces the station's
+//! camera (display-locked capture).
 //!
 //! Message layout (little-endian; times are µs as float64, exact below 2^53):
 //!
@@ -24,6 +26,7 @@
 //! | 84 | L | codec string, ASCII (`avc1.42c01f`) |
 //! | 84+L | rest | the H.264 Annex-B picture |
 
+use crate::capture_pacer::PaintReport;
 use crate::video::{EncodedFrame, VideoFeed};
 use axum::Router;
 use axum::extract::State;
@@ -76,6 +79,10 @@ async fn forward(mut socket: WebSocket, feed: VideoFeed) {
             },
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(Message::Text(text))) => match PaintReport::parse(&text) {
+                    Ok(report) => feed.on_paint_report(&report),
+                    Err(e) => tracing::warn!(error = %e, "the page's paint report was ignored"),
+                },
                 Some(Ok(_)) => {}
             },
         }

@@ -20,7 +20,7 @@ use rate::{RateController, RateSettings};
 use scene::{CameraView, Scene};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -106,6 +106,12 @@ pub struct VideoStats {
     pub bitrate_bps: u32,
     pub encode_ms: teleop::Percentiles,
     pub render_ms: teleop::Percentiles,
+    /// Capture shifts the console in control asked for and the camera applied, and their sum
+    /// (ms; display-locked capture).
+    #[serde(default)]
+    pub capture_shifts: u64,
+    #[serde(default)]
+    pub capture_shifted_ms: f64,
 }
 
 /// One frame's times through the station, µs on the station's clock: the capture (its pose
@@ -139,6 +145,12 @@ pub struct VideoChannel {
     render_us: Arc<AtomicHistogram>,
     /// The newest frames' times through the station (for benchmarks' breakdowns).
     timeline: Mutex<VecDeque<FrameTimes>>,
+    /// How much later (µs; earlier if negative) the camera's next capture comes, as the console
+    /// in control asked (display-locked capture); the camera takes it at its next frame.
+    capture_shift_us: AtomicI64,
+    /// Capture shifts applied so far, and their sum (µs).
+    shifts: AtomicU64,
+    shifted_us: AtomicI64,
 }
 
 impl VideoChannel {
@@ -159,7 +171,36 @@ impl VideoChannel {
             encode_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
             render_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
             timeline: Mutex::new(VecDeque::with_capacity(TIMELINE_FRAMES)),
+            capture_shift_us: AtomicI64::new(0),
+            shifts: AtomicU64::new(0),
+            shifted_us: AtomicI64::new(0),
         })
+    }
+
+    /// The console in control asks for the next capture `shift_us` later (earlier if negative).
+    /// Requests add up until the camera takes them; the total waiting is kept within one frame
+    /// period either way (a shift by a whole period changes nothing but one frame's wait).
+    pub fn shift_capture(&self, shift_us: i64) {
+        let period_us = (1e6 / self.fps) as i64;
+        let _ =
+            self.capture_shift_us
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pending| {
+                    Some(
+                        pending
+                            .saturating_add(shift_us)
+                            .clamp(-period_us, period_us),
+                    )
+                });
+    }
+
+    /// The capture shift asked for since the last call (µs), now applied by the camera.
+    fn take_capture_shift(&self) -> i64 {
+        let shift = self.capture_shift_us.swap(0, Ordering::Relaxed);
+        if shift != 0 {
+            self.shifts.fetch_add(1, Ordering::Relaxed);
+            self.shifted_us.fetch_add(shift, Ordering::Relaxed);
+        }
+        shift
     }
 
     /// The camera made frame `times.seq` (the oldest kept frame makes room past the limit).
@@ -231,6 +272,8 @@ impl VideoChannel {
             bitrate_bps: self.target_bps.load(Ordering::Relaxed),
             encode_ms: ms(self.encode_us.percentiles()),
             render_ms: ms(self.render_us.percentiles()),
+            capture_shifts: self.shifts.load(Ordering::Relaxed),
+            capture_shifted_ms: self.shifted_us.load(Ordering::Relaxed) as f64 / 1e3,
         }
     }
 }
@@ -330,6 +373,13 @@ impl Camera {
                 next = now;
             }
             next += period;
+            let shift = self.channel.take_capture_shift();
+            let by = Duration::from_micros(shift.unsigned_abs());
+            next = if shift >= 0 {
+                next + by
+            } else {
+                next.checked_sub(by).unwrap_or(next)
+            };
             if let Err(e) = self.frame() {
                 tracing::error!(error = %e, "the camera stopped");
                 return;

@@ -130,6 +130,11 @@ pub enum ConsoleInput {
     Operator {
         action: OperatorAction,
     },
+    /// The console's video feed asks the station's camera to capture `shift_us` later, so
+    /// frames reach the page just before its display refreshes (docs/video.md).
+    VideoPacing {
+        shift_us: i64,
+    },
     /// Time passes (timers) without a sample.
     Tick,
 }

@@ -701,6 +701,9 @@ impl Core for ConsoleSession {
             ConsoleInput::Event { event } => self.on_event(event, now),
             ConsoleInput::Master { sample } => self.on_master(sample, now),
             ConsoleInput::Operator { action } => self.on_action(action, now),
+            ConsoleInput::VideoPacing { shift_us } => {
+                self.send_event(SessionEvent::VideoPacing { shift_us });
+            }
             ConsoleInput::Tick => {}
         }
         self.on_timers(now);

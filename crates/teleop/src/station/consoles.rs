@@ -187,6 +187,14 @@ impl StationSession {
             SessionEvent::HifuRequest { digest, request } => {
                 return self.on_hifu_request(index, &digest, request, now);
             }
+            SessionEvent::VideoPacing { shift_us } => {
+                // The picture is paced for the display of the console in control; a watching
+                // console's request is not an error, it is just not the one that counts.
+                if self.control.is_controller(peer) {
+                    self.out.push(StationOutput::VideoPacing { shift_us });
+                }
+                return;
+            }
             SessionEvent::Transition { .. }
             | SessionEvent::Refused { .. }
             | SessionEvent::Report(_)

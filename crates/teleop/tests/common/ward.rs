@@ -32,6 +32,8 @@ pub struct Ward {
     pub control_log: Vec<String>,
     /// What the core asked of its HIFU device thread.
     pub device_orders: Vec<DeviceOrder>,
+    /// Capture shifts passed to the camera (display-locked capture).
+    pub capture_shifts: Vec<i64>,
 }
 
 pub fn surgeon(name: &str) -> Identity {
@@ -53,6 +55,7 @@ impl Ward {
             verdicts: Vec::new(),
             control_log: Vec::new(),
             device_orders: Vec::new(),
+            capture_shifts: Vec::new(),
         };
         ward.drain();
         ward
@@ -92,6 +95,7 @@ impl Ward {
                 StationOutput::Audit(record) => self.audit.push(*record),
                 StationOutput::Verdict { verdict, .. } => self.verdicts.push(verdict.into()),
                 StationOutput::HifuDevice(order) => self.device_orders.push(order),
+                StationOutput::VideoPacing { shift_us } => self.capture_shifts.push(shift_us),
             }
         }
     }
