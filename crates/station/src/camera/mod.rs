@@ -476,6 +476,25 @@ mod tests {
     }
 
     #[test]
+    fn capture_shifts_add_up_within_a_frame_period_and_are_taken_once() {
+        let channel = VideoChannel::new(&CameraSettings::default()); // 30 fps: 33,333 µs
+        channel.shift_capture(20_000);
+        channel.shift_capture(20_000);
+        assert_eq!(
+            channel.take_capture_shift(),
+            33_333,
+            "kept within one period"
+        );
+        assert_eq!(channel.take_capture_shift(), 0, "taken once");
+        channel.shift_capture(-5_000);
+        channel.shift_capture(1_500);
+        assert_eq!(channel.take_capture_shift(), -3_500);
+        let stats = channel.stats();
+        assert_eq!(stats.capture_shifts, 2);
+        assert_eq!(stats.capture_shifted_ms, 33.333 - 3.5);
+    }
+
+    #[test]
     fn the_timeline_keeps_the_newest_frames_and_when_each_was_sent() {
         let channel = VideoChannel::new(&CameraSettings::default());
         for seq in 1..=TIMELINE_FRAMES as u64 + 2 {
