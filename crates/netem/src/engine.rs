@@ -91,7 +91,7 @@ impl<T: Clone> Netem<T> {
         while let Some(gap) = self.schedule.at(t) {
             t = gap.end;
         }
-        t + Duration::from_secs_f64(self.lane(direction).profile().delay_ms / 1e3)
+        t.saturating_add(crate::schedule::ms(self.lane(direction).profile().delay_ms))
     }
 
     fn lane(&self, direction: Direction) -> &Lane<T> {

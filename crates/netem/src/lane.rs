@@ -4,7 +4,7 @@
 
 use crate::profile::{Jitter, LaneProfile, Loss};
 use crate::sample;
-use crate::schedule::{InterruptionKind, Schedule};
+use crate::schedule::{InterruptionKind, Schedule, ms};
 use crate::tail::TailProcess;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -193,8 +193,10 @@ impl<T: Clone> Lane<T> {
         if backlog_bytes + len as f64 > self.profile.queue_bytes as f64 {
             return None;
         }
-        let departs =
-            self.link_free_at.max(now) + Duration::from_secs_f64(len as f64 / bytes_per_s);
+        let departs = self
+            .link_free_at
+            .max(now)
+            .saturating_add(ms(len as f64 * 1e3 / bytes_per_s));
         self.link_free_at = departs;
         Some(departs)
     }
@@ -222,7 +224,7 @@ impl<T: Clone> Lane<T> {
                 &mut self.jitter_state,
             ),
         };
-        let mut release = departs_at + Duration::from_secs_f64(delay / 1e3);
+        let mut release = departs_at.saturating_add(ms(delay));
         if !sample::chance(&mut self.rng, self.profile.reorder) {
             release = release.max(self.last_release);
         }

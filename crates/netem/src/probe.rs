@@ -4,6 +4,7 @@
 
 use crate::engine::{Direction, Netem};
 use crate::profile::Profile;
+use crate::schedule::ms;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -16,25 +17,30 @@ pub struct ProbeLoad {
 }
 
 /// Sends the load in `direction` and returns, per delivered packet in sending order, (sequence
-/// number, one-way delay in ms); a duplicate's second copy is left out.
+/// number, one-way delay in ms); a duplicate's second copy is left out. Nothing for a rate that
+/// is not a positive number or a duration that is not finite; memory grows with the packets.
 pub fn one_way_delays(
     profile: &Profile,
     direction: Direction,
     load: ProbeLoad,
     seed: u64,
 ) -> Vec<(u64, f64)> {
+    let valid = load.rate_hz.is_finite() && load.rate_hz > 0.0 && load.duration_s.is_finite();
+    if !valid {
+        return Vec::new();
+    }
     let mut netem = Netem::new(profile, seed);
     let packets = (load.rate_hz * load.duration_s).round().max(0.0) as u64;
     let mut delays: Vec<Option<f64>> = vec![None; packets as usize];
     let mut drain = |netem: &mut Netem<u64>, now: Duration| {
         while let Some(d) = netem.poll_output(now) {
-            let sent = Duration::from_secs_f64(d.payload as f64 / load.rate_hz);
+            let sent = ms(d.payload as f64 * 1e3 / load.rate_hz);
             let slot = &mut delays[d.payload as usize];
-            slot.get_or_insert((d.at - sent).as_secs_f64() * 1e3);
+            slot.get_or_insert(d.at.saturating_sub(sent).as_secs_f64() * 1e3);
         }
     };
     for seq in 0..packets {
-        let now = Duration::from_secs_f64(seq as f64 / load.rate_hz);
+        let now = ms(seq as f64 * 1e3 / load.rate_hz);
         netem.send(direction, seq, load.len, now);
         drain(&mut netem, now);
     }

@@ -150,6 +150,9 @@ pub struct Profile {
     pub handover: Option<Handover>,
 }
 
+/// The shortest handover period a profile may ask for (ms).
+pub const MIN_HANDOVER_PERIOD_MS: f64 = 1.0;
+
 /// The TOML form, where `back` is optional.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,7 +211,8 @@ impl Profile {
         ))
     }
 
-    /// Rejects negative times, probabilities outside [0, 1] and heavy tails without a mean.
+    /// Rejects negative times, probabilities outside [0, 1], heavy tails without a mean and
+    /// handovers closer than `MIN_HANDOVER_PERIOD_MS`.
     pub fn validate(&self) -> Result<(), ProfileError> {
         for (lane_name, lane) in [("forward", &self.forward), ("back", &self.back)] {
             validate_lane(lane_name, lane)?;
@@ -220,10 +224,19 @@ impl Profile {
         if let Some(h) = &self.handover {
             non_negative("handover.first_ms", h.first_ms)?;
             non_negative("handover.gap_min_ms", h.gap_min_ms)?;
+            non_negative("handover.period_ms", h.period_ms)?;
             if !(h.gap_max_ms >= h.gap_min_ms && h.period_ms > h.gap_max_ms) {
                 return Err(invalid(
                     "handover",
                     "needs gap_min_ms <= gap_max_ms < period_ms",
+                ));
+            }
+            // Handovers every few microseconds mean nothing, and gaps packed closer than the
+            // float spacing of their start times would never end.
+            if h.period_ms < MIN_HANDOVER_PERIOD_MS {
+                return Err(invalid(
+                    "handover.period_ms",
+                    &format!("must be at least {MIN_HANDOVER_PERIOD_MS} ms"),
                 ));
             }
         }

@@ -123,8 +123,10 @@ impl Schedule {
     }
 }
 
+/// `v` milliseconds as a Duration: negative and NaN as zero, beyond what a Duration holds as its
+/// maximum, so no profile value (however absurd) can make the engine panic.
 pub(crate) fn ms(v: f64) -> Duration {
-    Duration::from_secs_f64(v.max(0.0) / 1e3)
+    Duration::try_from_secs_f64(v.max(0.0) / 1e3).unwrap_or(Duration::MAX)
 }
 
 /// A hash of (seed, index), mapped to [0, 1).
