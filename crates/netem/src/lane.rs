@@ -4,7 +4,7 @@
 
 use crate::profile::{Jitter, LaneProfile, Loss};
 use crate::sample;
-use crate::schedule::{InterruptionKind, Schedule, ms};
+use crate::schedule::{InterruptionKind, Schedule, ms, secs};
 use crate::tail::TailProcess;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -196,7 +196,7 @@ impl<T: Clone> Lane<T> {
         let departs = self
             .link_free_at
             .max(now)
-            .saturating_add(ms(len as f64 * 1e3 / bytes_per_s));
+            .saturating_add(secs(len as f64 / bytes_per_s));
         self.link_free_at = departs;
         Some(departs)
     }

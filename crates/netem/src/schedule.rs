@@ -123,10 +123,15 @@ impl Schedule {
     }
 }
 
-/// `v` milliseconds as a Duration: negative and NaN as zero, beyond what a Duration holds as its
-/// maximum, so no profile value (however absurd) can make the engine panic.
+/// `v` milliseconds as a Duration (see `secs`).
 pub(crate) fn ms(v: f64) -> Duration {
-    Duration::try_from_secs_f64(v.max(0.0) / 1e3).unwrap_or(Duration::MAX)
+    secs(v / 1e3)
+}
+
+/// `v` seconds as a Duration: negative and NaN as zero, beyond what a Duration holds as its
+/// maximum, so no profile value (however absurd) can make the engine panic.
+pub(crate) fn secs(v: f64) -> Duration {
+    Duration::try_from_secs_f64(v.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// A hash of (seed, index), mapped to [0, 1).
