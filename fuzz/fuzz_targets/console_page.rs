@@ -1,7 +1,7 @@
 //! The console page's inputs from a browser: any text as a page message (`PageMessage::decode`),
 //! what decodes driving the browser master (its sample stays finite and bounded, whatever the
 //! order of hands, clutches and silences), the video socket's paint reports (what parses drives
-//! the capture pacer, whose shifts stay within half a refresh period), and the sign-in guard's
+//! the capture pacer, whose shifts are later by less than a refresh period), and the sign-in guard's
 //! query and cookie parsing; none of it may panic.
 #![no_main]
 

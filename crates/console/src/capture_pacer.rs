@@ -83,8 +83,9 @@ pub struct CapturePacer {
 }
 
 impl CapturePacer {
-    /// Takes a page's report; once a window is full, the capture shift to ask for (µs, positive:
-    /// capture later), if it should shorten the window's mean capture-to-paint time.
+    /// Takes a page's report; once a window is full, the capture shift to ask for (µs, always
+    /// later, less than a refresh period), if it should shorten the window's mean
+    /// capture-to-paint time.
     pub fn on_report(&mut self, report: &PaintReport) -> Option<i64> {
         for &frame in &report.frames {
             if self.settle > 0 {
@@ -107,7 +108,7 @@ impl CapturePacer {
     }
 }
 
-/// The capture shift (ms, within half a refresh period either way) that gives the window's
+/// The capture shift (ms, later by less than a refresh period) that gives the window's
 /// frames the shortest mean capture-to-paint time, and that mean (ms); None if the captures hold
 /// no phase.
 ///
@@ -128,12 +129,10 @@ fn shift_ms(frames: &[[f64; 3]], period_ms: f64) -> Option<(f64, f64)> {
     let cost = |i: usize| ready[i] + period_ms * (n - 1.0 - i as f64) / n;
     let best = (0..ready.len()).min_by(|a, b| cost(*a).total_cmp(&cost(*b)))?;
     let wanted = refresh_phase - ready[best] - MARGIN_MS;
+    // Always later (a phase is a phase modulo the refresh period): an earlier capture would
+    // bring two frames closer than the camera's period, and the older one could be dropped
+    // for the newer while in flight.
     let shift = (wanted - capture_phase).rem_euclid(period_ms);
-    let shift = if shift > period_ms / 2.0 {
-        shift - period_ms
-    } else {
-        shift
-    };
     Some((shift, cost(best) + MARGIN_MS))
 }
 
@@ -204,6 +203,10 @@ mod tests {
             for window in 0..8 {
                 let batch = frames(phase, window * 100, WINDOW + SETTLE_FRAMES);
                 if let Some(shift) = pacer.on_report(&report(batch)) {
+                    assert!(
+                        (0.0..P * 1e3).contains(&(shift as f64)),
+                        "later only: {shift}"
+                    );
                     phase += shift as f64 / 1e3;
                     shifts += 1;
                 }

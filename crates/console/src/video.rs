@@ -411,8 +411,8 @@ mod tests {
         feed.on_paint_report(&report);
         let shift = feed.take_capture_shift().expect("a shift");
         // Painted at 5.33 ms on the refresh grid, ready 10 ms after capture: capture at 11.5 ms
-        // on the grid, the nearer way round (5.17 ms earlier rather than 11.5 ms later).
-        assert_eq!(shift, -5_167, "drawn 0.5 ms before the refresh");
+        // on the grid, always later (11.5 ms later rather than 5.17 ms earlier).
+        assert_eq!(shift, 11_500, "drawn 0.5 ms before the refresh");
         assert_eq!(feed.take_capture_shift(), None, "taken once");
         assert_eq!(feed.stats().capture_shifts_asked, 1);
     }
