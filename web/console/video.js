@@ -13,23 +13,32 @@ const HEADER_LEN = 84;
 const MAX_KEPT = 20000;
 const REPORT_EVERY = 15;
 
-/** The display's refresh period (ms): the median step between animation frames, kept current. */
+/**
+ * The display's refresh period (ms): the median step between animation frames, kept current.
+ * Returns { get() (null until 10 steps were seen), stop() }.
+ */
 function displayPeriod() {
   const steps = [];
   let last = null;
+  let request = 0;
   const tick = (t) => {
     if (last !== null) {
       steps.push(t - last);
       if (steps.length > 60) steps.shift();
     }
     last = t;
-    requestAnimationFrame(tick);
+    request = requestAnimationFrame(tick);
   };
-  requestAnimationFrame(tick);
-  return () => {
-    if (steps.length < 10) return null;
-    const sorted = [...steps].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
+  request = requestAnimationFrame(tick);
+  return {
+    get() {
+      if (steps.length < 10) return null;
+      const sorted = [...steps].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)];
+    },
+    stop() {
+      cancelAnimationFrame(request);
+    },
   };
 }
 
@@ -84,7 +93,7 @@ export function attachVideo(canvas, socketUrl) {
   function reportPainted(record) {
     if (!Number.isFinite(record.captureUnixUs)) return; // before the console's clock sync
     painted.push([record.captureUnixUs / 1000, record.drawnUnixUs / 1000, record.paintedUnixUs / 1000]);
-    const periodMs = period();
+    const periodMs = period.get();
     if (painted.length < REPORT_EVERY || periodMs === null) return;
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify({ frames: painted, display_period_ms: periodMs }));
@@ -184,6 +193,7 @@ export function attachVideo(canvas, socketUrl) {
   return {
     close() {
       closed = true;
+      period.stop();
       if (socket) socket.close();
       if (decoder && decoder.state !== "closed") decoder.close();
     },

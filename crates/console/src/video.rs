@@ -152,8 +152,6 @@ impl VideoFeed {
         }
     }
 
-    /// Every frame from now on, in capture order. A subscriber that falls `SUBSCRIBER_BACKLOG`
-    /// frames behind gets `RecvError::Lagged` and should wait for the next keyframe.
     /// Display-locked capture on (the default) or off: with it off, the page's paint reports
     /// are read but the camera's phase is left where it is.
     pub fn set_pacing(&self, on: bool) {
@@ -185,6 +183,8 @@ impl VideoFeed {
         (shift != 0).then_some(shift)
     }
 
+    /// Every frame from now on, in capture order. A subscriber that falls `SUBSCRIBER_BACKLOG`
+    /// frames behind gets `RecvError::Lagged` and should wait for the next keyframe.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
         self.inner.frames.subscribe()
     }

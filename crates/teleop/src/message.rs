@@ -154,9 +154,9 @@ pub enum SessionEvent {
     Hifu(HifuNews),
     /// Station → every console: the patient monitor's newest reading.
     Vitals(MonitorReading),
-    /// Console → station: capture the camera's next frame `shift_us` later (earlier when
-    /// negative), so that frames reach this console's display just before it refreshes
-    /// (display-locked capture, docs/video.md). Only the console in control is heard.
+    /// Console → station: capture the camera's next frame `shift_us` later, so that frames reach
+    /// this console's display just before it refreshes (display-locked capture, docs/video.md).
+    /// Only the console in control is heard; the camera never captures earlier.
     VideoPacing { shift_us: i64 },
     /// Console has finished; the station answers with `Report` for this session.
     Bye,

@@ -2,8 +2,8 @@
 //! each frame of the station's camera as one binary message, in capture order, starting at a
 //! keyframe; a page that falls behind skips to the next keyframe rather than queueing old frames.
 //! The page server merges `router` behind its own sign-in; the page decodes with WebCodecs
-//! (`web/console/video.js`). The page sends back, as text, what its frames waited for the
-//! display (`capture_pacer::PaintReport`, JSON), from which the console paces the station's
+//! (`web/console/video.js`). The page sends back, as text, when its frames were captured, drawn
+//! and painted (`capture_pacer::PaintReport`, JSON), from which the console paces the station's
 //! camera (display-locked capture).
 //!
 //! Message layout (little-endian; times are µs as float64, exact below 2^53):

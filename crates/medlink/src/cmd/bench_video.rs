@@ -428,7 +428,7 @@ fn set_goal(out: &mut serde_json::Value) {
     ) {
         out["goal_motion_to_photon_p50_ms"] = json!(rtt + 50.0);
         out["goal_met"] = json!(m2p <= rtt + 50.0);
-        if let Some(less_arm) = out["motion_to_photon_less_arm_response_ms"]["p50"].as_f64() {
+        if let Some(less_arm) = out[LESS_ARM_KEY]["p50"].as_f64() {
             out["goal_less_arm_response_met"] = json!(less_arm <= rtt + 50.0);
         }
     }

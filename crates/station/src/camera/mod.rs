@@ -20,7 +20,7 @@ use rate::{RateController, RateSettings};
 use scene::{CameraView, Scene};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -145,12 +145,12 @@ pub struct VideoChannel {
     render_us: Arc<AtomicHistogram>,
     /// The newest frames' times through the station (for benchmarks' breakdowns).
     timeline: Mutex<VecDeque<FrameTimes>>,
-    /// How much later (µs; earlier if negative) the camera's next capture comes, as the console
-    /// in control asked (display-locked capture); the camera takes it at its next frame.
-    capture_shift_us: AtomicI64,
+    /// How much later (µs) the camera's next capture comes, as the console in control asked
+    /// (display-locked capture); the camera takes it at its next frame.
+    capture_shift_us: AtomicU64,
     /// Capture shifts applied so far, and their sum (µs).
     shifts: AtomicU64,
-    shifted_us: AtomicI64,
+    shifted_us: AtomicU64,
 }
 
 impl VideoChannel {
@@ -171,36 +171,35 @@ impl VideoChannel {
             encode_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
             render_us: AtomicHistogram::new(ENCODE_HISTOGRAM_US),
             timeline: Mutex::new(VecDeque::with_capacity(TIMELINE_FRAMES)),
-            capture_shift_us: AtomicI64::new(0),
+            capture_shift_us: AtomicU64::new(0),
             shifts: AtomicU64::new(0),
-            shifted_us: AtomicI64::new(0),
+            shifted_us: AtomicU64::new(0),
         })
     }
 
-    /// The console in control asks for the next capture `shift_us` later (earlier if negative).
-    /// Requests add up until the camera takes them; the total waiting is kept within one frame
-    /// period either way (a shift by a whole period changes nothing but one frame's wait).
+    /// The console in control asks for the next capture `shift_us` later. Only later: an
+    /// earlier capture would bring two frames closer than the frame period, and the older could
+    /// be dropped for the newer in flight (a phase is a phase modulo the display's refresh, so
+    /// later is always enough); a negative request counts as none. Requests add up until the
+    /// camera takes them, at most one frame period in all.
     pub fn shift_capture(&self, shift_us: i64) {
-        let period_us = (1e6 / self.fps) as i64;
+        let period_us = (1e6 / self.fps) as u64;
+        let later = u64::try_from(shift_us).unwrap_or(0);
         let _ =
             self.capture_shift_us
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pending| {
-                    Some(
-                        pending
-                            .saturating_add(shift_us)
-                            .clamp(-period_us, period_us),
-                    )
+                    Some(pending.saturating_add(later).min(period_us))
                 });
     }
 
-    /// The capture shift asked for since the last call (µs), now applied by the camera.
-    fn take_capture_shift(&self) -> i64 {
+    /// The capture shift asked for since the last call, now applied by the camera.
+    fn take_capture_shift(&self) -> Duration {
         let shift = self.capture_shift_us.swap(0, Ordering::Relaxed);
-        if shift != 0 {
+        if shift > 0 {
             self.shifts.fetch_add(1, Ordering::Relaxed);
             self.shifted_us.fetch_add(shift, Ordering::Relaxed);
         }
-        shift
+        Duration::from_micros(shift)
     }
 
     /// The camera made frame `times.seq` (the oldest kept frame makes room past the limit).
@@ -372,14 +371,7 @@ impl Camera {
                 // Fell behind (a long keyframe, a busy machine): start again from now.
                 next = now;
             }
-            next += period;
-            let shift = self.channel.take_capture_shift();
-            let by = Duration::from_micros(shift.unsigned_abs());
-            next = if shift >= 0 {
-                next + by
-            } else {
-                next.checked_sub(by).unwrap_or(next)
-            };
+            next += period + self.channel.take_capture_shift();
             if let Err(e) = self.frame() {
                 tracing::error!(error = %e, "the camera stopped");
                 return;
@@ -476,22 +468,25 @@ mod tests {
     }
 
     #[test]
-    fn capture_shifts_add_up_within_a_frame_period_and_are_taken_once() {
+    fn capture_shifts_are_later_only_add_up_within_a_frame_period_and_are_taken_once() {
         let channel = VideoChannel::new(&CameraSettings::default()); // 30 fps: 33,333 µs
+        let us = Duration::from_micros;
         channel.shift_capture(20_000);
         channel.shift_capture(20_000);
         assert_eq!(
             channel.take_capture_shift(),
-            33_333,
-            "kept within one period"
+            us(33_333),
+            "one period at most"
         );
-        assert_eq!(channel.take_capture_shift(), 0, "taken once");
+        assert_eq!(channel.take_capture_shift(), us(0), "taken once");
+        channel.shift_capture(-5_000);
+        assert_eq!(channel.take_capture_shift(), us(0), "never earlier");
         channel.shift_capture(-5_000);
         channel.shift_capture(1_500);
-        assert_eq!(channel.take_capture_shift(), -3_500);
+        assert_eq!(channel.take_capture_shift(), us(1_500));
         let stats = channel.stats();
         assert_eq!(stats.capture_shifts, 2);
-        assert_eq!(stats.capture_shifted_ms, 33.333 - 3.5);
+        assert_eq!(stats.capture_shifted_ms, 34.833);
     }
 
     #[test]

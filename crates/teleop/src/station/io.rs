@@ -148,7 +148,7 @@ pub enum StationOutput {
     Audit(Box<AuditRecord>),
     /// Hand to the station's HIFU device thread.
     HifuDevice(DeviceOrder),
-    /// Move the camera's capture times by this much (µs): the console in control asked, so that
-    /// frames reach its display just before a refresh.
+    /// Capture the camera's next frame this much later (µs): the console in control asked, so
+    /// that frames reach its display just before a refresh.
     VideoPacing { shift_us: i64 },
 }
